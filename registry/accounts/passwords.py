@@ -1,0 +1,52 @@
+"""Password hashing (argon2id) and the rules a new password must pass."""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from registry.i18n import _
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verifying against this keeps a login for an unknown name as slow as one for a known name.
+_DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("registry.accounts").joinpath("common-passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip())
+
+
+def password_problem(password: str, *, username: str = "", full_name: str = "") -> str | None:
+    """Why this password may not be used, in plain words; None when it is acceptable."""
+    if len(password) < MIN_LENGTH:
+        return str(_("Use at least %(n)d characters.", n=MIN_LENGTH))
+    if len(password) > MAX_LENGTH:
+        return str(_("Use at most %(n)d characters.", n=MAX_LENGTH))
+    folded = password.casefold()
+    if folded in _common_passwords() or len(set(folded)) < 4:
+        return str(_("This password is on the list of common passwords; choose another."))
+    for part in (username.casefold(), *full_name.casefold().split()):
+        if len(part) >= 3 and part in folded:
+            return str(_("The password must not contain your name or user name."))
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)

@@ -1,0 +1,377 @@
+"""Accounts: staff, roles, login with throttling and TOTP, sessions, API tokens, the NDA.
+
+Rules only: no ``request`` here. Callers pass an ``Actor`` (who, from where).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.orm import Session
+
+from registry.accounts.actor import Actor
+from registry.accounts.models import (
+    ApiToken, LoginAttempt, NdaAcknowledgement, NdaVersion, RoleGrant, StaffSession, User,
+)
+from registry.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
+from registry.accounts.permissions import Role
+from registry.audit.events import Action, Outcome
+from registry.audit.service import AuditSubject, record
+from registry.db import utcnow
+from registry.errors import AuditNote, Conflict, NotFound, TooManyAttempts, Unauthenticated, validation
+from registry.i18n import _
+
+TOKEN_PREFIX = "rgt_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- users and roles
+
+def parse_roles(names: list[str] | tuple[str, ...]) -> set[Role]:
+    try:
+        return {Role(n.strip()) for n in names if n.strip()}
+    except ValueError:
+        valid = ", ".join(r.value for r in Role)
+        raise validation(roles=str(_("Unknown role. Valid roles: %(roles)s", roles=valid))) from None
+
+
+def create_user(db: Session, who: AuditSubject, *, username: str, full_name: str, password: str,
+                roles: set[Role]) -> User:
+    username = username.strip().lower()
+    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+        raise validation(username=str(_("A user name is 1 to 64 letters, digits, dots, dashes or underscores.")))
+    if db.scalar(sa.select(User.id).where(User.username == username)):
+        raise Conflict(str(_("The user name %(name)s is taken.", name=username)), fields={"username": "taken"})
+    problem = password_problem(password, username=username, full_name=full_name)
+    if problem:
+        raise validation(password=problem)
+    user = User(username=username, full_name=full_name.strip()[:200], password_hash=hash_password(password))
+    user.role_grants = [RoleGrant(role=r.value) for r in sorted(roles)]
+    db.add(user)
+    db.flush()
+    record(db, who, Action.USER_CREATED, target_type="user", target_id=user.id,
+           details={"username": username, "roles": sorted(r.value for r in roles)})
+    return user
+
+
+def get_user(db: Session, user_id: str) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound(str(_("No such user.")))
+    return user
+
+
+def user_by_name(db: Session, username: str) -> User:
+    user = db.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(str(_("No user named %(name)s.", name=username)))
+    return user
+
+
+def set_roles(db: Session, who: AuditSubject, user: User, roles: set[Role]) -> None:
+    before = sorted(r.value for r in user.roles)
+    user.role_grants = [g for g in user.role_grants if Role(g.role) in roles]
+    have = user.roles
+    user.role_grants.extend(RoleGrant(role=r.value) for r in sorted(roles - have))
+    db.flush()
+    record(db, who, Action.ROLES_CHANGED, target_type="user", target_id=user.id,
+           details={"before": before, "after": sorted(r.value for r in roles)})
+
+
+def set_active(db: Session, who: AuditSubject, user: User, active: bool) -> None:
+    user.is_active = active
+    if not active:
+        revoke_all_sessions(db, user)
+    record(db, who, Action.USER_CHANGED, target_type="user", target_id=user.id, details={"active": active})
+
+
+def change_password(db: Session, who: AuditSubject, user: User, current: str, new: str,
+                    *, keep_session: StaffSession | None = None) -> None:
+    if not verify_password(user.password_hash, current):
+        raise validation(current_password=str(_("The current password is not right.")))
+    problem = password_problem(new, username=user.username, full_name=user.full_name)
+    if problem:
+        raise validation(new_password=problem)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    revoke_all_sessions(db, user, except_session=keep_session)
+    revoke_all_tokens(db, user)
+    record(db, who, Action.PASSWORD_CHANGED, target_type="user", target_id=user.id)
+
+
+# ---------------------------------------------------------------- login, throttling, sessions
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    max_per_account: int
+    max_per_ip: int
+    window: timedelta
+
+
+def _recent_failures(db: Session, column, value: str, since: datetime) -> int:
+    return db.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))) or 0
+
+
+def check_throttle(db: Session, username: str, ip: str, policy: ThrottlePolicy) -> None:
+    since = utcnow() - policy.window
+    if (_recent_failures(db, LoginAttempt.username, username, since) >= policy.max_per_account
+            or _recent_failures(db, LoginAttempt.ip, ip, since) >= policy.max_per_ip):
+        minutes = int(policy.window.total_seconds() // 60)
+        raise TooManyAttempts(
+            str(_("Too many failed sign-in attempts. Wait %(m)d minutes, or ask an administrator.", m=minutes)),
+            audit=AuditNote(Action.LOGIN_FAILED, details={"username": username, "reason": "throttled"}))
+
+
+def authenticate(db: Session, who: Actor, username: str, password: str, totp_code: str | None,
+                 policy: ThrottlePolicy, secret_key: str) -> tuple[User, bool]:
+    """Check the credentials; returns the user and whether a second factor was passed."""
+    username = username.strip().lower()[:64]
+    check_throttle(db, username, who.ip, policy)
+    user = db.scalar(sa.select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else None, password) and user is not None and user.is_active
+    mfa_passed = False
+    if ok and user is not None and user.has_totp:
+        mfa_passed = bool(totp_code) and verify_totp(user, totp_code or "", secret_key)
+        ok = mfa_passed
+    attempt = LoginAttempt(username=username, ip=who.ip[:64], succeeded=ok)
+    if not ok or user is None:
+        raise Unauthenticated(
+            str(_("The user name, password or one-time code is not right.")),
+            audit=AuditNote(Action.LOGIN_FAILED, outcome=Outcome.FAILED, details={"username": username}),
+            keep=(attempt,))
+    db.add(attempt)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user, mfa_passed
+
+
+def open_session(db: Session, who: Actor, user: User, *, mfa_passed: bool) -> tuple[str, StaffSession]:
+    """A fresh session id at every login (no fixation); returns the secret for the cookie and the row."""
+    token = secrets.token_urlsafe(32)
+    row = StaffSession(token_hash=_digest(token), user=user, mfa_passed=mfa_passed, ip=who.ip[:64])
+    db.add(row)
+    record(db, _as(who, user), Action.LOGIN, target_type="user", target_id=user.id,
+           details={"mfa": mfa_passed, "via": who.via})
+    return token, row
+
+
+def _as(who: Actor, user: User) -> Actor:
+    return Actor(user, who.ip, who.user_agent, who.request_id, who.via)
+
+
+def load_session(db: Session, token: str, *, idle: timedelta, absolute: timedelta) -> StaffSession | None:
+    row = db.scalar(sa.select(StaffSession).where(StaffSession.token_hash == _digest(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        row.revoked_at = now
+        return None
+    if now - row.last_seen_at > timedelta(seconds=30):  # spare a write on every click
+        row.last_seen_at = now
+    return row
+
+
+def end_session(db: Session, who: Actor, row: StaffSession) -> None:
+    row.revoked_at = utcnow()
+    record(db, who, Action.LOGOUT, target_type="user", target_id=row.user_id)
+
+
+def revoke_all_sessions(db: Session, user: User, *, except_session: StaffSession | None = None) -> None:
+    query = sa.update(StaffSession).where(StaffSession.user_id == user.id, StaffSession.revoked_at.is_(None))
+    if except_session is not None:
+        query = query.where(StaffSession.id != except_session.id)
+    db.execute(query.values(revoked_at=utcnow()))
+
+
+# ---------------------------------------------------------------- TOTP second factor
+
+def _totp_box(secret_key: str) -> AESGCM:
+    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"registry totp secrets").derive(
+        secret_key.encode("utf-8"))
+    return AESGCM(key)
+
+
+def _seal_totp(secret: str, user_id: str, secret_key: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = _totp_box(secret_key).encrypt(nonce, secret.encode(), user_id.encode())
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def _open_totp(user: User, secret_key: str) -> str:
+    raw = base64.b64decode(user.totp_secret or "")
+    return _totp_box(secret_key).decrypt(raw[:12], raw[12:], user.id.encode()).decode()
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="Kinship Registry")
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(datetime.now())
+    for step in (now_step - 1, now_step, now_step + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def verify_totp(user: User, code: str, secret_key: str) -> bool:
+    """A code is accepted once: the step it belongs to must be later than the last one used."""
+    step = _matching_step(_open_totp(user, secret_key), code)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def enrol_totp(db: Session, who: Actor, user: User, secret: str, code: str, secret_key: str,
+               *, keep_session: StaffSession | None = None) -> None:
+    step = _matching_step(secret, code)
+    if step is None:
+        raise validation(code=str(_("That code does not match. Check the time on your phone and try again.")))
+    user.totp_secret = _seal_totp(secret, user.id, secret_key)
+    user.totp_last_step = step
+    revoke_all_sessions(db, user, except_session=keep_session)
+    if keep_session is not None:
+        keep_session.mfa_passed = True
+    record(db, who, Action.MFA_ENROLLED, target_type="user", target_id=user.id)
+
+
+# ---------------------------------------------------------------- API tokens
+
+def create_api_token(db: Session, who: AuditSubject, user: User, *, name: str = "", days: int = 90) -> str:
+    if not 1 <= days <= 366:
+        raise validation(days=str(_("A token lasts from 1 to 366 days.")))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name.strip()[:100], token_hash=_digest(token), prefix=token[:12],
+                   expires_at=utcnow() + timedelta(days=days))
+    db.add(row)
+    db.flush()
+    record(db, who, Action.TOKEN_CREATED, target_type="api_token", target_id=row.id,
+           details={"user": user.username, "days": days})
+    return token
+
+
+def user_for_token(db: Session, token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.is_active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+    return row.user
+
+
+def list_tokens(db: Session, user: User) -> list[ApiToken]:
+    return list(db.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
+                           .order_by(ApiToken.created_at.desc())))
+
+
+def revoke_token(db: Session, who: Actor, user: User, token_id: str) -> None:
+    row = db.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(str(_("No such token.")))
+    row.revoked_at = row.revoked_at or utcnow()
+    record(db, who, Action.TOKEN_REVOKED, target_type="api_token", target_id=row.id)
+
+
+def revoke_all_tokens(db: Session, user: User) -> None:
+    db.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+               .values(revoked_at=utcnow()))
+
+
+# ---------------------------------------------------------------- the non-disclosure undertaking
+
+def current_nda(db: Session) -> NdaVersion | None:
+    return db.scalar(sa.select(NdaVersion).where(NdaVersion.effective_at <= utcnow())
+                     .order_by(NdaVersion.version.desc()).limit(1))
+
+
+def publish_nda(db: Session, who: AuditSubject, *, title: str, text: str,
+                effective_at: datetime | None = None) -> NdaVersion:
+    text = text.replace("\r\n", "\n").strip() + "\n"
+    if len(text.strip()) < 20:
+        raise validation(text=str(_("The undertaking text is too short.")))
+    if not title.strip():
+        raise validation(title=str(_("Give the undertaking a title.")))
+    last = db.scalar(sa.select(sa.func.max(NdaVersion.version))) or 0
+    nda = NdaVersion(version=last + 1, title=title.strip()[:200], text=text,
+                     text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                     effective_at=effective_at or utcnow(), published_by_id=who.user_id)
+    db.add(nda)
+    db.flush()
+    record(db, who, Action.NDA_PUBLISHED, target_type="nda", target_id=nda.id,
+           details={"version": nda.version, "sha256": nda.text_sha256})
+    return nda
+
+
+def has_signed_current(db: Session, user: User) -> bool:
+    nda = current_nda(db)
+    if nda is None:
+        return False  # nothing to sign yet means nobody may see personal data yet
+    return db.scalar(sa.select(NdaAcknowledgement.id).where(
+        NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id)) is not None
+
+
+def acknowledge_nda(db: Session, who: Actor, user: User, *, version: int, text_sha256: str,
+                    typed_full_name: str) -> NdaAcknowledgement:
+    nda = current_nda(db)
+    if nda is None or nda.version != version:
+        raise Conflict(str(_("A newer version of the undertaking has been published; read it and sign again.")))
+    if not hmac.compare_digest(nda.text_sha256, (text_sha256 or "").lower()):
+        raise validation(text_sha256=str(_("The text you signed is not the current text; reload the page.")))
+    typed = " ".join(typed_full_name.split())
+    if not typed or typed.casefold() != " ".join(user.full_name.split()).casefold():
+        raise validation(typed_full_name=str(_("Type your full name exactly as registered: %(name)s",
+                                               name=user.full_name)))
+    existing = db.scalar(sa.select(NdaAcknowledgement).where(
+        NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id))
+    if existing is not None:
+        return existing
+    ack = NdaAcknowledgement(user_id=user.id, nda_version_id=nda.id, text_sha256=nda.text_sha256,
+                             typed_full_name=typed[:200], ip=who.ip[:64], user_agent=who.user_agent[:400])
+    db.add(ack)
+    db.flush()
+    record(db, who, Action.NDA_SIGNED, target_type="nda", target_id=nda.id,
+           details={"version": nda.version, "sha256": nda.text_sha256})
+    return ack
+
+
+def nda_signatures(db: Session) -> list[tuple[User, list[NdaAcknowledgement]]]:
+    users = db.scalars(sa.select(User).order_by(User.username)).all()
+    acks = db.scalars(sa.select(NdaAcknowledgement).order_by(NdaAcknowledgement.signed_at)).all()
+    by_user: dict[str, list[NdaAcknowledgement]] = {}
+    for ack in acks:
+        by_user.setdefault(ack.user_id, []).append(ack)
+    return [(u, by_user.get(u.id, [])) for u in users]
+
+
+def list_users(db: Session) -> list[User]:
+    return list(db.scalars(sa.select(User).order_by(User.username)))
+
+
+def list_nda_versions(db: Session) -> list[NdaVersion]:
+    return list(db.scalars(sa.select(NdaVersion).order_by(NdaVersion.version.desc())))

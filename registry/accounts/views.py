@@ -1,0 +1,194 @@
+"""Sign-in, second factor, the NDA page, the user's own account, and staff administration."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import segno
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
+
+from registry.accounts import service
+from registry.accounts import signin  # noqa: F401  (registers the flask-login loader)
+from registry.accounts.permissions import Permission, Role
+from registry.errors import ValidationFailed
+from registry.i18n import _
+from registry.runtime import current_runtime, db
+from registry.web.forms import render_form
+from registry.web.policy import current_actor, public, requires, safe_next, signed_in_before_gates
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+def _throttle_policy() -> service.ThrottlePolicy:
+    s = current_runtime().settings
+    return service.ThrottlePolicy(s.login_max_failures_per_account, s.login_max_failures_per_ip,
+                                  timedelta(minutes=s.login_failure_window_minutes))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if request.method == "GET":
+        return render_form("accounts/login.html", next=request.args.get("next", ""))
+    form = request.form
+    runtime = current_runtime()
+    user, mfa_passed = service.authenticate(
+        db(), current_actor(), form.get("username", ""), form.get("password", ""), form.get("code"),
+        _throttle_policy(), runtime.settings.secret_key)
+    session.clear()  # a new session id at every sign-in: nothing from before survives
+    token, staff_session = service.open_session(db(), current_actor(), user, mfa_passed=mfa_passed)
+    login_user(signin.SignedInUser(token, staff_session))
+    return redirect(safe_next(form.get("next")) or url_for("web.index"))
+
+
+@bp.post("/logout")
+@signed_in_before_gates
+def logout():
+    service.end_session(db(), current_actor(), current_user.staff_session)
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@signed_in_before_gates
+def enrol_two_factor():
+    user = current_actor().user
+    secret = session.get("totp_pending") or service.new_totp_secret()
+    session["totp_pending"] = secret
+    qr = Markup(segno.make(service.totp_uri(user, secret)).svg_inline(scale=4, omitsize=True))
+    if request.method == "GET":
+        return render_form("accounts/two_factor.html", qr=qr, secret=secret)
+    try:
+        service.enrol_totp(db(), current_actor(), user, secret, request.form.get("code", ""),
+                           current_runtime().settings.secret_key, keep_session=current_user.staff_session)
+    except ValidationFailed as error:
+        return render_form("accounts/two_factor.html", error, qr=qr, secret=secret)
+    session.pop("totp_pending", None)
+    flash(_("The second factor is set up. Other sessions of yours were signed out."), "info")
+    return redirect(safe_next(request.args.get("next")) or url_for("accounts.my_account"))
+
+
+@bp.route("/nda", methods=["GET", "POST"])
+@signed_in_before_gates
+def nda():
+    actor = current_actor()
+    current = service.current_nda(db())
+    if current is None:
+        return render_template("accounts/nda.html", nda=None, signed=False)
+    signed = service.has_signed_current(db(), actor.user)
+    if request.method == "GET":
+        return render_form("accounts/nda.html", nda=current, signed=signed, next=request.args.get("next", ""))
+    try:
+        service.acknowledge_nda(db(), actor, actor.user, version=int(request.form.get("version", "0") or 0),
+                                text_sha256=request.form.get("text_sha256", ""),
+                                typed_full_name=request.form.get("typed_full_name", ""))
+    except ValidationFailed as error:
+        return render_form("accounts/nda.html", error, nda=current, signed=False,
+                           next=request.form.get("next", ""))
+    flash(_("Thank you. Your signature is recorded."), "info")
+    return redirect(safe_next(request.form.get("next")) or url_for("web.index"))
+
+
+@bp.get("/account")
+@signed_in_before_gates
+def my_account():
+    user = current_actor().user
+    new_token = session.pop("new_token", None)
+    return render_form("accounts/account.html", user=user, tokens=service.list_tokens(db(), user),
+                       new_token=new_token)
+
+
+@bp.post("/account/password")
+@signed_in_before_gates
+def change_password():
+    user = current_actor().user
+    try:
+        service.change_password(db(), current_actor(), user, request.form.get("current_password", ""),
+                                request.form.get("new_password", ""), keep_session=current_user.staff_session)
+    except ValidationFailed as error:
+        return render_form("accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user),
+                           new_token=None)
+    flash(_("Your password is changed. Your other sessions and API tokens were ended."), "info")
+    return redirect(url_for("accounts.my_account"))
+
+
+@bp.post("/account/tokens")
+@signed_in_before_gates
+def create_token():
+    user = current_actor().user
+    try:
+        days = int(request.form.get("days", "90") or 90)
+    except ValueError:
+        days = 0
+    try:
+        token = service.create_api_token(db(), current_actor(), user, name=request.form.get("name", ""), days=days)
+    except ValidationFailed as error:
+        return render_form("accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user),
+                           new_token=None)
+    session["new_token"] = token  # shown once, on the next page, then forgotten
+    return redirect(url_for("accounts.my_account"))
+
+
+@bp.post("/account/tokens/<token_id>/revoke")
+@signed_in_before_gates
+def revoke_token(token_id: str):
+    service.revoke_token(db(), current_actor(), current_actor().user, token_id)
+    flash(_("The token is revoked."), "info")
+    return redirect(url_for("accounts.my_account"))
+
+
+# ---------------------------------------------------------------- administration
+
+@bp.get("/admin/users")
+@requires(Permission.USER_MANAGE)
+def admin_users():
+    return render_form("accounts/admin_users.html", users=service.list_users(db()), roles=list(Role))
+
+
+@bp.post("/admin/users")
+@requires(Permission.USER_MANAGE)
+def admin_create_user():
+    form = request.form
+    try:
+        service.create_user(db(), current_actor(), username=form.get("username", ""),
+                            full_name=form.get("full_name", ""), password=form.get("password", ""),
+                            roles=service.parse_roles(form.getlist("roles")))
+    except ValidationFailed as error:
+        return render_form("accounts/admin_users.html", error, users=service.list_users(db()), roles=list(Role))
+    flash(_("The account is created."), "info")
+    return redirect(url_for("accounts.admin_users"))
+
+
+@bp.post("/admin/users/<user_id>")
+@requires(Permission.USER_MANAGE)
+def admin_update_user(user_id: str):
+    user = service.get_user(db(), user_id)
+    service.set_roles(db(), current_actor(), user, service.parse_roles(request.form.getlist("roles")))
+    active = request.form.get("active") == "on"
+    if active != user.is_active:
+        service.set_active(db(), current_actor(), user, active)
+    flash(_("Saved. The change applies from the user's next click."), "info")
+    return redirect(url_for("accounts.admin_users"))
+
+
+@bp.get("/admin/nda")
+@requires(Permission.NDA_MANAGE)
+def admin_nda():
+    return render_form("accounts/admin_nda.html", versions=service.list_nda_versions(db()),
+                       signatures=service.nda_signatures(db()))
+
+
+@bp.post("/admin/nda")
+@requires(Permission.NDA_MANAGE)
+def admin_publish_nda():
+    try:
+        service.publish_nda(db(), current_actor(), title=request.form.get("title", ""),
+                            text=request.form.get("text", ""))
+    except ValidationFailed as error:
+        return render_form("accounts/admin_nda.html", error, versions=service.list_nda_versions(db()),
+                           signatures=service.nda_signatures(db()))
+    flash(_("The new version is published. Everyone must sign it before their next access."), "info")
+    return redirect(url_for("accounts.admin_nda"))

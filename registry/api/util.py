@@ -1,0 +1,60 @@
+"""Reading JSON request bodies: anything malformed is a 422 with the field named, never a 500."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from registry.errors import ValidationFailed, validation
+from registry.i18n import _
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed(str(_("Send a JSON object with Content-Type: application/json.")))
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, required: bool = False, default: str = "",
+               max_length: int = 1000) -> str:
+    value = body.get(name, None)
+    if value is None:
+        if required:
+            raise validation(**{name: str(_("This field is required."))})
+        return default
+    if not isinstance(value, str):
+        raise validation(**{name: str(_("This field must be text."))})
+    value = value.strip()
+    if required and not value:
+        raise validation(**{name: str(_("This field is required."))})
+    if len(value) > max_length:
+        raise validation(**{name: str(_("At most %(n)d characters.", n=max_length))})
+    return value
+
+
+def int_field(body: dict[str, Any], name: str, *, required: bool = False, default: int | None = None) -> int | None:
+    value = body.get(name, None)
+    if value is None:
+        if required:
+            raise validation(**{name: str(_("This field is required."))})
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise validation(**{name: str(_("This field must be a whole number."))})
+    return value
+
+
+def list_field(body: dict[str, Any], name: str) -> list[Any]:
+    value = body.get(name, [])
+    if not isinstance(value, list):
+        raise validation(**{name: str(_("This field must be a list."))})
+    return value
+
+
+def page_args(default_size: int = 25, max_size: int = 100) -> tuple[int, int]:
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+        size = min(max_size, max(1, int(request.args.get("per_page", str(default_size)))))
+    except ValueError:
+        raise validation(page=str(_("page and per_page must be whole numbers."))) from None
+    return page, size

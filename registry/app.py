@@ -1,0 +1,114 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from registry.audit.checkpoints import maybe_checkpoint
+from registry.db import make_engine, make_session_factory
+from registry.extensions import babel, csrf, login_manager
+from registry.i18n import LOCALES, _
+from registry.runtime import Runtime, current_runtime, load_keyring
+from registry.settings import Settings, load_settings
+from registry.web.errors import error_response
+from storage import open_store
+
+DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit")
+log = logging.getLogger("registry")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
+    app = Flask("registry", instance_path=settings.instance_path, root_path=str(Path(__file__).parent),
+                template_folder="web/templates", static_folder="web/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=(settings.max_upload_mb + 1) * 1024 * 1024,
+        SESSION_COOKIE_NAME="__Host-registry" if settings.production else "registry_session",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=0,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
+        WTF_CSRF_SSL_STRICT=settings.production,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+    )
+    engine = make_engine(settings.database_url)
+    app.extensions["registry"] = Runtime(
+        settings=settings, engine=engine, sessions=make_session_factory(engine),
+        raw_store=open_store(settings.storage_url), keyring=load_keyring(settings, create=not settings.production))
+
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are server-side rows, rotated at login
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    from registry.api.blueprint import api
+    from registry.web import errors, headers, policy
+
+    for domain in DOMAINS:
+        module = import_module(f"registry.{domain}.views")
+        app.register_blueprint(module.bp)
+        try:
+            import_module(f"registry.{domain}.api")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"registry.{domain}.api":
+                raise
+    import_module("registry.api.openapi")
+    csrf.exempt(api)  # the API takes bearer tokens only, never cookies
+    app.register_blueprint(api)
+
+    app.before_request(policy.enforce_access)
+    app.after_request(_commit_or_refuse)
+    app.after_request(headers.apply_security_headers)
+    app.teardown_appcontext(_close_session)
+    errors.register_error_handlers(app)
+    app.jinja_env.globals["locales"] = LOCALES
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    return app
+
+
+def _select_locale() -> str | None:
+    user = current_user if current_user and current_user.is_authenticated else None
+    if user is not None and user.user.locale in LOCALES:
+        return user.user.locale
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES)
+
+
+def _commit_or_refuse(response):
+    """Reads are logged before data leaves: the log commits here or the response is replaced."""
+    session_ = g.get("db")
+    if session_ is None:
+        return response
+    try:
+        session_.commit()
+    except SQLAlchemyError:
+        log.exception("commit failed for request %s", g.get("request_id"))
+        session_.rollback()
+        return error_response(503, "audit_unavailable",
+                              str(_("The access log cannot be written; nothing was done. Try again later.")))
+    _after_commit(session_)
+    return response
+
+
+def _after_commit(session_) -> None:
+    seqs = session_.info.pop("audit_seqs", [])
+    if seqs:
+        maybe_checkpoint(current_runtime(), seqs)
+
+
+def _close_session(_exc) -> None:
+    session_ = g.pop("db", None)
+    if session_ is not None:
+        session_.close()

@@ -1,0 +1,29 @@
+"""JSON routes for the access log."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from registry.accounts.permissions import Permission
+from registry.api.blueprint import api
+from registry.api.util import page_args
+from registry.audit import reports
+from registry.audit.views import event_filter
+from registry.runtime import db
+from registry.web.policy import current_actor, requires
+
+
+@api.get("/audit/events")
+@requires(Permission.AUDIT_READ)
+def audit_events():
+    """Events, newest first; filters: actor, person_id, action, outcome, since, until (ISO dates)."""
+    page, per_page = page_args(default_size=50, max_size=500)
+    found, total = reports.find_events(db(), current_actor(), event_filter(), page=page, per_page=per_page)
+    return jsonify(events=[reports.event_json(e) for e in found], total=total, page=page, per_page=per_page)
+
+
+@api.get("/persons/<person_id>/access-report")
+@requires(Permission.ACCESS_REPORT)
+def person_access_report(person_id: str):
+    """Who saw or changed this person's data, when, how and why."""
+    found = reports.access_report(db(), current_actor(), person_id)
+    return jsonify(person_id=person_id, events=[reports.event_json(e) for e in found])

@@ -1,0 +1,161 @@
+"""Cases and the need-to-know rule: who may see which person.
+
+Clerks see every person of the registry; lawyers and caseworkers see a person
+only through a case they belong to, or through a running emergency access.
+A person outside that boundary is reported as not found, never as forbidden,
+so an id guessed from outside tells nothing about whether it exists.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from registry.accounts.actor import Actor
+from registry.accounts.models import User
+from registry.accounts.permissions import REGISTRY_WIDE_ROLES, Permission, Role
+from registry.audit.events import Action
+from registry.audit.service import record
+from registry.cases.models import Case, CaseMember, CasePerson, EmergencyAccess
+from registry.db import utcnow
+from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
+from registry.i18n import _
+from registry.persons.models import Person
+
+
+def sees_whole_registry(actor: Actor) -> bool:
+    return bool(actor.roles & REGISTRY_WIDE_ROLES)
+
+
+def visible_person_ids(actor: Actor) -> sa.Select | None:
+    """A sub-select of the person ids this actor may see; None means every person."""
+    if sees_whole_registry(actor):
+        return None
+    if actor.user is None or not actor.can(Permission.PERSON_READ):
+        return sa.select(CasePerson.person_id).where(sa.false())
+    through_cases = (sa.select(CasePerson.person_id)
+                     .join(CaseMember, CaseMember.case_id == CasePerson.case_id)
+                     .join(Case, Case.id == CasePerson.case_id)
+                     .where(CaseMember.user_id == actor.user_id, Case.is_open.is_(True)))
+    through_emergency = sa.select(EmergencyAccess.person_id).where(
+        EmergencyAccess.user_id == actor.user_id, EmergencyAccess.expires_at > utcnow())
+    return through_cases.union(through_emergency)
+
+
+def can_see_person(db: Session, actor: Actor, person_id: str) -> bool:
+    visible = visible_person_ids(actor)
+    if visible is None:
+        return actor.can(Permission.PERSON_READ)
+    return db.scalar(sa.select(sa.literal(1)).where(sa.literal(person_id).in_(visible))) is not None
+
+
+def active_emergency(db: Session, actor: Actor, person_id: str) -> EmergencyAccess | None:
+    return db.scalar(sa.select(EmergencyAccess).where(
+        EmergencyAccess.user_id == actor.user_id, EmergencyAccess.person_id == person_id,
+        EmergencyAccess.expires_at > utcnow()).order_by(EmergencyAccess.expires_at.desc()).limit(1))
+
+
+def require_person_visible(db: Session, actor: Actor, person_id: str, action: str) -> str:
+    """Returns the emergency reason when access is by emergency, '' otherwise; raises NotFound outside."""
+    if not can_see_person(db, actor, person_id):
+        raise NotFound(str(_("No such person.")),
+                       audit=AuditNote(action, target_type="person", target_id=person_id, person_ids=(person_id,),
+                                       details={"reason": "outside the actor's cases"}))
+    if sees_whole_registry(actor):
+        return ""
+    grant = active_emergency(db, actor, person_id)
+    in_case = db.scalar(sa.select(CasePerson.person_id).join(CaseMember, CaseMember.case_id == CasePerson.case_id)
+                        .where(CasePerson.person_id == person_id, CaseMember.user_id == actor.user_id).limit(1))
+    return grant.reason if grant is not None and in_case is None else ""
+
+
+def _person_exists(db: Session, person_id: str) -> bool:
+    return db.get(Person, person_id) is not None
+
+
+def open_emergency_access(db: Session, actor: Actor, person_id: str, reason: str, minutes: int) -> EmergencyAccess:
+    """Break glass: the reason is required, the grant expires, and auditors see it listed."""
+    if not actor.can(Permission.EMERGENCY_ACCESS):
+        raise Forbidden(str(_("Your role cannot open emergency access.")))
+    reason = " ".join(reason.split())
+    if len(reason) < 10:
+        raise validation(reason=str(_("Explain in a sentence (at least 10 characters) why you need this access.")))
+    if not _person_exists(db, person_id):
+        raise NotFound(str(_("No such person.")))
+    grant = EmergencyAccess(user_id=actor.user_id, person_id=person_id, reason=reason[:1000],
+                            expires_at=utcnow() + timedelta(minutes=minutes))
+    db.add(grant)
+    db.flush()
+    record(db, actor, Action.EMERGENCY_ACCESS, target_type="person", target_id=person_id, person_ids=[person_id],
+           reason=reason, details={"minutes": minutes})
+    return grant
+
+
+def list_emergency_access(db: Session, limit: int = 200) -> list[tuple[EmergencyAccess, User]]:
+    rows = db.execute(sa.select(EmergencyAccess, User).join(User, User.id == EmergencyAccess.user_id)
+                      .order_by(EmergencyAccess.granted_at.desc()).limit(limit))
+    return [(g, u) for g, u in rows]
+
+
+# ---------------------------------------------------------------- cases
+
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$")
+
+
+def create_case(db: Session, actor: Actor, *, reference: str, title: str, court_case_number: str = "") -> Case:
+    reference = reference.strip()
+    if not _REFERENCE.match(reference):
+        raise validation(reference=str(_("A case reference is 1 to 64 letters, digits or / . _ -")))
+    if not title.strip():
+        raise validation(title=str(_("Give the case a title.")))
+    if db.scalar(sa.select(Case.id).where(Case.reference == reference)):
+        raise Conflict(str(_("A case with this reference exists.")), fields={"reference": "taken"})
+    case = Case(reference=reference, title=title.strip()[:200], court_case_number=court_case_number.strip()[:100])
+    db.add(case)
+    db.flush()
+    record(db, actor, Action.CASE_CREATED, target_type="case", target_id=case.id, details={"reference": reference})
+    return case
+
+
+def cases_for(db: Session, actor: Actor) -> list[Case]:
+    query = sa.select(Case).order_by(Case.created_at.desc())
+    if not (actor.can(Permission.CASE_MANAGE) or sees_whole_registry(actor)):
+        query = query.join(CaseMember, CaseMember.case_id == Case.id).where(CaseMember.user_id == actor.user_id)
+    return list(db.scalars(query))
+
+
+def get_case(db: Session, actor: Actor, case_id: str) -> Case:
+    case = db.get(Case, case_id)
+    if case is None or case not in cases_for(db, actor):
+        raise NotFound(str(_("No such case.")))
+    return case
+
+
+def add_member(db: Session, actor: Actor, case: Case, user: User) -> None:
+    if not user.roles & {Role.LAWYER, Role.CASEWORKER, Role.CLERK}:
+        raise validation(user=str(_("Only lawyers, caseworkers and clerks can be members of a case.")))
+    if any(m.user_id == user.id for m in case.members):
+        return
+    case.members.append(CaseMember(user_id=user.id))
+    db.flush()
+    record(db, actor, Action.CASE_MEMBER_ADDED, target_type="case", target_id=case.id,
+           details={"user": user.username})
+
+
+def remove_member(db: Session, actor: Actor, case: Case, user: User) -> None:
+    case.members = [m for m in case.members if m.user_id != user.id]
+    db.flush()
+    record(db, actor, Action.CASE_MEMBER_REMOVED, target_type="case", target_id=case.id,
+           details={"user": user.username})
+
+
+def add_person(db: Session, actor: Actor, case: Case, person_id: str) -> None:
+    if not _person_exists(db, person_id):
+        raise NotFound(str(_("No such person.")))
+    if any(p.person_id == person_id for p in case.persons):
+        return
+    case.persons.append(CasePerson(person_id=person_id))
+    db.flush()
+    record(db, actor, Action.CASE_PERSON_ADDED, target_type="case", target_id=case.id, person_ids=[person_id])

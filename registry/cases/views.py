@@ -1,0 +1,88 @@
+"""Case pages: the list, one case with its members and persons, emergency access."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from registry.accounts import service as accounts
+from registry.accounts.permissions import Permission
+from registry.cases import service
+from registry.errors import ValidationFailed
+from registry.i18n import _
+from registry.persons import service as persons
+from registry.runtime import current_runtime, db
+from registry.web.forms import render_form
+from registry.web.policy import current_actor, requires
+
+bp = Blueprint("cases", __name__, template_folder="templates")
+
+
+@bp.get("/cases")
+@requires(Permission.CASE_READ)
+def list_cases():
+    return render_form("cases/list.html", cases=service.cases_for(db(), current_actor()))
+
+
+@bp.post("/cases")
+@requires(Permission.CASE_MANAGE)
+def create_case():
+    form = request.form
+    try:
+        case = service.create_case(db(), current_actor(), reference=form.get("reference", ""),
+                                   title=form.get("title", ""), court_case_number=form.get("court_case_number", ""))
+    except ValidationFailed as error:
+        return render_form("cases/list.html", error, cases=service.cases_for(db(), current_actor()))
+    return redirect(url_for("cases.show_case", case_id=case.id))
+
+
+@bp.get("/cases/<case_id>")
+@requires(Permission.CASE_READ)
+def show_case(case_id: str):
+    actor = current_actor()
+    case = service.get_case(db(), actor, case_id)
+    return render_form("cases/show.html", case=case, staff=accounts.list_users(db()),
+                       persons=persons.case_person_labels(db(), actor, case))
+
+
+@bp.post("/cases/<case_id>/members")
+@requires(Permission.CASE_MANAGE)
+def add_member(case_id: str):
+    actor = current_actor()
+    case = service.get_case(db(), actor, case_id)
+    service.add_member(db(), actor, case, accounts.get_user(db(), request.form.get("user_id", "")))
+    flash(_("The member is added."), "info")
+    return redirect(url_for("cases.show_case", case_id=case.id))
+
+
+@bp.post("/cases/<case_id>/members/<user_id>/remove")
+@requires(Permission.CASE_MANAGE)
+def remove_member(case_id: str, user_id: str):
+    actor = current_actor()
+    case = service.get_case(db(), actor, case_id)
+    service.remove_member(db(), actor, case, accounts.get_user(db(), user_id))
+    flash(_("The member is removed."), "info")
+    return redirect(url_for("cases.show_case", case_id=case.id))
+
+
+@bp.post("/cases/<case_id>/persons")
+@requires(Permission.CASE_PERSONS)
+def add_person(case_id: str):
+    actor = current_actor()
+    case = service.get_case(db(), actor, case_id)
+    person = persons.person_by_number(db(), request.form.get("registry_number", ""))
+    service.add_person(db(), actor, case, person.id)
+    flash(_("The person is added to the case."), "info")
+    return redirect(url_for("cases.show_case", case_id=case.id))
+
+
+@bp.route("/persons/<person_id>/emergency-access", methods=["GET", "POST"])
+@requires(Permission.EMERGENCY_ACCESS)
+def emergency_access(person_id: str):
+    if request.method == "GET":
+        return render_form("cases/emergency.html", person_id=person_id)
+    try:
+        service.open_emergency_access(db(), current_actor(), person_id, request.form.get("reason", ""),
+                                      current_runtime().settings.emergency_access_minutes)
+    except ValidationFailed as error:
+        return render_form("cases/emergency.html", error, person_id=person_id)
+    flash(_("Emergency access is open and recorded in the access log."), "info")
+    return redirect(url_for("persons.show_person", person_id=person_id))

@@ -1,0 +1,247 @@
+"""The ``registry`` command: set-up, serving, staff, keys, storage and the access log."""
+from __future__ import annotations
+
+import secrets
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from registry.accounts import service as accounts
+from registry.accounts.models import User
+from registry.accounts.permissions import Role
+from registry.app import create_app
+from registry.audit.service import SYSTEM, ensure_chain_head
+from registry.errors import RegistryError
+from registry.runtime import Runtime
+from registry.settings import SettingsError, load_settings
+
+DEFAULT_NDA = Path("config/nda/default.md")
+SOURCE_NDA = Path(__file__).resolve().parent.parent / "config" / "nda" / "default.md"
+
+
+class Context:
+    """The application, created on first use so that ``--help`` needs no settings."""
+
+    def __init__(self) -> None:
+        self._app = None
+
+    @property
+    def app(self):
+        if self._app is None:
+            try:
+                self._app = create_app(load_settings())
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._app
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.extensions["registry"]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.app.app_context(), self.runtime.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except RegistryError as exc:
+                session.rollback()
+                raise click.ClickException(f"{exc.message} {exc.fields or ''}".strip()) from None
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+def main() -> None:
+    """Kinship-evidence registry."""
+
+
+# ---------------------------------------------------------------- set-up and serving
+
+def _nda_text(path: str | None) -> str:
+    for candidate in ([Path(path)] if path else [DEFAULT_NDA, SOURCE_NDA]):
+        if candidate.is_file():
+            return candidate.read_text("utf-8")
+    raise click.ClickException("the first NDA text was not found; give it with --nda-file")
+
+
+@main.command()
+@click.option("--nda-file", help="Text of the first non-disclosure undertaking (default config/nda/default.md).")
+@click.option("--admin", "admin_name", default="admin", show_default=True, help="User name of the first admin.")
+@pass_ctx
+def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
+    """Migrate the database, prepare storage and keys, publish the first NDA, create the first admin.
+
+    Safe to run again: it only does what is missing.
+    """
+    from registry.migrate import upgrade
+
+    runtime = ctx.runtime
+    upgrade(runtime.engine)
+    runtime.raw_store.ensure_container()
+    runtime.audit_key  # created in development when missing, required in production
+    with ctx.session() as db:
+        ensure_chain_head(db)
+        if accounts.current_nda(db) is None:
+            lines = _nda_text(nda_file).strip().splitlines()
+            title = lines[0].lstrip("# ").strip() if lines else "Non-disclosure undertaking"
+            accounts.publish_nda(db, SYSTEM, title=title, text="\n".join(lines[1:]).strip())
+            click.echo("Published the first non-disclosure undertaking.")
+        if db.scalar(sa.select(sa.func.count()).select_from(User)) == 0:
+            password = secrets.token_urlsafe(12)
+            accounts.create_user(db, SYSTEM, username=admin_name, full_name="Registry Administrator",
+                                 password=password, roles={Role.ADMIN})
+            click.echo(f"Created the first administrator.\n  user name: {admin_name}\n  password:  {password}\n"
+                       "Sign in, sign the undertaking (type 'Registry Administrator'), and create staff accounts.")
+        else:
+            click.echo("Accounts exist already; no administrator was created.")
+    click.echo("The registry is initialised.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Run the development server (production: gunicorn -c config/gunicorn.conf.py registry.wsgi:app)."""
+    if ctx.runtime.settings.production:
+        raise click.ClickException("in production run gunicorn -c config/gunicorn.conf.py registry.wsgi:app")
+    click.echo(f"Serving on http://{'localhost' if host == '127.0.0.1' else host}:{port}/")
+    ctx.app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+# ---------------------------------------------------------------- staff
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="May be given several times.")
+@click.option("--full-name", default="", help="Full name as it will be typed when signing the NDA.")
+@click.option("--password", help="First password; a random one is printed if omitted.")
+@pass_ctx
+def create_user(ctx: Context, username: str, roles: tuple[str, ...], full_name: str, password: str | None) -> None:
+    """Create a staff account."""
+    password = password or secrets.token_urlsafe(12)
+    with ctx.session() as db:
+        accounts.create_user(db, SYSTEM, username=username, full_name=full_name or username, password=password,
+                             roles={Role(r) for r in roles})
+    click.echo(f"Created {username} ({', '.join(roles)}). Password: {password}")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--days", default=90, show_default=True, type=int)
+@click.option("--name", default="cli", show_default=True)
+@pass_ctx
+def user_token(ctx: Context, username: str, days: int, name: str) -> None:
+    """Print a new API token for USERNAME (shown once)."""
+    with ctx.session() as db:
+        token = accounts.create_api_token(db, SYSTEM, accounts.user_by_name(db, username), name=name, days=days)
+    click.echo(token)
+
+
+# ---------------------------------------------------------------- access log
+
+@main.group()
+def audit() -> None:
+    """The access log."""
+
+
+@audit.command("verify")
+@pass_ctx
+def audit_verify(ctx: Context) -> None:
+    """Re-walk the hash chain and check it against every signed checkpoint; non-zero exit on any problem."""
+    from registry.audit.checkpoints import read_checkpoints
+    from registry.audit.verify import verify_chain
+
+    runtime = ctx.runtime
+    checkpoints, problems = read_checkpoints(runtime.raw_store, runtime.audit_key.public_key())
+    report = verify_chain(runtime.engine, checkpoints)
+    report.problems[:0] = problems
+    click.echo(f"{report.events} events, {report.checkpoints} signed checkpoints, last event {report.last_seq}")
+    if report.ok:
+        click.echo("OK: the access log is intact.")
+        return
+    for problem in report.problems:
+        click.echo(f"TAMPERED: {problem}", err=True)
+    sys.exit(1)
+
+
+@audit.command("checkpoint")
+@pass_ctx
+def audit_checkpoint(ctx: Context) -> None:
+    """Sign the current end of the chain and store it in object storage (locked where possible)."""
+    from registry.audit.checkpoints import write_checkpoint
+
+    runtime = ctx.runtime
+    checkpoint = write_checkpoint(runtime.sessions, runtime.raw_store, runtime.audit_key)
+    click.echo("The log is empty." if checkpoint is None
+               else f"Checkpoint at event {checkpoint.seq}: {checkpoint.hash}")
+
+
+# ---------------------------------------------------------------- storage and keys
+
+@main.group()
+def storage() -> None:
+    """Object storage."""
+
+
+@storage.command("scrub")
+@pass_ctx
+def storage_scrub(ctx: Context) -> None:
+    """Re-read and verify every object; report missing, corrupt and orphan objects."""
+    from registry.documents.scrub import scrub
+
+    with ctx.session() as db:
+        report = scrub(db, ctx.runtime.store, ctx.runtime.raw_store)
+    click.echo(f"{report.checked} objects checked: {len(report.missing)} missing, {len(report.corrupt)} corrupt, "
+               f"{len(report.orphans)} orphans")
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        sys.exit(1)
+
+
+@storage.command("selftest")
+@pass_ctx
+def storage_selftest(ctx: Context) -> None:
+    """Prove that the store refuses to delete a locked version (WORM): enforced, not_proven or unavailable."""
+    store = ctx.runtime.raw_store
+    if not hasattr(store, "worm_selftest"):
+        click.echo("unavailable: this backend has no object lock (filesystem)")
+        sys.exit(1)
+    status = store.worm_selftest()
+    click.echo(f"{status.status}: {status.detail}")
+    if status.status != "enforced":
+        sys.exit(1)
+
+
+@main.group()
+def keys() -> None:
+    """Master keys."""
+
+
+@keys.command("rotate")
+@pass_ctx
+def keys_rotate(ctx: Context) -> None:
+    """Add a new master key and rewrap every data key with it (objects are not rewritten)."""
+    from registry.documents.scrub import rewrap_all
+
+    runtime = ctx.runtime
+    if runtime.settings.master_key:
+        raise click.ClickException("the master key comes from REGISTRY_MASTER_KEY; rotate it where it is kept")
+    new_id = runtime.keyring.add_new_key(runtime.settings.master_key_file)
+    with ctx.session() as db:
+        count = rewrap_all(db, runtime.store)
+    click.echo(f"New master key {new_id}; {count} data keys rewrapped.")

@@ -1,0 +1,358 @@
+"""What an uploaded file really is, and whether the registry takes it.
+
+The content type always comes from the bytes (libmagic); the client's declared
+type and the file name only serve to catch a wrong or disguised file. Every
+refusal carries a stable API code and a message a registry clerk can act on.
+"""
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+import threading
+import unicodedata
+from typing import Any
+
+DOCUMENT_KINDS = (
+    "identity_document",
+    "passport",
+    "birth_record",
+    "genomic_test_result",
+    "court_ruling",
+    "consent_receipt",
+    "other",
+)
+
+PDF = "application/pdf"
+JPEG = "image/jpeg"
+PNG = "image/png"
+TIFF = "image/tiff"
+HEIC = "image/heic"
+HEIF = "image/heif"
+CSV = "text/csv"
+TEXT = "text/plain"
+
+_SCANS = frozenset({PDF, JPEG, PNG, TIFF, HEIC, HEIF})
+ALLOWED_TYPES: dict[str, frozenset[str]] = {
+    kind: _SCANS | ({CSV, TEXT} if kind == "genomic_test_result" else frozenset())
+    for kind in DOCUMENT_KINDS
+}
+
+HTTP_STATUS = {
+    "unsupported_content_type": 415,
+    "content_type_mismatch": 415,
+    "malformed_file": 422,
+    "password_protected": 422,
+    "empty_file": 422,
+    "image_too_large": 422,
+    "conversion_failed": 422,
+}
+
+_TRY_AGAIN_SMALLER = (
+    "Scan the document again at a lower resolution (300 dpi is enough), or split it "
+    "into smaller files, and upload again."
+)
+
+# reason -> (API code, message template). The conversion child reports only a
+# reason and whole-number parameters, so a compromised child cannot put its own
+# words in front of a clerk.
+REFUSALS: dict[str, tuple[str, str]] = {
+    "empty_file": (
+        "empty_file",
+        "The file is empty (0 bytes), so the upload probably went wrong or the wrong "
+        "file was chosen. Choose the file again and upload it.",
+    ),
+    "pdf_damaged": (
+        "malformed_file",
+        "The PDF file is damaged and cannot be opened. Ask for a new copy of the "
+        "document, or scan the paper again, and upload that file.",
+    ),
+    "pdf_no_pages": (
+        "malformed_file",
+        "The PDF file contains no page that can be shown. Ask for a new copy of the "
+        "document, or scan the paper again, and upload that file.",
+    ),
+    "pdf_password": (
+        "password_protected",
+        "The PDF file is locked with a password, so the registry cannot show it. Ask "
+        "the issuer for an unprotected copy and upload that copy.",
+    ),
+    "too_many_pages": (
+        "conversion_failed",
+        "The file has {pages} pages; the registry converts at most {max_pages} pages "
+        "per file. Split the document into smaller files and upload each one.",
+    ),
+    "image_damaged": (
+        "malformed_file",
+        "The image file is damaged or incomplete and cannot be shown. Scan or "
+        "photograph the document again and upload the new file.",
+    ),
+    "image_too_large": (
+        "image_too_large",
+        "The image is too large to process (the limit is {max_megapixels} megapixels). "
+        + _TRY_AGAIN_SMALLER,
+    ),
+    "text_not_text": (
+        "malformed_file",
+        "The file should be text (CSV or TXT) but contains binary data. Export the "
+        "result from the laboratory's software again as CSV or plain text.",
+    ),
+    "limits_exceeded": (
+        "conversion_failed",
+        "The file could not be converted for viewing within the registry's limits: it "
+        "is too large or too complex, or it is damaged. " + _TRY_AGAIN_SMALLER,
+    ),
+    "timed_out": (
+        "conversion_failed",
+        "Converting the file for viewing took longer than {seconds} seconds, so it was "
+        "stopped. " + _TRY_AGAIN_SMALLER,
+    ),
+    "not_convertible": (
+        "unsupported_content_type",
+        "The registry cannot make a viewing copy of this kind of file. Upload the "
+        "document as PDF, JPEG, PNG, TIFF or HEIC (genomic results also as CSV or TXT).",
+    ),
+    "copy_not_clean": (
+        "conversion_failed",
+        "The registry could not make a safe viewing copy of this file, so it was not "
+        "stored. Give the file to the registry's technical support.",
+    ),
+    "conversion_error": (
+        "conversion_failed",
+        "The file could not be converted for viewing. Scan the document again or ask "
+        "for a new copy, and upload that file. If it keeps failing, give the file to "
+        "the registry's technical support.",
+    ),
+}
+
+
+class FileRefused(Exception):
+    """An upload the registry will not store; `message` is meant for the clerk."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        params: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.http_status = HTTP_STATUS[code]
+        self.reason = reason
+        self.params = params or {}
+
+
+def refusal(reason: str, **params: int) -> FileRefused:
+    """Build the refusal for a known reason (see REFUSALS)."""
+    code, template = REFUSALS[reason]
+    return FileRefused(code, template.format(**params), reason=reason, params=params)
+
+
+# ---------------------------------------------------------------- content types
+
+_ALIASES = {
+    "application/x-pdf": PDF,
+    "application/acrobat": PDF,
+    "applications/vnd.pdf": PDF,
+    "text/pdf": PDF,
+    "text/x-pdf": PDF,
+    "image/jpg": JPEG,
+    "image/pjpeg": JPEG,
+    "image/x-png": PNG,
+    "image/tif": TIFF,
+    "image/x-tif": TIFF,
+    "image/x-tiff": TIFF,
+    "image/heic-sequence": HEIC,
+    "image/heif-sequence": HEIF,
+    "application/csv": CSV,
+    "text/comma-separated-values": CSV,
+    "text/x-csv": CSV,
+    "text/x-comma-separated-values": CSV,
+    "text/tab-separated-values": TEXT,
+}
+# What browsers send for an upload they cannot name: the same as no declaration.
+_UNDECLARED = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/unknown"})
+# Windows sends this for every .csv file when Excel is installed.
+_DECLARED_ONLY_ALIASES = {"application/vnd.ms-excel": CSV}
+
+_FAMILY = {PDF: "pdf", JPEG: "jpeg", PNG: "png", TIFF: "tiff", HEIC: "heif", HEIF: "heif", CSV: "text", TEXT: "text"}
+_EXTENSION_FAMILY = {
+    "pdf": "pdf",
+    "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "pjpeg": "jpeg", "pjp": "jpeg",
+    "png": "png",
+    "tif": "tiff", "tiff": "tiff",
+    "heic": "heif", "heif": "heif", "hif": "heif",
+    "csv": "text", "tsv": "text", "txt": "text", "text": "text",
+}
+_FAMILY_WORDS = {
+    "pdf": ("a PDF document", "pdf"),
+    "jpeg": ("a JPEG photo", "jpg"),
+    "png": ("a PNG image", "png"),
+    "tiff": ("a TIFF scan", "tif"),
+    "heif": ("an HEIC/HEIF phone photo", "heic"),
+    "text": ("a text (CSV or TXT) file", "csv"),
+}
+_OTHER_WORDS = {
+    "text/html": "a web page (HTML)",
+    "application/xhtml+xml": "a web page (XHTML)",
+    "image/svg+xml": "an SVG drawing",
+    "text/xml": "an XML file",
+    "application/xml": "an XML file",
+    "application/zip": "a ZIP archive",
+    "application/x-7z-compressed": "a 7-Zip archive",
+    "application/x-rar": "a RAR archive",
+    "application/gzip": "a compressed archive",
+    "application/x-dosexec": "a Windows program",
+    "application/vnd.microsoft.portable-executable": "a Windows program",
+    "application/x-executable": "a program",
+    "application/x-sharedlib": "a program",
+    "application/x-mach-binary": "a program",
+    "application/msword": "a Word document",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a Word document",
+    "application/vnd.ms-excel": "an Excel workbook",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "an Excel workbook",
+    "image/gif": "a GIF image",
+    "image/webp": "a WebP image",
+    "image/bmp": "a BMP image",
+    "image/jp2": "a JPEG 2000 image",
+}
+_KIND_WORDS = {
+    "identity_document": "an identity document",
+    "passport": "a passport",
+    "birth_record": "a birth record",
+    "genomic_test_result": "a genomic (DNA) test result",
+    "court_ruling": "a court ruling",
+    "consent_receipt": "a voluntary return receipt",
+    "other": "a document",
+}
+_BUILTIN_TYPES = mimetypes.MimeTypes(filenames=())  # Python's own table: same on every host
+_magic_lock = threading.Lock()
+_magic: Any = None  # one libmagic handle, created on first use
+
+
+def canonical_type(content_type: str | None) -> str:
+    """Lower-case MIME type without parameters, benign aliases folded."""
+    bare = (content_type or "").split(";", 1)[0].strip().lower()
+    if bare.startswith("text/x-") and bare not in _ALIASES:
+        return TEXT  # libmagic guessing a programming language: still plain text
+    return _ALIASES.get(bare, bare)
+
+
+def sniff_content_type(path: str) -> str:
+    """Content type of the file from its first 8 KiB; raises FileRefused if empty."""
+    global _magic
+    with open(path, "rb") as file:
+        head = file.read(8192)
+    if not head:
+        raise refusal("empty_file")
+    with _magic_lock:  # libmagic handles are not thread-safe
+        if _magic is None:
+            import magic  # not at the top: the conversion child imports this module before its limits
+
+            _magic = magic.Magic(mime=True)
+        sniffed = _magic.from_buffer(head)
+    return canonical_type(sniffed)
+
+
+def check_declared_type(kind: str, sniffed: str, declared_type: str | None, filename: str | None) -> None:
+    """Refuse a file this kind does not take, or whose name or declared type lies."""
+    if kind not in ALLOWED_TYPES:
+        raise ValueError(f"unknown document kind {kind!r}")
+    actual = canonical_type(sniffed)
+    if actual == "application/x-empty":
+        raise refusal("empty_file")
+    claimed = _claims(declared_type, filename)
+    if actual not in ALLOWED_TYPES[kind]:
+        raise FileRefused("unsupported_content_type", _unsupported_message(kind, actual, claimed))
+    for claim, family in claimed:
+        if family != _FAMILY[actual]:
+            raise FileRefused("content_type_mismatch", _mismatch_message(actual, claim, family))
+
+
+def _claims(declared_type: str | None, filename: str | None) -> list[tuple[str, str | None]]:
+    """What the client says the file is: (how it said it, family or None for other).
+
+    The name comes first: it is what the clerk sees and can change.
+    """
+    claims: list[tuple[str, str | None]] = []
+    extension = _extension(filename)
+    if extension in _EXTENSION_FAMILY:
+        claims.append((f"its name ends in .{extension}", _EXTENSION_FAMILY[extension]))
+    elif extension and _BUILTIN_TYPES.guess_type("x." + extension, strict=False)[0]:
+        claims.append((f"its name ends in .{extension}", None))
+    declared = canonical_type(declared_type)
+    if declared not in _UNDECLARED:
+        declared = _DECLARED_ONLY_ALIASES.get(declared, declared)
+        claims.append((f"the browser reported it as {declared}", _FAMILY.get(declared)))
+    return claims
+
+
+def _extension(filename: str | None) -> str:
+    base = re.split(r"[/\\]", filename or "")[-1].rstrip(" .")
+    return os.path.splitext(base)[1][1:].lower()
+
+
+def _describe(content_type: str) -> str:
+    family = _FAMILY.get(content_type)
+    if family:
+        return _FAMILY_WORDS[family][0]
+    return _OTHER_WORDS.get(content_type, f"a file of type {content_type}")
+
+
+def _unsupported_message(kind: str, actual: str, claimed: list[tuple[str, str | None]]) -> str:
+    accepted = "PDF, JPEG, PNG, TIFF or HEIC"
+    if CSV in ALLOWED_TYPES[kind]:
+        accepted = "PDF, JPEG, PNG, TIFF, HEIC, CSV or TXT"
+    disguise = next((claim for claim, family in claimed if family and family != _FAMILY.get(actual)), None)
+    although = f", although {disguise}" if disguise else ""
+    return (
+        f"This file is {_describe(actual)}{although}. For {_KIND_WORDS[kind]} the registry "
+        f"accepts only {accepted} files. Scan or save the document in one of these formats "
+        "and upload it again."
+    )
+
+
+def _mismatch_message(actual: str, claim: str, family: str | None) -> str:
+    claimed_as = f", which means {_FAMILY_WORDS[family][0]}" if family else ""
+    extension = _FAMILY_WORDS[_FAMILY[actual]][1]
+    return (
+        f"The file's contents are {_describe(actual)}, but {claim}{claimed_as}. Check that "
+        f"you chose the right file. If you did, rename it to end in .{extension} and "
+        "upload it again."
+    )
+
+
+# ---------------------------------------------------------------- file names
+
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+_WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
+MAX_FILENAME_BYTES = 200
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name safe to store and to offer in a download: no path, no hidden
+    direction tricks (`gpj.exe` shown as `exe.jpg`), bounded length."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(
+        char for char in text
+        if char not in _BIDI_CONTROLS and unicodedata.category(char) != "Cc"
+    )
+    text = _WINDOWS_RESERVED.sub("_", text)
+    text = " ".join(text.split()).strip(" .")
+    return _shortened(text) or "document"
+
+
+def _shortened(name: str) -> str:
+    """Cut the stem, not the extension, until the UTF-8 name fits."""
+    if len(name.encode()) <= MAX_FILENAME_BYTES:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension.encode()) > 16:
+        stem, extension = name, ""
+    budget = MAX_FILENAME_BYTES - len(extension.encode())
+    stem = stem.encode()[:budget].decode(errors="ignore").rstrip(" .")
+    return stem + extension

@@ -1,0 +1,89 @@
+"""Documents, their versions (never deleted), the persons they concern, and stored objects."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.db import Base, UTCDateTime, created_at_column, uuid_pk
+
+
+class PersonRole(StrEnum):
+    SUBJECT = "subject"
+    MOTHER = "mother"
+    FATHER = "father"
+    CHILD = "child"
+    ALLEGED_PARENT = "alleged_parent"
+    APPLICANT = "applicant"
+
+
+class StoredObject(Base):
+    """One encrypted object in the store; the key names nothing about its contents."""
+
+    __tablename__ = "stored_objects"
+
+    id: Mapped[str] = uuid_pk()
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True, nullable=False)
+    size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    key_id: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    wrapped_key: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[str] = uuid_pk()
+    kind: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    fields: Mapped[str] = mapped_column(sa.Text, nullable=False, default="{}")
+    created_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+    versions: Mapped[list["DocumentVersion"]] = relationship(
+        back_populates="document", order_by="DocumentVersion.number", lazy="selectin")
+    persons: Mapped[list["DocumentPerson"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def current(self) -> "DocumentVersion":
+        return self.versions[-1]
+
+    @property
+    def person_ids(self) -> list[str]:
+        return [link.person_id for link in self.persons]
+
+
+class DocumentVersion(Base):
+    __tablename__ = "document_versions"
+    __table_args__ = (sa.UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[str] = uuid_pk()
+    document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id"), nullable=False, index=True)
+    number: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
+    filename: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    original_id: Mapped[str] = mapped_column(sa.ForeignKey("stored_objects.id"), nullable=False)
+    viewing_id: Mapped[str] = mapped_column(sa.ForeignKey("stored_objects.id"), nullable=False)
+    pages: Mapped[int | None] = mapped_column(sa.Integer)
+    uploaded_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
+    uploaded_at: Mapped[datetime] = created_at_column()
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+    original: Mapped[StoredObject] = relationship(foreign_keys=[original_id], lazy="joined")
+    viewing: Mapped[StoredObject] = relationship(foreign_keys=[viewing_id], lazy="joined")
+
+
+class DocumentPerson(Base):
+    __tablename__ = "document_persons"
+
+    document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(sa.String(24), primary_key=True)

@@ -1,0 +1,319 @@
+"""Documents: the upload pipeline, versions, reading, and duplicate detection.
+
+An upload is spooled to disk while it is hashed and measured (memory does not
+grow with file size), typed from its bytes, given a viewing copy made in a
+resource-limited child process, and stored encrypted: the original bit for bit,
+the copy beside it. The rows and the access-log event share one transaction;
+if it rolls back, the objects it stored are deleted, and the original is put
+under retention (WORM) only once the transaction has committed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, BinaryIO, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from registry.accounts.actor import Actor
+from registry.accounts.permissions import Permission
+from registry.audit.events import Action
+from registry.audit.service import record
+from registry.cases import service as cases
+from registry.db import on_commit, on_rollback
+from registry.documents.inspection import (
+    DOCUMENT_KINDS, FileRefused, check_declared_type, refusal, safe_filename, sniff_content_type,
+)
+from registry.documents.models import Document, DocumentPerson, DocumentVersion, PersonRole, StoredObject
+from registry.documents.viewing_copy import ConversionLimits, make_viewing_copy
+from registry.errors import AuditNote, Forbidden, NotFound, Refused, validation
+from registry.i18n import _
+from registry.persons.models import Person
+from storage import EncryptedStore, LockUnsupported
+
+log = logging.getLogger("registry.documents")
+CHUNK = 1024 * 1024
+GENOMIC = "genomic_test_result"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    stream: BinaryIO
+    filename: str | None
+    declared_type: str | None
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    max_bytes: int
+    workdir: str
+    retention: timedelta
+    conversion: ConversionLimits = ConversionLimits()
+
+
+@dataclass
+class UploadResult:
+    document: Document
+    version: DocumentVersion
+    duplicates: list[Document]
+
+
+# ---------------------------------------------------------------- ingest
+
+def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int, str]:
+    path = os.path.join(work, "original")
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise Refused("file_too_large", 413, str(_(
+                    "The file is larger than %(mb)d MB. Scan at a lower resolution or split it.",
+                    mb=max_bytes // (1024 * 1024))))
+            digest.update(chunk)
+            out.write(chunk)
+    return path, size, digest.hexdigest()
+
+
+def _put(db: Session, store: EncryptedStore, path: str, content_type: str) -> StoredObject:
+    key = f"objects/{uuid.uuid4()}"
+    with open(path, "rb") as fh:
+        info = store.put(key, fh, length=os.path.getsize(path))
+    on_rollback(db, lambda: store.delete(key))
+    obj = StoredObject(key=key, size=info.size, sha256=info.sha256, key_id=info.key_id,
+                       wrapped_key=info.wrapped_key, content_type=content_type)
+    db.add(obj)
+    return obj
+
+
+def _lock_after_commit(db: Session, store: EncryptedStore, obj: StoredObject, retention: timedelta) -> None:
+    until = datetime.now(timezone.utc) + retention
+
+    def lock() -> None:
+        try:
+            store.lock(obj.key, until)
+        except LockUnsupported:
+            return
+    if store.supports_lock():
+        obj.locked_until = until
+        on_commit(db, lock)
+
+
+def _refused(error: FileRefused, action: str, person_ids: list[str]) -> Refused:
+    return Refused(error.code, error.http_status, error.message,
+                   audit=AuditNote(action, outcome="failed", target_type="document", person_ids=tuple(person_ids),
+                                   details={"refused": error.code}))
+
+
+def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFile, kind: str,
+            policy: UploadPolicy, action: str, person_ids: list[str]) -> DocumentVersion:
+    os.makedirs(policy.workdir, mode=0o700, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=policy.workdir) as work:
+        try:
+            path, size, sha256 = _spool(upload.stream, work, policy.max_bytes)
+            if size == 0:
+                raise refusal("empty_file")
+            sniffed = sniff_content_type(path)
+            check_declared_type(kind, sniffed, upload.declared_type, upload.filename)
+            copy = make_viewing_copy(path, sniffed, work, limits=policy.conversion)
+        except FileRefused as error:
+            raise _refused(error, action, person_ids) from None
+        original = _put(db, store, path, sniffed)
+        if original.sha256 != sha256:
+            raise RuntimeError("the stored original does not hash like the upload")
+        viewing = _put(db, store, copy.path, copy.content_type)
+    _lock_after_commit(db, store, original, policy.retention)
+    return DocumentVersion(filename=safe_filename(upload.filename), content_type=sniffed, size=size,
+                           sha256=sha256, original=original, viewing=viewing, pages=copy.pages,
+                           uploaded_by_id=actor.user_id)
+
+
+# ---------------------------------------------------------------- rules
+
+def _kind(kind: str) -> str:
+    if kind not in DOCUMENT_KINDS:
+        raise validation(kind=str(_("Choose a document kind: %(kinds)s", kinds=", ".join(DOCUMENT_KINDS))))
+    return kind
+
+
+def _role(role: str) -> str:
+    try:
+        return PersonRole(role or PersonRole.SUBJECT).value
+    except ValueError:
+        raise validation(role=str(_("Choose a role: %(roles)s", roles=", ".join(r.value for r in PersonRole)))) \
+            from None
+
+
+def _title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise validation(title=str(_("Give the document a title, for example 'Birth record, Raqqa, 2016'.")))
+    if len(title) > 300:
+        raise validation(title=str(_("At most %(n)d characters.", n=300)))
+    return title
+
+
+def _fields(fields: Any) -> str:
+    if fields in (None, ""):
+        return "{}"
+    if isinstance(fields, str):
+        try:
+            fields = json.loads(fields)
+        except json.JSONDecodeError:
+            raise validation(fields=str(_("Structured fields must be a JSON object."))) from None
+    if not isinstance(fields, dict) or not all(isinstance(v, (str, int, bool, type(None))) for v in fields.values()):
+        raise validation(fields=str(_("Structured fields must be a JSON object of text, numbers or yes/no.")))
+    return json.dumps({str(k)[:64]: v for k, v in fields.items()}, ensure_ascii=False, sort_keys=True)
+
+
+def _visible_duplicates(db: Session, actor: Actor, sha256: str, exclude: str | None) -> list[Document]:
+    """Earlier uploads of the same bytes, but only where the uploader may see a linked person."""
+    query = (sa.select(Document).join(DocumentVersion, DocumentVersion.document_id == Document.id)
+             .join(DocumentPerson, DocumentPerson.document_id == Document.id)
+             .where(DocumentVersion.sha256 == sha256))
+    if exclude:
+        query = query.where(Document.id != exclude)
+    visible = cases.visible_person_ids(actor)
+    if visible is not None:
+        query = query.where(DocumentPerson.person_id.in_(visible))
+    return list(db.scalars(query.distinct().limit(10)))
+
+
+def upload_document(db: Session, actor: Actor, store: EncryptedStore, policy: UploadPolicy, *, person_id: str,
+                    kind: str, title: str, upload: UploadedFile, role: str = "subject",
+                    fields: Any = None) -> UploadResult:
+    kind, role, title, fields_json = _kind(kind), _role(role), _title(title), _fields(fields)
+    reason = cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
+    if kind == GENOMIC and not actor.can(Permission.GENOMIC_READ):
+        raise Forbidden(str(_("Your role does not handle genomic results.")))
+    version = _ingest(db, actor, store, upload, kind, policy, Action.DOCUMENT_UPLOADED, [person_id])
+    version.number = 1
+    version.reason = "initial"
+    document = Document(kind=kind, title=title, fields=fields_json, created_by_id=actor.user_id,
+                        persons=[DocumentPerson(person_id=person_id, role=role)], versions=[version])
+    db.add(document)
+    db.flush()
+    duplicates = _visible_duplicates(db, actor, version.sha256, document.id)
+    record(db, actor, Action.DOCUMENT_UPLOADED, target_type="document", target_id=document.id,
+           person_ids=[person_id], reason=reason,
+           details={"kind": kind, "size": version.size, "content_type": version.content_type,
+                    "sha256": version.sha256, "duplicates": [d.id for d in duplicates]})
+    return UploadResult(document, version, duplicates)
+
+
+def add_version(db: Session, actor: Actor, store: EncryptedStore, policy: UploadPolicy, *, document_id: str,
+                upload: UploadedFile, reason: str) -> UploadResult:
+    """A restored or re-issued document supersedes the last version; nothing is deleted."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise validation(reason=str(_("Say why there is a new version (restored, re-issued, better scan...).")))
+    document = get_document(db, actor, document_id, log=False)
+    version = _ingest(db, actor, store, upload, document.kind, policy, Action.DOCUMENT_VERSION_ADDED,
+                      document.person_ids)
+    version.number = document.current.number + 1
+    version.reason = reason[:500]
+    document.versions.append(version)
+    db.flush()
+    record(db, actor, Action.DOCUMENT_VERSION_ADDED, target_type="document", target_id=document.id,
+           person_ids=document.person_ids, details={"version": version.number, "sha256": version.sha256})
+    return UploadResult(document, version, _visible_duplicates(db, actor, version.sha256, document.id))
+
+
+def link_person(db: Session, actor: Actor, document: Document, person_id: str, role: str) -> None:
+    role = _role(role)
+    cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
+    if any(link.person_id == person_id and link.role == role for link in document.persons):
+        return
+    document.persons.append(DocumentPerson(person_id=person_id, role=role))
+    db.flush()
+    record(db, actor, Action.DOCUMENT_LINKED, target_type="document", target_id=document.id,
+           person_ids=[person_id], details={"role": role})
+
+
+# ---------------------------------------------------------------- reading
+
+def _readable(db: Session, actor: Actor, document: Document) -> bool:
+    if document.kind == GENOMIC and not actor.can(Permission.GENOMIC_READ):
+        return False
+    return any(cases.can_see_person(db, actor, pid) for pid in document.person_ids)
+
+
+def get_document(db: Session, actor: Actor, document_id: str, *, log: bool = True) -> Document:
+    document = db.get(Document, document_id)
+    if document is None or not _readable(db, actor, document):
+        raise NotFound(str(_("No such document.")),
+                       audit=AuditNote(Action.DOCUMENT_VIEWED, target_type="document", target_id=document_id,
+                                       person_ids=tuple(document.person_ids) if document else ()))
+    if log:
+        record(db, actor, Action.DOCUMENT_VIEWED, target_type="document", target_id=document.id,
+               person_ids=document.person_ids)
+    return document
+
+
+def documents_of_person(db: Session, actor: Actor, person: Person) -> list[tuple[Document, str]]:
+    rows = db.execute(sa.select(Document, DocumentPerson.role).join(DocumentPerson)
+                      .where(DocumentPerson.person_id == person.id).order_by(Document.created_at.desc()))
+    return [(d, role) for d, role in rows if d.kind != GENOMIC or actor.can(Permission.GENOMIC_READ)]
+
+
+@dataclass
+class Content:
+    chunks: Iterator[bytes]
+    size: int
+    content_type: str
+    filename: str
+
+
+def _version(document: Document, number: int | None) -> DocumentVersion:
+    if number is None:
+        return document.current
+    for version in document.versions:
+        if version.number == number:
+            return version
+    raise NotFound(str(_("This document has no version %(n)d.", n=number)))
+
+
+def _chunks(store: EncryptedStore, obj: StoredObject) -> Iterator[bytes]:
+    with store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_sha256=obj.sha256) as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: str, *, original: bool,
+                 version: int | None = None) -> Content:
+    """The viewing copy (or the original, a separate permission): logged before a byte leaves."""
+    action = Action.DOCUMENT_ORIGINAL_READ if original else Action.DOCUMENT_CONTENT_READ
+    document = get_document(db, actor, document_id, log=False)
+    chosen = _version(document, version)
+    obj = chosen.original if original else chosen.viewing
+    record(db, actor, action, target_type="document", target_id=document.id, person_ids=document.person_ids,
+           details={"version": chosen.number})
+    stem = os.path.splitext(chosen.filename)[0] or "document"
+    filename = chosen.filename if original else f"{stem}-view{_extension(obj.content_type)}"
+    return Content(_chunks(store, obj), obj.size, obj.content_type, filename)
+
+
+def _extension(content_type: str) -> str:
+    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
+            "text/plain; charset=utf-8": ".txt"}.get(content_type, "")
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id, "kind": document.kind, "title": document.title, "fields": json.loads(document.fields),
+        "created_at": document.created_at.isoformat(),
+        "persons": [{"person_id": link.person_id, "role": link.role} for link in document.persons],
+        "versions": [{"number": v.number, "reason": v.reason, "filename": v.filename,
+                      "content_type": v.content_type, "size": v.size, "sha256": v.sha256, "pages": v.pages,
+                      "viewing_content_type": v.viewing.content_type, "uploaded_by": v.uploaded_by_id,
+                      "uploaded_at": v.uploaded_at.isoformat(), "worm_locked": v.original.locked_until is not None}
+                     for v in document.versions],
+    }

@@ -1,0 +1,170 @@
+"""The viewing copy staff see instead of the original upload.
+
+The original is untrusted, so it is never parsed in this process: a child
+process (`registry.documents.converter`) with its own memory, CPU and output
+limits renders it, and this side enforces the wall clock and trusts nothing the
+child says beyond a reason key, whole numbers and a file it wrote in `workdir`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.documents.converter import COPY_SUFFIX
+from registry.documents.inspection import ALLOWED_TYPES, REFUSALS, FileRefused, canonical_type, refusal
+
+logger = logging.getLogger(__name__)
+
+CONVERTER_MODULE = "registry.documents.converter"
+COPY_STEM = "viewing-copy"
+_CONVERTIBLE = frozenset().union(*ALLOWED_TYPES.values())
+_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `registry/`
+_STDERR_TAIL = 4000
+
+
+@dataclass(frozen=True)
+class ConversionLimits:
+    """What one conversion may use. 150 dpi keeps print legible; 120 megapixels
+    admits 108 MP phone photos; pages bigger than 40 megapixels are rendered at a
+    lower DPI instead of refused."""
+
+    memory_mb: int = 1024
+    cpu_seconds: int = 60
+    wall_seconds: int = 120
+    max_pages: int = 500
+    dpi: int = 150
+    max_image_pixels: int = 120_000_000
+    max_copy_pixels: int = 40_000_000
+    max_output_mb: int = 512
+
+
+@dataclass
+class ViewingCopy:
+    path: str
+    content_type: str
+    pages: int | None
+    width: int | None
+    height: int | None
+
+
+def make_viewing_copy(
+    original_path: str,
+    content_type: str,
+    workdir: str,
+    *,
+    limits: ConversionLimits = ConversionLimits(),
+) -> ViewingCopy:
+    """Write a safe copy of the original into `workdir`; raise FileRefused if none can be made.
+
+    `content_type` is the sniffed one (see inspection.sniff_content_type). The
+    original is only read.
+    """
+    content_type = canonical_type(content_type)
+    if content_type not in _CONVERTIBLE:
+        raise refusal("not_convertible")
+    if os.path.getsize(original_path) == 0:
+        raise refusal("empty_file")
+    stem = os.path.join(os.path.abspath(workdir), COPY_STEM)
+    request = {
+        "source": os.path.abspath(original_path),
+        "content_type": content_type,
+        "stem": stem,
+        "limits": asdict(limits),
+    }
+    try:
+        return _accepted_copy(_run_converter(request, limits), stem)
+    except FileRefused:
+        _remove_partial_copies(stem)
+        raise
+
+
+def _run_converter(request: dict[str, Any], limits: ConversionLimits) -> dict[str, Any]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", CONVERTER_MODULE, json.dumps(request)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=_IMPORT_ROOT,
+        env=_child_environment(os.path.dirname(request["stem"])),
+        start_new_session=True,  # a terminal's Ctrl-C is for the server, not for the child
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        logger.warning("viewing copy of %s: stopped after %s s", request["content_type"], limits.wall_seconds)
+        raise refusal("timed_out", seconds=limits.wall_seconds) from None
+    return _reported_outcome(process.returncode, stdout, stderr, request["content_type"])
+
+
+def _child_environment(workdir: str) -> dict[str, str]:
+    """Nothing of the server's environment (database URL, storage keys) reaches the child."""
+    return {
+        "PATH": os.defpath,
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": workdir,
+        "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena
+    }
+
+
+def _reported_outcome(returncode: int, stdout: bytes, stderr: bytes, content_type: str) -> dict[str, Any]:
+    """The child's one JSON line; a dead or babbling child is a refusal, never a crash."""
+    tail = stderr[-_STDERR_TAIL:].decode(errors="replace")
+    if returncode != 0:
+        cause = f"signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
+        logger.warning("viewing copy of %s: converter died (%s)\n%s", content_type, cause, tail)
+        raise refusal("limits_exceeded" if returncode < 0 else "conversion_error")
+    try:
+        outcome = json.loads(stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        outcome = None
+    if not isinstance(outcome, dict):
+        logger.warning("viewing copy of %s: converter gave no report\n%s", content_type, tail)
+        raise refusal("conversion_error")
+    if tail:
+        logger.debug("viewing copy of %s: converter said\n%s", content_type, tail)
+    return outcome
+
+
+def _accepted_copy(outcome: dict[str, Any], stem: str) -> ViewingCopy:
+    if outcome.get("ok") is not True:
+        raise _reported_refusal(outcome)
+    content_type = outcome.get("content_type")
+    numbers = [outcome.get(field) for field in ("pages", "width", "height")]
+    if content_type not in COPY_SUFFIX or not all(_whole_or_none(number) for number in numbers):
+        raise refusal("conversion_error")
+    path = stem + COPY_SUFFIX[content_type]
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        raise refusal("conversion_error")
+    return ViewingCopy(path, content_type, *numbers)
+
+
+def _reported_refusal(outcome: dict[str, Any]) -> FileRefused:
+    """Rebuild the refusal from our own wording; the child only names the reason."""
+    reason, params = outcome.get("reason"), outcome.get("params")
+    if reason in REFUSALS and isinstance(params, dict) and all(_whole(value) for value in params.values()):
+        try:
+            return refusal(reason, **params)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return refusal("conversion_error")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _whole_or_none(value: Any) -> bool:
+    return value is None or _whole(value)
+
+
+def _remove_partial_copies(stem: str) -> None:
+    for suffix in set(COPY_SUFFIX.values()):
+        Path(stem + suffix).unlink(missing_ok=True)

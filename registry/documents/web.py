@@ -1,0 +1,44 @@
+"""What the HTML and JSON document routes share: reading the multipart upload, sending content."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Response, request, stream_with_context
+
+from registry.documents import service
+from registry.errors import validation
+from registry.i18n import _
+from registry.runtime import current_runtime
+
+# The viewing copy is shown inside our own page; it may run nothing and load nothing.
+CONTENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
+
+
+def upload_policy() -> service.UploadPolicy:
+    settings = current_runtime().settings
+    return service.UploadPolicy(max_bytes=settings.max_upload_mb * 1024 * 1024,
+                                workdir=str(Path(settings.instance_path) / "uploads"),
+                                retention=timedelta(days=settings.worm_retention_days))
+
+
+def uploaded_file() -> service.UploadedFile:
+    file = request.files.get("file")
+    if file is None:
+        raise validation(file=str(_("Choose a file to upload.")))
+    return service.UploadedFile(stream=file.stream, filename=file.filename, declared_type=file.mimetype)
+
+
+def send_content(content: service.Content, *, attachment: bool) -> Response:
+    response = Response(stream_with_context(content.chunks), mimetype=None, direct_passthrough=True)
+    response.headers["Content-Type"] = content.content_type
+    response.headers["Content-Length"] = str(content.size)
+    disposition = "attachment" if attachment else "inline"
+    ascii_name = content.filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(content.filename)}")
+    response.headers["Content-Security-Policy"] = CONTENT_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

@@ -1,0 +1,11 @@
+"""Every table of the registry, imported in one place so the metadata is complete."""
+from registry.accounts.models import (  # noqa: F401
+    ApiToken, LoginAttempt, NdaAcknowledgement, NdaVersion, RoleGrant, StaffSession, User,
+)
+from registry.audit.models import AuditChainHead, AuditEvent, AuditEventPerson  # noqa: F401
+from registry.cases.models import Case, CaseMember, CasePerson, EmergencyAccess  # noqa: F401
+from registry.db import Base
+from registry.documents.models import Document, DocumentPerson, DocumentVersion, StoredObject  # noqa: F401
+from registry.persons.models import NameSearchKey, Person, PersonName  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,317 @@
+"""Persons: registration, changes, reading and search, inside the need-to-know boundary.
+
+Every read returns data only after its access-log event is in the transaction;
+fields marked restricted are shown only to roles that register persons, and
+their values never enter the log.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from registry.accounts.actor import Actor
+from registry.accounts.permissions import Permission
+from registry.audit.events import Action
+from registry.audit.service import record
+from registry.cases import service as cases
+from registry.cases.models import Case
+from registry.errors import Conflict, NotFound, validation
+from registry.i18n import _
+from registry.persons import name_keys
+from registry.persons.models import (
+    Category, DatePrecision, NameKind, NameSearchKey, Person, PersonName, PersonStatus, Script, Sex,
+)
+
+RESTRICTED_FIELDS = frozenset({"restricted_notes", "place_of_birth_recorded"})
+EDITABLE_FIELDS = ("sex", "birth_date", "birth_date_precision", "place_of_birth_recorded",
+                   "place_of_birth_designation", "citizenship", "categories", "status", "return_operation",
+                   "return_stage", "centre_or_region", "restricted_notes")
+MAX_CANDIDATES = 500
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
+
+
+def sees_restricted(actor: Actor) -> bool:
+    return actor.can(Permission.PERSON_WRITE)
+
+
+# ---------------------------------------------------------------- input validation
+
+def _choice(enum, value: Any, field: str) -> str:
+    try:
+        return enum(value).value
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum)
+        raise validation(**{field: str(_("Choose one of: %(allowed)s", allowed=allowed))}) from None
+
+
+def _text(value: Any, field: str, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise validation(**{field: str(_("This field must be text."))})
+    value = " ".join(value.split()) if field != "restricted_notes" else value.strip()
+    if len(value) > limit:
+        raise validation(**{field: str(_("At most %(n)d characters.", n=limit))})
+    return value
+
+
+def _date(value: Any, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        parsed = date.fromisoformat(str(value))
+    except ValueError:
+        raise validation(**{field: str(_("Write the date as YYYY-MM-DD."))}) from None
+    if parsed > date.today() or parsed.year < 1900:
+        raise validation(**{field: str(_("The date must be between 1900 and today."))})
+    return parsed
+
+
+def _categories(value: Any) -> str:
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise validation(categories=str(_("Categories must be a list.")))
+    return " ".join(sorted({_choice(Category, v, "categories") for v in items}))
+
+
+_LIMITS = {"place_of_birth_recorded": 300, "place_of_birth_designation": 300, "citizenship": 64,
+           "return_operation": 100, "return_stage": 100, "centre_or_region": 200, "restricted_notes": 20_000}
+
+
+def clean_person_fields(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in EDITABLE_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if field == "sex":
+            out[field] = _choice(Sex, value, field)
+        elif field == "birth_date_precision":
+            out[field] = _choice(DatePrecision, value, field)
+        elif field == "status":
+            out[field] = _choice(PersonStatus, value, field)
+        elif field == "birth_date":
+            out[field] = _date(value, field)
+        elif field == "categories":
+            out[field] = _categories(value)
+        else:
+            out[field] = _text(value, field, _LIMITS[field])
+    if out.get("birth_date") is None and out.get("birth_date_precision") not in (None, DatePrecision.UNKNOWN):
+        if "birth_date" in out:
+            raise validation(birth_date=str(_("Give a date, or set the precision to unknown.")))
+    return out
+
+
+@dataclass(frozen=True)
+class NameInput:
+    kind: str
+    script: str
+    family_name: str
+    given_name: str
+    patronymic: str
+    is_official: bool
+
+
+def clean_names(raw: Any) -> list[NameInput]:
+    if not isinstance(raw, list) or not raw:
+        raise validation(names=str(_("Give at least one name.")))
+    if len(raw) > 30:
+        raise validation(names=str(_("At most 30 names.")))
+    names: list[NameInput] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise validation(names=str(_("Each name is an object with family_name, given_name, kind, script.")))
+        name = NameInput(
+            kind=_choice(NameKind, item.get("kind", NameKind.OFFICIAL), "names"),
+            script=_choice(Script, item.get("script", Script.CYRILLIC), "names"),
+            family_name=_text(item.get("family_name"), "names", 200),
+            given_name=_text(item.get("given_name"), "names", 200),
+            patronymic=_text(item.get("patronymic"), "names", 200),
+            is_official=bool(item.get("is_official", False)))
+        if not (name.family_name or name.given_name):
+            raise validation(names=str(_("Each name needs a family name or a given name.")))
+        names.append(name)
+    officials = sum(n.is_official for n in names)
+    if officials > 1:
+        raise validation(names=str(_("Only one name can be the official one.")))
+    if officials == 0:
+        names[0] = NameInput(**{**names[0].__dict__, "is_official": True})
+    return names
+
+
+# ---------------------------------------------------------------- writing
+
+def _new_registry_number(db: Session) -> str:
+    year = date.today().year
+    while True:
+        code = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(7))
+        number = f"R{year}-{code}"
+        if db.scalar(sa.select(Person.id).where(Person.registry_number == number)) is None:
+            return number
+
+
+def _search_keys(person: Person) -> list[NameSearchKey]:
+    keys: set[str] = set()
+    for name in person.names:
+        for token in name_keys.query_keys(name.full):
+            keys.add("l:" + token.latin)
+            keys.add("p:" + token.phonetic)
+    return [NameSearchKey(person_id=person.id, key=k[:120]) for k in sorted(keys)]
+
+
+def _replace_names(db: Session, person: Person, names: list[NameInput]) -> None:
+    person.names = [PersonName(position=i, kind=n.kind, script=n.script, family_name=n.family_name,
+                               given_name=n.given_name, patronymic=n.patronymic, is_official=n.is_official)
+                    for i, n in enumerate(names)]
+    db.flush()
+    db.execute(sa.delete(NameSearchKey).where(NameSearchKey.person_id == person.id))
+    db.add_all(_search_keys(person))
+
+
+def create_person(db: Session, actor: Actor, data: dict[str, Any]) -> Person:
+    fields = clean_person_fields(data)
+    names = clean_names(data.get("names"))
+    person = Person(registry_number=_new_registry_number(db), **fields)
+    db.add(person)
+    db.flush()
+    _replace_names(db, person, names)
+    record(db, actor, Action.PERSON_CREATED, target_type="person", target_id=person.id, person_ids=[person.id],
+           details={"fields": sorted(fields), "names": len(names)})
+    return person
+
+
+def update_person(db: Session, actor: Actor, person_id: str, data: dict[str, Any]) -> Person:
+    person = get_person(db, actor, person_id, log=False)
+    expected = data.get("revision")
+    if expected is not None and expected != person.revision:
+        raise Conflict(str(_("Someone changed this person since you opened it. Reload and apply your change again.")))
+    fields = clean_person_fields(data)
+    changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
+    for key, value in changed.items():
+        setattr(person, key, value)
+    if "names" in data:
+        _replace_names(db, person, clean_names(data["names"]))
+        changed["names"] = "changed"
+    db.flush()
+    record(db, actor, Action.PERSON_UPDATED, target_type="person", target_id=person.id, person_ids=[person.id],
+           details={k: ("[redacted]" if k in RESTRICTED_FIELDS else str(v)) for k, v in changed.items()})
+    return person
+
+
+# ---------------------------------------------------------------- reading
+
+def get_person(db: Session, actor: Actor, person_id: str, *, log: bool = True) -> Person:
+    reason = cases.require_person_visible(db, actor, person_id, Action.PERSON_VIEWED)
+    person = db.get(Person, person_id)
+    if person is None:
+        raise NotFound(str(_("No such person.")))
+    if log:
+        record(db, actor, Action.PERSON_VIEWED, target_type="person", target_id=person.id,
+               person_ids=[person.id], reason=reason)
+    return person
+
+
+def person_by_number(db: Session, registry_number: str) -> Person:
+    person = db.scalar(sa.select(Person).where(Person.registry_number == registry_number.strip().upper()))
+    if person is None:
+        raise validation(registry_number=str(_("No person has this registry number.")))
+    return person
+
+
+def _visible(query: sa.Select, actor: Actor) -> sa.Select:
+    visible = cases.visible_person_ids(actor)
+    return query if visible is None else query.where(Person.id.in_(visible))
+
+
+def _candidates(q: str) -> sa.Select | None:
+    """Person ids whose names match every word of the query, by index lookups only."""
+    tokens = name_keys.query_keys(q)
+    if not tokens:
+        return None
+    per_word = []
+    for token in tokens:
+        latin = "l:" + token.latin
+        phonetic = "p:" + token.phonetic
+        by_latin = sa.select(NameSearchKey.person_id).where(NameSearchKey.key >= latin,
+                                                            NameSearchKey.key < latin + "{")
+        if len(token.phonetic) >= name_keys.PHONETIC_PREFIX_MIN:
+            by_sound = sa.select(NameSearchKey.person_id).where(NameSearchKey.key >= phonetic,
+                                                                NameSearchKey.key < phonetic + "{")
+        else:
+            by_sound = sa.select(NameSearchKey.person_id).where(NameSearchKey.key == phonetic)
+        per_word.append(sa.union(by_latin, by_sound))
+    return per_word[0] if len(per_word) == 1 else sa.intersect(*per_word)
+
+
+@dataclass
+class SearchPage:
+    persons: list[Person]
+    total: int
+    page: int
+    per_page: int
+    truncated: bool = False
+
+
+def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: int = 25) -> SearchPage:
+    q = (q or "").strip()[:200]
+    if q:
+        candidates = _candidates(q)
+        if candidates is None:
+            raise validation(q=str(_("Type at least one letter of a name.")))
+        ids_query = _visible(sa.select(Person.id).where(Person.id.in_(candidates)), actor).limit(MAX_CANDIDATES + 1)
+        ids = list(db.scalars(ids_query))
+        truncated = len(ids) > MAX_CANDIDATES
+        people = list(db.scalars(sa.select(Person).where(Person.id.in_(ids[:MAX_CANDIDATES]))))
+        scored = sorted(((max((name_keys.rank(q, n.full) for n in p.names), default=0.0), p) for p in people),
+                        key=lambda sp: (-sp[0], sp[1].registry_number))
+        ranked = [p for score, p in scored if score > 0]
+        total = len(ranked)
+        shown = ranked[(page - 1) * per_page: page * per_page]
+    else:
+        base = _visible(sa.select(Person), actor)
+        total = db.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+        shown = list(db.scalars(base.order_by(Person.created_at.desc(), Person.id)
+                                .offset((page - 1) * per_page).limit(per_page)))
+        truncated = False
+    record(db, actor, Action.PERSON_SEARCHED, target_type="person_search", person_ids=[p.id for p in shown],
+           details={"query_length": len(q), "results": len(shown), "page": page})
+    return SearchPage(shown, total, page, per_page, truncated)
+
+
+def case_person_labels(db: Session, actor: Actor, case: Case) -> list[dict[str, Any]]:
+    """Persons of a case as links for those who may read them, as registry numbers for administrators."""
+    ids = [cp.person_id for cp in case.persons]
+    people = list(db.scalars(sa.select(Person).where(Person.id.in_(ids)).order_by(Person.registry_number)))
+    readable = actor.can(Permission.PERSON_READ)
+    if readable:
+        record(db, actor, Action.PERSON_SEARCHED, target_type="case", target_id=case.id,
+               person_ids=[p.id for p in people], details={"context": "case persons"})
+    return [{"id": p.id, "link": readable,
+             "label": f"{p.registry_number} · {p.official_name.full if p.official_name else ''}" if readable
+             else p.registry_number} for p in people]
+
+
+def person_json(person: Person, actor: Actor) -> dict[str, Any]:
+    data = {
+        "id": person.id, "registry_number": person.registry_number, "sex": person.sex,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "birth_date_precision": person.birth_date_precision,
+        "place_of_birth_designation": person.place_of_birth_designation, "citizenship": person.citizenship,
+        "categories": person.category_list, "status": person.status, "return_operation": person.return_operation,
+        "return_stage": person.return_stage, "centre_or_region": person.centre_or_region,
+        "revision": person.revision,
+        "names": [{"id": n.id, "kind": n.kind, "script": n.script, "family_name": n.family_name,
+                   "given_name": n.given_name, "patronymic": n.patronymic, "is_official": n.is_official}
+                  for n in person.names],
+    }
+    if sees_restricted(actor):
+        data["place_of_birth_recorded"] = person.place_of_birth_recorded
+        data["restricted_notes"] = person.restricted_notes
+    return data

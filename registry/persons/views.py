@@ -1,0 +1,65 @@
+"""Person pages: list and search, one person, registration and editing."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, request, url_for
+
+from registry.accounts.permissions import Permission
+from registry.documents import service as documents
+from registry.errors import ValidationFailed
+from registry.persons import service
+from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
+from registry.runtime import db
+from registry.web.forms import render_form
+from registry.web.policy import current_actor, requires
+
+bp = Blueprint("persons", __name__, template_folder="templates")
+
+CHOICES = {"sex": list(Sex), "precision": list(DatePrecision), "status": list(PersonStatus),
+           "categories": list(Category), "name_kinds": list(NameKind), "scripts": list(Script)}
+
+
+def _form_to_data() -> dict:
+    form = request.form
+    data = {k: form.get(k, "") for k in service.EDITABLE_FIELDS if k in form}
+    data["categories"] = form.getlist("categories")
+    data["names"] = [{"family_name": form.get(f"family_name_{i}", ""), "given_name": form.get(f"given_name_{i}", ""),
+                      "patronymic": form.get(f"patronymic_{i}", ""), "kind": form.get(f"kind_{i}", "official"),
+                      "script": form.get(f"script_{i}", "cyrillic"), "is_official": i == 0}
+                     for i in range(3) if form.get(f"family_name_{i}") or form.get(f"given_name_{i}")]
+    return data
+
+
+@bp.get("/persons")
+@requires(Permission.PERSON_READ)
+def list_persons():
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    q = request.args.get("q", "")
+    try:
+        result = service.search_persons(db(), current_actor(), q, page, 25)
+    except ValidationFailed as error:
+        return render_form("persons/list.html", error, result=None, q=q)
+    return render_form("persons/list.html", result=result, q=q)
+
+
+@bp.route("/persons/new", methods=["GET", "POST"])
+@requires(Permission.PERSON_WRITE)
+def new_person():
+    if request.method == "GET":
+        return render_form("persons/edit.html", person=None, choices=CHOICES)
+    try:
+        person = service.create_person(db(), current_actor(), _form_to_data())
+    except ValidationFailed as error:
+        return render_form("persons/edit.html", error, person=None, choices=CHOICES)
+    return redirect(url_for("persons.show_person", person_id=person.id))
+
+
+@bp.get("/persons/<person_id>")
+@requires(Permission.PERSON_READ)
+def show_person(person_id: str):
+    actor = current_actor()
+    person = service.get_person(db(), actor, person_id)
+    return render_form("persons/show.html", person=person, restricted=service.sees_restricted(actor),
+                       documents=documents.documents_of_person(db(), actor, person))

@@ -1,0 +1,58 @@
+"""What one running application holds: settings, database, object store, keys.
+
+Views reach it through ``current_runtime()``; services receive what they need
+from it as arguments, so they stay usable from the CLI and from tests.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from flask import current_app, g
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.audit.checkpoints import load_signing_key
+from registry.settings import Settings
+from storage import EncryptedStore, Keyring, ObjectStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    raw_store: ObjectStore
+    keyring: Keyring
+
+    @property
+    def store(self) -> EncryptedStore:
+        return EncryptedStore(self.raw_store, self.keyring)
+
+    @cached_property
+    def audit_key(self) -> Ed25519PrivateKey:
+        return load_signing_key(self.settings.audit_signing_key_file, create=not self.settings.production)
+
+
+def load_keyring(settings: Settings, *, create: bool) -> Keyring:
+    if settings.master_key:
+        return Keyring.from_env_value(settings.master_key)
+    path = Path(settings.master_key_file)
+    if not path.exists() and create and not settings.production:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return Keyring.generate(str(path))
+    return Keyring.load(str(path))
+
+
+def current_runtime() -> Runtime:
+    return current_app.extensions["registry"]
+
+
+def db() -> Session:
+    """The request's database session, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = current_runtime().sessions()
+    return g.db

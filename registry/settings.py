@@ -1,0 +1,164 @@
+"""Settings, read once at start-up from ``REGISTRY_*`` variables or a TOML file.
+
+A registry of minors' genetic records must not start half-configured: every
+value is validated here, and a bad one stops the process with a message that
+names the variable and says what to do.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+PREFIX = "REGISTRY_"
+DEV_SECRET_MARKER = "dev-insecure-"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    instance_path: str = "instance"
+    database_url: str = ""
+    storage_url: str = ""
+    master_key_file: str = ""
+    master_key: str = ""
+    secret_key: str = ""
+    max_upload_mb: int = 100
+    session_idle_minutes: int = 15
+    session_absolute_hours: int = 12
+    emergency_access_minutes: int = 60
+    require_mfa: bool = False
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+    login_failure_window_minutes: int = 15
+    audit_checkpoint_every: int = 1000
+    audit_signing_key_file: str = ""
+    worm_selftest: bool = True
+    worm_retention_days: int = 3650
+    default_locale: str = "en"
+    testing: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def with_overrides(self, **values: Any) -> "Settings":
+        return validate(replace(self, **values))
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, raw: Any, target: Any) -> Any:
+    if isinstance(target, bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _BOOL_TRUE:
+            return True
+        if text in _BOOL_FALSE:
+            return False
+        raise SettingsError(f"{PREFIX}{name.upper()} must be true or false, not {raw!r}")
+    if isinstance(target, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{PREFIX}{name.upper()} must be a whole number, not {raw!r}") from None
+    return str(raw)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from a TOML file (``REGISTRY_CONFIG``), then the environment, then overrides."""
+    environ = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    config_file = environ.get(f"{PREFIX}CONFIG")
+    if config_file:
+        try:
+            with open(config_file, "rb") as fh:
+                values.update(tomllib.load(fh))
+        except OSError as exc:
+            raise SettingsError(f"{PREFIX}CONFIG names {config_file!r}, which cannot be read: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{PREFIX}CONFIG file {config_file!r} is not valid TOML: {exc}") from None
+    known = {f.name for f in fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise SettingsError(f"unknown settings in {config_file}: {', '.join(sorted(unknown))}")
+    for name in known:
+        key = f"{PREFIX}{name.upper()}"
+        if key in environ:
+            values[name] = environ[key]
+    values.update(overrides)
+    coerced = {n: _coerce(n, v, getattr(defaults, n)) for n, v in values.items()}
+    return validate(replace(defaults, **coerced))
+
+
+def _embedded_defaults(s: Settings) -> Settings:
+    """Fill the embedded default: SQLite, filesystem objects and a key under the instance folder."""
+    inst = Path(s.instance_path).resolve()
+    updates: dict[str, Any] = {"instance_path": str(inst)}
+    if not s.database_url:
+        updates["database_url"] = f"sqlite:///{inst / 'registry.sqlite3'}"
+    if not s.storage_url:
+        updates["storage_url"] = (inst / "objects").as_uri()
+    if not s.master_key_file and not s.master_key:
+        updates["master_key_file"] = str(inst / "master-keys.json")
+    if not s.audit_signing_key_file:
+        updates["audit_signing_key_file"] = str(inst / "audit-signing-key.pem")
+    return replace(s, **updates)
+
+
+def validate(s: Settings) -> Settings:
+    if s.env not in ("development", "production"):
+        raise SettingsError(f"{PREFIX}ENV must be 'development' or 'production', not {s.env!r}")
+    s = _embedded_defaults(s)
+    scheme = urlsplit(s.database_url).scheme.split("+")[0]
+    if scheme not in ("sqlite", "postgresql"):
+        raise SettingsError(
+            f"{PREFIX}DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {s.database_url!r}")
+    storage_scheme = urlsplit(s.storage_url).scheme
+    if storage_scheme not in ("file", "s3"):
+        raise SettingsError(
+            f"{PREFIX}STORAGE_URL must be file:///path or s3://bucket?endpoint_url=..., not {s.storage_url!r}")
+    if s.max_upload_mb < 1 or s.max_upload_mb > 10_240:
+        raise SettingsError(f"{PREFIX}MAX_UPLOAD_MB must be between 1 and 10240, not {s.max_upload_mb}")
+    for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",
+                 "audit_checkpoint_every", "login_max_failures_per_account", "login_max_failures_per_ip",
+                 "login_failure_window_minutes"):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
+    if s.production:
+        if not s.secret_key or s.secret_key.startswith(DEV_SECRET_MARKER) or len(s.secret_key) < 32:
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        if s.master_key_file and not Path(s.master_key_file).is_file() and not s.master_key:
+            raise SettingsError(f"{PREFIX}MASTER_KEY_FILE {s.master_key_file!r} does not exist")
+        if scheme == "sqlite":
+            raise SettingsError(f"{PREFIX}DATABASE_URL: production needs PostgreSQL, not SQLite")
+    elif not s.secret_key:
+        s = replace(s, secret_key=_development_secret(Path(s.instance_path)))
+    return s
+
+
+def _development_secret(instance: Path) -> str:
+    """A per-installation development secret, kept so sessions survive restarts; refused in production."""
+    path = instance / "dev-secret-key"
+    if path.is_file():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = DEV_SECRET_MARKER + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,146 @@
+"""Route access rules, declared on each route and enforced in one place.
+
+Every view names what it needs: ``@public``, ``@signed_in`` (an account page
+with no personal data) or ``@requires(Permission.X)``. A route that declares
+nothing is refused (deny by default), and a test walks the URL map for it.
+The gate runs before every request: authentication (session or bearer token),
+second factor, permission, then the NDA for anything with personal data.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+from flask import current_app, g, redirect, request, url_for
+from flask_login import current_user
+
+from registry.accounts import service as accounts
+from registry.accounts.actor import Actor, anonymous
+from registry.accounts.permissions import PERSONAL_DATA, Permission
+from registry.audit.events import Action
+from registry.errors import AuditNote, Forbidden, NdaRequired, Unauthenticated
+from registry.i18n import _
+from registry.runtime import current_runtime, db
+
+F = TypeVar("F", bound=Callable)
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    public: bool = False
+    permission: Permission | None = None
+    # Account pages that must stay reachable before the NDA is signed or MFA is set up.
+    before_gates: bool = False
+
+
+def _declare(rule: AccessRule) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        view.access_rule = rule  # type: ignore[attr-defined]
+        return view
+    return decorate
+
+
+public = _declare(AccessRule(public=True))
+signed_in = _declare(AccessRule())
+signed_in_before_gates = _declare(AccessRule(before_gates=True))
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    return _declare(AccessRule(permission=permission))
+
+
+def rule_for(endpoint: str | None) -> AccessRule | None:
+    if endpoint is None:
+        return None
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return AccessRule(public=True)
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_rule", None)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site may follow a login or a signature (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def current_actor() -> Actor:
+    return g.get("actor") or anonymous()
+
+
+def _request_context() -> tuple[str, str, str]:
+    ip = request.remote_addr or ""
+    agent = (request.user_agent.string or "")[:400]
+    return ip, agent, g.request_id
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _authenticate() -> Actor:
+    ip, agent, request_id = _request_context()
+    if is_api_request():
+        token = _bearer_token()
+        user = accounts.user_for_token(db(), token) if token else None
+        if user is None:
+            raise Unauthenticated(
+                str(_("Send a valid API token: Authorization: Bearer <token>.")),
+                audit=AuditNote(Action.TOKEN_REJECTED, outcome="denied") if token else None)
+        return Actor(user, ip, agent, request_id, via="api")
+    if not current_user.is_authenticated:
+        return anonymous(ip, agent, request_id)
+    return Actor(current_user.user, ip, agent, request_id, via="web")
+
+
+def needs_second_factor(actor: Actor) -> bool:
+    if actor.via != "web" or actor.user is None:
+        return False
+    required = actor.user.has_totp or current_runtime().settings.require_mfa
+    return required and not current_user.staff_session.mfa_passed
+
+
+def enforce_access() -> object | None:
+    """The one gate every request passes."""
+    g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    ip, agent, request_id = _request_context()
+    g.actor = anonymous(ip, agent, request_id, via="api" if is_api_request() else "web")
+    rule = rule_for(request.endpoint)
+    if request.endpoint is None:
+        return None  # unknown URL: the 404 handler answers
+    if rule is None:
+        raise Forbidden(str(_("This page is not available.")),
+                        audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint,
+                                                                       "reason": "undeclared route"}))
+    if rule.public:
+        return None
+    actor = _authenticate()
+    g.actor = actor
+    if actor.user is None:
+        return redirect(url_for("accounts.login", next=request.full_path))
+    if needs_second_factor(actor) and request.endpoint not in TWO_FACTOR_ENDPOINTS:
+        return redirect(url_for("accounts.enrol_two_factor", next=request.full_path))
+    if rule.before_gates or rule.permission is None:
+        return None
+    if not actor.can(rule.permission):
+        raise Forbidden(str(_("Your role does not allow this.")),
+                        audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint,
+                                                                       "permission": rule.permission.value}))
+    if rule.permission in PERSONAL_DATA and not accounts.has_signed_current(db(), actor.user):
+        if actor.via == "api":
+            raise NdaRequired(
+                str(_("Sign the current non-disclosure undertaking first (GET /api/v1/nda).")),
+                audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint, "reason": "nda"}))
+        return redirect(url_for("accounts.nda", next=request.full_path))
+    return None
+
+
+TWO_FACTOR_ENDPOINTS = frozenset({"accounts.logout", "accounts.enrol_two_factor"})
