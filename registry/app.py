@@ -13,7 +13,7 @@ from registry.audit.checkpoints import maybe_checkpoint
 from registry.db import make_engine, make_session_factory
 from registry.extensions import babel, csrf, login_manager
 from registry.i18n import LOCALES, _
-from registry.runtime import Runtime, current_runtime, load_keyring
+from registry.runtime import Runtime, check_worm, current_runtime, load_keyring
 from registry.settings import Settings, load_settings
 from registry.web.errors import error_response
 from storage import open_store
@@ -42,9 +42,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
     engine = make_engine(settings.database_url)
-    app.extensions["registry"] = Runtime(
-        settings=settings, engine=engine, sessions=make_session_factory(engine),
-        raw_store=open_store(settings.storage_url), keyring=load_keyring(settings, create=not settings.production))
+    runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),
+                      raw_store=open_store(settings.storage_url),
+                      keyring=load_keyring(settings, create=not settings.production))
+    if settings.worm_selftest and settings.storage_url.startswith("s3:"):
+        runtime.worm = check_worm(runtime.raw_store)
+        if runtime.worm.status != "enforced":
+            log.warning("WORM is %s: %s", runtime.worm.status, runtime.worm.detail)
+    app.extensions["registry"] = runtime
 
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are server-side rows, rotated at login

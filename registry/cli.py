@@ -71,6 +71,25 @@ def _nda_text(path: str | None) -> str:
     raise click.ClickException("the first NDA text was not found; give it with --nda-file")
 
 
+def _ensure_key_files() -> None:
+    """Generate the master keyring and the audit signing key where they are missing (never overwrite)."""
+    from registry.audit.checkpoints import load_signing_key
+    from storage import Keyring
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not settings.master_key and not Path(settings.master_key_file).exists():
+        Path(settings.master_key_file).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        Keyring.generate(settings.master_key_file)
+        click.echo(f"Generated the master keyring {settings.master_key_file}: back it up apart from the data.")
+    if not Path(settings.audit_signing_key_file).exists():
+        load_signing_key(settings.audit_signing_key_file, create=True)
+        click.echo(f"Generated the audit signing key {settings.audit_signing_key_file}: back it up apart "
+                   "from the database.")
+
+
 @main.command()
 @click.option("--nda-file", help="Text of the first non-disclosure undertaking (default config/nda/default.md).")
 @click.option("--admin", "admin_name", default="admin", show_default=True, help="User name of the first admin.")
@@ -82,6 +101,7 @@ def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
     """
     from registry.migrate import upgrade
 
+    _ensure_key_files()
     runtime = ctx.runtime
     upgrade(runtime.engine)
     runtime.raw_store.ensure_container()

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.audit.checkpoints import load_signing_key
-from registry.settings import Settings
-from storage import EncryptedStore, Keyring, ObjectStore
+from registry.settings import Settings, SettingsError
+from storage import EncryptedStore, Keyring, KeyringError, ObjectStore, StorageError, WormStatus
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     raw_store: ObjectStore
     keyring: Keyring
+    worm: WormStatus | None = None
 
     @property
     def store(self) -> EncryptedStore:
@@ -44,7 +45,10 @@ def load_keyring(settings: Settings, *, create: bool) -> Keyring:
     if not path.exists() and create and not settings.production:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         return Keyring.generate(str(path))
-    return Keyring.load(str(path))
+    try:
+        return Keyring.load(str(path))
+    except KeyringError as exc:
+        raise SettingsError(f"REGISTRY_MASTER_KEY_FILE: {exc} (`registry init` creates one)") from None
 
 
 def current_runtime() -> Runtime:
@@ -56,3 +60,14 @@ def db() -> Session:
     if "db" not in g:
         g.db = current_runtime().sessions()
     return g.db
+
+
+def check_worm(store: ObjectStore) -> WormStatus:
+    """Some S3 servers accept a retention and ignore it: prove it at start-up, report the answer."""
+    selftest = getattr(store, "worm_selftest", None)
+    if selftest is None:
+        return WormStatus("unavailable", "this backend has no object lock (filesystem)")
+    try:
+        return selftest()
+    except StorageError as exc:
+        return WormStatus("unavailable", f"the self-test could not run: {exc}")

@@ -142,8 +142,6 @@ def validate(s: Settings) -> Settings:
             raise SettingsError(
                 f"{PREFIX}SECRET_KEY must be set to a random value of at least 32 characters in production "
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
-        if s.master_key_file and not Path(s.master_key_file).is_file() and not s.master_key:
-            raise SettingsError(f"{PREFIX}MASTER_KEY_FILE {s.master_key_file!r} does not exist")
         if scheme == "sqlite":
             raise SettingsError(f"{PREFIX}DATABASE_URL: production needs PostgreSQL, not SQLite")
     elif not s.secret_key:

@@ -106,7 +106,7 @@ def storage_url(tmp_path) -> str:
 @pytest.fixture
 def settings(tmp_path, database_url, storage_url):
     return load_settings({}, instance_path=str(tmp_path / "instance"), database_url=database_url,
-                         storage_url=storage_url, testing=True, audit_checkpoint_every=50)
+                         storage_url=storage_url, testing=True, audit_checkpoint_every=50, worm_selftest=False)
 
 
 @pytest.fixture

@@ -40,9 +40,10 @@ def readyz():
         runtime.raw_store.health()
     except Exception as exc:
         failing["storage"] = type(exc).__name__
+    worm = runtime.worm.status if runtime.worm else "unavailable"
     if failing:
-        return jsonify(status="unavailable", failing=failing), 503
-    return jsonify(status="ready")
+        return jsonify(status="unavailable", failing=failing, worm=worm), 503
+    return jsonify(status="ready", worm=worm)
 
 
 @bp.post("/language")
