@@ -26,7 +26,7 @@ import resource
 import sys
 import traceback
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from registry.documents.inspection import (
     CSV,
@@ -75,7 +75,7 @@ def apply_limits(limits: Limits) -> None:
 
 def _lower_limit(which: int, soft: int, hard: int) -> None:
     """Only ever lower a limit: the host may already be stricter than we are."""
-    old_soft, old_hard = resource.getrlimit(which)
+    _, old_hard = resource.getrlimit(which)
     if old_hard != resource.RLIM_INFINITY:
         hard = min(hard, old_hard)
     resource.setrlimit(which, (min(soft, hard), hard))
@@ -170,7 +170,8 @@ def _rendered_pages(source: str, limits: Limits) -> list[bytes]:
 
 def _rendered_page(page: Any, limits: Limits) -> bytes:
     try:
-        dpi = render_dpi(*page.get_size(), limits)
+        width, height = page.get_size()
+        dpi = render_dpi(width, height, limits)
         bitmap = page.render(scale=dpi / 72, rev_byteorder=True, may_draw_forms=True)
         return page_bytes(bitmap.to_pil(), (dpi, dpi))
     finally:
@@ -244,6 +245,10 @@ def _direct_container(value: Any) -> bool:
 IMAGE_FORMATS = {JPEG: "JPEG", PNG: "PNG", TIFF: "TIFF", HEIC: "HEIF", HEIF: "HEIF"}
 _ROTATED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _DEFAULT_SCAN_DPI = 150.0
+# What Pillow's decoders raise on malformed input (found by fuzzing, see tests).
+_PILLOW_PARSE_ERRORS = (
+    OSError, SyntaxError, ValueError, TypeError, EOFError, IndexError, KeyError, ZeroDivisionError,
+)
 
 
 def convert_image(source: str, stem: str, content_type: str, limits: Limits) -> Outcome:
@@ -259,13 +264,13 @@ def convert_image(source: str, stem: str, content_type: str, limits: Limits) -> 
             return _saved_picture(clean_frame(image, limits), stem, content_type)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_large(limits) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, ZeroDivisionError):
+    except _PILLOW_PARSE_ERRORS:
         raise refusal("image_damaged") from None
 
 
 def _configure_pillow(limits: Limits) -> None:
-    from PIL import Image
     import pillow_heif
+    from PIL import Image
 
     pillow_heif.register_heif_opener()
     Image.MAX_IMAGE_PIXELS = limits["max_image_pixels"]
@@ -350,7 +355,7 @@ def _in_srgb(image: Image.Image) -> Image.Image:
 def _eight_bit_gray(image: Image.Image) -> Image.Image:
     """16-bit and float scans: stretch the used range to 0..255 instead of clipping it."""
     wide = image if image.mode == "F" else image.convert("I")
-    low, high = wide.getextrema()
+    low, high = cast(tuple[float, float], wide.getextrema())  # one band: (min, max)
     if low >= 0 and high <= 255:
         return wide.convert("L")
     factor = 255 / (high - low)
@@ -423,7 +428,7 @@ def decoded_text(raw: bytes) -> str:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if len(_BINARY_SIGNS.findall(text)) <= len(text) / 100:
+        if len(_BINARY_SIGNS.findall(text)) <= len(text) / 50:  # binary junk: about 1 in 9
             return text
         break
     raise refusal("text_not_text")

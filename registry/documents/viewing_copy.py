@@ -128,8 +128,9 @@ def _reported_outcome(returncode: int, stdout: bytes, stderr: bytes, content_typ
     if not isinstance(outcome, dict):
         logger.warning("viewing copy of %s: converter gave no report\n%s", content_type, tail)
         raise refusal("conversion_error")
-    if tail:
-        logger.debug("viewing copy of %s: converter said\n%s", content_type, tail)
+    unexpected = outcome.get("reason") == "conversion_error"
+    logger.log(logging.WARNING if unexpected else logging.DEBUG, "viewing copy of %s: %s\n%s",
+               content_type, outcome.get("reason", "converted"), tail)
     return outcome
 
 

@@ -19,7 +19,8 @@ def workdir(tmp_path: Path) -> Path:
 @pytest.fixture
 def convert(workdir: Path) -> Callable[..., ViewingCopy]:
     """Sniff the bytes and convert, as the upload service does."""
-    def run(original: Path, limits: ConversionLimits = ConversionLimits()) -> ViewingCopy:
-        return make_viewing_copy(str(original), sniff_content_type(str(original)), str(workdir), limits=limits)
+    def run(original: Path, limits: ConversionLimits | None = None) -> ViewingCopy:
+        sniffed = sniff_content_type(str(original))
+        return make_viewing_copy(str(original), sniffed, str(workdir), limits=limits or ConversionLimits())
 
     return run

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import cast
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -66,4 +67,5 @@ def rendered_page(path: Path, index: int = 0, dpi: int = 72) -> Image.Image:
 def is_dark(image: Image.Image, point_pt: tuple[float, float], page_height_pt: float) -> bool:
     """Whether the pixel at a PDF point (origin bottom-left) of a 72-dpi render is dark."""
     x, y = point_pt
-    return sum(image.getpixel((round(x), round(page_height_pt - y)))) < 200
+    red, green, blue = cast(tuple[int, int, int], image.getpixel((round(x), round(page_height_pt - y))))
+    return red + green + blue < 200

@@ -17,6 +17,7 @@ import pikepdf
 from PIL import Image, ImageCms, ImageDraw
 
 A4 = (595, 842)
+MIB = 1024 * 1024
 MARK_CENTRE = (100, 750)
 MARK_DRAWING = b"0 0 0 rg 50 700 100 100 re f"
 RIGHT_MARK_CENTRE = (495, 750)
@@ -169,6 +170,36 @@ def inflating_pdf(path: Path, side: int) -> Path:
     page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Scan=image))
     pdf.save(path)
     return path
+
+
+def content_bomb_pdf(path: Path, mebibytes: int) -> Path:
+    """A page whose drawing instructions inflate to `mebibytes` MiB of spaces (~1000:1)."""
+    compressor, chunk = zlib.compressobj(6), b" " * MIB
+    data = b"".join(compressor.compress(chunk) for _ in range(mebibytes)) + compressor.flush()
+    pdf = pikepdf.new()
+    page = _add_marked_page(pdf)
+    page.Contents.write(data, filter=pikepdf.Name.FlateDecode)
+    pdf.save(path)
+    return path
+
+
+def exponential_pdf(path: Path, depth: int) -> Path:
+    """Each drawing calls the next one twice: 2**depth squares from a 2 KiB file."""
+    pdf = pikepdf.new()
+    page = _add_marked_page(pdf, b"/X Do")
+    drawing = _form(pdf, b"0 0 0 rg 10 10 3 3 re f")
+    for _ in range(depth):
+        drawing = _form(pdf, b"q /X Do Q q 1 0 0 1 1 1 cm /X Do Q", calls=drawing)
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=drawing))
+    pdf.save(path)
+    return path
+
+
+def _form(pdf: pikepdf.Pdf, drawing: bytes, calls: pikepdf.Object | None = None) -> pikepdf.Object:
+    form = pdf.make_stream(drawing, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form, BBox=[0, 0, *A4])
+    if calls is not None:
+        form.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=calls))
+    return form
 
 
 # Hand-written PDFs: the only way to control bytes pikepdf would normalise

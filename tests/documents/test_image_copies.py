@@ -16,7 +16,8 @@ Convert = Callable[..., ViewingCopy]
 RED, WHITE, BLUE, GREY, BLACK = (255, 0, 0), (255, 255, 255), (0, 0, 255), (128, 128, 128), (0, 0, 0)
 
 
-def _close(actual: tuple[int, ...] | int, expected: tuple[int, ...] | int, tolerance: int = 12) -> bool:
+def _close(actual: float | tuple[int, ...] | None, expected: tuple[int, ...] | int, tolerance: int = 12) -> bool:
+    assert actual is not None
     actual_values = actual if isinstance(actual, tuple) else (actual,)
     expected_values = expected if isinstance(expected, tuple) else (expected,)
     return all(abs(a - e) <= tolerance for a, e in zip(actual_values, expected_values, strict=True))
@@ -112,6 +113,7 @@ def test_an_oversized_photo_is_scaled_down_not_refused(tmp_path: Path, convert: 
     original = tmp_path / "photo.jpg"
     Image.new("RGB", (4000, 3000), "white").save(original, "JPEG")
     copy = convert(original, ConversionLimits(max_copy_pixels=3_000_000))
+    assert copy.width and copy.height
     assert copy.width * copy.height <= 3_000_000
     assert copy.width / copy.height == pytest.approx(4 / 3, rel=0.01)
 

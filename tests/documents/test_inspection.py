@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,16 @@ def test_content_type_comes_from_the_bytes(tmp_path: Path, maker: str, expected:
     original = MAKERS[maker](tmp_path)
     disguised = original.rename(tmp_path / "upload.bin")
     assert sniff_content_type(str(disguised)) == expected
+
+
+def test_sniffing_from_many_threads_gives_the_same_answers(tmp_path: Path) -> None:
+    """Upload requests run in threads; the shared libmagic handle must not mix them up."""
+    samples = {name: MAKERS[name](tmp_path) for name in ("pdf", "jpeg", "png", "html", "zip")}
+    expected = {name: sniff_content_type(str(path)) for name, path in samples.items()}
+    jobs = [name for name in samples for _ in range(40)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda name: (name, sniff_content_type(str(samples[name]))), jobs))
+    assert all(answer == expected[name] for name, answer in answers)
 
 
 def test_an_empty_file_is_refused_when_sniffed(tmp_path: Path) -> None:
