@@ -6,6 +6,7 @@ from importlib import import_module
 from pathlib import Path
 
 from flask import Flask, g, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(_close_session)
     errors.register_error_handlers(app)
     app.jinja_env.globals["locales"] = LOCALES
+    app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     return app
 

@@ -103,9 +103,8 @@ def clean_person_fields(data: dict[str, Any]) -> dict[str, Any]:
             out[field] = _categories(value)
         else:
             out[field] = _text(value, field, _LIMITS[field])
-    if out.get("birth_date") is None and out.get("birth_date_precision") not in (None, DatePrecision.UNKNOWN):
-        if "birth_date" in out:
-            raise validation(birth_date=str(_("Give a date, or set the precision to unknown.")))
+    if "birth_date" in out and out["birth_date"] is None:
+        out["birth_date_precision"] = DatePrecision.UNKNOWN.value  # no date: nothing to be precise about
     return out
 
 
@@ -230,24 +229,62 @@ def _visible(query: sa.Select, actor: Actor) -> sa.Select:
     return query if visible is None else query.where(Person.id.in_(visible))
 
 
-def _candidates(q: str) -> sa.Select | None:
-    """Person ids whose names match every word of the query, by index lookups only."""
-    tokens = name_keys.query_keys(q)
-    if not tokens:
-        return None
-    per_word = []
-    for token in tokens:
-        latin = "l:" + token.latin
-        phonetic = "p:" + token.phonetic
-        by_latin = sa.select(NameSearchKey.person_id).where(NameSearchKey.key >= latin,
-                                                            NameSearchKey.key < latin + "{")
-        if len(token.phonetic) >= name_keys.PHONETIC_PREFIX_MIN:
-            by_sound = sa.select(NameSearchKey.person_id).where(NameSearchKey.key >= phonetic,
-                                                                NameSearchKey.key < phonetic + "{")
-        else:
-            by_sound = sa.select(NameSearchKey.person_id).where(NameSearchKey.key == phonetic)
-        per_word.append(sa.union(by_latin, by_sound))
-    return per_word[0] if len(per_word) == 1 else sa.intersect(*per_word)
+def _candidates(db: Session, actor: Actor, tokens: list[name_keys.QueryToken]) -> tuple[list[str], bool]:
+    """Visible persons whose keys match every query word, best tier first, at most MAX_CANDIDATES.
+
+    Index range scans only, and each stops at a limit, so a common name costs the
+    limit, not the registry size. The rarest query word walks its key ranges in rank
+    order - its Latin form (the exact word sorts first, then longer words), then its
+    sound - and the other words are checked per person, rarest first.
+    Returns the ids and whether more persons matched than were kept.
+    """
+    if len(tokens) > 1:
+        tokens = sorted(tokens, key=lambda t: _matches(db, t))
+    driver, *others = tokens
+    keys = sa.orm.aliased(NameSearchKey)
+    checks = [sa.exists().where(NameSearchKey.person_id == keys.person_id,
+                                sa.or_(*(_in_range(NameSearchKey.key, r) for r in _key_ranges(t))))
+              for t in others]
+    visible = cases.visible_person_ids(actor)
+    if visible is not None:
+        checks.append(keys.person_id.in_(visible))
+    rows = _ROWS_PER_CANDIDATE * (MAX_CANDIDATES + 1)
+    branches = [sa.select(keys.person_id).where(_in_range(keys.key, r), *checks).order_by(keys.key).limit(rows)
+                .subquery() for r in _key_ranges(driver)]
+    found = list(db.scalars(sa.union_all(*(sa.select(b.c.person_id) for b in branches)).limit(rows)))
+    ids = list(dict.fromkeys(found))
+    return ids[:MAX_CANDIDATES], len(ids) > MAX_CANDIDATES or len(found) == rows
+
+
+def _matches(db: Session, token: name_keys.QueryToken) -> int:
+    """How many keys match a query word, counted up to _COUNT_CAP (an index-only range count)."""
+    branches = [sa.select(NameSearchKey.person_id).where(_in_range(NameSearchKey.key, r)).limit(_COUNT_CAP)
+                .subquery() for r in _key_ranges(token)]
+    found = sa.union_all(*(sa.select(b.c.person_id) for b in branches)).limit(_COUNT_CAP).subquery()
+    return db.scalar(sa.select(sa.func.count()).select_from(found)) or 0
+
+
+# Beyond this many keys a word is common, and which of two common words walks first matters little.
+_COUNT_CAP = 5000
+# A person has several keys in one prefix range (and the same person again under its
+# sound): reading this many key rows per wanted person still fills the list.
+_ROWS_PER_CANDIDATE = 4
+
+
+def _key_ranges(token: name_keys.QueryToken) -> list[tuple[str, str | None]]:
+    """The key ranges one query word matches, in rank order; (key, None) is one key.
+
+    The Latin form as a prefix (the exact word sorts first), then the sound: exact,
+    or as a prefix when it is long enough to be worth it.
+    """
+    latin, phonetic = "l:" + token.latin, "p:" + token.phonetic
+    sound_end = phonetic + "{" if len(token.phonetic) >= name_keys.PHONETIC_PREFIX_MIN else None
+    return [(latin, latin + "{"), (phonetic, sound_end)]
+
+
+def _in_range(column: sa.ColumnElement[str], key_range: tuple[str, str | None]) -> sa.ColumnElement[bool]:
+    low, high = key_range
+    return column == low if high is None else sa.and_(column >= low, column < high)
 
 
 @dataclass
@@ -262,18 +299,15 @@ class SearchPage:
 def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: int = 25) -> SearchPage:
     q = (q or "").strip()[:200]
     if q:
-        candidates = _candidates(q)
-        if candidates is None:
+        tokens = name_keys.query_keys(q)
+        if not tokens:
             raise validation(q=str(_("Type at least one letter of a name.")))
-        ids_query = _visible(sa.select(Person.id).where(Person.id.in_(candidates)), actor).limit(MAX_CANDIDATES + 1)
-        ids = list(db.scalars(ids_query))
-        truncated = len(ids) > MAX_CANDIDATES
-        people = list(db.scalars(sa.select(Person).where(Person.id.in_(ids[:MAX_CANDIDATES]))))
-        scored = sorted(((max((name_keys.rank(q, n.full) for n in p.names), default=0.0), p) for p in people),
-                        key=lambda sp: (-sp[0], sp[1].registry_number))
-        ranked = [p for score, p in scored if score > 0]
+        ids, truncated = _candidates(db, actor, tokens)
+        ranked = _ranked(db, q, ids)
         total = len(ranked)
-        shown = ranked[(page - 1) * per_page: page * per_page]
+        shown_ids = ranked[(page - 1) * per_page: page * per_page]
+        by_id = {p.id: p for p in db.scalars(sa.select(Person).where(Person.id.in_(shown_ids)))}
+        shown = [by_id[i] for i in shown_ids]
     else:
         base = _visible(sa.select(Person), actor)
         total = db.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
@@ -283,6 +317,23 @@ def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: i
     record(db, actor, Action.PERSON_SEARCHED, target_type="person_search", person_ids=[p.id for p in shown],
            details={"query_length": len(q), "results": len(shown), "page": page})
     return SearchPage(shown, total, page, per_page, truncated)
+
+
+def _ranked(db: Session, q: str, ids: list[str]) -> list[str]:
+    """Ids of the candidates that answer ``q``, best first (registry number breaks ties).
+
+    Only the names are read for ranking; whole persons are loaded for the page shown.
+    """
+    if not ids:
+        return []
+    scores: dict[str, float] = dict.fromkeys(ids, 0.0)
+    names = db.execute(sa.select(PersonName.person_id, PersonName.family_name, PersonName.given_name,
+                                 PersonName.patronymic).where(PersonName.person_id.in_(ids)))
+    for person_id, *parts in names:
+        scores[person_id] = max(scores[person_id], name_keys.rank(q, " ".join(p for p in parts if p)))
+    numbers = dict(db.execute(sa.select(Person.id, Person.registry_number).where(Person.id.in_(ids))).all())
+    matching = [i for i in ids if scores[i] > 0]
+    return sorted(matching, key=lambda i: (-scores[i], numbers[i]))
 
 
 def case_person_labels(db: Session, actor: Actor, case: Case) -> list[dict[str, Any]]:
