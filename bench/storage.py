@@ -72,18 +72,25 @@ class NullSink(io.RawIOBase):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="50,500", help="object sizes in MiB, comma-separated")
     parser.add_argument("--endpoint", help="S3 endpoint URL (default: start a moto server)")
-    parser.add_argument("--ceph", action="store_true",
-                        help="start a throwaway Ceph RGW (tests/support/ceph_rgw.py) instead of moto")
+    parser.add_argument(
+        "--ceph",
+        action="store_true",
+        help="start a throwaway Ceph RGW (tests/support/ceph_rgw.py) instead of moto",
+    )
     parser.add_argument("--bucket", help="existing bucket to use (default: create one)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--access-key", default=os.environ.get("AWS_ACCESS_KEY_ID", "testing"))
     parser.add_argument("--secret-key", default=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
     parser.add_argument("--part-mib", type=int, help="S3Store part size (default: S3Store's)")
     parser.add_argument("--threads", type=int, help="S3Store transfer threads (default: S3Store's)")
-    parser.add_argument("--in-flight", type=int, help="S3Store parts in flight (default: S3Store's)")
+    parser.add_argument(
+        "--in-flight", type=int, help="S3Store parts in flight (default: S3Store's)"
+    )
     parser.add_argument("--only", help="comma-separated subset of measurements")
     parser.add_argument("--repeat", type=int, default=2, help="rounds per size (best is shown)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -142,10 +149,7 @@ def run_child(args: argparse.Namespace) -> dict[str, object]:
     """One measurement; RSS growth is counted from after setup (imports, clients, inputs)."""
     size, mode = args.size_bytes, args.child
     key = f"bench/{mode.split('_')[0] if mode.startswith('encrypted') else 'plain'}-{size}"
-    if mode.startswith("encrypted"):
-        target = encrypted_store(args)
-    else:
-        target = boto3_client(args)
+    target = encrypted_store(args) if mode.startswith("encrypted") else boto3_client(args)
     payload = bytes(PatternStream(size).read()) if mode == "put_object" else None
     extra: dict[str, object] = {}
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -173,12 +177,30 @@ def run_child(args: argparse.Namespace) -> dict[str, object]:
 
 def measure(args: argparse.Namespace, mode: str, size: int, key_file: str, sha: str | None) -> dict:
     command = [
-        sys.executable, __file__, "--child", mode, "--size-bytes", str(size),
-        "--endpoint", args.endpoint, "--bucket", args.bucket, "--region", args.region,
-        "--access-key", args.access_key, "--secret-key", args.secret_key, "--key-file", key_file,
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--size-bytes",
+        str(size),
+        "--endpoint",
+        args.endpoint,
+        "--bucket",
+        args.bucket,
+        "--region",
+        args.region,
+        "--access-key",
+        args.access_key,
+        "--secret-key",
+        args.secret_key,
+        "--key-file",
+        key_file,
     ]
-    for option, value in (("--part-mib", args.part_mib), ("--threads", args.threads),
-                          ("--in-flight", args.in_flight)):
+    for option, value in (
+        ("--part-mib", args.part_mib),
+        ("--threads", args.threads),
+        ("--in-flight", args.in_flight),
+    ):
         if value:
             command += [option, str(value)]
     if sha:
@@ -202,7 +224,10 @@ def main() -> None:
 
         cluster = start_ceph_rgw(Path(tempfile.mkdtemp(prefix="bench-ceph-")))
         args.endpoint, args.access_key, args.secret_key = (
-            cluster.endpoint_url, cluster.access_key, cluster.secret_key)
+            cluster.endpoint_url,
+            cluster.access_key,
+            cluster.secret_key,
+        )
         stop = cluster.stop
     elif not args.endpoint:
         from tests.support.moto_server import start_moto_server
@@ -212,8 +237,12 @@ def main() -> None:
         if not args.bucket:
             args.bucket = f"bench-{secrets.token_hex(6)}"
             S3Store(
-                args.bucket, endpoint_url=args.endpoint, region=args.region, path_style=True,
-                access_key=args.access_key, secret_key=args.secret_key,
+                args.bucket,
+                endpoint_url=args.endpoint,
+                region=args.region,
+                path_style=True,
+                access_key=args.access_key,
+                secret_key=args.secret_key,
             ).ensure_container()
         with tempfile.TemporaryDirectory() as folder:
             key_file = str(Path(folder) / "master.key")
@@ -228,8 +257,10 @@ def report(args: argparse.Namespace, key_file: str) -> None:
     """Best of ``--repeat`` rounds per measurement, rounds interleaved so drift hits all."""
     only = set(args.only.split(",")) if args.only else set(PUTS + GETS)
     modes = [mode for mode in PUTS + GETS if mode in only]
-    print(f"endpoint {args.endpoint}  S3Store settings {tuning(args) or 'defaults'}  "
-          f"best of {args.repeat}")
+    print(
+        f"endpoint {args.endpoint}  S3Store settings {tuning(args) or 'defaults'}  "
+        f"best of {args.repeat}"
+    )
     for mode in ("encrypted_put", "upload_fileobj"):  # first writes create pools, warm caches
         measure(args, mode, 16 * MiB, key_file, None)
     print(f"{'size MiB':>8}  {'measurement':<17} {'MiB/s':>8}  {'RSS growth MiB':>14}")
@@ -246,10 +277,14 @@ def report(args: argparse.Namespace, key_file: str) -> None:
                 best["rate"] = max(best["rate"], result["rate"])
                 best["rss_growth_mib"] = max(best["rss_growth_mib"], result["rss_growth_mib"])
         for mode in modes:
-            result = results[mode]
-            print(f"{size_mib:>8}  {mode:<17} {result['rate']:>8.1f}  {result['rss_growth_mib']:>14.1f}")
-        for ours, theirs in (("encrypted_put", "upload_fileobj"), ("encrypted_get", "download_fileobj"),
-                             ("encrypted_put", "put_object"), ("encrypted_get", "get_object")):
+            rate, growth = results[mode]["rate"], results[mode]["rss_growth_mib"]
+            print(f"{size_mib:>8}  {mode:<17} {rate:>8.1f}  {growth:>14.1f}")
+        for ours, theirs in (
+            ("encrypted_put", "upload_fileobj"),
+            ("encrypted_get", "download_fileobj"),
+            ("encrypted_put", "put_object"),
+            ("encrypted_get", "get_object"),
+        ):
             if ours in results and theirs in results:
                 ratio = results[ours]["rate"] / results[theirs]["rate"]
                 verdict = "ok" if ratio >= RATIO_TARGET else "BELOW TARGET"

@@ -13,9 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from storage.base import LockMode, ObjectStore
 from storage.errors import IntegrityError, StorageError
@@ -135,7 +136,9 @@ class EncryptedStore:
         try:
             return metadata[META_KEY_ID], metadata[META_WRAPPED_KEY]
         except KeyError:
-            raise StorageError(f"object {key!r} carries no wrapped data key: not encrypted by us") from None
+            raise StorageError(
+                f"object {key!r} carries no wrapped data key: not encrypted by us"
+            ) from None
 
 
 def _metadata(key_id: str, wrapped_key: str) -> dict[str, str]:

@@ -50,7 +50,9 @@ def _file_path(url: str) -> str:
 def _s3_store(url: str) -> S3Store:
     parts = urlsplit(url)
     if "@" in parts.netloc:
-        raise ValueError("put S3 credentials in access_key/secret_key options, not before the bucket")
+        raise ValueError(
+            "put S3 credentials in access_key/secret_key options, not before the bucket"
+        )
     bucket = parts.netloc
     if not _BUCKET_NAME.fullmatch(bucket):
         raise ValueError(
@@ -58,7 +60,9 @@ def _s3_store(url: str) -> S3Store:
             "(write s3://bucket?options)"
         )
     if parts.path not in ("", "/") or parts.fragment:
-        raise ValueError("S3 storage URL takes only a bucket, no path or '#' fragment (s3://bucket?options)")
+        raise ValueError(
+            "S3 storage URL takes only a bucket, no path or '#' fragment (s3://bucket?options)"
+        )
     options = _query_options(parts.query)
     if ("access_key" in options) != ("secret_key" in options):
         raise ValueError("S3 storage URL must give both access_key and secret_key, or neither")

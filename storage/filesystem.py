@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from storage.base import LockMode, RawObjectInfo, validate_key, validate_metadata
 from storage.errors import LockUnsupported, ObjectNotFound, StorageError, StorageUnavailable
@@ -87,9 +89,10 @@ class FilesystemStore:
     def metadata(self, key: str) -> dict[str, str]:
         path = self._existing(key)
         try:
-            return json.loads(_sidecar(path).read_bytes())
+            stored: dict[str, str] = json.loads(_sidecar(path).read_bytes())
         except FileNotFoundError:
             return {}
+        return stored
 
     def replace_metadata(self, key: str, metadata: dict[str, str]) -> None:
         path = self._existing(key)
@@ -138,10 +141,8 @@ class FilesystemStore:
         folder = self.root
         for part in path.relative_to(self.root).parts[:-1]:
             folder = folder / part
-            try:
+            with suppress(FileExistsError):
                 folder.mkdir(mode=0o700)
-            except FileExistsError:
-                pass
             if not folder.is_dir():
                 raise StorageError(f"cannot store {key!r}: a part of its path is already an object")
 

@@ -19,9 +19,9 @@ import re
 import secrets
 import stat
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Mapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -87,7 +87,9 @@ class Keyring:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise KeyringError(f"master key file {path} already exists; not overwriting it") from None
+            raise KeyringError(
+                f"master key file {path} already exists; not overwriting it"
+            ) from None
         with os.fdopen(fd, "wb") as handle:
             handle.write(keyring._document())
             handle.flush()
@@ -169,7 +171,7 @@ class Keyring:
 
 def _new_key_id() -> str:
     """Readable, sortable by creation day, unique without coordination."""
-    return f"mk-{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(4)}"
+    return f"mk-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
 
 
 def _decode_key(encoded: object, source: str) -> bytes:

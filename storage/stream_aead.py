@@ -136,13 +136,16 @@ class EncryptingReader(io.RawIOBase):
         self.plaintext_size += len(plaintext)
         sealed = self._aead.encrypt(_nonce(self._prefix, self._counter, last), plaintext, self._aad)
         self._counter += 1
-        if last:
-            self._finished = True
-            self._check_length()
+        self._finished = last
+        self._check_length()
         return sealed
 
     def _check_length(self) -> None:
-        if self._expected_length is not None and self.plaintext_size != self._expected_length:
+        """Fail at the end on a short stream, or as soon as a stream runs long."""
+        expected = self._expected_length
+        if expected is None:
+            return
+        if self.plaintext_size > expected or (self._finished and self.plaintext_size != expected):
             raise StorageError(
                 f"stream gave {self.plaintext_size} bytes, {self._expected_length} were announced"
             )

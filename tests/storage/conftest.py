@@ -8,8 +8,9 @@ created with Object Lock, so tests cannot see each other's objects.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -27,7 +28,9 @@ _HERE = Path(__file__).resolve().parent
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test here that talks to the S3 server, so ``-m 's3'`` selects them."""
     for item in items:
-        if _HERE in Path(item.path).parents and "moto_endpoint" in getattr(item, "fixturenames", ()):
+        if _HERE in Path(item.path).parents and "moto_endpoint" in getattr(
+            item, "fixturenames", ()
+        ):
             item.add_marker(pytest.mark.s3)
 
 
@@ -100,7 +103,6 @@ def keyring(tmp_path: Path) -> Keyring:
 def encrypted(store: ObjectStore, keyring: Keyring) -> EncryptedStore:
     """Small segments so segment-boundary cases stay tiny."""
     return EncryptedStore(store, keyring, segment_size=SMALL_SEGMENT)
-
 
 
 @pytest.fixture

@@ -57,7 +57,9 @@ def test_cut_inside_the_final_segment_is_detected(encrypted: EncryptedStore, sto
         _read_all(encrypted, "objects/a")
 
 
-def test_missing_final_segment_is_reported_as_truncation(encrypted: EncryptedStore, stored: bytes) -> None:
+def test_missing_final_segment_is_reported_as_truncation(
+    encrypted: EncryptedStore, stored: bytes
+) -> None:
     header, segments = _segments(stored)
     _replace(encrypted, header + b"".join(segments[:-1]))
 
@@ -72,7 +74,9 @@ def test_header_only_is_reported_as_truncation(encrypted: EncryptedStore, stored
         _read_all(encrypted, "objects/a")
 
 
-def test_empty_object_is_not_accepted_as_encrypted(encrypted: EncryptedStore, stored: bytes) -> None:
+def test_empty_object_is_not_accepted_as_encrypted(
+    encrypted: EncryptedStore, stored: bytes
+) -> None:
     _replace(encrypted, b"")
 
     with pytest.raises(IntegrityError, match="too short"):
@@ -88,7 +92,9 @@ def test_reordered_segments_are_detected(encrypted: EncryptedStore, stored: byte
         _read_all(encrypted, "objects/a")
 
 
-def test_extra_segment_after_the_final_one_is_detected(encrypted: EncryptedStore, stored: bytes) -> None:
+def test_extra_segment_after_the_final_one_is_detected(
+    encrypted: EncryptedStore, stored: bytes
+) -> None:
     header, segments = _segments(stored)
     _replace(encrypted, header + b"".join(segments[:3]) + segments[2] + segments[3])
 
@@ -96,7 +102,9 @@ def test_extra_segment_after_the_final_one_is_detected(encrypted: EncryptedStore
         _read_all(encrypted, "objects/a")
 
 
-def test_segment_from_another_object_is_detected(encrypted: EncryptedStore, stored: bytes, read_raw) -> None:
+def test_segment_from_another_object_is_detected(
+    encrypted: EncryptedStore, stored: bytes, read_raw
+) -> None:
     encrypted.put("objects/b", io.BytesIO(DATA))
     header, segments = _segments(stored)
     segments[1] = _segments(read_raw(encrypted.store, "objects/b"))[1][1]
@@ -125,11 +133,15 @@ def test_ciphertext_swapped_under_another_objects_key_material(
         _read_all(encrypted, "objects/b")
 
 
-def test_unknown_key_id_names_the_missing_master_key(encrypted: EncryptedStore, stored: bytes) -> None:
+def test_unknown_key_id_names_the_missing_master_key(
+    encrypted: EncryptedStore, stored: bytes
+) -> None:
     info_metadata = encrypted.store.metadata("objects/a")
 
     with pytest.raises(KeyringError, match="mk-unknown"):
-        encrypted.open("objects/a", key_id="mk-unknown", wrapped_key=info_metadata["enc-wrapped-key"])
+        encrypted.open(
+            "objects/a", key_id="mk-unknown", wrapped_key=info_metadata["enc-wrapped-key"]
+        )
 
 
 def test_wrapped_key_presented_under_another_key_id_is_refused(

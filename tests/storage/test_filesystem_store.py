@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -55,7 +55,7 @@ def test_lock_is_unsupported(fs_store) -> None:
 
     assert not fs_store.supports_lock()
     with pytest.raises(LockUnsupported, match="Object Lock"):
-        fs_store.lock("objects/a", datetime.now(timezone.utc) + timedelta(days=1))
+        fs_store.lock("objects/a", datetime.now(UTC) + timedelta(days=1))
 
 
 def test_health_reports_a_missing_folder(tmp_path) -> None:

@@ -54,7 +54,9 @@ def test_missing_and_malformed_files_are_explained(tmp_path) -> None:
     with pytest.raises(KeyringError, match="not readable JSON"):
         Keyring.load(broken)
     short = tmp_path / "short.key"
-    short.write_text(json.dumps({"current": "a", "keys": {"a": base64.b64encode(b"x" * 16).decode()}}))
+    short.write_text(
+        json.dumps({"current": "a", "keys": {"a": base64.b64encode(b"x" * 16).decode()}})
+    )
     short.chmod(0o600)
     with pytest.raises(KeyringError, match="16 bytes"):
         Keyring.load(short)
@@ -69,8 +71,10 @@ def test_env_value_accepts_file_json_and_a_single_key(tmp_path) -> None:
     single = Keyring.from_env_value(base64.b64encode(key).decode() + "\n")
 
     assert from_json.current_key_id == from_file.current_key_id
-    assert single.current_key_id == Keyring.from_env_value(base64.b64encode(key).decode()).current_key_id
-    assert single.current_key_id != Keyring.from_env_value(base64.b64encode(os.urandom(32)).decode()).current_key_id
+    same_key = Keyring.from_env_value(base64.b64encode(key).decode())
+    other_key = Keyring.from_env_value(base64.b64encode(os.urandom(32)).decode())
+    assert single.current_key_id == same_key.current_key_id
+    assert single.current_key_id != other_key.current_key_id
 
 
 def test_env_value_errors_do_not_echo_the_secret() -> None:

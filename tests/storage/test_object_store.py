@@ -84,7 +84,11 @@ def test_iter_keys_lists_by_prefix(store: ObjectStore) -> None:
         store.put(key, io.BytesIO(b"x"), metadata={"m": "1"})
 
     assert sorted(store.iter_keys()) == [
-        "audit/checkpoints/4", "objects-old/3", "objects/1", "objects/2", "top",
+        "audit/checkpoints/4",
+        "objects-old/3",
+        "objects/1",
+        "objects/2",
+        "top",
     ]
     assert sorted(store.iter_keys("objects/")) == ["objects/1", "objects/2"]
     assert sorted(store.iter_keys("objects")) == ["objects-old/3", "objects/1", "objects/2"]
@@ -120,7 +124,8 @@ def test_announced_length_is_checked(store: ObjectStore) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["../escape", "/etc/passwd", "objects/../../x", "a//b", "a/./b", "a\\b", "", "sp ace", "a/"]
+    "key",
+    ["../escape", "/etc/passwd", "objects/../../x", "a//b", "a/./b", "a\\b", "", "sp ace", "a/"],
 )
 def test_unsafe_keys_are_refused(store: ObjectStore, key: str) -> None:
     with pytest.raises(ValueError):

@@ -23,8 +23,17 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "storage.py"
 
 
 def _measure(mode: str, target: list[str], key_file: Path, sha256: str | None = None) -> dict:
-    command = [sys.executable, str(BENCH), "--child", mode, "--size-bytes", str(SIZE),
-               "--key-file", str(key_file), *target]
+    command = [
+        sys.executable,
+        str(BENCH),
+        "--child",
+        mode,
+        "--size-bytes",
+        str(SIZE),
+        "--key-file",
+        str(key_file),
+        *target,
+    ]
     if sha256:
         command += ["--expected-sha256", sha256]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
@@ -38,7 +47,16 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
         return ["--fs-root", str(tmp_path / "objects")]
     endpoint = request.getfixturevalue("moto_endpoint")
     bucket = request.getfixturevalue("s3_bucket")
-    return ["--endpoint", endpoint, "--bucket", bucket, "--access-key", "testing", "--secret-key", "testing"]
+    return [
+        "--endpoint",
+        endpoint,
+        "--bucket",
+        bucket,
+        "--access-key",
+        "testing",
+        "--secret-key",
+        "testing",
+    ]
 
 
 @pytest.mark.slow
@@ -47,7 +65,9 @@ def test_200_mib_object_put_and_get_with_flat_memory(target: list[str], tmp_path
     Keyring.generate(key_file)
 
     put = _measure("encrypted_put", target, key_file)
-    get = _measure("encrypted_get", target, key_file, put["sha256"])  # fails unless the digest matches
+    get = _measure(
+        "encrypted_get", target, key_file, put["sha256"]
+    )  # fails unless the digest matches
 
     assert put["rss_growth_mib"] < MAX_GROWTH_MIB
     assert get["rss_growth_mib"] < MAX_GROWTH_MIB

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage import IntegrityError
+from storage import IntegrityError, StorageError
 from storage.stream_aead import (
     HEADER_BYTES,
     MAGIC,
@@ -33,7 +33,9 @@ def _seal(data: bytes, segment: int, object_key: str = "objects/a") -> bytes:
     segment=st.sampled_from([256, 257, 1000, 4096]),
     chunk=st.integers(min_value=1, max_value=3000),
 )
-def test_any_plaintext_roundtrips_whatever_the_read_size(data: bytes, segment: int, chunk: int) -> None:
+def test_any_plaintext_roundtrips_whatever_the_read_size(
+    data: bytes, segment: int, chunk: int
+) -> None:
     sealed = _seal(data, segment)
     reader = DecryptingReader(io.BytesIO(sealed), KEY, "objects/a")
 
@@ -81,3 +83,19 @@ def test_digest_is_of_the_plaintext() -> None:
 def test_segment_size_out_of_range_is_refused(segment: int) -> None:
     with pytest.raises(ValueError):
         EncryptingReader(io.BytesIO(b""), KEY, "objects/a", segment)
+
+
+class EndlessStream(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        buffer[:] = bytes(len(buffer))
+        return len(buffer)
+
+
+def test_stream_longer_than_announced_fails_without_reading_it_all() -> None:
+    reader = EncryptingReader(EndlessStream(), KEY, "objects/a", 256, expected_length=1000)
+
+    with pytest.raises(StorageError, match="1000 were announced"):
+        reader.read()

@@ -7,15 +7,18 @@ startup failure shows up as an exit with a log instead of a hang.
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 _START_ATTEMPTS = 3
 _START_TIMEOUT = 30.0
+_PR_SET_PDEATHSIG = 1
 
 
 def start_moto_server() -> tuple[str, Callable[[], None]]:
@@ -29,6 +32,7 @@ def start_moto_server() -> tuple[str, Callable[[], None]]:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         if _wait_until_listening(process, port):
             return f"http://127.0.0.1:{port}", _stopper(process, log)
@@ -37,6 +41,12 @@ def start_moto_server() -> tuple[str, Callable[[], None]]:
         failures.append(log.read()[-2000:].decode(errors="replace"))
         log.close()
     raise RuntimeError("moto server did not start:\n" + "\n---\n".join(failures))
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM to the server if the starting thread dies without stopping it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
