@@ -6,6 +6,7 @@ from flask import jsonify, request
 from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
 from registry.api.util import json_body, text_field
+from registry.audit.events import Action
 from registry.documents import service
 from registry.documents.web import send_content, upload_policy, uploaded_file
 from registry.errors import validation
@@ -81,7 +82,7 @@ def link_person(document_id: str):
     """Link the document to another person with a role (mother, child, alleged_parent ...)."""
     body = json_body()
     actor = current_actor()
-    document = service.get_document(db(), actor, document_id, log=False)
+    document = service.get_document(db(), actor, document_id, log=False, action=Action.DOCUMENT_LINKED)
     service.link_person(db(), actor, document, text_field(body, "person_id", required=True, max_length=36),
                         text_field(body, "role", required=True, max_length=24))
     return jsonify(document=service.document_json(document)), 201

@@ -2,10 +2,11 @@
 
 An upload is spooled to disk while it is hashed and measured (memory does not
 grow with file size), typed from its bytes, given a viewing copy made in a
-resource-limited child process, and stored encrypted: the original bit for bit,
-the copy beside it. The rows and the access-log event share one transaction;
-if it rolls back, the objects it stored are deleted, and the original is put
-under retention (WORM) only once the transaction has committed.
+resource-limited child process, and stored encrypted: the original bit for bit
+(while the copy is being made), the copy beside it. The rows and the access-log
+event share one transaction; if it rolls back, the objects it stored are
+deleted, and the original is put under retention (WORM) only once the
+transaction has committed.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import logging
 import os
 import tempfile
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO, Iterator
@@ -36,7 +38,7 @@ from registry.documents.viewing_copy import ConversionLimits, make_viewing_copy
 from registry.errors import AuditNote, Forbidden, NotFound, Refused, validation
 from registry.i18n import _
 from registry.persons.models import Person
-from storage import EncryptedStore, LockUnsupported
+from storage import EncryptedStore, LockUnsupported, ObjectInfo, StorageError
 
 log = logging.getLogger("registry.documents")
 CHUNK = 1024 * 1024
@@ -83,15 +85,30 @@ def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int, str]:
     return path, size, digest.hexdigest()
 
 
-def _put(db: Session, store: EncryptedStore, path: str, content_type: str) -> StoredObject:
-    key = f"objects/{uuid.uuid4()}"
+def _put(store: EncryptedStore, path: str) -> ObjectInfo:
+    """Encrypt and store a file under a fresh key that says nothing about it (safe off the request thread)."""
     with open(path, "rb") as fh:
-        info = store.put(key, fh, length=os.path.getsize(path))
-    on_rollback(db, lambda: store.delete(key))
-    obj = StoredObject(key=key, size=info.size, sha256=info.sha256, key_id=info.key_id,
+        return store.put(f"objects/{uuid.uuid4()}", fh, length=os.path.getsize(path))
+
+
+def _stored(db: Session, store: EncryptedStore, info: ObjectInfo, content_type: str) -> StoredObject:
+    on_rollback(db, lambda: store.delete(info.key))
+    obj = StoredObject(key=info.key, size=info.size, sha256=info.sha256, key_id=info.key_id,
                        wrapped_key=info.wrapped_key, content_type=content_type)
     db.add(obj)
     return obj
+
+
+def _discard(store: EncryptedStore, storing: Future[ObjectInfo]) -> None:
+    """The upload failed after its original went to the store: wait for that put, then delete the object."""
+    try:
+        key = storing.result().key
+    except Exception:
+        return  # a put stores all or nothing
+    try:
+        store.delete(key)
+    except StorageError:
+        log.exception("could not delete %s after a failed upload; `registry storage scrub` lists it", key)
 
 
 def _lock_after_commit(db: Session, store: EncryptedStore, obj: StoredObject, retention: timedelta) -> None:
@@ -113,23 +130,44 @@ def _refused(error: FileRefused, action: str, person_ids: list[str]) -> Refused:
                                    details={"refused": error.code}))
 
 
+def _store_failed(error: Exception, action: str, person_ids: list[str]) -> Refused:
+    """The store broke half-way: the rollback removes what was stored; the clerk may simply retry."""
+    log.error("storing an upload failed: %s", error, exc_info=error)
+    return Refused("storage_unavailable", 503, str(_(
+        "The document could not be stored just now, so nothing was saved. Try again in a few minutes; "
+        "if it keeps failing, tell the administrator.")),
+        audit=AuditNote(action, outcome="failed", target_type="document", person_ids=tuple(person_ids),
+                        details={"failed": "storage"}))
+
+
 def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFile, kind: str,
             policy: UploadPolicy, action: str, person_ids: list[str]) -> DocumentVersion:
     os.makedirs(policy.workdir, mode=0o700, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=policy.workdir) as work:
+    with tempfile.TemporaryDirectory(dir=policy.workdir) as work, ThreadPoolExecutor(1) as background:
         try:
             path, size, sha256 = _spool(upload.stream, work, policy.max_bytes)
             if size == 0:
                 raise refusal("empty_file")
             sniffed = sniff_content_type(path)
             check_declared_type(kind, sniffed, upload.declared_type, upload.filename)
-            copy = make_viewing_copy(path, sniffed, work, limits=policy.conversion)
         except FileRefused as error:
             raise _refused(error, action, person_ids) from None
-        original = _put(db, store, path, sniffed)
+        # Conversion takes seconds in its own process: the original is encrypted and stored meanwhile.
+        storing = background.submit(_put, store, path)
+        try:
+            copy = make_viewing_copy(path, sniffed, work, limits=policy.conversion)
+        except BaseException as error:
+            _discard(store, storing)
+            if isinstance(error, FileRefused):
+                raise _refused(error, action, person_ids) from None
+            raise
+        try:
+            original = _stored(db, store, storing.result(), sniffed)
+            viewing = _stored(db, store, _put(store, copy.path), copy.content_type)
+        except (StorageError, OSError) as error:
+            raise _store_failed(error, action, person_ids) from None
         if original.sha256 != sha256:
             raise RuntimeError("the stored original does not hash like the upload")
-        viewing = _put(db, store, copy.path, copy.content_type)
     _lock_after_commit(db, store, original, policy.retention)
     return DocumentVersion(filename=safe_filename(upload.filename), content_type=sniffed, size=size,
                            sha256=sha256, original=original, viewing=viewing, pages=copy.pages,
@@ -215,7 +253,7 @@ def add_version(db: Session, actor: Actor, store: EncryptedStore, policy: Upload
     reason = " ".join((reason or "").split())
     if not reason:
         raise validation(reason=str(_("Say why there is a new version (restored, re-issued, better scan...).")))
-    document = get_document(db, actor, document_id, log=False)
+    document = get_document(db, actor, document_id, log=False, action=Action.DOCUMENT_VERSION_ADDED)
     version = _ingest(db, actor, store, upload, document.kind, policy, Action.DOCUMENT_VERSION_ADDED,
                       document.person_ids)
     version.number = document.current.number + 1
@@ -246,11 +284,13 @@ def _readable(db: Session, actor: Actor, document: Document) -> bool:
     return any(cases.can_see_person(db, actor, pid) for pid in document.person_ids)
 
 
-def get_document(db: Session, actor: Actor, document_id: str, *, log: bool = True) -> Document:
+def get_document(db: Session, actor: Actor, document_id: str, *, log: bool = True,
+                 action: str = Action.DOCUMENT_VIEWED) -> Document:
+    """The document if the actor may read it; a refusal is logged as the `action` that was attempted."""
     document = db.get(Document, document_id)
     if document is None or not _readable(db, actor, document):
         raise NotFound(str(_("No such document.")),
-                       audit=AuditNote(Action.DOCUMENT_VIEWED, target_type="document", target_id=document_id,
+                       audit=AuditNote(action, target_type="document", target_id=document_id,
                                        person_ids=tuple(document.person_ids) if document else ()))
     if log:
         record(db, actor, Action.DOCUMENT_VIEWED, target_type="document", target_id=document.id,
@@ -291,7 +331,7 @@ def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: 
                  version: int | None = None) -> Content:
     """The viewing copy (or the original, a separate permission): logged before a byte leaves."""
     action = Action.DOCUMENT_ORIGINAL_READ if original else Action.DOCUMENT_CONTENT_READ
-    document = get_document(db, actor, document_id, log=False)
+    document = get_document(db, actor, document_id, log=False, action=action)
     chosen = _version(document, version)
     obj = chosen.original if original else chosen.viewing
     record(db, actor, action, target_type="document", target_id=document.id, person_ids=document.person_ids,

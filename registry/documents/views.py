@@ -12,6 +12,7 @@ from registry.errors import Refused, ValidationFailed
 from registry.i18n import _
 from registry.persons import service as persons
 from registry.runtime import current_runtime, db
+from registry.web.errors import audit_unavailable, log_refusal
 from registry.web.forms import render_form
 from registry.web.policy import current_actor, requires
 
@@ -32,10 +33,11 @@ def upload(person_id: str):
             db(), actor, current_runtime().store, upload_policy(), person_id=person_id, kind=form.get("kind", ""),
             title=form.get("title", ""), role=form.get("role", "subject"), upload=uploaded_file())
     except (ValidationFailed, Refused) as error:
-        db().rollback()
-        field = "file" if isinstance(error, Refused) else None
-        failure = ValidationFailed(error.message, fields=error.fields or {field or "form": error.message})
-        return render_form("documents/upload.html", failure, person=person, choices=CHOICES,
+        if not log_refusal(error):
+            return audit_unavailable()
+        # A refused file keeps its own status (413, 415, 422, 503) and is explained beside the file field.
+        errors = error.fields or {"file" if isinstance(error, Refused) else "form": error.message}
+        return render_form("documents/upload.html", person=person, choices=CHOICES, errors=errors,
                            status=error.http_status)
     if result.duplicates:
         flash(_("The same file is already attached elsewhere: %(titles)s",
@@ -73,6 +75,7 @@ def add_version(document_id: str):
         service.add_version(db(), current_actor(), current_runtime().store, upload_policy(),
                             document_id=document_id, upload=uploaded_file(), reason=request.form.get("reason", ""))
     except (ValidationFailed, Refused) as error:
-        db().rollback()
+        if not log_refusal(error):
+            return audit_unavailable()
         flash(error.message, "error")
     return redirect(url_for("documents.show_document", document_id=document_id))

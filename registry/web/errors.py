@@ -39,29 +39,39 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
     return response
 
 
-def _log_refusal(error: RegistryError) -> None:
+def audit_unavailable():
+    return error_response(503, "audit_unavailable",
+                          str(_("The access log cannot be written; nothing was done. Try again later.")))
+
+
+def log_refusal(error: RegistryError) -> bool:
+    """Roll the request back, then keep the attempt and its log entry; False if the log cannot be written.
+
+    Views that answer a refusal with their own page (the sign-in form) call this too.
+    """
     session = db()
-    session.rollback()
-    for obj in error.keep:
-        session.add(obj)
-    note = error.audit
-    if note is not None:
-        record(session, current_actor(), note.action, outcome=note.outcome, target_type=note.target_type,
-               target_id=note.target_id, person_ids=note.person_ids, details=note.details)
-    if note is not None or error.keep:
-        session.commit()
+    try:
+        session.rollback()
+        for obj in error.keep:
+            session.add(obj)
+        note = error.audit
+        if note is not None:
+            record(session, current_actor(), note.action, outcome=note.outcome, target_type=note.target_type,
+                   target_id=note.target_id, person_ids=note.person_ids, details=note.details)
+        if note is not None or error.keep:
+            session.commit()
+    except SQLAlchemyError:
+        log.exception("could not log a refused request %s", g.get("request_id"))
+        session.rollback()
+        return False
+    return True
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RegistryError)
     def registry_error(error: RegistryError):
-        try:
-            _log_refusal(error)
-        except SQLAlchemyError:
-            log.exception("could not log a refused request %s", g.get("request_id"))
-            db().rollback()
-            return error_response(503, "audit_unavailable",
-                                  str(_("The access log cannot be written; nothing was done. Try again later.")))
+        if not log_refusal(error):
+            return audit_unavailable()
         return error_response(error.http_status, error.code, error.message, error.fields)
 
     @app.errorhandler(RequestEntityTooLarge)
