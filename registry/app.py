@@ -5,7 +5,7 @@ import logging
 from importlib import import_module
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,7 +19,7 @@ from registry.settings import Settings, load_settings
 from registry.web.errors import error_response
 from storage import open_store
 
-DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit")
+DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit", "kinship", "restoration")
 log = logging.getLogger("registry")
 
 
@@ -80,10 +80,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.jinja_env.globals["locales"] = LOCALES
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    import_module("registry.web.labels").register(app)
     return app
 
 
 def _select_locale() -> str | None:
+    if not has_request_context():
+        return None  # command line: the default locale
     user = current_user if current_user and current_user.is_authenticated else None
     if user is not None and user.user.locale in LOCALES:
         return user.user.locale

@@ -17,6 +17,8 @@ from registry.accounts.permissions import Role
 from registry.app import create_app
 from registry.audit.service import SYSTEM, ensure_chain_head
 from registry.errors import RegistryError
+from registry.kinship.cli import bundle as bundle_commands
+from registry.persons.cli import persons as persons_commands
 from registry.runtime import Runtime
 from registry.settings import SettingsError, load_settings
 
@@ -265,3 +267,34 @@ def keys_rotate(ctx: Context) -> None:
     with ctx.session() as db:
         count = rewrap_all(db, runtime.store)
     click.echo(f"New master key {new_id}; {count} data keys rewrapped.")
+
+
+# ---------------------------------------------------------------- domain commands
+
+@main.command()
+@click.option("--families", default=12, show_default=True, type=int, help="How many synthetic families.")
+@pass_ctx
+def demo(ctx: Context, families: int) -> None:
+    """Fill the registry with a realistic SYNTHETIC data set (never on a production registry)."""
+    from registry.demo import build_demo
+
+    if ctx.runtime.settings.production:
+        raise click.ClickException("the demo data set is not for a production registry")
+    with ctx.session() as db:
+        summary = build_demo(db, ctx.runtime.store, families=families)
+    for line in _demo_lines(summary):
+        click.echo(line)
+
+
+def _demo_lines(summary: dict) -> list[str]:
+    lines = ["Demo data created. Staff accounts (user name / password / role); each signs the NDA at first "
+             "sign-in by typing the full name shown:"]
+    for member in summary.get("staff", []):
+        password = member["password"] or "(unchanged from the first run)"
+        lines.append(f"  {member['username']:<14} {password:<30} {member['role']:<11} {member['full_name']}")
+    lines += [f"  {key}: {value}" for key, value in summary.items() if key != "staff"]
+    return lines
+
+
+main.add_command(persons_commands)
+main.add_command(bundle_commands)

@@ -6,6 +6,10 @@ from registry.audit.models import AuditChainHead, AuditEvent, AuditEventPerson  
 from registry.cases.models import Case, CaseMember, CasePerson, EmergencyAccess  # noqa: F401
 from registry.db import Base
 from registry.documents.models import Document, DocumentPerson, DocumentVersion, StoredObject  # noqa: F401
+from registry.kinship.models import (  # noqa: F401
+    CourtRuling, CourtRulingRelationship, GenomicResult, Relationship, RelationshipEvent, RelationshipEvidence,
+)
 from registry.persons.models import NameSearchKey, Person, PersonName  # noqa: F401
+from registry.restoration.models import RestorationEvent, RestorationEvidence, RestorationRequest  # noqa: F401
 
 metadata = Base.metadata

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from registry.errors import ValidationFailed
+from registry.errors import RegistryError
 
 
 def form_values() -> dict[str, str]:
@@ -11,7 +11,7 @@ def form_values() -> dict[str, str]:
                                                                 "current_password", "code")}
 
 
-def render_form(template: str, error: ValidationFailed | None = None, status: int = 200, **context):
+def render_form(template: str, error: RegistryError | None = None, status: int = 200, **context):
     if error is not None:
         status = error.http_status
         context.setdefault("errors", error.fields or {"form": error.message})

@@ -1,0 +1,200 @@
+"""The court evidence bundle: original files, a manifest, and the registry's Ed25519 signature.
+
+Each original is read through the documents service (so each read is its own
+access-log event), streamed into the ZIP while it is hashed, and listed with its
+SHA-256, kind, upload time and uploader. The manifest also carries the history of
+the relationships and the access-log entries of those documents, and is signed
+with the audit signing key; ``registry bundle verify`` checks it with the file alone.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from typing import IO, Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
+
+from registry.accounts.actor import Actor
+from registry.accounts.models import User
+from registry.accounts.permissions import Permission
+from registry.audit.checkpoints import public_key_id
+from registry.audit.events import Action, format_time
+from registry.audit.models import AuditEvent
+from registry.audit.service import record
+from registry.cases import service as cases
+from registry.db import utcnow
+from registry.documents import service as documents
+from registry.documents.models import Document, DocumentPerson
+from registry.errors import Forbidden
+from registry.i18n import _
+from registry.kinship import service as kinship
+from registry.kinship.models import CourtRuling, GenomicResult, Relationship
+from registry.kinship.verify import FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
+from storage import EncryptedStore
+
+SPOOL_BYTES = 16 * 1024 * 1024
+README = """Court evidence bundle from the kinship-evidence registry.
+
+documents/   the original files, bit for bit as they were uploaded
+manifest.json  every file's SHA-256, size, kind, upload time and uploader; the history of
+               the relationships; the access-log entries for these documents
+manifest.sig   Ed25519 signature (base64) over the exact bytes of manifest.json
+public_key.pem the registry's audit signing key (compare its key id with the one the registry publishes)
+
+Check it: registry bundle verify THIS_FILE.zip [--public-key registry-audit-key.pem]
+By hand: sha256sum each file and compare with manifest.json; verify manifest.sig over
+manifest.json with the Ed25519 public key (for example with OpenSSL 3: pkeyutl -verify -rawin).
+"""
+
+
+@dataclass
+class Bundle:
+    file: IO[bytes]
+    filename: str
+    size: int
+    manifest_sha256: str
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:120] or "file"
+
+
+class _Writer:
+    """Adds entries to the ZIP and remembers what the manifest must say about each."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive = archive
+        self.files: list[dict[str, Any]] = []
+
+    def add_bytes(self, path: str, data: bytes, **about: Any) -> None:
+        self.archive.writestr(path, data)
+        self.files.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **about})
+
+    def add_stream(self, path: str, chunks, **about: Any) -> dict[str, Any]:
+        digest, size = hashlib.sha256(), 0
+        with self.archive.open(path, "w", force_zip64=True) as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        entry = {"path": path, "sha256": digest.hexdigest(), "size": size, **about}
+        self.files.append(entry)
+        return entry
+
+
+def _documents_for(db: Session, actor: Actor, relationships: list[Relationship], person_id: str | None
+                   ) -> list[Document]:
+    ids = {e.document_id for r in relationships for e in r.evidence}
+    if person_id:
+        ids |= set(db.scalars(sa.select(DocumentPerson.document_id).where(DocumentPerson.person_id == person_id)))
+    found = [documents.get_document(db, actor, i, log=False) for i in sorted(ids)]
+    return sorted(found, key=lambda d: d.created_at)
+
+
+def _users(db: Session, documents_: list[Document]) -> dict[str, User]:
+    ids = {v.uploaded_by_id for d in documents_ for v in d.versions}
+    return {u.id: u for u in db.scalars(sa.select(User).where(User.id.in_(ids)))}
+
+
+def _add_originals(db: Session, actor: Actor, store: EncryptedStore, writer: _Writer,
+                   documents_: list[Document]) -> None:
+    users = _users(db, documents_)
+    for document in documents_:
+        for version in document.versions:
+            content = documents.read_content(db, actor, store, document.id, original=True, version=version.number)
+            uploader = users.get(version.uploaded_by_id)
+            entry = writer.add_stream(
+                f"documents/{document.id}/v{version.number}-{_safe(version.filename)}", content.chunks,
+                document_id=document.id, version=version.number, kind=document.kind, title=document.title,
+                content_type=version.content_type, uploaded_at=version.uploaded_at.isoformat(),
+                uploaded_by={"username": uploader.username if uploader else "",
+                             "full_name": uploader.full_name if uploader else ""},
+                persons=[{"person_id": link.person_id, "role": link.role} for link in document.persons])
+            if entry["sha256"] != version.sha256:
+                raise RuntimeError(f"original of document {document.id} v{version.number} does not match its hash")
+
+
+def _access_log(db: Session, document_ids: list[str]) -> list[dict[str, Any]]:
+    events = db.scalars(sa.select(AuditEvent).where(AuditEvent.target_type == "document",
+                                                    AuditEvent.target_id.in_(document_ids))
+                        .order_by(AuditEvent.seq))
+    return [{"seq": e.seq, "at": format_time(e.at), "actor": e.actor_name, "action": e.action,
+             "outcome": e.outcome, "document_id": e.target_id, "reason": e.reason, "hash": e.hash}
+            for e in events]
+
+
+def _relationship_record(db: Session, actor: Actor, relationship: Relationship) -> dict[str, Any]:
+    data = kinship.relationship_json(db, actor, relationship)
+    return {key: data[key] for key in ("id", "kind", "status", "person", "relative", "history", "evidence")}
+
+
+def _structured(db: Session, documents_: list[Document]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for document in documents_:
+        if document.kind == kinship.GENOMIC and (result := db.get(GenomicResult, document.id)):
+            out[document.id] = {"genomic_result": kinship.genomic_json(result)}
+        elif document.kind == kinship.COURT_RULING and (ruling := db.get(CourtRuling, document.id)):
+            out[document.id] = {"court_ruling": kinship.ruling_json(ruling)}
+    return out
+
+
+def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519PrivateKey, *,
+                  relationship_id: str | None = None, person_id: str | None = None,
+                  workdir: str | None = None) -> Bundle:
+    """A signed ZIP for one relationship or one person; the caller sends it and then closes ``file``.
+
+    Past a few megabytes the ZIP spills to an unnamed file in ``workdir`` (created private).
+    """
+    if not (actor.can(Permission.BUNDLE_EXPORT) and actor.can(Permission.DOCUMENT_ORIGINAL)):
+        raise Forbidden(str(_("Your role does not export evidence bundles.")))
+    if relationship_id:
+        relationships = [kinship.get_relationship(db, actor, relationship_id)]
+        subject = {"type": "relationship", "id": relationship_id}
+    else:
+        cases.require_person_visible(db, actor, person_id or "", Action.BUNDLE_EXPORTED)
+        relationships = kinship.relationships_of_person(db, actor, person_id or "")
+        subject = {"type": "person", "id": person_id or ""}
+    found = _documents_for(db, actor, relationships, person_id)
+    person_ids = {p for r in relationships for p in r.person_ids} | ({person_id} if person_id else set())
+    persons = kinship.persons_by_id(db, person_ids)
+    public = key.public_key()
+    if workdir:
+        os.makedirs(workdir, mode=0o700, exist_ok=True)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=workdir)
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        writer = _Writer(archive)
+        writer.add_bytes("README.txt", README.encode(), kind="readme")
+        _add_originals(db, actor, store, writer, found)
+        manifest = {
+            "format": FORMAT, "created_at": format_time(utcnow()),
+            "created_by": {"username": actor.username, "full_name": actor.user.full_name if actor.user else ""},
+            "subject": subject,
+            "persons": [kinship.person_label(persons[p]) for p in sorted(persons)],
+            "files": writer.files,
+            "structured_evidence": _structured(db, found),
+            "relationships": [_relationship_record(db, actor, r) for r in relationships],
+            "access_log": _access_log(db, [d.id for d in found]),
+            "signing": {"algorithm": "Ed25519", "key_id": public_key_id(public), "signed_file": MANIFEST},
+        }
+        manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+        archive.writestr(MANIFEST, manifest_bytes)
+        archive.writestr(SIGNATURE, base64.b64encode(key.sign(manifest_bytes)) + b"\n")
+        archive.writestr(PUBLIC_KEY, public.public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo))
+    manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    record(db, actor, Action.BUNDLE_EXPORTED, target_type=subject["type"], target_id=subject["id"],
+           person_ids=person_ids, details={"manifest_sha256": manifest_sha256, "files": len(writer.files),
+                                           "documents": [d.id for d in found]})
+    size = spool.tell()
+    spool.seek(0)
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return Bundle(spool, f"evidence-{subject['type']}-{subject['id'][:8]}-{stamp}.zip", size, manifest_sha256)

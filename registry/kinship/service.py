@@ -1,0 +1,636 @@
+"""Kinship claims and the evidence that moves them, inside the need-to-know boundary.
+
+The rules live here, not in forms: a claim becomes genetically supported only on
+a genomic result that names both persons and concludes inclusion; an exclusion
+result moves it to excluded; it becomes court-established only on a recorded
+court ruling that names both persons and establishes this very relationship.
+Every step is a history row and an access-log event in the same transaction,
+and every call first checks that the actor may see both persons.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from registry.accounts.actor import Actor
+from registry.accounts.permissions import Permission
+from registry.audit.events import Action
+from registry.audit.service import record
+from registry.cases import service as cases
+from registry.db import utcnow
+from registry.documents import service as documents
+from registry.documents.models import Document
+from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
+from registry.i18n import _
+from registry.kinship import inputs
+from registry.kinship.models import (
+    AppealStatus, Conclusion, CostCoveredBy, CourtRuling, CourtRulingRelationship, GenomicMethod, GenomicResult,
+    Relationship, RelationshipEvent, RelationshipEvidence, RelationshipKind, RelationshipStatus,
+)
+from registry.persons.models import DatePrecision, Person
+
+GENOMIC = documents.GENOMIC
+COURT_RULING = "court_ruling"
+S = RelationshipStatus
+K = RelationshipKind
+
+CLOSED = frozenset({S.EXCLUDED, S.WITHDRAWN})
+_BIOLOGICAL_STEPS: dict[str, frozenset[str]] = {
+    S.CLAIMED: frozenset({S.TESTING, S.GENETICALLY_SUPPORTED, S.EXCLUDED, S.WITHDRAWN}),
+    S.TESTING: frozenset({S.GENETICALLY_SUPPORTED, S.EXCLUDED, S.WITHDRAWN}),
+    S.GENETICALLY_SUPPORTED: frozenset({S.COURT_ESTABLISHED, S.WITHDRAWN}),
+}
+# Guardianship is legal, not biological: a court establishes it without a genomic step.
+_GUARDIAN_STEPS: dict[str, frozenset[str]] = {S.CLAIMED: frozenset({S.COURT_ESTABLISHED, S.WITHDRAWN})}
+PARENTS = frozenset({K.BIOLOGICAL_MOTHER, K.BIOLOGICAL_FATHER})
+# Kinds where the relative is an ancestor of the person: a chain of them must never loop.
+ANCESTRAL = PARENTS | {K.GRANDPARENT}
+# How many years older than the person the relative plausibly is: (fewest, most); None is unbounded.
+_AGE_GAP: dict[str, tuple[int | None, int | None]] = {
+    K.BIOLOGICAL_MOTHER: (12, 60), K.BIOLOGICAL_FATHER: (12, 80), K.GRANDPARENT: (24, 120),
+    K.SIBLING: (-45, 45), K.HALF_SIBLING: (-70, 70), K.AUNT_UNCLE: (-25, 90),
+}
+MAX_FAMILY_PERSONS = 40
+
+
+def allowed_steps(relationship: Relationship) -> frozenset[str]:
+    steps = _GUARDIAN_STEPS if relationship.kind == K.GUARDIAN else _BIOLOGICAL_STEPS
+    return steps.get(relationship.status, frozenset())
+
+
+# ---------------------------------------------------------------- visibility
+
+def _require_both_visible(db: Session, actor: Actor, person_ids: Iterable[str], action: str,
+                          target_id: str = "") -> str:
+    """Both persons or nothing; the emergency reasons (if any) go into the log event."""
+    reasons = []
+    for person_id in person_ids:
+        try:
+            reasons.append(cases.require_person_visible(db, actor, person_id, action))
+        except NotFound as exc:
+            if not target_id:
+                raise
+            raise NotFound(str(_("No such relationship.")), audit=exc.audit) from None
+    return "; ".join(r for r in reasons if r)
+
+
+def _load(db: Session, actor: Actor, relationship_id: str, action: str, *,
+          lock: bool = False) -> tuple[Relationship, str]:
+    query = sa.select(Relationship).where(Relationship.id == relationship_id)
+    relationship = db.scalar(query.with_for_update() if lock else query)
+    if relationship is None:
+        raise NotFound(str(_("No such relationship.")),
+                       audit=AuditNote(action, target_type="relationship", target_id=relationship_id))
+    reason = _require_both_visible(db, actor, relationship.person_ids, action, relationship.id)
+    return relationship, reason
+
+
+def _visible_pair(query: sa.Select, actor: Actor) -> sa.Select:
+    visible = cases.visible_person_ids(actor)
+    if visible is None:
+        return query
+    return query.where(Relationship.person_id.in_(visible), Relationship.relative_id.in_(visible))
+
+
+# ---------------------------------------------------------------- plausibility
+
+def _age_gap_years(person: Person, relative: Person) -> float | None:
+    if person.birth_date is None or relative.birth_date is None:
+        return None
+    return (person.birth_date - relative.birth_date).days / 365.25
+
+
+def _exact(person: Person) -> bool:
+    return person.birth_date is not None and person.birth_date_precision == DatePrecision.EXACT
+
+
+def birth_date_problem(kind: str, person: Person, relative: Person) -> str | None:
+    """Why the recorded birth dates make this relation implausible, or None."""
+    if kind == K.GUARDIAN:
+        if relative.birth_date is None:
+            return None
+        age = (date.today() - relative.birth_date).days / 365.25
+        return None if age >= 18 else str(_("By the recorded birth date the guardian is not yet 18."))
+    gap = _age_gap_years(person, relative)
+    fewest, most = _AGE_GAP[kind]
+    if gap is None or ((fewest is None or gap >= fewest) and (most is None or gap <= most)):
+        return None
+    return str(_("By the recorded birth dates the relative is %(gap)d years older than the person; for this "
+                 "relation expect %(fewest)d to %(most)d years. Check both birth dates.",
+                 gap=round(gap), fewest=fewest, most=most))
+
+
+def _ancestors(db: Session, person_id: str, *, skip: str) -> set[str]:
+    """Everyone claimed (and not excluded or withdrawn) as a parent or grandparent, transitively."""
+    seen: set[str] = set()
+    frontier = {person_id}
+    while frontier and len(seen) < 500:
+        rows = db.scalars(sa.select(Relationship.relative_id).where(
+            Relationship.person_id.in_(frontier), Relationship.kind.in_(ANCESTRAL),
+            Relationship.status.not_in(CLOSED), Relationship.id != skip))
+        frontier = set(rows) - seen
+        seen |= frontier
+    return seen
+
+
+def _warning_cycle(db: Session, relationship: Relationship) -> str | None:
+    if relationship.kind not in ANCESTRAL:
+        return None
+    if relationship.person_id in _ancestors(db, relationship.relative_id, skip=relationship.id):
+        return str(_("This claim makes a person their own ancestor: check the direction of the relationships."))
+    return None
+
+
+def _rival_parents(db: Session, relationship: Relationship, statuses: Iterable[str]) -> list[Relationship]:
+    return list(db.scalars(sa.select(Relationship).where(
+        Relationship.person_id == relationship.person_id, Relationship.kind == relationship.kind,
+        Relationship.id != relationship.id, Relationship.status.in_(list(statuses)))))
+
+
+def _ruling_of(db: Session, relationship: Relationship) -> CourtRuling | None:
+    event = next((e for e in reversed(relationship.events)
+                  if e.to_status == S.COURT_ESTABLISHED and e.document_id), None)
+    return db.get(CourtRuling, event.document_id) if event else None
+
+
+def consistency_warnings(db: Session, relationship: Relationship) -> list[str]:
+    """Problems a clerk should look at; they do not stop the work (the hard rules are in the steps)."""
+    if relationship.status in CLOSED:
+        return []
+    warnings: list[str] = []
+    cycle = _warning_cycle(db, relationship)
+    if cycle:
+        warnings.append(cycle)
+    if relationship.kind in PARENTS:
+        rivals = _rival_parents(db, relationship, (S.GENETICALLY_SUPPORTED, S.COURT_ESTABLISHED))
+        if rivals:
+            warnings.append(str(_("Another claim of the same kind for this person is already %(status)s.",
+                                  status=rivals[0].status)))
+    person, relative = db.get(Person, relationship.person_id), db.get(Person, relationship.relative_id)
+    problem = birth_date_problem(relationship.kind, person, relative) if person and relative else None
+    if problem:
+        warnings.append(problem)
+    ruling = _ruling_of(db, relationship) if relationship.status == S.COURT_ESTABLISHED else None
+    if ruling is not None and ruling.appeal_status in (AppealStatus.APPEALED, AppealStatus.OVERTURNED):
+        warnings.append(str(_("The ruling that established this relationship is %(appeal)s.",
+                              appeal=ruling.appeal_status)))
+    return warnings
+
+
+# ---------------------------------------------------------------- claims
+
+def _history(relationship: Relationship, actor: Actor, before: str, after: str, document_id: str | None,
+             note: str) -> None:
+    relationship.events.append(RelationshipEvent(
+        actor_id=actor.user_id, actor_name=actor.username, from_status=before, to_status=after,
+        document_id=document_id, note=note, at=utcnow()))
+
+
+def claim_relationship(db: Session, actor: Actor, *, person_id: str, relative_id: str, kind: str,
+                       note: str = "") -> Relationship:
+    kind = inputs.choice(RelationshipKind, kind, "kind")
+    person_id = inputs.text(person_id, "person_id", 36, required=True)
+    relative_id = inputs.text(relative_id, "relative_id", 36, required=True)
+    note = inputs.text(note, "note", 2000, multiline=True)
+    if person_id == relative_id:
+        raise validation(relative_id=str(_("A person cannot be their own relative.")))
+    reason = _require_both_visible(db, actor, (person_id, relative_id), Action.RELATIONSHIP_CLAIMED)
+    person, relative = db.get(Person, person_id), db.get(Person, relative_id)
+    if person is None or relative is None:
+        raise NotFound(str(_("No such person.")))
+    pairs = [(person_id, relative_id)] + ([(relative_id, person_id)] if kind in (K.SIBLING, K.HALF_SIBLING) else [])
+    live = db.scalar(sa.select(Relationship.id).where(
+        Relationship.kind == kind, Relationship.status.not_in(CLOSED),
+        sa.tuple_(Relationship.person_id, Relationship.relative_id).in_(pairs)).limit(1))
+    if live:
+        raise Conflict(str(_("This relationship is already claimed and open.")),
+                       fields={"relative_id": str(_("This relationship is already claimed and open."))})
+    problem = birth_date_problem(kind, person, relative)
+    if problem and _exact(person) and _exact(relative):
+        raise validation(relative_id=problem)
+    relationship = Relationship(kind=kind, person_id=person_id, relative_id=relative_id, note=note,
+                                status=S.CLAIMED, claimed_by_id=actor.user_id)
+    _history(relationship, actor, "", S.CLAIMED, None, note)
+    db.add(relationship)
+    db.flush()
+    record(db, actor, Action.RELATIONSHIP_CLAIMED, target_type="relationship", target_id=relationship.id,
+           person_ids=relationship.person_ids, reason=reason, details={"kind": kind})
+    return relationship
+
+
+def _names_both(document: Document, relationship: Relationship) -> bool:
+    return set(relationship.person_ids) <= set(document.person_ids)
+
+
+def _evidence_document(db: Session, actor: Actor, relationship: Relationship, document_id: str) -> Document:
+    document = documents.get_document(db, actor, inputs.text(document_id, "document_id", 36, required=True),
+                                      log=False)  # not_found (and logged) when the actor may not see it
+    if not set(document.person_ids) & set(relationship.person_ids):
+        raise validation(document_id=str(_("This document concerns neither person of the claim.")))
+    if document.kind in (GENOMIC, COURT_RULING) and not _names_both(document, relationship):
+        raise validation(document_id=str(_(
+            "This document must name both persons of the claim; link it to the other person first.")))
+    return document
+
+
+def _require_genomic(db: Session, relationship: Relationship, document: Document | None, wanted: str) -> None:
+    if document is None or document.kind != GENOMIC:
+        raise validation(document_id=str(_("Choose the genomic test result that shows this.")))
+    if not _names_both(document, relationship):
+        raise validation(document_id=str(_("The genomic test result must name both persons of the claim.")))
+    result = db.get(GenomicResult, document.id)
+    if result is None:
+        raise validation(document_id=str(_("Record the laboratory's result for this document first.")))
+    if result.conclusion != wanted:
+        raise validation(document_id=str(_("The laboratory concluded %(conclusion)s, not %(wanted)s.",
+                                           conclusion=result.conclusion, wanted=wanted)))
+
+
+def _require_ruling(db: Session, relationship: Relationship, document: Document | None) -> None:
+    if document is None or document.kind != COURT_RULING:
+        raise validation(document_id=str(_("Choose the court ruling that establishes this relationship.")))
+    if not _names_both(document, relationship):
+        raise validation(document_id=str(_("The court ruling must name both persons of the claim.")))
+    ruling = db.get(CourtRuling, document.id)
+    if ruling is None:
+        raise validation(document_id=str(_("Record the court, case number, date and decision of the ruling first.")))
+    if relationship.id not in ruling.relationship_ids:
+        raise validation(document_id=str(_("The recorded ruling does not establish this relationship.")))
+    if ruling.appeal_status == AppealStatus.OVERTURNED:
+        raise validation(document_id=str(_("This ruling was overturned on appeal.")))
+    if relationship.kind in PARENTS and _rival_parents(db, relationship, (S.COURT_ESTABLISHED,)):
+        raise Conflict(str(_("A court has already established another person in this role for this person.")),
+                       fields={"document_id": str(_("Another person is already established in this role."))})
+
+
+def _step(db: Session, actor: Actor, relationship: Relationship, target: str, document: Document | None,
+          note: str, reason: str) -> None:
+    if target not in allowed_steps(relationship):
+        message = str(_("A %(kind)s claim that is %(status)s cannot become %(target)s.",
+                        kind=relationship.kind, status=relationship.status, target=target))
+        raise Conflict(message, fields={"status": message})
+    if target == S.GENETICALLY_SUPPORTED:
+        _require_genomic(db, relationship, document, Conclusion.INCLUSION)
+    elif target == S.EXCLUDED:
+        _require_genomic(db, relationship, document, Conclusion.EXCLUSION)
+    elif target == S.COURT_ESTABLISHED:
+        _require_ruling(db, relationship, document)
+    elif target == S.WITHDRAWN and not note:
+        raise validation(note=str(_("Say why the claim is withdrawn.")))
+    if document is not None:
+        _attach(relationship, actor, document, note)
+    before = relationship.status
+    relationship.status = target
+    _history(relationship, actor, before, target, document.id if document else None, note)
+    db.flush()
+    record(db, actor, Action.RELATIONSHIP_CHANGED, target_type="relationship", target_id=relationship.id,
+           person_ids=relationship.person_ids, reason=reason,
+           details={"from": before, "to": target, "document_id": document.id if document else ""})
+
+
+def _attach(relationship: Relationship, actor: Actor, document: Document, note: str) -> bool:
+    if any(e.document_id == document.id for e in relationship.evidence):
+        return False
+    relationship.evidence.append(RelationshipEvidence(document_id=document.id, attached_by_id=actor.user_id,
+                                                      note=note, attached_at=utcnow()))
+    return True
+
+
+def change_status(db: Session, actor: Actor, relationship_id: str, *, status: str, document_id: str = "",
+                  note: str = "") -> Relationship:
+    target = inputs.choice(RelationshipStatus, status, "status")
+    note = inputs.text(note, "note", 2000, multiline=True)
+    relationship, reason = _load(db, actor, relationship_id, Action.RELATIONSHIP_CHANGED, lock=True)
+    document = _evidence_document(db, actor, relationship, document_id) if document_id else None
+    _step(db, actor, relationship, target, document, note, reason)
+    return relationship
+
+
+def _implied_status(db: Session, relationship: Relationship, document: Document) -> str | None:
+    """What a piece of evidence says about the claim: a result's conclusion, a ruling's decision."""
+    if document.kind == GENOMIC:
+        result = db.get(GenomicResult, document.id)
+        return {Conclusion.INCLUSION: S.GENETICALLY_SUPPORTED,
+                Conclusion.EXCLUSION: S.EXCLUDED}.get(Conclusion(result.conclusion)) if result else None
+    if document.kind == COURT_RULING:
+        ruling = db.get(CourtRuling, document.id)
+        return S.COURT_ESTABLISHED if ruling and relationship.id in ruling.relationship_ids else None
+    return None
+
+
+def attach_evidence(db: Session, actor: Actor, relationship_id: str, *, document_id: str,
+                    note: str = "") -> Relationship:
+    """Attach a document; a result or ruling that decides the claim moves it in the same step."""
+    note = inputs.text(note, "note", 2000, multiline=True)
+    relationship, reason = _load(db, actor, relationship_id, Action.EVIDENCE_ATTACHED, lock=True)
+    document = _evidence_document(db, actor, relationship, document_id)
+    if _attach(relationship, actor, document, note):
+        db.flush()
+        record(db, actor, Action.EVIDENCE_ATTACHED, target_type="relationship", target_id=relationship.id,
+               person_ids=relationship.person_ids, reason=reason,
+               details={"document_id": document.id, "kind": document.kind})
+    implied = _implied_status(db, relationship, document)
+    if implied and implied in allowed_steps(relationship):
+        _step(db, actor, relationship, implied, document, note, reason)
+    return relationship
+
+
+# ---------------------------------------------------------------- reading
+
+def get_relationship(db: Session, actor: Actor, relationship_id: str) -> Relationship:
+    relationship, reason = _load(db, actor, relationship_id, Action.RELATIONSHIP_VIEWED)
+    record(db, actor, Action.RELATIONSHIP_VIEWED, target_type="relationship", target_id=relationship.id,
+           person_ids=relationship.person_ids, reason=reason)
+    return relationship
+
+
+def _touching(db: Session, actor: Actor, person_ids: set[str]) -> list[Relationship]:
+    query = sa.select(Relationship).where(sa.or_(Relationship.person_id.in_(person_ids),
+                                                 Relationship.relative_id.in_(person_ids)))
+    return list(db.scalars(_visible_pair(query, actor).order_by(Relationship.created_at)))
+
+
+def relationships_of_person(db: Session, actor: Actor, person_id: str) -> list[Relationship]:
+    reason = cases.require_person_visible(db, actor, person_id, Action.RELATIONSHIP_VIEWED)
+    found = _touching(db, actor, {person_id})
+    record(db, actor, Action.RELATIONSHIP_VIEWED, target_type="person", target_id=person_id, reason=reason,
+           person_ids={person_id, *(p for r in found for p in r.person_ids)}, details={"relationships": len(found)})
+    return found
+
+
+@dataclass
+class Family:
+    """A person's relatives up to a few steps away, as the actor may see them."""
+
+    centre: Person
+    persons: dict[str, Person]
+    relationships: list[Relationship]
+
+
+def family(db: Session, actor: Actor, person_id: str, *, depth: int = 2) -> Family:
+    reason = cases.require_person_visible(db, actor, person_id, Action.RELATIONSHIP_VIEWED)
+    centre = db.get(Person, person_id)
+    if centre is None:
+        raise NotFound(str(_("No such person.")))
+    reached, frontier = {person_id}, {person_id}
+    found: dict[str, Relationship] = {}
+    for _hop in range(depth):
+        touched: set[str] = set()
+        for relationship in _touching(db, actor, frontier):
+            found[relationship.id] = relationship
+            touched.update(relationship.person_ids)
+        room = max(0, MAX_FAMILY_PERSONS - len(reached))
+        frontier = set(sorted(touched - reached)[:room])
+        reached |= frontier
+    kept = [r for r in found.values() if set(r.person_ids) <= reached]
+    persons = {p.id: p for p in db.scalars(sa.select(Person).where(Person.id.in_(reached)))}
+    record(db, actor, Action.RELATIONSHIP_VIEWED, target_type="person", target_id=person_id, reason=reason,
+           person_ids=reached, details={"view": "family", "relationships": len(kept)})
+    return Family(centre, persons, kept)
+
+
+@dataclass
+class KinshipLists:
+    orphans: list[Person] = field(default_factory=list)
+    waiting_for_test: list[Relationship] = field(default_factory=list)
+    waiting_for_ruling: list[Relationship] = field(default_factory=list)
+    persons: dict[str, Person] = field(default_factory=dict)
+
+
+def kinship_lists(db: Session, actor: Actor, limit: int = 200) -> KinshipLists:
+    """Orphans with no established relative, claims waiting for a test, supported claims waiting for a ruling."""
+    established = sa.select(Relationship.id).where(
+        Relationship.status == S.COURT_ESTABLISHED,
+        sa.or_(Relationship.person_id == Person.id, Relationship.relative_id == Person.id))
+    orphans_query = sa.select(Person).where(Person.categories.contains("orphan"), ~established.exists())
+    visible = cases.visible_person_ids(actor)
+    if visible is not None:
+        orphans_query = orphans_query.where(Person.id.in_(visible))
+    lists = KinshipLists(orphans=list(db.scalars(orphans_query.order_by(Person.registry_number).limit(limit))))
+    waiting = _visible_pair(sa.select(Relationship), actor).order_by(Relationship.updated_at)
+    lists.waiting_for_test = list(db.scalars(waiting.where(
+        Relationship.status.in_([S.CLAIMED, S.TESTING]), Relationship.kind != K.GUARDIAN).limit(limit)))
+    lists.waiting_for_ruling = list(db.scalars(waiting.where(
+        sa.or_(Relationship.status == S.GENETICALLY_SUPPORTED,
+               sa.and_(Relationship.kind == K.GUARDIAN, Relationship.status == S.CLAIMED))).limit(limit)))
+    ids = {p.id for p in lists.orphans} | {p for r in lists.waiting_for_test + lists.waiting_for_ruling
+                                           for p in r.person_ids}
+    lists.persons = {p.id: p for p in db.scalars(sa.select(Person).where(Person.id.in_(ids)))}
+    record(db, actor, Action.RELATIONSHIP_VIEWED, target_type="kinship_lists", person_ids=ids,
+           details={"orphans": len(lists.orphans), "waiting_for_test": len(lists.waiting_for_test),
+                    "waiting_for_ruling": len(lists.waiting_for_ruling)})
+    return lists
+
+
+def persons_by_id(db: Session, ids: Iterable[str]) -> dict[str, Person]:
+    return {p.id: p for p in db.scalars(sa.select(Person).where(Person.id.in_(set(ids))))}
+
+
+def visible_evidence(db: Session, actor: Actor, relationship: Relationship) -> list[tuple[RelationshipEvidence,
+                                                                                          Document]]:
+    """Attached documents the actor may see: genomic results stay hidden from roles without genomic access."""
+    ids = [e.document_id for e in relationship.evidence]
+    docs = {d.id: d for d in db.scalars(sa.select(Document).where(Document.id.in_(ids)))}
+    return [(e, docs[e.document_id]) for e in relationship.evidence
+            if docs[e.document_id].kind != GENOMIC or actor.can(Permission.GENOMIC_READ)]
+
+
+def candidate_documents(db: Session, actor: Actor, relationship: Relationship) -> list[Document]:
+    """Documents of either person that could be attached (those naming both listed first)."""
+    seen: dict[str, Document] = {}
+    for person_id in relationship.person_ids:
+        person = db.get(Person, person_id)
+        for document, _role in documents.documents_of_person(db, actor, person) if person else ():
+            seen.setdefault(document.id, document)
+    return sorted(seen.values(), key=lambda d: (not _names_both(d, relationship), d.kind, d.title))
+
+
+# ---------------------------------------------------------------- genomic results and court rulings
+
+def _structured_document(db: Session, actor: Actor, document_id: str, kind: str, *, log: bool) -> Document:
+    document = documents.get_document(db, actor, document_id, log=log)
+    if document.kind != kind:
+        raise validation(document_id=str(_("This document is not a %(kind)s.", kind=kind)))
+    return document
+
+
+def _seals(value: Any) -> str:
+    seals = inputs.text_list(value, "seal_numbers", limit=20, item_limit=64)
+    if not seals:
+        raise validation(seal_numbers=str(_("Give the seal number of each sample (chain of custody).")))
+    return json.dumps(seals, ensure_ascii=False)
+
+
+def _cost_minor(value: Any) -> int | None:
+    cost = inputs.decimal(value, "cost", low=Decimal(0), high=Decimal(10) ** 12)
+    return int(cost * 100) if cost is not None else None
+
+
+def _clean_genomic(data: dict[str, Any]) -> dict[str, Any]:
+    get = data.get
+    return inputs.gather({
+        "laboratory": lambda: inputs.text(get("laboratory"), "laboratory", 200, required=True),
+        "accreditation": lambda: inputs.text(get("accreditation"), "accreditation", 200),
+        "method": lambda: inputs.choice(GenomicMethod, get("method"), "method"),
+        "loci_tested": lambda: inputs.whole_number(get("loci_tested"), "loci_tested", low=1, high=10_000,
+                                                   required=True),
+        "combined_relationship_index": lambda: _float(inputs.decimal(
+            get("combined_relationship_index"), "combined_relationship_index", low=Decimal(0),
+            high=Decimal(10) ** 30)),
+        "probability_of_relatedness": lambda: _float(inputs.decimal(
+            get("probability_of_relatedness"), "probability_of_relatedness", low=Decimal(0), high=Decimal(100))),
+        "conclusion": lambda: inputs.choice(Conclusion, get("conclusion"), "conclusion"),
+        "collected_by": lambda: inputs.text(get("collected_by"), "collected_by", 200, required=True),
+        "collected_on": lambda: inputs.day(get("collected_on"), "collected_on", required=True),
+        "collected_where": lambda: inputs.text(get("collected_where"), "collected_where", 300, required=True),
+        "seal_numbers": lambda: _seals(get("seal_numbers")),
+        "custody_notes": lambda: inputs.text(get("custody_notes"), "custody_notes", 5000, multiline=True),
+        "cost_minor": lambda: _cost_minor(get("cost")),
+        "cost_currency": lambda: inputs.text(get("cost_currency") or "KZT", "cost_currency", 3).upper(),
+        "cost_covered_by": lambda: inputs.choice(CostCoveredBy, get("cost_covered_by") or CostCoveredBy.STATE,
+                                                 "cost_covered_by"),
+    })
+
+
+def _float(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _require_genomic_access(actor: Actor) -> None:
+    if not actor.can(Permission.GENOMIC_READ):
+        raise Forbidden(str(_("Your role does not handle genomic results.")))
+
+
+def record_genomic_result(db: Session, actor: Actor, document_id: str, data: dict[str, Any]) -> GenomicResult:
+    """The laboratory's findings, typed once; a corrected result arrives as a new document."""
+    _require_genomic_access(actor)
+    document = _structured_document(db, actor, document_id, GENOMIC, log=False)
+    if db.get(GenomicResult, document.id) is not None:
+        raise Conflict(str(_("The result of this document is recorded already; a corrected result is uploaded "
+                             "as a new document.")))
+    result = GenomicResult(document_id=document.id, recorded_by_id=actor.user_id, **_clean_genomic(data))
+    db.add(result)
+    db.flush()
+    record(db, actor, Action.EVIDENCE_ATTACHED, target_type="document", target_id=document.id,
+           person_ids=document.person_ids, details={"recorded": "genomic_result"})
+    return result
+
+
+def genomic_result(db: Session, actor: Actor, document_id: str) -> tuple[Document, GenomicResult | None]:
+    _require_genomic_access(actor)
+    document = _structured_document(db, actor, document_id, GENOMIC, log=True)
+    return document, db.get(GenomicResult, document.id)
+
+
+def _established(db: Session, actor: Actor, document: Document, value: Any) -> list[str]:
+    ids = inputs.text_list(value, "relationship_ids", limit=50, item_limit=36)
+    for relationship_id in ids:
+        relationship, _reason = _load(db, actor, relationship_id, Action.EVIDENCE_ATTACHED)
+        if not _names_both(document, relationship):
+            raise validation(relationship_ids=str(_(
+                "The ruling must name both persons of each relationship it establishes; link it to them first.")))
+    return sorted(set(ids))
+
+
+def _clean_ruling(db: Session, actor: Actor, document: Document, data: dict[str, Any]) -> dict[str, Any]:
+    get = data.get
+    return inputs.gather({
+        "court": lambda: inputs.text(get("court"), "court", 200, required=True),
+        "case_number": lambda: inputs.text(get("case_number"), "case_number", 100, required=True),
+        "ruling_date": lambda: inputs.day(get("ruling_date"), "ruling_date", required=True),
+        "decision": lambda: inputs.text(get("decision"), "decision", 10_000, required=True, multiline=True),
+        "appeal_status": lambda: inputs.choice(AppealStatus, get("appeal_status") or AppealStatus.OPEN,
+                                               "appeal_status"),
+        "relationship_ids": lambda: _established(db, actor, document, get("relationship_ids")),
+    })
+
+
+def record_court_ruling(db: Session, actor: Actor, document_id: str, data: dict[str, Any]) -> CourtRuling:
+    """Record or correct a ruling; once it has established a relationship only its appeal status changes."""
+    document = _structured_document(db, actor, document_id, COURT_RULING, log=False)
+    ruling = db.get(CourtRuling, document.id)
+    used = db.scalar(sa.select(RelationshipEvent.id).where(RelationshipEvent.document_id == document.id).limit(1))
+    if ruling is not None and used is not None:
+        ruling.appeal_status = inputs.choice(AppealStatus, data.get("appeal_status"), "appeal_status")
+    else:
+        fields = _clean_ruling(db, actor, document, data)
+        ids = fields.pop("relationship_ids")
+        if ruling is None:
+            ruling = CourtRuling(document_id=document.id, recorded_by_id=actor.user_id)
+            db.add(ruling)
+        for key, value in fields.items():
+            setattr(ruling, key, value)
+        ruling.established = [CourtRulingRelationship(relationship_id=r) for r in ids]
+    db.flush()
+    record(db, actor, Action.EVIDENCE_ATTACHED, target_type="document", target_id=document.id,
+           person_ids=document.person_ids,
+           details={"recorded": "court_ruling", "appeal_status": ruling.appeal_status,
+                    "relationships": ruling.relationship_ids})
+    return ruling
+
+
+def court_ruling(db: Session, actor: Actor, document_id: str) -> tuple[Document, CourtRuling | None]:
+    document = _structured_document(db, actor, document_id, COURT_RULING, log=True)
+    return document, db.get(CourtRuling, document.id)
+
+
+# ---------------------------------------------------------------- JSON
+
+def person_label(person: Person | None) -> dict[str, Any]:
+    if person is None:
+        return {}
+    name = person.official_name
+    return {"id": person.id, "registry_number": person.registry_number, "name": name.full if name else "",
+            "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+            "birth_date_precision": person.birth_date_precision}
+
+
+def relationship_json(db: Session, actor: Actor, relationship: Relationship, *,
+                      persons: dict[str, Person] | None = None) -> dict[str, Any]:
+    persons = persons if persons is not None else persons_by_id(db, relationship.person_ids)
+    evidence = visible_evidence(db, actor, relationship)
+    shown = {d.id for _e, d in evidence}
+    return {
+        "id": relationship.id, "kind": relationship.kind, "status": relationship.status,
+        "person": person_label(persons.get(relationship.person_id)),
+        "relative": person_label(persons.get(relationship.relative_id)),
+        "note": relationship.note, "created_at": relationship.created_at.isoformat(),
+        "updated_at": relationship.updated_at.isoformat(),
+        "next_steps": sorted(allowed_steps(relationship)),
+        "warnings": consistency_warnings(db, relationship),
+        "evidence": [{"document_id": d.id, "kind": d.kind, "title": d.title,
+                      "attached_at": e.attached_at.isoformat(), "note": e.note} for e, d in evidence],
+        "history": [{"at": e.at.isoformat(), "actor": e.actor_name, "from": e.from_status, "to": e.to_status,
+                     "document_id": e.document_id if e.document_id in shown else None, "note": e.note}
+                    for e in relationship.events],
+    }
+
+
+def genomic_json(result: GenomicResult) -> dict[str, Any]:
+    return {
+        "document_id": result.document_id, "laboratory": result.laboratory, "accreditation": result.accreditation,
+        "method": result.method, "loci_tested": result.loci_tested,
+        "combined_relationship_index": result.combined_relationship_index,
+        "probability_of_relatedness": result.probability_of_relatedness, "conclusion": result.conclusion,
+        "sample_collection": {"collected_by": result.collected_by, "collected_on": result.collected_on.isoformat(),
+                              "collected_where": result.collected_where,
+                              "seal_numbers": result.seal_list,
+                              "custody_notes": result.custody_notes},
+        "cost": f"{Decimal(result.cost_minor) / 100:.2f}" if result.cost_minor is not None else None,
+        "cost_currency": result.cost_currency, "cost_covered_by": result.cost_covered_by,
+        "recorded_at": result.recorded_at.isoformat(),
+    }
+
+
+def ruling_json(ruling: CourtRuling) -> dict[str, Any]:
+    return {"document_id": ruling.document_id, "court": ruling.court, "case_number": ruling.case_number,
+            "ruling_date": ruling.ruling_date.isoformat(), "decision": ruling.decision,
+            "appeal_status": ruling.appeal_status, "relationship_ids": ruling.relationship_ids,
+            "recorded_at": ruling.recorded_at.isoformat()}

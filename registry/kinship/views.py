@@ -1,0 +1,168 @@
+"""Kinship pages: the lists, a person's family (SVG), a relationship with its evidence and steps,
+the forms for genomic results and court rulings, and bundle downloads."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, request, url_for
+
+from registry.accounts.permissions import Permission
+from registry.errors import Conflict, RegistryError, ValidationFailed
+from registry.i18n import _
+from registry.kinship import labels, service
+from registry.kinship.api import bundle_response
+from registry.kinship.graph import family_svg
+from registry.persons import service as persons
+from registry.runtime import db
+from registry.web.forms import render_form
+from registry.web.policy import current_actor, requires
+
+bp = Blueprint("kinship", __name__, template_folder="templates")
+FAILURES = (ValidationFailed, Conflict)
+
+
+@bp.context_processor
+def _labels() -> dict:
+    """The translated words for every choice, in every kinship template."""
+    return {"kinds": labels.KIND_LABELS, "statuses": labels.STATUS_LABELS, "methods": labels.METHOD_LABELS,
+            "conclusions": labels.CONCLUSION_LABELS, "covered_by": labels.COVERED_BY_LABELS,
+            "appeals": labels.APPEAL_LABELS}
+
+
+@bp.get("/kinship")
+@requires(Permission.KINSHIP_READ)
+def overview():
+    return render_form("kinship/overview.html", lists=service.kinship_lists(db(), current_actor()))
+
+
+def _family_page(person_id: str, error: RegistryError | None = None):
+    actor = current_actor()
+    found = service.family(db(), actor, person_id)
+    direct = [r for r in found.relationships if found.centre.id in r.person_ids]
+    svg = family_svg(found, lambda pid: url_for("kinship.family", person_id=pid),
+                     str(_("Family of %(number)s", number=found.centre.registry_number)))
+    return render_form("kinship/family.html", error, family=found, direct=direct, svg=svg)
+
+
+@bp.get("/persons/<person_id>/family")
+@requires(Permission.KINSHIP_READ)
+def family(person_id: str):
+    return _family_page(person_id)
+
+
+@bp.post("/persons/<person_id>/family/claims")
+@requires(Permission.KINSHIP_WRITE)
+def claim(person_id: str):
+    form = request.form
+    actor = current_actor()
+    try:
+        other = persons.person_by_number(db(), form.get("registry_number", ""))
+        person, relative = (person_id, other.id) if form.get("direction") != "person_is" else (other.id, person_id)
+        relationship = service.claim_relationship(db(), actor, person_id=person, relative_id=relative,
+                                                  kind=form.get("kind", ""), note=form.get("note", ""))
+    except FAILURES as error:
+        db().rollback()
+        return _family_page(person_id, error)
+    return redirect(url_for("kinship.relationship", relationship_id=relationship.id))
+
+
+def _relationship_page(relationship_id: str, error: RegistryError | None = None, failed: str = ""):
+    """``failed`` names the form (evidence or status) whose errors the page shows."""
+    actor = current_actor()
+    relationship = service.get_relationship(db(), actor, relationship_id)
+    evidence = service.visible_evidence(db(), actor, relationship)
+    return render_form(
+        "kinship/relationship.html", error, relationship=relationship, evidence=evidence,
+        shown={d.id: d for _e, d in evidence}, persons=service.persons_by_id(db(), relationship.person_ids),
+        warnings=service.consistency_warnings(db(), relationship),
+        candidates=service.candidate_documents(db(), actor, relationship) if actor.can(Permission.KINSHIP_WRITE)
+        else [],
+        steps=sorted(service.allowed_steps(relationship)), failed=failed)
+
+
+@bp.get("/relationships/<relationship_id>")
+@requires(Permission.KINSHIP_READ)
+def relationship(relationship_id: str):
+    return _relationship_page(relationship_id)
+
+
+@bp.post("/relationships/<relationship_id>/evidence")
+@requires(Permission.KINSHIP_WRITE)
+def attach_evidence(relationship_id: str):
+    try:
+        service.attach_evidence(db(), current_actor(), relationship_id, document_id=request.form.get("document_id", ""),
+                                note=request.form.get("note", ""))
+    except FAILURES as error:
+        db().rollback()
+        return _relationship_page(relationship_id, error, "evidence")
+    return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
+
+
+@bp.post("/relationships/<relationship_id>/status")
+@requires(Permission.KINSHIP_WRITE)
+def change_status(relationship_id: str):
+    form = request.form
+    try:
+        service.change_status(db(), current_actor(), relationship_id, status=form.get("status", ""),
+                              document_id=form.get("document_id", ""), note=form.get("note", ""))
+    except FAILURES as error:
+        db().rollback()
+        return _relationship_page(relationship_id, error, "status")
+    return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
+
+
+@bp.get("/documents/<document_id>/genomic-result")
+@requires(Permission.GENOMIC_READ)
+def genomic_result(document_id: str):
+    document, result = service.genomic_result(db(), current_actor(), document_id)
+    return render_form("kinship/genomic_result.html", document=document, result=result)
+
+
+@bp.post("/documents/<document_id>/genomic-result")
+@requires(Permission.KINSHIP_WRITE)
+def record_genomic_result(document_id: str):
+    try:
+        service.record_genomic_result(db(), current_actor(), document_id, request.form.to_dict())
+    except FAILURES as error:
+        db().rollback()
+        document, result = service.genomic_result(db(), current_actor(), document_id)
+        return render_form("kinship/genomic_result.html", error, document=document, result=result)
+    return redirect(url_for("kinship.genomic_result", document_id=document_id))
+
+
+def _ruling_page(document_id: str, error: RegistryError | None = None):
+    actor = current_actor()
+    document, ruling = service.court_ruling(db(), actor, document_id)
+    candidates = [r for pid in document.person_ids for r in service.relationships_of_person(db(), actor, pid)
+                  if set(r.person_ids) <= set(document.person_ids)]
+    unique = list({r.id: r for r in candidates}.values())
+    return render_form("kinship/court_ruling.html", error, document=document, ruling=ruling, candidates=unique,
+                       persons=service.persons_by_id(db(), {p for r in unique for p in r.person_ids}))
+
+
+@bp.get("/documents/<document_id>/court-ruling")
+@requires(Permission.KINSHIP_READ)
+def court_ruling(document_id: str):
+    return _ruling_page(document_id)
+
+
+@bp.post("/documents/<document_id>/court-ruling")
+@requires(Permission.KINSHIP_WRITE)
+def record_court_ruling(document_id: str):
+    data = {**request.form.to_dict(), "relationship_ids": request.form.getlist("relationship_ids")}
+    try:
+        service.record_court_ruling(db(), current_actor(), document_id, data)
+    except FAILURES as error:
+        db().rollback()
+        return _ruling_page(document_id, error)
+    return redirect(url_for("kinship.court_ruling", document_id=document_id))
+
+
+@bp.get("/relationships/<relationship_id>/bundle")
+@requires(Permission.BUNDLE_EXPORT)
+def relationship_bundle(relationship_id: str):
+    return bundle_response(relationship_id=relationship_id)
+
+
+@bp.get("/persons/<person_id>/bundle")
+@requires(Permission.BUNDLE_EXPORT)
+def person_bundle(person_id: str):
+    return bundle_response(person_id=person_id)
