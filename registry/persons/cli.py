@@ -1,0 +1,83 @@
+"""``registry persons ...``: bulk work on persons from the command line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask_babel import force_locale
+
+from registry.accounts import service as accounts
+from registry.accounts.actor import Actor
+from registry.accounts.permissions import Permission
+from registry.audit.service import SYSTEM, AuditSubject
+from registry.i18n import LOCALES
+from registry.persons.importer import ImportRefused, Rejection, check_rows, import_persons, read_csv
+
+
+@click.group()
+def persons() -> None:
+    """Persons."""
+
+
+@persons.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the rows that pass and only report the others (default: import nothing if any fails).")
+@click.option("--as", "username",
+              help="Staff member the import is logged under (needs the person.import permission); default: system.")
+@click.option("--locale", type=click.Choice(LOCALES), help="Language of the messages (default: the registry's).")
+def import_command(file: Path, skip_invalid: bool, username: str | None, locale: str | None) -> None:
+    """Register the persons listed in a CSV FILE (format: registry/persons/importer.py).
+
+    Every row is checked first; a report lists each rejected row with its line, column
+    and what is wrong. Either all rows are imported, in one transaction, or none.
+    """
+    from registry.cli import Context  # registry.cli registers this group, so it is imported late
+
+    ctx = click.get_current_context().ensure_object(Context)
+    # The locale is forced because the command runs outside a request, where it is normally chosen.
+    with ctx.session() as db, force_locale(locale or ctx.app.config["BABEL_DEFAULT_LOCALE"]):
+        try:
+            table = read_csv(file.read_bytes())
+        except ImportRefused as refused:
+            _fail(refused)
+        with click.progressbar(length=len(table.records), label="Checking rows", file=sys.stderr) as bar:
+            checked = check_rows(table, bar.update)
+        _report(checked.rejected)
+        who = _importer(db, username)
+        try:
+            with click.progressbar(length=len(checked.persons), label="Importing", file=sys.stderr) as bar:
+                ids = import_persons(db, who, checked, skip_invalid=skip_invalid, progress=bar.update)
+        except ImportRefused as refused:
+            _fail(refused, reported=True)
+    skipped = f"; {checked.rejected_lines} rows with problems skipped" if checked.rejected else ""
+    click.echo(f"Imported {len(ids)} persons from {file.name} ({table.encoding}, "
+               f"{'tab' if table.delimiter == chr(9) else repr(table.delimiter)}-separated){skipped}.")
+
+
+def _importer(db, username: str | None) -> AuditSubject:
+    """Who the access log names: a staff member who may import (active, current NDA signed), or the system."""
+    if username is None:
+        return SYSTEM
+    user = accounts.user_by_name(db, username)
+    actor = Actor(user, user_agent="registry-cli", via="cli")
+    if not user.is_active:
+        raise click.ClickException(f"{username} is deactivated")
+    if not actor.can(Permission.PERSON_IMPORT):
+        raise click.ClickException(f"{username} may not import persons (the person.import permission is missing)")
+    if not accounts.has_signed_current(db, user):
+        raise click.ClickException(f"{username} has not signed the current non-disclosure undertaking")
+    return actor
+
+
+def _report(rejections: list[Rejection]) -> None:
+    for rejection in rejections:
+        click.echo(str(rejection), err=True)
+
+
+def _fail(refused: ImportRefused, *, reported: bool = False) -> None:
+    if not reported:
+        _report(refused.rejections)
+    hint = " Fix the rows, or run again with --skip-invalid to import the others." if reported else ""
+    raise click.ClickException(f"{refused.message}{hint}")
