@@ -296,7 +296,8 @@ class S3Store:
                 self._client.put_object_retention(
                     Bucket=self.bucket,
                     Key=key,
-                    VersionId=copy["VersionId"],
+                    # Ceph RGW's CopyObject answer carries no VersionId: the new version is the latest.
+                    VersionId=copy.get("VersionId") or self._head(key)["VersionId"],
                     Retention={"Mode": head["ObjectLockMode"], "RetainUntilDate": until},
                 )
 

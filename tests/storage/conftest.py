@@ -1,78 +1,85 @@
-"""Fixtures for the storage library: both backends, a moto S3 server, a keyring.
+"""Fixtures for the storage library: a folder, a moto S3 server and a Ceph RGW, a keyring.
 
-The moto server is real HTTP on loopback, started once per session; if it cannot
-start, every S3 test errors (never skipped). Each S3 test gets a fresh bucket
-created with Object Lock, so tests cannot see each other's objects.
+Every S3 test runs twice, ``[moto]`` and ``[ceph]`` (``s3_server`` in
+tests/real_s3/servers.py: one server of each kind per session, real HTTP on loopback; if
+moto cannot start the S3 tests error, never skip; without Ceph's packages the ``[ceph]``
+cases skip with one reason, or fail under ``REGISTRY_REQUIRE_CEPH=1``). Backend-generic
+tests (``store``) also run on the filesystem. Each S3 test gets a fresh bucket created
+with Object Lock, so tests cannot see each other's objects.
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from storage import EncryptedStore, FilesystemStore, Keyring, ObjectStore, S3Store
-from tests.support.moto_server import start_moto_server
+from tests.real_s3.servers import (
+    S3_BACKENDS,
+    S3Server,
+    ceph_server,
+    moto_server,
+    pytest_generate_tests,
+    pytest_runtest_makereport,
+    s3_server,
+)
+
+# fixtures and hooks, shared with tests/real_s3
+__all__ = [
+    "ceph_server",
+    "moto_server",
+    "pytest_generate_tests",
+    "pytest_runtest_makereport",
+    "s3_server",
+]
 
 MiB = 1024 * 1024
-S3_TEST_PART_SIZE = 5 * MiB  # S3's minimum, so multipart tests stay small
+# 5 MiB parts (S3's minimum) so multipart tests stay small
+SMALL_PARTS = {"part_size": 5 * MiB, "transfer_threads": 2, "parts_in_flight": 2}
 SMALL_SEGMENT = 4096
-CREDENTIALS = {"access_key": "testing", "secret_key": "testing"}
 _HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test here that talks to the S3 server, so ``-m 's3'`` selects them."""
+    """Mark every test here that talks to an S3 server, so ``-m 's3'`` selects them."""
     for item in items:
-        if _HERE in Path(item.path).parents and "moto_endpoint" in getattr(
-            item, "fixturenames", ()
+        params = getattr(item, "callspec", None)
+        backend = params.params.get("store") if params else None
+        if _HERE in Path(item.path).parents and (
+            "s3_server" in getattr(item, "fixturenames", ()) or backend in S3_BACKENDS
         ):
             item.add_marker(pytest.mark.s3)
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    endpoint, stop = start_moto_server()
-    yield endpoint
-    stop()
+@pytest.fixture
+def moto_endpoint(s3_server: S3Server) -> str:
+    """The endpoint of the S3 server under test, moto's or Ceph's.
+
+    Named from when moto was the only server: test_s3_download, test_store_url and
+    test_store_memory still ask for it by that name, and follow ``s3_server`` through it.
+    """
+    return s3_server.endpoint_url
 
 
 @pytest.fixture
-def s3_client(moto_endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=CREDENTIALS["access_key"],
-        aws_secret_access_key=CREDENTIALS["secret_key"],
-    )
+def s3_client(s3_server: S3Server) -> Any:
+    return s3_server.client()
 
 
 @pytest.fixture
-def s3_bucket(s3_client: Any) -> str:
-    name = f"test-{secrets.token_hex(8)}"
-    s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
-    return name
+def s3_bucket(s3_server: S3Server) -> str:
+    return s3_server.new_locked_bucket()
 
 
 @pytest.fixture
-def make_s3_store(moto_endpoint: str) -> Callable[..., S3Store]:
-    """Build an S3Store on the moto server: small parts so multipart tests stay small."""
+def make_s3_store(s3_server: S3Server) -> Callable[..., S3Store]:
+    """Build an S3Store on the server under test: small parts so multipart tests stay small."""
 
     def make(bucket: str, **options: Any) -> S3Store:
-        settings = {"part_size": S3_TEST_PART_SIZE, "transfer_threads": 2, "parts_in_flight": 2}
-        return S3Store(
-            bucket,
-            endpoint_url=moto_endpoint,
-            region="us-east-1",
-            path_style=True,
-            **CREDENTIALS,
-            **{**settings, **options},
-        )
+        return s3_server.store(bucket, **{**SMALL_PARTS, **options})
 
     return make
 
@@ -89,9 +96,13 @@ def fs_store(tmp_path: Path) -> FilesystemStore:
     return store
 
 
-@pytest.fixture(params=["fs", "s3"])
+@pytest.fixture(params=["fs", *S3_BACKENDS])
 def store(request: pytest.FixtureRequest) -> ObjectStore:
-    return request.getfixturevalue(f"{request.param}_store")
+    """The same contract on a folder, on moto and on Ceph."""
+    if request.param == "fs":
+        return request.getfixturevalue("fs_store")
+    server: S3Server = request.getfixturevalue(f"{request.param}_server")
+    return server.store(server.new_locked_bucket(), **SMALL_PARTS)
 
 
 @pytest.fixture

@@ -147,13 +147,6 @@ def test_unversioned_bucket_roundtrip(make_s3_store, plain_bucket: str) -> None:
     assert not store.exists("objects/a")
 
 
-def test_worm_selftest_on_moto_is_not_proven(s3_store: S3Store) -> None:
-    status = s3_store.worm_selftest()
-
-    assert status.status == "not_proven"
-    assert "shortening" in status.detail
-
-
 def test_worm_selftest_without_object_lock_is_unavailable(make_s3_store, plain_bucket: str) -> None:
     status = make_s3_store(plain_bucket).worm_selftest()
 

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,8 @@ SECRET_KEY = "registry-test-secret-key-not-for-production-0001"
 REGION = "us-east-1"
 OSD_DEVICE_BYTES = 8 * 1024**3  # a sparse file: only written blocks use disk
 START_TIMEOUT_S = 90.0
+START_ATTEMPTS = 3  # a new pair of ports each time another program took one first
+_TCP_LISTEN = "0A"
 _PR_SET_PDEATHSIG = 1
 # looked up before any fork: a child of a threaded parent must not go through the loader
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
@@ -41,6 +44,10 @@ class CephStartError(RuntimeError):
     """A Ceph daemon or command failed while bringing the cluster up."""
 
 
+class PortTaken(CephStartError):
+    """Another program (say, another test session's cluster) bound a port picked for ours."""
+
+
 @dataclass
 class CephRGW:
     """A running cluster: where to reach its S3 endpoint and how to stop it."""
@@ -51,13 +58,6 @@ class CephRGW:
     secret_key: str = SECRET_KEY
     region: str = REGION
     _stopped: bool = field(default=False, repr=False)
-
-    def store_url(self, bucket: str) -> str:
-        """The REGISTRY_STORAGE_URL form of this endpoint (path-style, as RGW needs here)."""
-        return (
-            f"s3://{bucket}?endpoint_url={self.endpoint_url}&region={self.region}"
-            f"&path_style=true&access_key={self.access_key}&secret_key={self.secret_key}"
-        )
 
     def stop(self, remove_workdir: bool = True) -> None:
         """Kill the daemons by the PIDs this cluster wrote; safe to call twice."""
@@ -73,8 +73,10 @@ def missing_programs() -> list[str]:
     return [name for name in REQUIRED_PROGRAMS if shutil.which(name) is None]
 
 
-def start_ceph_rgw(workdir: Path) -> CephRGW:
-    """Bring up mon, OSD and radosgw in ``workdir`` and create the test S3 user.
+def start_ceph_rgw(
+    workdir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY
+) -> CephRGW:
+    """Bring up mon, OSD and radosgw in ``workdir`` and create an S3 user with these keys.
 
     On any failure the daemons already started are killed before the error propagates,
     so a failed start never leaves processes behind. Call it from a thread that lives as
@@ -87,21 +89,40 @@ def start_ceph_rgw(workdir: Path) -> CephRGW:
             f"install Debian packages: {DEBIAN_PACKAGES}"
         )
     workdir = workdir.resolve()
+    for _ in range(START_ATTEMPTS - 1):
+        try:
+            return _start_once(workdir, access_key, secret_key)
+        except PortTaken:
+            _empty(workdir)
+    return _start_once(workdir, access_key, secret_key)
+
+
+def _start_once(workdir: Path, access_key: str, secret_key: str) -> CephRGW:
     for sub in ("pids", "log", "run", "mon.a", "osd.0", "rgw"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
-    fsid, mon_port, rgw_port = str(uuid.uuid4()), _free_port(), _free_port()
+    fsid, (mon_port, rgw_port) = str(uuid.uuid4()), _free_ports(2)
     conf = _write_config(workdir, fsid, mon_port, rgw_port)
-    cluster = CephRGW(workdir=workdir, endpoint_url=f"http://127.0.0.1:{rgw_port}")
+    cluster = CephRGW(workdir, f"http://127.0.0.1:{rgw_port}", access_key, secret_key)
     try:
         _start_mon(workdir, conf, fsid, mon_port)
+        _wait_until_listening(workdir, "mon.a", mon_port)
         _start_osd(workdir, conf)
         _spawn(workdir, "rgw", ["radosgw", "-f", "-c", str(conf), "-n", "client.rgw"])
+        _wait_until_listening(workdir, "rgw", rgw_port)
         _wait_for_http(cluster.endpoint_url, workdir)
-        _create_s3_user(conf)
+        _create_s3_user(conf, access_key, secret_key)
     except BaseException:
         cluster.stop(remove_workdir=False)
         raise
     return cluster
+
+
+def _empty(workdir: Path) -> None:
+    for entry in workdir.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _write_config(workdir: Path, fsid: str, mon_port: int, rgw_port: int) -> Path:
@@ -176,10 +197,10 @@ def _start_osd(workdir: Path, conf: Path) -> None:
     _spawn(workdir, f"osd.{osd_id}", ["ceph-osd", "-f", "-c", str(conf), "-i", osd_id])
 
 
-def _create_s3_user(conf: Path) -> None:
+def _create_s3_user(conf: Path, access_key: str, secret_key: str) -> None:
     _run(["radosgw-admin", "-c", str(conf), "user", "create", "--uid", "registry-test",
-          "--display-name", "registry tests", "--access-key", ACCESS_KEY,
-          "--secret", SECRET_KEY])
+          "--display-name", "registry tests", "--access-key", access_key,
+          "--secret", secret_key])
 
 
 def _ceph(conf: Path, *args: str) -> str:
@@ -207,6 +228,49 @@ def _die_with_parent() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _wait_until_listening(workdir: Path, name: str, port: int) -> None:
+    """Wait until the daemon itself listens on ``port``, so the tests never talk to a
+    server that took the port between our picking it and the daemon binding it."""
+    pid = int((workdir / "pids" / f"{name}.pid").read_text())
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        listeners = _listening_sockets(port)  # read before the fds: a socket seen is in them
+        if listeners & _sockets_of(pid):
+            return
+        if listeners:
+            raise PortTaken(f"port {port}, picked for {name}, is held by another program")
+        _raise_if_a_daemon_died(workdir)
+        time.sleep(0.1)
+    raise CephStartError(f"{name} did not listen on port {port} within {START_TIMEOUT_S:.0f} s")
+
+
+def _listening_sockets(port: int) -> set[str]:
+    """Inodes of the TCP sockets listening on ``port`` (any address, IPv4 or IPv6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == _TCP_LISTEN:
+                    found.add(fields[9])
+    return found
+
+
+def _sockets_of(pid: int) -> set[str]:
+    """Inodes of the sockets process ``pid`` has open."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+    except OSError:
+        pass  # the daemon exited: _raise_if_a_daemon_died says why
+    return inodes
+
+
 def _wait_for_http(url: str, workdir: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -226,7 +290,8 @@ def _raise_if_a_daemon_died(workdir: Path) -> None:
         if not _is_our_process(int(pid_file.read_text()), workdir):
             name = pid_file.stem
             tail = _tail(workdir / "log" / f"{name}.out") or _tail(workdir / "log" / f"{name}.log")
-            raise CephStartError(f"{name} exited during start-up:\n{tail}")
+            error = PortTaken if "Address already in use" in tail else CephStartError
+            raise error(f"{name} exited during start-up:\n{tail}")
 
 
 def _tail(path: Path, max_chars: int = 2000) -> str:
@@ -234,7 +299,7 @@ def _tail(path: Path, max_chars: int = 2000) -> str:
 
 
 def _kill_recorded_pids(workdir: Path) -> None:
-    """SIGKILL each recorded daemon: the cluster is throwaway, and a graceful OSD stop takes >5 s."""
+    """SIGKILL each recorded daemon: the cluster is throwaway; a graceful OSD stop takes >5 s."""
     for pid_file in (workdir / "pids").glob("*.pid"):
         pid = int(pid_file.read_text())
         if _is_our_process(pid, workdir):
@@ -260,7 +325,10 @@ def _is_our_process(pid: int, workdir: Path) -> bool:
     return state != "Z" and str(workdir / "ceph.conf").encode() in cmdline
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    """Ports free right now, all different: each socket stays bound until all are picked."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
