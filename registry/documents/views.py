@@ -24,7 +24,7 @@ CHOICES = {"kinds": DOCUMENT_KINDS, "roles": [r.value for r in PersonRole]}
 @requires(Permission.DOCUMENT_UPLOAD)
 def upload(person_id: str):
     actor = current_actor()
-    person = persons.get_person(db(), actor, person_id, log=False)
+    person = persons.get_person(db(), actor, person_id)  # the form names the person: a read
     if request.method == "GET":
         return render_form("documents/upload.html", person=person, choices=CHOICES)
     form = request.form
@@ -52,20 +52,22 @@ def show_document(document_id: str):
     return render_form("documents/show.html", document=document)
 
 
+def _send(document_id: str, *, original: bool):
+    version = request.args.get("version", type=int)
+    return send_content(service.read_content(db(), current_actor(), current_runtime().store, document_id,
+                                             original=original, version=version), attachment=original)
+
+
 @bp.get("/documents/<document_id>/content")
 @requires(Permission.DOCUMENT_READ)
 def content(document_id: str):
-    version = request.args.get("version", type=int)
-    return send_content(service.read_content(db(), current_actor(), current_runtime().store, document_id,
-                                             original=False, version=version), attachment=False)
+    return _send(document_id, original=False)
 
 
 @bp.get("/documents/<document_id>/original")
 @requires(Permission.DOCUMENT_ORIGINAL)
 def original(document_id: str):
-    version = request.args.get("version", type=int)
-    return send_content(service.read_content(db(), current_actor(), current_runtime().store, document_id,
-                                             original=True, version=version), attachment=True)
+    return _send(document_id, original=True)
 
 
 @bp.post("/documents/<document_id>/versions")
