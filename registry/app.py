@@ -9,6 +9,7 @@ from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.audit.checkpoints import maybe_checkpoint
 from registry.db import make_engine, make_session_factory
@@ -51,6 +52,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         if runtime.worm.status != "enforced":
             log.warning("WORM is %s: %s", runtime.worm.status, runtime.worm.detail)
     app.extensions["registry"] = runtime
+    if settings.trusted_proxies:
+        # Behind a reverse proxy the client address (sign-in throttling, the access log) comes from X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
+                                x_host=settings.trusted_proxies)  # type: ignore[method-assign]
 
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are server-side rows, rotated at login
@@ -73,8 +78,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api)
 
     app.before_request(policy.enforce_access)
-    app.after_request(_commit_or_refuse)
+    # after_request hooks run last-registered first: commit (or refuse), then the headers.
     app.after_request(headers.apply_security_headers)
+    app.after_request(_commit_or_refuse)
     app.teardown_appcontext(_close_session)
     errors.register_error_handlers(app)
     app.jinja_env.globals["locales"] = LOCALES

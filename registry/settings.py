@@ -44,6 +44,7 @@ class Settings:
     worm_selftest: bool = True
     worm_retention_days: int = 3650
     default_locale: str = "en"
+    trusted_proxies: int = 0
     testing: bool = False
 
     @property

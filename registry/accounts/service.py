@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 
 import pyotp
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.accounts.actor import Actor
 from registry.accounts.models import (
@@ -92,15 +94,15 @@ def set_roles(db: Session, who: AuditSubject, user: User, roles: set[Role]) -> N
 
 def set_active(db: Session, who: AuditSubject, user: User, active: bool) -> None:
     user.is_active = active
-    if not active:
+    if not active:  # ended for good: enabling the account again must not bring them back
         revoke_all_sessions(db, user)
+        revoke_all_tokens(db, user)
     record(db, who, Action.USER_CHANGED, target_type="user", target_id=user.id, details={"active": active})
 
 
-def change_password(db: Session, who: AuditSubject, user: User, current: str, new: str,
+def change_password(db: Session, who: AuditSubject, user: User, current: str, new: str, policy: ThrottlePolicy,
                     *, keep_session: StaffSession | None = None) -> None:
-    if not verify_password(user.password_hash, current):
-        raise validation(current_password=str(_("The current password is not right.")))
+    confirm_password(db, who, user, current, policy)
     problem = password_problem(new, username=user.username, full_name=user.full_name)
     if problem:
         raise validation(new_password=problem)
@@ -135,6 +137,15 @@ def check_throttle(db: Session, username: str, ip: str, policy: ThrottlePolicy) 
             audit=AuditNote(Action.LOGIN_FAILED, details={"username": username, "reason": "throttled"}))
 
 
+def confirm_password(db: Session, who: AuditSubject, user: User, password: str, policy: ThrottlePolicy) -> None:
+    """The password asked again before a change to the account: a wrong one counts as a failed sign-in,
+    so a stolen session cannot be used to guess it."""
+    check_throttle(db, user.username, who.ip, policy)
+    if not verify_password(user.password_hash, password):
+        db.add(LoginAttempt(username=user.username, ip=who.ip[:64], succeeded=False))
+        raise validation(current_password=str(_("The current password is not right.")))
+
+
 def authenticate(db: Session, who: Actor, username: str, password: str, totp_code: str | None,
                  policy: ThrottlePolicy, secret_key: str) -> tuple[User, bool]:
     """Check the credentials; returns the user and whether a second factor was passed."""
@@ -144,7 +155,7 @@ def authenticate(db: Session, who: Actor, username: str, password: str, totp_cod
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.is_active
     mfa_passed = False
     if ok and user is not None and user.has_totp:
-        mfa_passed = bool(totp_code) and verify_totp(user, totp_code or "", secret_key)
+        mfa_passed = bool(totp_code) and verify_totp(db, user, totp_code or "", secret_key)
         ok = mfa_passed
     attempt = LoginAttempt(username=username, ip=who.ip[:64], succeeded=ok)
     if not ok or user is None:
@@ -158,8 +169,14 @@ def authenticate(db: Session, who: Actor, username: str, password: str, totp_cod
     return user, mfa_passed
 
 
-def open_session(db: Session, who: Actor, user: User, *, mfa_passed: bool) -> tuple[str, StaffSession]:
-    """A fresh session id at every login (no fixation); returns the secret for the cookie and the row."""
+def open_session(db: Session, who: Actor, user: User, *, mfa_passed: bool,
+                 replacing: StaffSession | None = None) -> tuple[str, StaffSession]:
+    """A fresh session id at every login (no fixation); returns the secret for the cookie and the row.
+
+    The session the browser had before (``replacing``) ends, so a copy of its old cookie is worthless.
+    """
+    if replacing is not None and replacing.revoked_at is None:
+        end_session(db, _as(who, replacing.user), replacing)
     token = secrets.token_urlsafe(32)
     row = StaffSession(token_hash=_digest(token), user=user, mfa_passed=mfa_passed, ip=who.ip[:64])
     db.add(row)
@@ -205,15 +222,33 @@ def _totp_box(secret_key: str) -> AESGCM:
     return AESGCM(key)
 
 
-def _seal_totp(secret: str, user_id: str, secret_key: str) -> str:
+def _seal(secret: str, bound_to: str, secret_key: str) -> str:
     nonce = secrets.token_bytes(12)
-    sealed = _totp_box(secret_key).encrypt(nonce, secret.encode(), user_id.encode())
+    sealed = _totp_box(secret_key).encrypt(nonce, secret.encode(), bound_to.encode())
     return base64.b64encode(nonce + sealed).decode()
 
 
+def _unseal(sealed: str, bound_to: str, secret_key: str) -> str:
+    raw = base64.b64decode(sealed)
+    return _totp_box(secret_key).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
+
+
 def _open_totp(user: User, secret_key: str) -> str:
-    raw = base64.b64decode(user.totp_secret or "")
-    return _totp_box(secret_key).decrypt(raw[:12], raw[12:], user.id.encode()).decode()
+    return _unseal(user.totp_secret or "", user.id, secret_key)
+
+
+def seal_pending_totp(user: User, secret: str, secret_key: str) -> str:
+    """The secret being set up waits in the session cookie, which is signed but readable: seal it."""
+    return _seal(secret, f"pending:{user.id}", secret_key)
+
+
+def open_pending_totp(user: User, sealed: str | None, secret_key: str) -> str | None:
+    if not sealed:
+        return None
+    try:
+        return _unseal(sealed, f"pending:{user.id}", secret_key)
+    except (InvalidTag, ValueError):
+        return None
 
 
 def new_totp_secret() -> str:
@@ -236,21 +271,33 @@ def _matching_step(secret: str, code: str) -> int | None:
     return None
 
 
-def verify_totp(user: User, code: str, secret_key: str) -> bool:
-    """A code is accepted once: the step it belongs to must be later than the last one used."""
+def verify_totp(db: Session, user: User, code: str, secret_key: str) -> bool:
+    """A code is accepted once: the step it belongs to must be later than the last one used.
+
+    The step is claimed in one conditional UPDATE, so two sign-ins racing with the same code
+    (or one working from a stale read) cannot both pass.
+    """
     step = _matching_step(_open_totp(user, secret_key), code)
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+    if step is None:
         return False
-    user.totp_last_step = step
+    claimed = db.execute(
+        sa.update(User).where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 
 def enrol_totp(db: Session, who: Actor, user: User, secret: str, code: str, secret_key: str,
-               *, keep_session: StaffSession | None = None) -> None:
+               *, password: str, policy: ThrottlePolicy, keep_session: StaffSession | None = None) -> None:
+    """Set up (or replace) the second factor; the password is asked again, so that a stolen
+    session cookie alone cannot take the account over and lock its owner out."""
+    confirm_password(db, who, user, password, policy)
     step = _matching_step(secret, code)
     if step is None:
         raise validation(code=str(_("That code does not match. Check the time on your phone and try again.")))
-    user.totp_secret = _seal_totp(secret, user.id, secret_key)
+    user.totp_secret = _seal(secret, user.id, secret_key)
     user.totp_last_step = step
     revoke_all_sessions(db, user, except_session=keep_session)
     if keep_session is not None:

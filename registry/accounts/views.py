@@ -11,9 +11,10 @@ from markupsafe import Markup
 from registry.accounts import service
 from registry.accounts import signin  # noqa: F401  (registers the flask-login loader)
 from registry.accounts.permissions import Permission, Role
-from registry.errors import ValidationFailed
+from registry.errors import RegistryError, TooManyAttempts, Unauthenticated, ValidationFailed
 from registry.i18n import _
 from registry.runtime import current_runtime, db
+from registry.web.errors import audit_unavailable, log_refusal
 from registry.web.forms import render_form
 from registry.web.policy import current_actor, public, requires, safe_next, signed_in_before_gates
 
@@ -29,17 +30,30 @@ def _throttle_policy() -> service.ThrottlePolicy:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD only show the form; CSRF checks POST alone
         return render_form("accounts/login.html", next=request.args.get("next", ""))
     form = request.form
     runtime = current_runtime()
-    user, mfa_passed = service.authenticate(
-        db(), current_actor(), form.get("username", ""), form.get("password", ""), form.get("code"),
-        _throttle_policy(), runtime.settings.secret_key)
+    try:
+        user, mfa_passed = service.authenticate(
+            db(), current_actor(), form.get("username", ""), form.get("password", ""), form.get("code"),
+            _throttle_policy(), runtime.settings.secret_key)
+    except (Unauthenticated, TooManyAttempts) as refusal:
+        return _refused_login(refusal)
+    previous = current_user.staff_session if current_user.is_authenticated else None
     session.clear()  # a new session id at every sign-in: nothing from before survives
-    token, staff_session = service.open_session(db(), current_actor(), user, mfa_passed=mfa_passed)
+    token, staff_session = service.open_session(db(), current_actor(), user, mfa_passed=mfa_passed,
+                                                replacing=previous)
     login_user(signin.SignedInUser(token, staff_session))
     return redirect(safe_next(form.get("next")) or url_for("web.index"))
+
+
+def _refused_login(refusal: RegistryError):
+    """The form again, with the same words whatever was wrong, so a clerk can simply retry."""
+    if not log_refusal(refusal):
+        return audit_unavailable()
+    return render_form("accounts/login.html", status=refusal.http_status, errors={"form": refusal.message},
+                       next=request.form.get("next", ""))
 
 
 @bp.post("/logout")
@@ -56,14 +70,16 @@ def logout():
 @signed_in_before_gates
 def enrol_two_factor():
     user = current_actor().user
-    secret = session.get("totp_pending") or service.new_totp_secret()
-    session["totp_pending"] = secret
+    key = current_runtime().settings.secret_key
+    secret = service.open_pending_totp(user, session.get("totp_pending"), key) or service.new_totp_secret()
+    session["totp_pending"] = service.seal_pending_totp(user, secret, key)
     qr = Markup(segno.make(service.totp_uri(user, secret)).svg_inline(scale=4, omitsize=True))
-    if request.method == "GET":
+    if request.method != "POST":
         return render_form("accounts/two_factor.html", qr=qr, secret=secret)
     try:
-        service.enrol_totp(db(), current_actor(), user, secret, request.form.get("code", ""),
-                           current_runtime().settings.secret_key, keep_session=current_user.staff_session)
+        service.enrol_totp(db(), current_actor(), user, secret, request.form.get("code", ""), key,
+                           password=request.form.get("current_password", ""), policy=_throttle_policy(),
+                           keep_session=current_user.staff_session)
     except ValidationFailed as error:
         return render_form("accounts/two_factor.html", error, qr=qr, secret=secret)
     session.pop("totp_pending", None)
@@ -79,10 +95,10 @@ def nda():
     if current is None:
         return render_template("accounts/nda.html", nda=None, signed=False)
     signed = service.has_signed_current(db(), actor.user)
-    if request.method == "GET":
+    if request.method != "POST":
         return render_form("accounts/nda.html", nda=current, signed=signed, next=request.args.get("next", ""))
     try:
-        service.acknowledge_nda(db(), actor, actor.user, version=int(request.form.get("version", "0") or 0),
+        service.acknowledge_nda(db(), actor, actor.user, version=_whole_number(request.form.get("version", "")),
                                 text_sha256=request.form.get("text_sha256", ""),
                                 typed_full_name=request.form.get("typed_full_name", ""))
     except ValidationFailed as error:
@@ -92,13 +108,19 @@ def nda():
     return redirect(safe_next(request.form.get("next")) or url_for("web.index"))
 
 
+def _whole_number(text: str) -> int:
+    """A number typed into a form; anything else is 0, which the service refuses in words."""
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
 @bp.get("/account")
 @signed_in_before_gates
 def my_account():
     user = current_actor().user
-    new_token = session.pop("new_token", None)
-    return render_form("accounts/account.html", user=user, tokens=service.list_tokens(db(), user),
-                       new_token=new_token)
+    return render_form("accounts/account.html", user=user, tokens=service.list_tokens(db(), user), new_token=None)
 
 
 @bp.post("/account/password")
@@ -107,7 +129,8 @@ def change_password():
     user = current_actor().user
     try:
         service.change_password(db(), current_actor(), user, request.form.get("current_password", ""),
-                                request.form.get("new_password", ""), keep_session=current_user.staff_session)
+                                request.form.get("new_password", ""), _throttle_policy(),
+                                keep_session=current_user.staff_session)
     except ValidationFailed as error:
         return render_form("accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user),
                            new_token=None)
@@ -119,17 +142,15 @@ def change_password():
 @signed_in_before_gates
 def create_token():
     user = current_actor().user
-    try:
-        days = int(request.form.get("days", "90") or 90)
-    except ValueError:
-        days = 0
+    days = _whole_number(request.form.get("days", "90") or "90")
     try:
         token = service.create_api_token(db(), current_actor(), user, name=request.form.get("name", ""), days=days)
     except ValidationFailed as error:
         return render_form("accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user),
                            new_token=None)
-    session["new_token"] = token  # shown once, on the next page, then forgotten
-    return redirect(url_for("accounts.my_account"))
+    # Shown once, in this answer only: never kept in the session cookie, which is signed but readable.
+    return render_form("accounts/account.html", user=user, tokens=service.list_tokens(db(), user),
+                       new_token=token, values={})
 
 
 @bp.post("/account/tokens/<token_id>/revoke")

@@ -51,9 +51,20 @@ def list_field(body: dict[str, Any], name: str) -> list[Any]:
     return value
 
 
+MAX_PAGE = 100_000  # far past any real list; keeps OFFSET inside what every database accepts
+
+
+def page_number(raw: str | None) -> int:
+    """A page number from a query string; anything odd is page 1, anything huge the last allowed page."""
+    try:
+        return min(MAX_PAGE, max(1, int(raw or "1")))
+    except ValueError:
+        return 1
+
+
 def page_args(default_size: int = 25, max_size: int = 100) -> tuple[int, int]:
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(MAX_PAGE, max(1, int(request.args.get("page", "1"))))
         size = min(max_size, max(1, int(request.args.get("per_page", str(default_size)))))
     except ValueError:
         raise validation(page=str(_("page and per_page must be whole numbers."))) from None

@@ -77,7 +77,7 @@ def add_person(case_id: str):
 @bp.route("/persons/<person_id>/emergency-access", methods=["GET", "POST"])
 @requires(Permission.EMERGENCY_ACCESS)
 def emergency_access(person_id: str):
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form
         return render_form("cases/emergency.html", person_id=person_id)
     try:
         service.open_emergency_access(db(), current_actor(), person_id, request.form.get("reason", ""),

@@ -25,7 +25,7 @@ CHOICES = {"kinds": DOCUMENT_KINDS, "roles": [r.value for r in PersonRole]}
 def upload(person_id: str):
     actor = current_actor()
     person = persons.get_person(db(), actor, person_id)  # the form names the person: a read
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form
         return render_form("documents/upload.html", person=person, choices=CHOICES)
     form = request.form
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
+from registry.api.util import page_number
 from registry.documents import service as documents
 from registry.errors import ValidationFailed
 from registry.persons import service
@@ -32,10 +33,7 @@ def _form_to_data() -> dict:
 @bp.get("/persons")
 @requires(Permission.PERSON_READ)
 def list_persons():
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request.args.get("page"))
     q = request.args.get("q", "")
     try:
         result = service.search_persons(db(), current_actor(), q, page, 25)
@@ -47,7 +45,7 @@ def list_persons():
 @bp.route("/persons/new", methods=["GET", "POST"])
 @requires(Permission.PERSON_WRITE)
 def new_person():
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form
         return render_form("persons/edit.html", person=None, choices=CHOICES)
     try:
         person = service.create_person(db(), current_actor(), _form_to_data())

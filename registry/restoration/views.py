@@ -44,7 +44,7 @@ def _new_page(error: RegistryError | None = None):
 @bp.route("/restorations/new", methods=["GET", "POST"])
 @requires(Permission.RESTORATION_WRITE)
 def new_request():
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form
         return _new_page()
     form = request.form
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -17,6 +17,7 @@ from registry.audit.service import record
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.runtime import current_runtime, db
+from registry.web.headers import apply_security_headers
 from registry.web.policy import current_actor, is_api_request
 
 log = logging.getLogger("registry")
@@ -26,17 +27,20 @@ HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404:
               422: "validation_error", 429: "too_many_attempts", 503: "unavailable"}
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
+    """A finished response with the security headers already on it.
+
+    It may be made after the header hook has run (the answer that replaces a failed commit).
+    """
     if is_api_request():
         body: dict = {"error": {"code": code, "message": message}}
         if fields:
             body["error"]["fields"] = fields
         response = jsonify(body)
     else:
-        response = render_template("error.html", status=status, code=code, message=message), status
-        return response
+        response = make_response(render_template("error.html", status=status, code=code, message=message))
     response.status_code = status
-    return response
+    return apply_security_headers(response)
 
 
 def audit_unavailable():

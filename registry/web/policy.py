@@ -8,12 +8,15 @@ second factor, permission, then the NDA for anything with personal data.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
+from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 
 from registry.accounts import service as accounts
 from registry.accounts.actor import Actor, anonymous
@@ -24,6 +27,8 @@ from registry.i18n import _
 from registry.runtime import current_runtime, db
 
 F = TypeVar("F", bound=Callable)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,17 @@ def is_api_request() -> bool:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site may follow a login or a signature (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site may follow a login or a signature (no open redirect).
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    "/<tab>/evil.example" or "/\\evil.example" would leave the site: such targets are refused.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
         return None
-    return target
+    if "\\" in target or any(ch.isspace() or not ch.isprintable() for ch in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def current_actor() -> Actor:
@@ -110,7 +122,7 @@ def needs_second_factor(actor: Actor) -> bool:
 
 def enforce_access() -> object | None:
     """The one gate every request passes."""
-    g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    g.request_id = _request_id()
     ip, agent, request_id = _request_context()
     g.actor = anonymous(ip, agent, request_id, via="api" if is_api_request() else "web")
     rule = rule_for(request.endpoint)
@@ -120,8 +132,14 @@ def enforce_access() -> object | None:
         raise Forbidden(str(_("This page is not available.")),
                         audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint,
                                                                        "reason": "undeclared route"}))
-    if rule.public:
-        return None
+    answer = None if rule.public else _admit(rule)
+    if answer is None:
+        refuse_unsafe_input()
+    return answer
+
+
+def _admit(rule: AccessRule) -> object | None:
+    """Sign-in, second factor, permission, undertaking: None lets the request through."""
     actor = _authenticate()
     g.actor = actor
     if actor.user is None:
@@ -141,6 +159,57 @@ def enforce_access() -> object | None:
                 audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint, "reason": "nda"}))
         return redirect(url_for("accounts.nda", next=request.full_path))
     return None
+
+
+def _request_id() -> str:
+    """The caller's request id when it is a plain token (it is echoed in a header and logged), else a new one."""
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _json_strings(value: object) -> Iterator[str]:
+    pending = [value]  # a loop, not recursion: the nesting depth is the sender's choice
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def _request_texts() -> Iterator[str]:
+    yield from (v for v in (request.view_args or {}).values() if isinstance(v, str))
+    for key, value in request.args.items(multi=True):
+        yield from (key, value)
+    yield from request.headers.values()
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, value in request.form.items(multi=True):
+            yield from (key, value)
+        yield from (upload.filename or "" for upload in request.files.values())
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than the parser can go
+            raise BadRequest() from None
+        yield from _json_strings(body)
+
+
+def _reads_with_a_body() -> bool:
+    """GET and HEAD only read: CSRF does not check them, so a form sent with them must never be acted on."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return request.method in ("GET", "HEAD") and (bool(request.content_length) or chunked)
+
+
+def refuse_unsafe_input() -> None:
+    """No view sees a body on a read, a NUL byte or a lone surrogate (the database cannot store either).
+
+    Refusing them here (400) keeps every view and service free of the checks and such input from causing a 500.
+    """
+    if _reads_with_a_body() or any(_UNSTORABLE.search(text) for text in _request_texts()):
+        raise BadRequest()
 
 
 TWO_FACTOR_ENDPOINTS = frozenset({"accounts.logout", "accounts.enrol_two_factor"})
