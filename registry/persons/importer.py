@@ -9,7 +9,9 @@ The file
 --------
 A header line names the columns, in any order (case and spaces do not matter:
 ``Family name`` is ``family_name``); then one person per line. An empty cell means
-"not known" and takes the registry's default.
+"not known" and takes the registry's default; a line of empty cells is skipped.
+Unknown or repeated columns refuse the whole file (a misspelt header would otherwise
+drop a column silently).
 
 Person columns, all optional:
 
@@ -40,7 +42,8 @@ use the same five columns with one suffix per name: ``family_name_latin``,
 ``script_2``. A suffix that is a script name (``_latin``, ``_cyrillic``, ``_arabic``)
 is that name's default script. A name whose family name, given name and patronymic
 are all empty is left out; every person needs at least one name with a family or
-given name. The first name in the header is the official one.
+given name. The unsuffixed name is the official one (if a row leaves it empty, the
+first other name in header order).
 
 Example (Excel, Russian settings)::
 
@@ -70,7 +73,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -98,7 +101,7 @@ _DELIMITERS = (";", ",", "\t")
 Progress = Callable[[int], None]
 
 
-def _ignore(_: int) -> None:
+def _ignore(count: int) -> None:
     """No progress display."""
 
 
@@ -208,8 +211,8 @@ def read_csv(data: bytes) -> CsvFile:
     records = list(_records(reader))
     if not records:
         raise ImportRefused(str(_("The file is empty.")), [])
-    (_, header), rows = records[0], records[1:]
-    layout = _layout(header)
+    layout = _layout(records[0][1])
+    rows = records[1:]
     if not rows:
         raise ImportRefused(str(_("The file has a header line but no persons.")), [])
     return CsvFile(layout, rows, encoding, delimiter, hashlib.sha256(data).hexdigest())
@@ -247,7 +250,7 @@ def _layout(header: list[str]) -> Layout:
             problems.append(Rejection(1, cell or f"#{index + 1}", str(_(
                 "Unknown column. Person columns: %(fields)s; name columns: %(names)s, optionally with a "
                 "suffix such as _latin.", fields=", ".join(EDITABLE_FIELDS), names=", ".join(NAME_PARTS)))))
-    sets = [NameColumns(suffix, cells) for suffix, cells in names.items()]
+    sets = sorted((NameColumns(suffix, cells) for suffix, cells in names.items()), key=lambda s: s.suffix != "")
     for name_set in sets:
         if not any(part in name_set.cells for part in _NAME_WORDS):
             problems.append(Rejection(1, name_set.column(next(iter(name_set.cells))), str(_(
@@ -370,7 +373,7 @@ def import_persons(db: Session, who: AuditSubject, checked: CheckedRows, *, skip
                                   bad=checked.rejected_lines, rows=checked.rows)), checked.rejected)
     if not checked.persons:
         raise ImportRefused(str(_("No row can be imported.")), checked.rejected)
-    import_id, now, numbers = new_id(), utcnow(), set()
+    import_id, now, numbers = new_id(), utcnow(), set[str]()
     batches = [checked.persons[i:i + BATCH] for i in range(0, len(checked.persons), BATCH)]
     ids: list[str] = []
     for number, batch in enumerate(batches, 1):
@@ -391,7 +394,9 @@ _PERSON_DEFAULTS = {name: (column.default.arg if column.default is not None else
 
 def _insert_batch(db: Session, batch: list[PersonRow], now: datetime, numbers: set[str]) -> list[str]:
     """Persons, names and search keys of one batch, each table in one executemany."""
-    persons, names, keys = [], [], []
+    persons: list[dict[str, Any]] = []
+    names: list[dict[str, Any]] = []
+    keys: list[dict[str, str]] = []
     for row in batch:
         person = Person(id=new_id(), registry_number=_unused_number(db, numbers), names=[
             PersonName(id=new_id(), position=i, kind=n.kind, script=n.script,
@@ -404,9 +409,8 @@ def _insert_batch(db: Session, batch: list[PersonRow], now: datetime, numbers: s
                       "script": n.script, "family_name": n.family_name, "given_name": n.given_name,
                       "patronymic": n.patronymic, "is_official": n.is_official} for n in person.names)
         keys.extend({"person_id": k.person_id, "key": k.key} for k in _search_keys(person))
-    db.execute(sa.insert(Person.__table__), persons)
-    db.execute(sa.insert(PersonName.__table__), names)
-    db.execute(sa.insert(NameSearchKey.__table__), keys)
+    for model, rows in ((Person, persons), (PersonName, names), (NameSearchKey, keys)):
+        db.execute(sa.insert(cast(sa.Table, model.__table__)), rows)  # Core: executemany, no unit of work
     return [p["id"] for p in persons]
 
 

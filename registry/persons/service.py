@@ -7,6 +7,7 @@ their values never enter the log.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,7 +32,7 @@ RESTRICTED_FIELDS = frozenset({"restricted_notes", "place_of_birth_recorded"})
 EDITABLE_FIELDS = ("sex", "birth_date", "birth_date_precision", "place_of_birth_recorded",
                    "place_of_birth_designation", "citizenship", "categories", "status", "return_operation",
                    "return_stage", "centre_or_region", "restricted_notes")
-MAX_CANDIDATES = 500
+MAX_CANDIDATES = 100
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
 
 
@@ -229,49 +230,165 @@ def _visible(query: sa.Select, actor: Actor) -> sa.Select:
     return query if visible is None else query.where(Person.id.in_(visible))
 
 
+KeyRange = tuple[str, str | None]
+Held = dict[KeyRange, list[str] | None]  # the distinct keys of a range, None when many
+# Key rows a query word reads per key range when looking for longer words and similar
+# sounds: bounds the work of one search.
+_DRIVER_ROWS = 500
+# A query word whose ranges hold at most this many distinct keys is checked by looking each up.
+_FEW_KEYS = 8
+# Whole-word keys are counted this far to find the rarest word (index-only: cheap beside a walk).
+_WHOLE_WORD_COUNT = 2000
+
+
 def _candidates(db: Session, actor: Actor, tokens: list[name_keys.QueryToken]) -> tuple[list[str], bool]:
-    """Visible persons whose keys match every query word, best tier first, at most MAX_CANDIDATES.
+    """Visible persons whose keys match every query word, best first, at most MAX_CANDIDATES.
 
-    Index range scans only, and each stops at a limit, so a common name costs the
-    limit, not the registry size. The rarest query word walks its key ranges in rank
-    order - its Latin form (the exact word sorts first, then longer words), then its
-    sound - and the other words are checked per person, rarest first.
-    Returns the ids and whether more persons matched than were kept.
+    Index lookups only, never a scan of the registry. Returns the ids and whether more
+    persons may match than are listed.
+
+    * One word: its key ranges are read in rank order (the exact word sorts first,
+      then longer words, then the sound), at most _DRIVER_ROWS keys per range.
+    * Several words: see ``_several_words``.
+    * Someone who sees persons only through cases: each of those persons is checked.
+    A check is an index-only lookup of each of the few distinct keys a word can have,
+    or else a read of the person's own keys.
     """
-    if len(tokens) > 1:
-        tokens = sorted(tokens, key=lambda t: _matches(db, t))
-    driver, *others = tokens
-    keys = sa.orm.aliased(NameSearchKey)
-    checks = [sa.exists().where(NameSearchKey.person_id == keys.person_id,
-                                sa.or_(*(_in_range(NameSearchKey.key, r) for r in _key_ranges(t))))
-              for t in others]
     visible = cases.visible_person_ids(actor)
-    if visible is not None:
-        checks.append(keys.person_id.in_(visible))
-    rows = _ROWS_PER_CANDIDATE * (MAX_CANDIDATES + 1)
-    branches = [sa.select(keys.person_id).where(_in_range(keys.key, r), *checks).order_by(keys.key).limit(rows)
-                .subquery() for r in _key_ranges(driver)]
-    found = list(db.scalars(sa.union_all(*(sa.select(b.c.person_id) for b in branches)).limit(rows)))
-    ids = list(dict.fromkeys(found))
-    return ids[:MAX_CANDIDATES], len(ids) > MAX_CANDIDATES or len(found) == rows
+    if len(tokens) == 1 and visible is None:
+        found = _walk(db, tokens[0], _key_ranges(tokens[0]), _DRIVER_ROWS)
+        return found[:MAX_CANDIDATES], len(found) > MAX_CANDIDATES
+    held = _keys_held(db, [r for t in tokens for r in _key_ranges(t)])
+    if any(all(held.get(r) == [] for r in _key_ranges(t)) for t in tokens):
+        return [], False
+    if visible is None:
+        return _several_words(db, tokens, held)
+    seen = visible.subquery()
+    query = sa.select(seen.c.person_id).where(*(_has_key(seen.c.person_id, _key_ranges(t), held) for t in tokens))
+    found = list(db.scalars(query.limit(MAX_CANDIDATES + 1)))
+    return found[:MAX_CANDIDATES], len(found) > MAX_CANDIDATES
 
 
-def _matches(db: Session, token: name_keys.QueryToken) -> int:
-    """How many keys match a query word, counted up to _COUNT_CAP (an index-only range count)."""
-    branches = [sa.select(NameSearchKey.person_id).where(_in_range(NameSearchKey.key, r)).limit(_COUNT_CAP)
-                .subquery() for r in _key_ranges(token)]
-    found = sa.union_all(*(sa.select(b.c.person_id) for b in branches)).limit(_COUNT_CAP).subquery()
-    return db.scalar(sa.select(sa.func.count()).select_from(found)) or 0
+def _several_words(db: Session, tokens: list[name_keys.QueryToken], held: Held) -> tuple[list[str], bool]:
+    """First every person whose words equal the query words (exact Latin form or exact
+    sound), completely: the rarest word's persons, each checked for the others. Then, if
+    the list is not full, longer words and similar sounds, reading at most _DRIVER_ROWS
+    keys per range of the rarest word: those are a sample when reading stopped early,
+    worth saying only when no person matched whole words.
+    """
+    whole, parts = _key_counts(db, tokens)
+    driver, *others = sorted(tokens, key=lambda t: (whole[t], -len(t.latin)))
+    whole_words = _walk(db, driver, _whole_words(driver), None,
+                        lambda person: [_has_key(person, _whole_words(t), {}) for t in others])
+    if len(whole_words) > MAX_CANDIDATES:
+        return whole_words[:MAX_CANDIDATES], True
+    driver, *others = sorted(tokens, key=lambda t: (sum(parts[t]), -len(t.latin)))
+    partial = _walk(db, driver, _key_ranges(driver), _DRIVER_ROWS,
+                    lambda person: [_has_key(person, _key_ranges(t), held) for t in others])
+    found = list(dict.fromkeys(whole_words + partial))
+    stopped_early = any(n > _DRIVER_ROWS for n in parts[driver]) and not whole_words
+    return found[:MAX_CANDIDATES], len(found) > MAX_CANDIDATES or stopped_early
 
 
-# Beyond this many keys a word is common, and which of two common words walks first matters little.
-_COUNT_CAP = 5000
-# A person has several keys in one prefix range (and the same person again under its
-# sound): reading this many key rows per wanted person still fills the list.
-_ROWS_PER_CANDIDATE = 4
+Checks = Callable[[sa.ColumnElement[str]], list[sa.ColumnElement[bool]]]
 
 
-def _key_ranges(token: name_keys.QueryToken) -> list[tuple[str, str | None]]:
+def _walk(db: Session, token: name_keys.QueryToken, ranges: list[KeyRange], limit: int | None,
+          checks: Checks = lambda person: []) -> list[str]:
+    """Distinct persons with a key of ``token`` in ``ranges`` who pass ``checks``, at most MAX_CANDIDATES + 1.
+
+    Range by range, in key order, which is rank order (the exact word sorts before
+    longer words); ``limit`` bounds the keys read per range.
+    """
+    branches = [sa.select(NameSearchKey.person_id).where(_in_range(NameSearchKey.key, r)).order_by(NameSearchKey.key)
+                .limit(limit).subquery() for r in ranges]
+    rows = sa.union_all(*(sa.select(b.c.person_id) for b in branches)).subquery()
+    query = sa.select(rows.c.person_id).where(*checks(rows.c.person_id)).limit(2 * (MAX_CANDIDATES + 1))
+    found: list[str] = []
+    for person_id in db.scalars(query):
+        if person_id not in found:
+            found.append(person_id)
+            if len(found) > MAX_CANDIDATES:
+                break
+    return found
+
+
+def _whole_words(token: name_keys.QueryToken) -> list[KeyRange]:
+    """The keys a name word equal to ``token`` has: its exact Latin form and its exact sound."""
+    return [("l:" + token.latin, None), ("p:" + token.phonetic, None)]
+
+
+def _key_counts(db: Session, tokens: list[name_keys.QueryToken]) -> tuple[dict[name_keys.QueryToken, int],
+                                                                          dict[name_keys.QueryToken, list[int]]]:
+    """Per word: rows of its whole-word keys (counted up to _WHOLE_WORD_COUNT), and of each of its ranges
+    (up to _DRIVER_ROWS + 1, which says whether reading a range stops early)."""
+    plan = [(t, whole, r) for t in tokens for whole, ranges in ((True, _whole_words(t)), (False, _key_ranges(t)))
+            for r in ranges]
+    counted = [sa.select(sa.func.count()).select_from(
+        sa.select(NameSearchKey.person_id).where(_in_range(NameSearchKey.key, r))
+        .limit(_WHOLE_WORD_COUNT if whole else _DRIVER_ROWS + 1).subquery()).scalar_subquery()
+        for _, whole, r in plan]
+    whole_rows: dict[name_keys.QueryToken, int] = dict.fromkeys(tokens, 0)
+    part_rows: dict[name_keys.QueryToken, list[int]] = {t: [] for t in tokens}
+    for (token, whole, _range), count in zip(plan, db.execute(sa.select(*counted)).one(), strict=True):
+        if whole:
+            whole_rows[token] += count
+        else:
+            part_rows[token].append(count)
+    return whole_rows, part_rows
+
+
+def _has_key(person_id: sa.ColumnElement[str], ranges: list[KeyRange], held: Held) -> sa.ColumnElement[bool]:
+    """The person has a key in one of ``ranges``.
+
+    With the ranges' keys known (``held``; a single-key range is its key), one
+    index-only lookup per key. Otherwise the person's own few keys are read
+    (person_id index) and compared by prefix: written as a range, PostgreSQL
+    misjudges it as tiny and scans the whole range for every person.
+    """
+    own = sa.orm.aliased(NameSearchKey)
+    known = [[low] if high is None else held.get((low, high)) for low, high in ranges]
+    if all(keys is not None for keys in known):
+        return sa.exists().where(own.key.in_([k for keys in known for k in keys or ()]), own.person_id == person_id)
+    return sa.exists().where(own.person_id == person_id, sa.or_(*(
+        own.key == low if high is None else sa.func.substr(own.key, 1, len(low)) == low for low, high in ranges)))
+
+
+def _keys_held(db: Session, ranges: list[KeyRange]) -> Held:
+    """The distinct keys in each (prefix) range, or None where there are more than _FEW_KEYS.
+
+    A loose index scan (each step is the next key after the last, one index seek), so
+    a range holding a hundred thousand rows of one key costs one step.
+    """
+    held: Held = {}
+    walks = [r for r in ranges if r[1] is not None]
+    if walks:
+        found: dict[int, list[str]] = {}
+        for index, key in db.execute(sa.union_all(*(_next_keys(i, r) for i, r in enumerate(walks)))):
+            found.setdefault(int(index), []).append(key)
+        for index, key_range in enumerate(walks):
+            keys = found.get(index, [])
+            held[key_range] = keys if len(keys) <= _FEW_KEYS else None
+    return held
+
+
+def _next_keys(index: int, key_range: KeyRange) -> sa.Select:
+    """Up to _FEW_KEYS + 1 distinct keys of one range, by a recursive walk (ORDER BY ... LIMIT 1 per step:
+    PostgreSQL would answer min() over a range it misjudges as tiny by reading all of it)."""
+    low, high = key_range
+    start = sa.orm.aliased(NameSearchKey)
+    walk = sa.select(sa.select(start.key).where(start.key >= low, start.key < high).order_by(start.key).limit(1)
+                     .scalar_subquery().label("key"), sa.literal_column("1").label("step")
+                     ).cte(f"walk{index}", recursive=True)
+    following = sa.orm.aliased(NameSearchKey)
+    walk = walk.union_all(sa.select(
+        sa.select(following.key).where(following.key > walk.c.key, following.key < high).order_by(following.key)
+        .limit(1).scalar_subquery(), walk.c.step + sa.literal_column("1")
+    ).where(walk.c.key.is_not(None), walk.c.step <= _FEW_KEYS))
+    return sa.select(sa.literal_column(str(index)), walk.c.key).where(walk.c.key.is_not(None))
+
+
+def _key_ranges(token: name_keys.QueryToken) -> list[KeyRange]:
     """The key ranges one query word matches, in rank order; (key, None) is one key.
 
     The Latin form as a prefix (the exact word sorts first), then the sound: exact,
@@ -282,7 +399,8 @@ def _key_ranges(token: name_keys.QueryToken) -> list[tuple[str, str | None]]:
     return [(latin, latin + "{"), (phonetic, sound_end)]
 
 
-def _in_range(column: sa.ColumnElement[str], key_range: tuple[str, str | None]) -> sa.ColumnElement[bool]:
+def _in_range(column: sa.ColumnElement[str] | sa.orm.InstrumentedAttribute[str],
+              key_range: KeyRange) -> sa.ColumnElement[bool]:
     low, high = key_range
     return column == low if high is None else sa.and_(column >= low, column < high)
 
@@ -327,13 +445,16 @@ def _ranked(db: Session, q: str, ids: list[str]) -> list[str]:
     if not ids:
         return []
     scores: dict[str, float] = dict.fromkeys(ids, 0.0)
+    by_name: dict[str, float] = {}  # many candidates share a name (Akhmetova Aigerim)
     names = db.execute(sa.select(PersonName.person_id, PersonName.family_name, PersonName.given_name,
                                  PersonName.patronymic).where(PersonName.person_id.in_(ids)))
     for person_id, *parts in names:
-        scores[person_id] = max(scores[person_id], name_keys.rank(q, " ".join(p for p in parts if p)))
+        full = " ".join(p for p in parts if p)  # as PersonName.full
+        if full not in by_name:
+            by_name[full] = name_keys.rank(q, full)
+        scores[person_id] = max(scores[person_id], by_name[full])
     numbers = dict(db.execute(sa.select(Person.id, Person.registry_number).where(Person.id.in_(ids))).all())
-    matching = [i for i in ids if scores[i] > 0]
-    return sorted(matching, key=lambda i: (-scores[i], numbers[i]))
+    return sorted((i for i in ids if scores[i] > 0), key=lambda i: (-scores[i], numbers[i]))
 
 
 def case_person_labels(db: Session, actor: Actor, case: Case) -> list[dict[str, Any]]:
