@@ -11,6 +11,8 @@ import os
 import re
 import threading
 import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 DOCUMENT_KINDS = (
@@ -48,10 +50,33 @@ HTTP_STATUS = {
     "conversion_failed": 422,
 }
 
-_TRY_AGAIN_SMALLER = (
-    "Scan the document again at a lower resolution (300 dpi is enough), or split it "
-    "into smaller files, and upload again."
-)
+
+def N_(words: str) -> str:
+    """Mark English words for translation (``pybabel extract -k N_``) without importing Flask:
+    the conversion child imports this module before its resource limits are set."""
+    return words
+
+
+def _as_written(words: str) -> str:
+    return words
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words for a clerk: an English template with named {parameters}, any of them words too.
+
+    Templates are translated where the words are shown (documents.service); a plain
+    parameter (a number, a file's extension, a content type) is shown as it is.
+    """
+
+    template: str
+    params: Mapping[str, int | str | Phrase] = field(default_factory=dict)
+
+    def render(self, translate: Callable[[str], str] = _as_written) -> str:
+        values = {name: value.render(translate) if isinstance(value, Phrase) else value
+                  for name, value in self.params.items()}
+        return translate(self.template).format(**values)
+
 
 # reason -> (API code, message template). The conversion child reports only a
 # reason and whole-number parameters, so a compromised child cannot put its own
@@ -59,87 +84,93 @@ _TRY_AGAIN_SMALLER = (
 REFUSALS: dict[str, tuple[str, str]] = {
     "empty_file": (
         "empty_file",
-        "The file is empty (0 bytes), so the upload probably went wrong or the wrong "
-        "file was chosen. Choose the file again and upload it.",
+        N_("The file is empty (0 bytes), so the upload probably went wrong or the wrong "
+           "file was chosen. Choose the file again and upload it."),
     ),
     "pdf_damaged": (
         "malformed_file",
-        "The PDF file is damaged and cannot be opened. Ask for a new copy of the "
-        "document, or scan the paper again, and upload that file.",
+        N_("The PDF file is damaged and cannot be opened. Ask for a new copy of the "
+           "document, or scan the paper again, and upload that file."),
     ),
     "pdf_no_pages": (
         "malformed_file",
-        "The PDF file contains no page that can be shown. Ask for a new copy of the "
-        "document, or scan the paper again, and upload that file.",
+        N_("The PDF file contains no page that can be shown. Ask for a new copy of the "
+           "document, or scan the paper again, and upload that file."),
     ),
     "pdf_password": (
         "password_protected",
-        "The PDF file is locked with a password, so the registry cannot show it. Ask "
-        "the issuer for an unprotected copy and upload that copy.",
+        N_("The PDF file is locked with a password, so the registry cannot show it. Ask "
+           "the issuer for an unprotected copy and upload that copy."),
     ),
     "too_many_pages": (
         "conversion_failed",
-        "The file has {pages} pages; the registry converts at most {max_pages} pages "
-        "per file. Split the document into smaller files and upload each one.",
+        N_("The file has {pages} pages; the registry converts at most {max_pages} pages "
+           "per file. Split the document into smaller files and upload each one."),
     ),
     "image_damaged": (
         "malformed_file",
-        "The image file is damaged or incomplete and cannot be shown. Scan or "
-        "photograph the document again and upload the new file.",
+        N_("The image file is damaged or incomplete and cannot be shown. Scan or "
+           "photograph the document again and upload the new file."),
     ),
     "image_too_large": (
         "image_too_large",
-        "The image is too large to process (the limit is {max_megapixels} megapixels). "
-        + _TRY_AGAIN_SMALLER,
+        N_("The image is too large to process (the limit is {max_megapixels} megapixels). "
+           "Scan the document again at a lower resolution (300 dpi is enough), or split it "
+           "into smaller files, and upload again."),
     ),
     "text_not_text": (
         "malformed_file",
-        "The file should be text (CSV or TXT) but contains binary data. Export the "
-        "result from the laboratory's software again as CSV or plain text.",
+        N_("The file should be text (CSV or TXT) but contains binary data. Export the "
+           "result from the laboratory's software again as CSV or plain text."),
     ),
     "limits_exceeded": (
         "conversion_failed",
-        "The file could not be converted for viewing within the registry's limits: it "
-        "is too large or too complex, or it is damaged. " + _TRY_AGAIN_SMALLER,
+        N_("The file could not be converted for viewing within the registry's limits: it "
+           "is too large or too complex, or it is damaged. Scan the document again at a "
+           "lower resolution (300 dpi is enough), or split it into smaller files, and "
+           "upload again."),
     ),
     "timed_out": (
         "conversion_failed",
-        "Converting the file for viewing took longer than {seconds} seconds, so it was "
-        "stopped. " + _TRY_AGAIN_SMALLER,
+        N_("Converting the file for viewing took longer than {seconds} seconds, so it was "
+           "stopped. Scan the document again at a lower resolution (300 dpi is enough), or "
+           "split it into smaller files, and upload again."),
     ),
     "not_convertible": (
         "unsupported_content_type",
-        "The registry cannot make a viewing copy of this kind of file. Upload the "
-        "document as PDF, JPEG, PNG, TIFF or HEIC (genomic results also as CSV or TXT).",
+        N_("The registry cannot make a viewing copy of this kind of file. Upload the "
+           "document as PDF, JPEG, PNG, TIFF or HEIC (genomic results also as CSV or TXT)."),
     ),
     "copy_not_clean": (
         "conversion_failed",
-        "The registry could not make a safe viewing copy of this file, so it was not "
-        "stored. Give the file to the registry's technical support.",
+        N_("The registry could not make a safe viewing copy of this file, so it was not "
+           "stored. Give the file to the registry's technical support."),
     ),
     "conversion_error": (
         "conversion_failed",
-        "The file could not be converted for viewing. Scan the document again or ask "
-        "for a new copy, and upload that file. If it keeps failing, give the file to "
-        "the registry's technical support.",
+        N_("The file could not be converted for viewing. Scan the document again or ask "
+           "for a new copy, and upload that file. If it keeps failing, give the file to "
+           "the registry's technical support."),
     ),
 }
 
 
 class FileRefused(Exception):
-    """An upload the registry will not store; `message` is meant for the clerk."""
+    """An upload the registry will not store; `words` are meant for the clerk,
+    `message` is the same in English (for logs and the conversion child)."""
 
     def __init__(
         self,
         code: str,
-        message: str,
+        words: Phrase,
         *,
         reason: str | None = None,
         params: dict[str, int] | None = None,
     ) -> None:
-        super().__init__(message)
+        self.words = words
+        self.message = words.render()
+        super().__init__(self.message)
         self.code = code
-        self.message = message
         self.http_status = HTTP_STATUS[code]
         self.reason = reason
         self.params = params or {}
@@ -148,7 +179,7 @@ class FileRefused(Exception):
 def refusal(reason: str, **params: int) -> FileRefused:
     """Build the refusal for a known reason (see REFUSALS)."""
     code, template = REFUSALS[reason]
-    return FileRefused(code, template.format(**params), reason=reason, params=params)
+    return FileRefused(code, Phrase(template, params), reason=reason, params=params)
 
 
 # ---------------------------------------------------------------- content types
@@ -188,45 +219,45 @@ _EXTENSION_FAMILY = {
     "csv": "text", "tsv": "text", "txt": "text", "text": "text",
 }
 _FAMILY_WORDS = {
-    "pdf": ("a PDF document", "pdf"),
-    "jpeg": ("a JPEG photo", "jpg"),
-    "png": ("a PNG image", "png"),
-    "tiff": ("a TIFF scan", "tif"),
-    "heif": ("an HEIC/HEIF phone photo", "heic"),
-    "text": ("a text (CSV or TXT) file", "csv"),
+    "pdf": (N_("a PDF document"), "pdf"),
+    "jpeg": (N_("a JPEG photo"), "jpg"),
+    "png": (N_("a PNG image"), "png"),
+    "tiff": (N_("a TIFF scan"), "tif"),
+    "heif": (N_("an HEIC/HEIF phone photo"), "heic"),
+    "text": (N_("a text (CSV or TXT) file"), "csv"),
 }
 _OTHER_WORDS = {
-    "text/html": "a web page (HTML)",
-    "application/xhtml+xml": "a web page (XHTML)",
-    "image/svg+xml": "an SVG drawing",
-    "text/xml": "an XML file",
-    "application/xml": "an XML file",
-    "application/zip": "a ZIP archive",
-    "application/x-7z-compressed": "a 7-Zip archive",
-    "application/x-rar": "a RAR archive",
-    "application/gzip": "a compressed archive",
-    "application/x-dosexec": "a Windows program",
-    "application/vnd.microsoft.portable-executable": "a Windows program",
-    "application/x-executable": "a program",
-    "application/x-sharedlib": "a program",
-    "application/x-mach-binary": "a program",
-    "application/msword": "a Word document",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a Word document",
-    "application/vnd.ms-excel": "an Excel workbook",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "an Excel workbook",
-    "image/gif": "a GIF image",
-    "image/webp": "a WebP image",
-    "image/bmp": "a BMP image",
-    "image/jp2": "a JPEG 2000 image",
+    "text/html": N_("a web page (HTML)"),
+    "application/xhtml+xml": N_("a web page (XHTML)"),
+    "image/svg+xml": N_("an SVG drawing"),
+    "text/xml": N_("an XML file"),
+    "application/xml": N_("an XML file"),
+    "application/zip": N_("a ZIP archive"),
+    "application/x-7z-compressed": N_("a 7-Zip archive"),
+    "application/x-rar": N_("a RAR archive"),
+    "application/gzip": N_("a compressed archive"),
+    "application/x-dosexec": N_("a Windows program"),
+    "application/vnd.microsoft.portable-executable": N_("a Windows program"),
+    "application/x-executable": N_("a program"),
+    "application/x-sharedlib": N_("a program"),
+    "application/x-mach-binary": N_("a program"),
+    "application/msword": N_("a Word document"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": N_("a Word document"),
+    "application/vnd.ms-excel": N_("an Excel workbook"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": N_("an Excel workbook"),
+    "image/gif": N_("a GIF image"),
+    "image/webp": N_("a WebP image"),
+    "image/bmp": N_("a BMP image"),
+    "image/jp2": N_("a JPEG 2000 image"),
 }
 _KIND_WORDS = {
-    "identity_document": "an identity document",
-    "passport": "a passport",
-    "birth_record": "a birth record",
-    "genomic_test_result": "a genomic (DNA) test result",
-    "court_ruling": "a court ruling",
-    "consent_receipt": "a voluntary return receipt",
-    "other": "a document",
+    "identity_document": N_("an identity document"),
+    "passport": N_("a passport"),
+    "birth_record": N_("a birth record"),
+    "genomic_test_result": N_("a genomic (DNA) test result"),
+    "court_ruling": N_("a court ruling"),
+    "consent_receipt": N_("a voluntary return receipt"),
+    "other": N_("a document"),
 }
 _BUILTIN_TYPES = mimetypes.MimeTypes(filenames=())  # Python's own table: same on every host
 _magic_lock = threading.Lock()
@@ -266,27 +297,29 @@ def check_declared_type(kind: str, sniffed: str, declared_type: str | None, file
         raise refusal("empty_file")
     claimed = _claims(declared_type, filename)
     if actual not in ALLOWED_TYPES[kind]:
-        raise FileRefused("unsupported_content_type", _unsupported_message(kind, actual, claimed))
+        raise FileRefused("unsupported_content_type", _unsupported_words(kind, actual, claimed))
     for claim, family in claimed:
         if family != _FAMILY[actual]:
-            raise FileRefused("content_type_mismatch", _mismatch_message(actual, claim, family))
+            raise FileRefused("content_type_mismatch", _mismatch_words(actual, claim, family))
 
 
-def _claims(declared_type: str | None, filename: str | None) -> list[tuple[str, str | None]]:
+def _claims(declared_type: str | None, filename: str | None) -> list[tuple[Phrase, str | None]]:
     """What the client says the file is: (how it said it, family or None for other).
 
     The name comes first: it is what the clerk sees and can change.
     """
-    claims: list[tuple[str, str | None]] = []
+    claims: list[tuple[Phrase, str | None]] = []
     extension = _extension(filename)
+    named = Phrase(N_("its name ends in .{extension}"), {"extension": extension})
     if extension in _EXTENSION_FAMILY:
-        claims.append((f"its name ends in .{extension}", _EXTENSION_FAMILY[extension]))
+        claims.append((named, _EXTENSION_FAMILY[extension]))
     elif extension and _BUILTIN_TYPES.guess_type("x." + extension, strict=False)[0]:
-        claims.append((f"its name ends in .{extension}", None))
+        claims.append((named, None))
     declared = canonical_type(declared_type)
     if declared not in _UNDECLARED:
         declared = _DECLARED_ONLY_ALIASES.get(declared, declared)
-        claims.append((f"the browser reported it as {declared}", _FAMILY.get(declared)))
+        claims.append((Phrase(N_("the browser reported it as {content_type}"), {"content_type": declared}),
+                       _FAMILY.get(declared)))
     return claims
 
 
@@ -295,34 +328,39 @@ def _extension(filename: str | None) -> str:
     return os.path.splitext(base)[1][1:].lower()
 
 
-def _describe(content_type: str) -> str:
+def _describe(content_type: str) -> Phrase:
     family = _FAMILY.get(content_type)
     if family:
-        return _FAMILY_WORDS[family][0]
-    return _OTHER_WORDS.get(content_type, f"a file of type {content_type}")
+        return Phrase(_FAMILY_WORDS[family][0])
+    if content_type in _OTHER_WORDS:
+        return Phrase(_OTHER_WORDS[content_type])
+    return Phrase(N_("a file of type {content_type}"), {"content_type": content_type})
 
 
-def _unsupported_message(kind: str, actual: str, claimed: list[tuple[str, str | None]]) -> str:
-    accepted = "PDF, JPEG, PNG, TIFF or HEIC"
+def _unsupported_words(kind: str, actual: str, claimed: list[tuple[Phrase, str | None]]) -> Phrase:
+    accepted = N_("PDF, JPEG, PNG, TIFF or HEIC")
     if CSV in ALLOWED_TYPES[kind]:
-        accepted = "PDF, JPEG, PNG, TIFF, HEIC, CSV or TXT"
+        accepted = N_("PDF, JPEG, PNG, TIFF, HEIC, CSV or TXT")
+    params: dict[str, int | str | Phrase] = {
+        "actual": _describe(actual), "kind": Phrase(_KIND_WORDS[kind]), "accepted": Phrase(accepted)}
     disguise = next((claim for claim, family in claimed if family and family != _FAMILY.get(actual)), None)
-    although = f", although {disguise}" if disguise else ""
-    return (
-        f"This file is {_describe(actual)}{although}. For {_KIND_WORDS[kind]} the registry "
-        f"accepts only {accepted} files. Scan or save the document in one of these formats "
-        "and upload it again."
-    )
+    if disguise is None:
+        return Phrase(N_("This file is {actual}. For {kind} the registry accepts only {accepted} files. "
+                         "Scan or save the document in one of these formats and upload it again."), params)
+    return Phrase(N_("This file is {actual}, although {claim}. For {kind} the registry accepts only "
+                     "{accepted} files. Scan or save the document in one of these formats and upload "
+                     "it again."), {**params, "claim": disguise})
 
 
-def _mismatch_message(actual: str, claim: str, family: str | None) -> str:
-    claimed_as = f", which means {_FAMILY_WORDS[family][0]}" if family else ""
-    extension = _FAMILY_WORDS[_FAMILY[actual]][1]
-    return (
-        f"The file's contents are {_describe(actual)}, but {claim}{claimed_as}. Check that "
-        f"you chose the right file. If you did, rename it to end in .{extension} and "
-        "upload it again."
-    )
+def _mismatch_words(actual: str, claim: Phrase, family: str | None) -> Phrase:
+    params: dict[str, int | str | Phrase] = {
+        "actual": _describe(actual), "claim": claim, "extension": _FAMILY_WORDS[_FAMILY[actual]][1]}
+    if family is None:
+        return Phrase(N_("The file's contents are {actual}, but {claim}. Check that you chose the right "
+                         "file. If you did, rename it to end in .{extension} and upload it again."), params)
+    return Phrase(N_("The file's contents are {actual}, but {claim}, which means {claimed}. Check that "
+                     "you chose the right file. If you did, rename it to end in .{extension} and upload "
+                     "it again."), {**params, "claimed": Phrase(_FAMILY_WORDS[family][0])})
 
 
 # ---------------------------------------------------------------- file names

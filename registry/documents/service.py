@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO, Iterator
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from registry.accounts.actor import Actor
@@ -125,7 +126,8 @@ def _lock_after_commit(db: Session, store: EncryptedStore, obj: StoredObject, re
 
 
 def _refused(error: FileRefused, action: str, person_ids: list[str]) -> Refused:
-    return Refused(error.code, error.http_status, error.message,
+    """The inspection names its words in English; the clerk reads them in their own language."""
+    return Refused(error.code, error.http_status, error.words.render(gettext),
                    audit=AuditNote(action, outcome="failed", target_type="document", person_ids=tuple(person_ids),
                                    details={"refused": error.code}))
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask_babel import force_locale
+from sqlalchemy.orm import Session
 
 from registry.accounts import service as accounts
 from registry.accounts.actor import Actor
@@ -56,7 +58,7 @@ def import_command(file: Path, skip_invalid: bool, username: str | None, locale:
                f"{'tab' if table.delimiter == chr(9) else repr(table.delimiter)}-separated){skipped}.")
 
 
-def _importer(db, username: str | None) -> AuditSubject:
+def _importer(db: Session, username: str | None) -> AuditSubject:
     """Who the access log names: a staff member who may import (active, current NDA signed), or the system."""
     if username is None:
         return SYSTEM
@@ -76,7 +78,7 @@ def _report(rejections: list[Rejection]) -> None:
         click.echo(str(rejection), err=True)
 
 
-def _fail(refused: ImportRefused, *, reported: bool = False) -> None:
+def _fail(refused: ImportRefused, *, reported: bool = False) -> NoReturn:
     if not reported:
         _report(refused.rejections)
     hint = " Fix the rows, or run again with --skip-invalid to import the others." if reported else ""
