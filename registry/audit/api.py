@@ -15,7 +15,8 @@ from registry.web.policy import current_actor, requires
 @api.get("/audit/events")
 @requires(Permission.AUDIT_READ)
 def audit_events():
-    """Events, newest first; filters: actor, person_id, action, outcome, since, until (ISO dates)."""
+    """Events, newest first; filters: actor, actor_id, person_id, action, outcome, since, until (ISO; a date
+    alone means the whole day)."""
     page, per_page = page_args(default_size=50, max_size=500)
     found, total = reports.find_events(db(), current_actor(), event_filter(), page=page, per_page=per_page)
     return jsonify(events=[reports.event_json(e) for e in found], total=total, page=page, per_page=per_page)

@@ -8,7 +8,6 @@ or leave a gap in the sequence.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
@@ -16,10 +15,28 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from registry.audit.events import (
-    CHAIN_ID, GENESIS_HASH, Action, Outcome, clean, clean_details, event_hash, event_payload, format_time,
+    CHAIN_ID, EVENT_FIELDS, GENESIS_HASH, Action, Outcome, canonical_event, canonical_strings, canonical_text, clean,
+    clean_details, event_hash, format_time,
 )
 from registry.audit.models import AuditChainHead, AuditEvent, AuditEventPerson
 from registry.db import utcnow
+
+# Built once: each is compiled once and then only executed with new parameters.
+_HEAD = AuditChainHead.__table__
+_LOCK_HEAD = sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == CHAIN_ID).with_for_update()
+_MOVE_HEAD = (sa.update(_HEAD).where(_HEAD.c.id == CHAIN_ID)
+              .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")))
+_ADD_EVENT = sa.insert(AuditEvent.__table__)
+_ADD_LINK = sa.insert(AuditEventPerson.__table__)
+# PostgreSQL: event, person links and head in one round trip (the links are checked against the
+# event at the end of the statement, when it exists).
+_COLUMNS = [c.name for c in AuditEvent.__table__.columns]
+_APPEND_IN_ONE = sa.text(
+    f"WITH event AS (INSERT INTO audit_events ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS)})), "
+    "links AS (INSERT INTO audit_event_persons (seq, person_id) SELECT :seq, unnest(CAST(:persons AS text[]))) "
+    f"UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE id = {CHAIN_ID:d}"
+).bindparams(sa.bindparam("at", type_=AuditEvent.__table__.c.at.type))
 
 
 class AuditSubject(Protocol):
@@ -57,44 +74,46 @@ def ensure_chain_head(db: Session) -> None:
         db.flush()
 
 
-def _lock_head(db: Session) -> AuditChainHead:
-    head = db.execute(
-        sa.select(AuditChainHead).where(AuditChainHead.id == CHAIN_ID).with_for_update()
-    ).scalar_one_or_none()
+def _locked_head(db: Session) -> tuple[int, str]:
+    """The chain head's sequence and hash, read under its lock (Core: never a stale ORM copy)."""
+    head = db.connection().execute(_LOCK_HEAD).first()
     if head is None:
         ensure_chain_head(db)
-        return _lock_head(db)
-    db.refresh(head)
-    return head
+        return _locked_head(db)
+    return head.seq, head.hash
 
 
-def record(db: Session, who: AuditSubject, action: Action | str, *, outcome: Outcome = Outcome.ALLOWED,
+def record(db: Session, who: AuditSubject, action: Action | str, *, outcome: Outcome | str = Outcome.ALLOWED,
            target_type: str = "", target_id: str | None = "", person_ids: Iterable[str] = (),
-           reason: str = "", details: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction."""
-    head = _lock_head(db)
+           reason: str = "", details: dict[str, Any] | None = None) -> int:
+    """Append one event to the chain inside the caller's transaction; returns its sequence number.
+
+    Prepared Core statements on the session's connection, not the ORM (on PostgreSQL
+    two round trips): every request that shows personal data pays for this. The
+    caller's pending changes are flushed first, so every transaction locks its own
+    rows before the chain head (one lock order: no deadlock between writers) and
+    holds the head no longer than it must.
+    """
+    db.flush()
+    last_seq, last_hash = _locked_head(db)
     persons = sorted({clean(p, 36) for p in person_ids if p})
     at = utcnow()
-    payload = event_payload(
-        seq=head.seq + 1, at=format_time(at), actor_id=who.user_id, actor_name=clean(who.username, 64),
-        action=str(action), outcome=str(outcome), target_type=clean(target_type, 32),
-        target_id=clean(target_id, 64), person_ids=persons, ip=clean(who.ip, 64),
-        user_agent=clean(who.user_agent, 400), request_id=clean(who.request_id, 64),
-        reason=clean(reason, 1000), details=clean_details(details), prev_hash=head.hash,
-    )
-    digest = event_hash(payload)
-    event = AuditEvent(
-        seq=payload["seq"], at=at, actor_id=payload["actor_id"], actor_name=payload["actor_name"],
-        action=payload["action"], outcome=payload["outcome"], target_type=payload["target_type"],
-        target_id=payload["target_id"], person_ids=json.dumps(persons), ip=payload["ip"],
-        user_agent=payload["user_agent"], request_id=payload["request_id"], reason=payload["reason"],
-        details=json.dumps(payload["details"], sort_keys=True, ensure_ascii=False),
-        prev_hash=head.hash, hash=digest,
-    )
-    db.add(event)
-    db.flush()
-    db.add_all(AuditEventPerson(seq=event.seq, person_id=p) for p in persons)
-    head.seq, head.hash = event.seq, digest
-    db.flush()
-    db.info.setdefault("audit_seqs", []).append(event.seq)
-    return event
+    event = {
+        "seq": last_seq + 1, "at": at, "actor_id": who.user_id, "actor_name": clean(who.username, 64),
+        "action": clean(action, 64), "outcome": clean(outcome, 16), "target_type": clean(target_type, 32),
+        "target_id": clean(target_id, 64), "person_ids": canonical_strings(persons), "ip": clean(who.ip, 64),
+        "user_agent": clean(who.user_agent, 400), "request_id": clean(who.request_id, 64),
+        "reason": clean(reason, 1000), "details": canonical_text(clean_details(details)), "prev_hash": last_hash,
+    }
+    hashed = [event["seq"], format_time(at), *(event[name] for name in EVENT_FIELDS[2:])]
+    event["hash"] = event_hash(canonical_event(hashed))
+    connection = db.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_APPEND_IN_ONE, {**event, "persons": persons})
+    else:
+        connection.execute(_ADD_EVENT, event)
+        if persons:
+            connection.execute(_ADD_LINK, [{"seq": event["seq"], "person_id": p} for p in persons])
+        connection.execute(_MOVE_HEAD, {"new_seq": event["seq"], "new_hash": event["hash"]})
+    db.info.setdefault("audit_seqs", []).append(event["seq"])
+    return event["seq"]

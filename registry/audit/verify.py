@@ -1,23 +1,49 @@
 """Re-walk the chain and check it against the signed checkpoints.
 
-Reads rows with a plain DB-API cursor in batches: a million events must verify
-in seconds, and the ORM would spend most of that building objects.
+Reads rows with a plain DB-API cursor in keyset batches inside one read-only
+snapshot: a million events must verify in seconds (the ORM would spend most of
+that building objects), and rows and chain head must be seen at one instant
+while the application keeps writing. An untouched batch is checked with list
+operations; a large log is split into spans checked by worker processes, one
+per processor, and stitched together here.
+
+The walk stops at the first break and names what happened there: an edited,
+deleted, inserted or reordered event, a rewritten stretch that only a signed
+checkpoint can reveal, or a tail cut off after the last checkpoint.
 """
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from itertools import chain
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from sqlalchemy.engine import Engine
+from registry.audit.events import CHAIN_ID, GENESIS_HASH, canonical_event, canonical_strings
 
-from registry.audit.checkpoints import Checkpoint
-from registry.audit.events import CHAIN_ID, GENESIS_HASH, canonical_json, event_payload
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
-COLUMNS = ("seq, at, actor_id, actor_name, action, outcome, target_type, target_id, person_ids, ip, "
-           "user_agent, request_id, reason, details, prev_hash, hash")
+    from registry.audit.checkpoints import Checkpoint
+
 BATCH = 20_000
+PARALLEL_FROM = 200_000  # events; below this one process finishes before workers would have started
+WORKERS = min(os.cpu_count() or 1, 8)
+# The hashed time text, made by the database: 'YYYY-MM-DDTHH:MM:SS.ffffffZ' in UTC. SQLite keeps
+# the text SQLAlchemy wrote, 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); any other text fails the hash.
+_TIME = {
+    "postgresql": "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    "sqlite": "replace(at, ' ', 'T') || 'Z'",
+}
+_FIELDS = ("actor_id, actor_name, action, outcome, target_type, target_id, person_ids, ip, user_agent, "
+           "request_id, reason, details, prev_hash, hash")
+SEQ, PERSONS, PREV, HASH, LINKED = 0, 8, 14, 15, 16  # positions in a row
+log = logging.getLogger("registry.audit")
 
 
 @dataclass
@@ -32,82 +58,259 @@ class VerifyReport:
         return not self.problems
 
 
-def _time_text(value) -> str:
-    if isinstance(value, str):  # SQLite returns the text SQLAlchemy wrote (UTC, no zone)
-        value = datetime.fromisoformat(value)
-    elif value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+@dataclass(frozen=True)
+class _Position:
+    """Where the walk stands: the next sequence number, and the hashes of the two events before it."""
+
+    expected: int = 1
+    previous: str = GENESIS_HASH
+    earlier: str | None = None
 
 
-def _recompute(row) -> str:
-    (seq, at, actor_id, actor_name, action, outcome, target_type, target_id, person_ids, ip, user_agent,
-     request_id, reason, details, prev_hash, _stored) = row
-    payload = event_payload(
-        seq=seq, at=_time_text(at), actor_id=actor_id, actor_name=actor_name, action=action, outcome=outcome,
-        target_type=target_type, target_id=target_id, person_ids=json.loads(person_ids), ip=ip,
-        user_agent=user_agent, request_id=request_id, reason=reason, details=json.loads(details),
-        prev_hash=prev_hash)
-    return hashlib.sha256(canonical_json(payload)).hexdigest()
-
-
-def verify_chain(engine: Engine, checkpoints: list[Checkpoint]) -> VerifyReport:
+def verify_chain(engine: Engine, checkpoints: Sequence[Checkpoint], *, workers: int | None = None) -> VerifyReport:
+    """Walk every event in order; stop at the first break and say what it is."""
     report = VerifyReport(checkpoints=len(checkpoints))
-    expected_at = {c.seq: c.hash for c in checkpoints}
-    expected_seq, previous = 1, GENESIS_HASH
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(f"SELECT {COLUMNS} FROM audit_events ORDER BY seq")
-        while not report.problems:
-            rows = cursor.fetchmany(BATCH)
-            if not rows:
+    signed = {c.seq: c.hash for c in checkpoints}
+    with _snapshot(engine) as cursor:
+        at = _Position()
+        cursor.execute("SELECT max(seq) FROM audit_events")
+        last = cursor.fetchone()[0] or 0
+        if (workers or WORKERS) > 1 and last >= PARALLEL_FROM:
+            at = _checked_in_parallel(engine, cursor, last, signed, workers or WORKERS)
+        batches = _batches(cursor, engine.dialect.name, after=at.expected - 1)
+        for batch, linked in batches:
+            if not _batch_intact(batch, linked, at.expected, at.previous, signed):
+                report.problems.append(_first_break(chain([(batch, linked)], batches), at, signed, checkpoints))
                 break
-            for row in rows:
-                problem = _check_row(row, expected_seq, previous, expected_at)
-                if problem:
-                    report.problems.append(problem)
-                    break
-                expected_seq, previous = row[0] + 1, row[-1]
-                report.events += 1
-        cursor.close()
-        report.last_seq = expected_seq - 1
-        if not report.problems:
-            _check_tail(raw, report, previous, checkpoints)
-    finally:
-        raw.close()
+            at = _after(batch, at)
+        report.events = report.last_seq = at.expected - 1
+        if report.ok:
+            cursor.execute(f"SELECT seq, hash FROM audit_chain_head WHERE id = {CHAIN_ID:d}")
+            problem = _tail_problem(report.last_seq, at.previous, cursor.fetchone(), checkpoints)
+            if problem:
+                report.problems.append(problem)
     return report
 
 
-def _check_row(row, expected_seq: int, previous: str, expected_at: dict[int, str]) -> str | None:
-    seq, stored_prev, stored_hash = row[0], row[-2], row[-1]
-    if seq != expected_seq:
-        if seq > expected_seq:
-            return f"event {expected_seq} is missing: the chain jumps from {expected_seq - 1} to {seq} (deleted)"
-        return f"event {seq} appears out of order after {expected_seq - 1} (inserted or reordered)"
-    if stored_prev != previous:
-        return (f"event {seq} does not follow event {seq - 1}: its previous-hash does not match "
-                "(an event was inserted, deleted or reordered before it)")
-    if _recompute(row) != stored_hash:
-        return f"event {seq} was edited: its contents no longer match its hash"
-    if seq in expected_at and expected_at[seq] != stored_hash:
-        return (f"event {seq} differs from the signed checkpoint at {seq}: "
-                "the chain up to it was rewritten")
-    return None
+def _after(batch: list[tuple], at: _Position) -> _Position:
+    return _Position(at.expected + len(batch), batch[-1][HASH], batch[-2][HASH] if len(batch) > 1 else at.previous)
 
 
-def _check_tail(raw, report: VerifyReport, last_hash: str, checkpoints: list[Checkpoint]) -> None:
-    if checkpoints:
-        newest = max(checkpoints, key=lambda c: c.seq)
-        if newest.seq > report.last_seq:
-            report.problems.append(
-                f"the log ends at event {report.last_seq} but a signed checkpoint vouches for event "
-                f"{newest.seq}: events after {report.last_seq} were cut off")
+@dataclass(frozen=True)
+class _Span:
+    """What a worker found between two sequence numbers: intact or not, and the hashes at its ends."""
+
+    first: int
+    last: int
+    intact: bool
+    first_previous: str = ""
+    end: _Position | None = None
+
+
+def _checked_in_parallel(engine: Engine, cursor, last: int, signed: dict[int, str], workers: int) -> _Position:
+    """Spans checked side by side, then stitched: where the sequential walk must go on from.
+
+    That is after the last event when every span holds and follows the one before;
+    otherwise the start of the first span that does not, so that the walk finds and
+    names the first break exactly as it would have alone.
+    """
+    snapshot = None
+    if engine.dialect.name == "postgresql":
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+    url = engine.url.render_as_string(hide_password=False)
+    bounds = [(1 + last * i // workers, last * (i + 1) // workers) for i in range(workers)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_worker_context()) as pool:
+            spans = list(pool.map(_check_span, *zip(*[
+                (url, first, end, {s: h for s, h in signed.items() if first <= s <= end}, snapshot)
+                for first, end in bounds])))
+    except (BrokenProcessPool, OSError):
+        log.warning("audit verify could not start worker processes; checking in one process")
+        return _Position()
+    at = _Position()
+    for span in spans:
+        if not span.intact or span.first_previous != at.previous or span.end is None:
+            return at
+        at = span.end
+    return at
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server that has loaded only this module: nothing of the
+    application (open connections, threads) is inherited, and nothing is imported twice."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, "registry.db", "sqlalchemy.dialects.sqlite",
+                                    "sqlalchemy.dialects.postgresql"])
+    return context
+
+
+def _check_span(url: str, first: int, last: int, signed: dict[int, str], snapshot: str | None) -> _Span:
+    """In a worker process: are events ``first`` to ``last`` complete and intact among themselves?"""
+    from registry.db import make_engine  # here: the application does not need it to import this module
+
+    engine = make_engine(url)
+    try:
+        with _snapshot(engine, snapshot) as cursor:
+            at: _Position | None = None
+            start = ""
+            for batch, linked in _batches(cursor, engine.dialect.name, after=first - 1, until=last):
+                if at is None:
+                    start = batch[0][PREV]
+                    at = _Position(first, start)
+                if not _batch_intact(batch, linked, at.expected, at.previous, signed):
+                    return _Span(first, last, False)
+                at = _after(batch, at)
+            return _Span(first, last, at is not None and at.expected == last + 1, start, at)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _snapshot(engine: Engine, imported: str | None = None) -> Iterator:
+    """A read-only transaction that sees one instant of the log (REPEATABLE READ; SQLite WAL read).
+
+    ``imported``: a PostgreSQL snapshot exported by the main walk, shared by its workers.
+    """
+    raw = engine.raw_connection()
+    try:
+        raw.rollback()  # whatever a pool ping began: the snapshot must start with the next statement
+        cursor = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if imported:
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{imported.replace(chr(39), '')}'")
+        else:
+            cursor.execute("BEGIN")
+        yield cursor
+        cursor.close()
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def _batches(cursor, dialect: str, *, after: int = 0,
+             until: int | None = None) -> Iterator[tuple[list[tuple], dict[int, str]]]:
+    """Events after ``after`` (up to ``until``) in order, a batch at a time, with each event's
+    person links from the access-report index."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    bound = "" if until is None else f"AND seq <= {until:d} "
+    events = (f"SELECT seq, {_TIME[dialect]}, {_FIELDS} FROM audit_events WHERE seq > {mark} {bound}"
+              f"ORDER BY seq LIMIT {BATCH:d}")
+    links = f"SELECT seq, person_id FROM audit_event_persons WHERE seq >= {mark} AND seq <= {mark}"
+    while True:
+        cursor.execute(events, (after,))
+        batch = cursor.fetchall()
+        if not batch:
             return
-    cursor = raw.cursor()
-    cursor.execute("SELECT seq, hash FROM audit_chain_head WHERE id = %d" % CHAIN_ID)
-    head = cursor.fetchone()
-    cursor.close()
-    if head is not None and (head[0] != report.last_seq or head[1] != last_hash):
-        report.problems.append(
-            f"the chain head says event {head[0]} but the log ends at event {report.last_seq}")
+        cursor.execute(links, (batch[0][SEQ], batch[-1][SEQ]))
+        yield batch, _linked_persons(cursor.fetchall())
+        after = batch[-1][SEQ]
+
+
+def _linked_persons(pairs: list[tuple[int, str]]) -> dict[int, str]:
+    """The person_ids text each event would have, rebuilt from the index (canonical JSON)."""
+    grouped: dict[int, list[str]] = {}
+    for seq, person_id in pairs:
+        grouped.setdefault(seq, []).append(person_id)
+    return {seq: canonical_strings(sorted(ids)) for seq, ids in grouped.items()}
+
+
+def _batch_intact(batch: list[tuple], linked: dict[int, str], expected: int, previous: str,
+                  signed: dict[int, str]) -> bool:
+    """The whole batch at once, in list operations: the common case, a log nobody touched."""
+    first, count = expected, len(batch)
+    if batch[0][SEQ] != first or batch[-1][SEQ] != first + count - 1:  # ordered, unique: no gap iff ends match
+        return False
+    hashes = [row[HASH] for row in batch]
+    if [row[PREV] for row in batch] != [previous, *hashes[:-1]]:
+        return False
+    if [linked.get(row[SEQ], "[]") for row in batch] != [row[PERSONS] for row in batch]:
+        return False
+    if any(hashes[seq - first] != digest for seq, digest in signed.items() if first <= seq < first + count):
+        return False
+    sha256 = hashlib.sha256
+    try:
+        return [sha256(canonical_event(row)).hexdigest() for row in batch] == hashes
+    except (TypeError, ValueError, UnicodeError):  # a value of the wrong type planted in the table
+        return False
+
+
+def _first_break(batches: Iterator[tuple[list[tuple], dict[int, str]]], at: _Position, signed: dict[int, str],
+                 checkpoints: Sequence[Checkpoint]) -> str:
+    """Walk row by row from a batch that failed, to the first event that is wrong, and explain it."""
+    expected, previous, earlier = at.expected, at.previous, at.earlier
+    rows = ((*row, linked.get(row[SEQ], "[]")) for batch, linked in batches for row in batch)
+    for row in rows:
+        seq = row[SEQ]
+        if (seq == expected and row[PREV] == previous and _intact(row) and row[LINKED] == row[PERSONS]
+                and signed.get(seq, row[HASH]) == row[HASH]):
+            expected, previous, earlier = seq + 1, row[HASH], previous
+            continue
+        return _explain(row, next(rows, None), expected, previous, earlier, checkpoints)
+    raise AssertionError("a batch failed but none of its events did")
+
+
+def _intact(row: tuple) -> bool:
+    try:
+        return hashlib.sha256(canonical_event(row)).hexdigest() == row[HASH]
+    except (TypeError, ValueError, UnicodeError):  # a value of the wrong type planted in the table
+        return False
+
+
+def _renumbered(row: tuple) -> bool:
+    """The row hashes as the event after it: it was moved down one place."""
+    return _intact((row[SEQ] + 1, *row[1:]))
+
+
+def _explain(row: tuple, following: tuple | None, expected: int, previous: str, earlier: str | None,
+             checkpoints: Sequence[Checkpoint]) -> str:
+    """Name the first break: what was done to the log just before or at ``row``."""
+    seq = row[SEQ]
+    if seq > expected:
+        missing = f"event {expected} is" if seq == expected + 1 else f"events {expected} to {seq - 1} are"
+        return f"{missing} missing: the log jumps from event {expected - 1} to event {seq} (deleted)"
+    intact, linked = _intact(row), row[PREV] == previous
+    if following is not None and following[PREV] == previous and (linked or row[PREV] == following[HASH]):
+        if linked:
+            return f"event {seq} was inserted: event {seq + 1} follows event {seq - 1} directly"
+        return f"events {seq} and {seq + 1} are in the wrong order: they were swapped (reordered)"
+    if linked and intact and row[LINKED] != row[PERSONS]:
+        return (f"the access-report index of event {seq} was edited: it links persons {row[LINKED]} "
+                f"but the event names {row[PERSONS]}")
+    if linked and intact:
+        before = max((c.seq for c in checkpoints if c.seq < seq), default=0)
+        return (f"event {seq} differs from the signed checkpoint at event {seq}: the log between events "
+                f"{before + 1} and {seq} was rewritten and its hashes recomputed")
+    if linked:
+        return f"event {seq} was edited: its contents no longer match its hash"
+    if earlier is not None and row[PREV] == earlier:
+        return f"event {seq - 1} was inserted: event {seq} follows event {seq - 2} directly"
+    if _renumbered(row):
+        return (f"an event before event {seq} was deleted: event {seq} was event {seq + 1} and "
+                "the events after the deleted one were renumbered")
+    if intact:
+        return (f"event {seq - 1} was rewritten and its hash recomputed: event {seq} still names "
+                "its original hash")
+    return (f"event {seq} does not follow event {seq - 1} and does not match its own hash "
+            "(edited, inserted or reordered)")
+
+
+def _tail_problem(last_seq: int, last_hash: str, head: tuple | None,
+                  checkpoints: Sequence[Checkpoint]) -> str | None:
+    newest = max(checkpoints, key=lambda c: c.seq, default=None)
+    if newest is not None and newest.seq > last_seq:
+        return (f"the log ends at event {last_seq} but a signed checkpoint vouches for event {newest.seq}: "
+                f"events after {last_seq} were cut off")
+    if head is None:
+        return None if last_seq == 0 else "the chain head record is missing (deleted)"
+    head_seq, head_hash = head
+    if head_seq > last_seq:
+        return (f"the log ends at event {last_seq} but the chain head says event {head_seq}: "
+                f"events after {last_seq} were cut off")
+    if head_seq < last_seq:
+        return (f"events {head_seq + 1} to {last_seq} were appended behind the chain head's back "
+                f"(the head says event {head_seq}): inserted")
+    if head_hash != last_hash:
+        return f"event {last_seq} does not match the chain head: the last event was rewritten"
+    return None

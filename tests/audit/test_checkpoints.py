@@ -1,0 +1,82 @@
+"""Automatic checkpoints: every N events the application signs the end of the chain, and verify uses them."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from registry.audit.checkpoints import PREFIX, checkpoint_key
+from registry.audit.models import AuditChainHead
+from storage import StorageError
+
+EVERY = 5
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.with_overrides(audit_checkpoint_every=EVERY)
+
+
+def head_seq(runtime) -> int:
+    with runtime.sessions() as db:
+        return db.get(AuditChainHead, 1).seq
+
+
+def stored_checkpoints(runtime) -> set[int]:
+    return {int(key.removeprefix(PREFIX).removesuffix(".json")) for key in runtime.raw_store.iter_keys(PREFIX)}
+
+
+@pytest.fixture
+def viewing(staff, make_person, api, runtime):
+    """A clerk's person views, each a request; returns the heads at which a checkpoint is due."""
+    clerk = staff("clerk")
+    person = make_person(clerk)
+
+    def view(times: int) -> set[int]:
+        due = set()
+        for _ in range(times):
+            before = head_seq(runtime)
+            assert api(clerk).get(f"/persons/{person['id']}").status_code == 200
+            after = head_seq(runtime)
+            if any(seq % EVERY == 0 for seq in range(before + 1, after + 1)):
+                due.add(after)
+        return due
+    return view
+
+
+def test_a_request_that_writes_the_nth_event_signs_a_checkpoint(viewing, runtime):
+    already = stored_checkpoints(runtime)
+    due = viewing(12)
+    assert len(due) >= 2
+    assert stored_checkpoints(runtime) - already == due
+    newest = max(due)
+    with runtime.raw_store.open(checkpoint_key(newest)) as fh:
+        signed = json.loads(fh.read())
+    with runtime.sessions() as db:
+        assert signed["hash"] == db.scalar(sa.text(f"SELECT hash FROM audit_events WHERE seq = {newest}"))
+
+
+def test_verify_uses_the_automatic_checkpoint_to_catch_a_cut_tail(viewing, runtime, cli, tamper):
+    newest = max(viewing(12))
+    keep = newest - 3
+    with runtime.sessions() as db:
+        kept_hash = db.scalar(sa.text(f"SELECT hash FROM audit_events WHERE seq = {keep}"))
+    tamper(f"DELETE FROM audit_event_persons WHERE seq > {keep}", f"DELETE FROM audit_events WHERE seq > {keep}",
+           f"UPDATE audit_chain_head SET seq = {keep}, hash = '{kept_hash}'")
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert (f"the log ends at event {keep} but a signed checkpoint vouches for event {newest}: "
+            f"events after {keep} were cut off") in result.stderr
+
+
+def test_a_checkpoint_that_cannot_be_stored_does_not_fail_the_request(viewing, runtime, monkeypatch, cli):
+    def refuse(*_args, **_kwargs):
+        raise StorageError("object storage is down")
+    already = stored_checkpoints(runtime)
+    monkeypatch.setattr(runtime.raw_store, "put", refuse)
+    assert viewing(EVERY + 1)  # a checkpoint fell due, and every view still answered 200
+    assert stored_checkpoints(runtime) == already
+    monkeypatch.undo()
+    assert cli("audit", "checkpoint").exit_code == 0  # the command catches up
+    assert stored_checkpoints(runtime) == already | {head_seq(runtime)}
