@@ -153,3 +153,20 @@ def access_report_pdf(person_id: str, events: list[AuditEvent], who: AuditSubjec
     except pdf.FontMissing:
         raise ServiceUnavailable(str(_("PDF exports need a font that is not installed on the server; "
                                        "ask the administrator. The CSV export works."))) from None
+
+
+CHANGE_ACTIONS = (Action.PERSON_CREATED, Action.PERSON_UPDATED, Action.DOCUMENT_UPLOADED, Action.DOCUMENT_VERSION_ADDED,
+                  Action.DOCUMENT_LINKED, Action.RELATIONSHIP_CLAIMED, Action.RELATIONSHIP_CHANGED,
+                  Action.EVIDENCE_ATTACHED, Action.RESTORATION_OPENED, Action.RESTORATION_CHANGED)
+
+
+def changes_of_person(db: Session, person_id: str, limit: int = 100) -> list[AuditEvent]:
+    """What was done to a person's file, by whom and when: the history on the person's page.
+
+    Only changes, never who looked: reads stay for auditors.
+    """
+    return list(db.scalars(
+        sa.select(AuditEvent).join(AuditEventPerson, AuditEventPerson.seq == AuditEvent.seq)
+        .where(AuditEventPerson.person_id == person_id, AuditEvent.outcome == "allowed",
+               AuditEvent.action.in_([a.value for a in CHANGE_ACTIONS]))
+        .order_by(AuditEvent.seq.desc()).limit(limit)))

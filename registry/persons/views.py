@@ -5,8 +5,9 @@ from flask import Blueprint, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
 from registry.api.util import page_number
+from registry.audit import reports
 from registry.documents import service as documents
-from registry.errors import ValidationFailed
+from registry.errors import Conflict, ValidationFailed
 from registry.persons import service
 from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
 from registry.runtime import db
@@ -46,12 +47,48 @@ def list_persons():
 @requires(Permission.PERSON_WRITE)
 def new_person():
     if request.method != "POST":  # GET or HEAD: show the form
-        return render_form("persons/edit.html", person=None, choices=CHOICES)
+        return render_form("persons/edit.html", person=None, choices=CHOICES, checked_categories=[])
     try:
         person = service.create_person(db(), current_actor(), _form_to_data())
     except ValidationFailed as error:
-        return render_form("persons/edit.html", error, person=None, choices=CHOICES)
+        return render_form("persons/edit.html", error, person=None, choices=CHOICES,
+                           checked_categories=request.form.getlist("categories"))
     return redirect(url_for("persons.show_person", person_id=person.id))
+
+
+def _values_of(person) -> dict[str, str]:
+    """The form fields of an existing record, so the edit form opens filled in."""
+    values = {field: "" if getattr(person, field) is None else str(getattr(person, field))
+              for field in service.EDITABLE_FIELDS if field != "categories"}
+    values["revision"] = str(person.revision)
+    for i, name in enumerate(person.names[:3]):
+        values.update({f"family_name_{i}": name.family_name, f"given_name_{i}": name.given_name,
+                       f"patronymic_{i}": name.patronymic, f"kind_{i}": name.kind, f"script_{i}": name.script})
+    return values
+
+
+@bp.route("/persons/<person_id>/edit", methods=["GET", "POST"])
+@requires(Permission.PERSON_WRITE)
+def edit_person(person_id: str):
+    actor = current_actor()
+    person = service.get_person(db(), actor, person_id)
+    if request.method != "POST":  # GET or HEAD: show the filled-in form
+        return render_form("persons/edit.html", person=person, choices=CHOICES, values=_values_of(person),
+                           checked_categories=person.category_list)
+    data = _form_to_data()
+    data["names"] += [{"family_name": n.family_name, "given_name": n.given_name, "patronymic": n.patronymic,
+                       "kind": n.kind, "script": n.script, "is_official": False}
+                      for n in person.names[3:]]  # the form shows three names; the others are kept as they are
+    try:
+        data["revision"] = int(request.form.get("revision", ""))
+    except ValueError:
+        data["revision"] = -1
+    try:
+        service.update_person(db(), actor, person_id, data)
+    except (ValidationFailed, Conflict) as error:
+        return render_form("persons/edit.html", error, person=person, choices=CHOICES,
+                           checked_categories=request.form.getlist("categories"))
+    return redirect(url_for("persons.show_person", person_id=person_id))
 
 
 @bp.get("/persons/<person_id>")
@@ -60,4 +97,5 @@ def show_person(person_id: str):
     actor = current_actor()
     person = service.get_person(db(), actor, person_id)
     return render_form("persons/show.html", person=person, restricted=service.sees_restricted(actor),
-                       documents=documents.documents_of_person(db(), actor, person))
+                       documents=documents.documents_of_person(db(), actor, person),
+                       history=reports.changes_of_person(db(), person.id))
