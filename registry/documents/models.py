@@ -7,6 +7,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from registry.accounts.models import User
 from registry.db import Base, UTCDateTime, created_at_column, uuid_pk
 
 
@@ -79,6 +80,7 @@ class DocumentVersion(Base):
     document: Mapped[Document] = relationship(back_populates="versions")
     original: Mapped[StoredObject] = relationship(foreign_keys=[original_id], lazy="joined")
     viewing: Mapped[StoredObject] = relationship(foreign_keys=[viewing_id], lazy="joined")
+    uploaded_by: Mapped["User"] = relationship(lazy="joined")
 
 
 class DocumentPerson(Base):

@@ -356,6 +356,7 @@ def document_json(document: Document) -> dict[str, Any]:
         "versions": [{"number": v.number, "reason": v.reason, "filename": v.filename,
                       "content_type": v.content_type, "size": v.size, "sha256": v.sha256, "pages": v.pages,
                       "viewing_content_type": v.viewing.content_type, "uploaded_by": v.uploaded_by_id,
+                      "uploaded_by_name": v.uploaded_by.username,
                       "uploaded_at": v.uploaded_at.isoformat(), "worm_locked": v.original.locked_until is not None}
                      for v in document.versions],
     }
