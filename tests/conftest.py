@@ -24,6 +24,9 @@ from registry.migrate import upgrade
 from registry.settings import load_settings
 from tests.support.moto_server import start_moto_server
 
+# The S3 servers (moto, Ceph RGW) and the [moto]/[ceph] parametrisation of tests/storage and tests/real_s3.
+pytest_plugins = ["tests.real_s3.servers"]
+
 PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery staple 42"
 NDA_TEXT = "I will keep everything I see in this registry to myself and use it only for my cases."

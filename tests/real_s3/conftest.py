@@ -40,23 +40,7 @@ from typing import Any
 
 import pytest
 
-from tests.real_s3.servers import (
-    S3Server,
-    ceph_server,
-    moto_server,
-    pytest_generate_tests,
-    pytest_runtest_makereport,
-    s3_server,
-)
-
-# fixtures and hooks, shared with tests/storage
-__all__ = [
-    "ceph_server",
-    "moto_server",
-    "pytest_generate_tests",
-    "pytest_runtest_makereport",
-    "s3_server",
-]
+from tests.real_s3.servers import S3Server  # its fixtures and hooks come in as a plugin (tests/conftest.py)
 
 
 @pytest.fixture

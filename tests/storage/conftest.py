@@ -17,24 +17,7 @@ from typing import Any
 import pytest
 
 from storage import EncryptedStore, FilesystemStore, Keyring, ObjectStore, S3Store
-from tests.real_s3.servers import (
-    S3_BACKENDS,
-    S3Server,
-    ceph_server,
-    moto_server,
-    pytest_generate_tests,
-    pytest_runtest_makereport,
-    s3_server,
-)
-
-# fixtures and hooks, shared with tests/real_s3
-__all__ = [
-    "ceph_server",
-    "moto_server",
-    "pytest_generate_tests",
-    "pytest_runtest_makereport",
-    "s3_server",
-]
+from tests.real_s3.servers import S3_BACKENDS, S3Server  # fixtures and hooks: a plugin (tests/conftest.py)
 
 MiB = 1024 * 1024
 # 5 MiB parts (S3's minimum) so multipart tests stay small
