@@ -129,7 +129,9 @@ def cases_for(db: Session, actor: Actor) -> list[Case]:
 def get_case(db: Session, actor: Actor, case_id: str) -> Case:
     case = db.get(Case, case_id)
     if case is None or case not in cases_for(db, actor):
-        raise NotFound(str(_("No such case.")))
+        raise NotFound(str(_("No such case.")),
+                       audit=AuditNote(Action.ACCESS_DENIED, target_type="case", target_id=case_id,
+                                       details={"reason": "not a member of the case"}))
     return case
 
 

@@ -157,7 +157,7 @@ def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519
     if not (actor.can(Permission.BUNDLE_EXPORT) and actor.can(Permission.DOCUMENT_ORIGINAL)):
         raise Forbidden(str(_("Your role does not export evidence bundles.")))
     if relationship_id:
-        relationships = [kinship.get_relationship(db, actor, relationship_id)]
+        relationships = [kinship.get_relationship(db, actor, relationship_id, Action.BUNDLE_EXPORTED)]
         subject = {"type": "relationship", "id": relationship_id}
     else:
         cases.require_person_visible(db, actor, person_id or "", Action.BUNDLE_EXPORTED)

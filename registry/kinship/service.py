@@ -344,8 +344,10 @@ def attach_evidence(db: Session, actor: Actor, relationship_id: str, *, document
 
 # ---------------------------------------------------------------- reading
 
-def get_relationship(db: Session, actor: Actor, relationship_id: str) -> Relationship:
-    relationship, reason = _load(db, actor, relationship_id, Action.RELATIONSHIP_VIEWED)
+def get_relationship(db: Session, actor: Actor, relationship_id: str,
+                     attempted: str = Action.RELATIONSHIP_VIEWED) -> Relationship:
+    """``attempted`` names a refusal in the log (a bundle export is refused as an export, not a view)."""
+    relationship, reason = _load(db, actor, relationship_id, attempted)
     record(db, actor, Action.RELATIONSHIP_VIEWED, target_type="relationship", target_id=relationship.id,
            person_ids=relationship.person_ids, reason=reason)
     return relationship
