@@ -18,6 +18,7 @@ from registry.audit.checkpoints import Checkpoint, checkpoint_key, public_key_id
 from registry.audit.events import EVENT_FIELDS, canonical_event, event_hash, format_time
 from registry.audit import verify
 from registry.audit.models import AuditEvent
+from tests.conftest import PG_URL
 
 EVENTS = AuditEvent.__table__
 BUMP = 1_000_000  # moves sequence numbers out of the way without colliding in the primary key
@@ -253,12 +254,11 @@ def test_the_checkpoint_command_signs_the_current_end(cli, log, runtime, event_r
     assert saved["hash"] == event_row(log[-1]).hash
 
 
+@pytest.mark.skipif(not PG_URL, reason="the append-only triggers exist on PostgreSQL only (CI's second pass)")
 @pytest.mark.parametrize("statement", ["UPDATE audit_events SET reason = 'x'", "DELETE FROM audit_events",
                                        "TRUNCATE audit_events CASCADE",
                                        "DELETE FROM audit_event_persons", "TRUNCATE audit_event_persons"])
 def test_postgresql_refuses_to_change_the_log_even_for_its_owner(runtime, log, statement):
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("the append-only triggers exist on PostgreSQL only")
     with runtime.engine.connect() as conn:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             conn.exec_driver_sql(statement)
