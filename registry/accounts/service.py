@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -260,7 +261,7 @@ def totp_uri(user: User, secret: str) -> str:
 
 
 def _matching_step(secret: str, code: str) -> int | None:
-    code = "".join(ch for ch in code if ch.isdigit())
+    code = "".join(ch for ch in code if ch in "0123456789")  # ASCII only: "١٢٣" is a digit to str.isdigit
     if len(code) != 6:
         return None
     totp = pyotp.TOTP(secret)
@@ -388,7 +389,8 @@ def acknowledge_nda(db: Session, who: Actor, user: User, *, version: int, text_s
     nda = current_nda(db)
     if nda is None or nda.version != version:
         raise Conflict(str(_("A newer version of the undertaking has been published; read it and sign again.")))
-    if not hmac.compare_digest(nda.text_sha256, (text_sha256 or "").lower()):
+    given = (text_sha256 or "").lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", given) or not hmac.compare_digest(nda.text_sha256, given):
         raise validation(text_sha256=str(_("The text you signed is not the current text; reload the page.")))
     typed = " ".join(typed_full_name.split())
     if not typed or typed.casefold() != " ".join(user.full_name.split()).casefold():

@@ -38,7 +38,10 @@ def _moment(value: str | None, *, end: bool = False) -> datetime | None:
     if moment is None:
         return None
     if end and len(value or "") == 10:
-        moment += timedelta(days=1)
+        try:
+            moment += timedelta(days=1)
+        except OverflowError:  # 9999-12-31: no later bound exists
+            return None
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 

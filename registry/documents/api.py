@@ -16,7 +16,7 @@ from registry.web.policy import current_actor, requires
 
 
 def _result_json(result: service.UploadResult) -> dict:
-    return {"document": service.document_json(result.document),
+    return {"document": service.document_json(db(), current_actor(), result.document),
             "duplicates": [{"id": d.id, "title": d.title, "kind": d.kind} for d in result.duplicates]}
 
 
@@ -24,7 +24,7 @@ def _version_arg() -> int | None:
     raw = request.args.get("version")
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise validation(version=str(_("version must be a whole number.")))
     return int(raw)
 
@@ -45,7 +45,8 @@ def upload_document(person_id: str):
 @requires(Permission.DOCUMENT_READ)
 def get_document(document_id: str):
     """Document metadata and its version history."""
-    return jsonify(document=service.document_json(service.get_document(db(), current_actor(), document_id)))
+    actor = current_actor()
+    return jsonify(document=service.document_json(db(), actor, service.get_document(db(), actor, document_id)))
 
 
 @api.get("/documents/<document_id>/content")
@@ -85,4 +86,4 @@ def link_person(document_id: str):
     document = service.get_document(db(), actor, document_id, log=False, action=Action.DOCUMENT_LINKED)
     service.link_person(db(), actor, document, text_field(body, "person_id", required=True, max_length=36),
                         text_field(body, "role", required=True, max_length=24))
-    return jsonify(document=service.document_json(document)), 201
+    return jsonify(document=service.document_json(db(), actor, document)), 201

@@ -348,11 +348,13 @@ def _extension(content_type: str) -> str:
             "text/plain; charset=utf-8": ".txt"}.get(content_type, "")
 
 
-def document_json(document: Document) -> dict[str, Any]:
+def document_json(db: Session, actor: Actor, document: Document) -> dict[str, Any]:
+    """Linked persons outside the caller's cases are left out: a shared document must not name them."""
     return {
         "id": document.id, "kind": document.kind, "title": document.title, "fields": json.loads(document.fields),
         "created_at": document.created_at.isoformat(),
-        "persons": [{"person_id": link.person_id, "role": link.role} for link in document.persons],
+        "persons": [{"person_id": link.person_id, "role": link.role} for link in document.persons
+                    if cases.can_see_person(db, actor, link.person_id)],
         "versions": [{"number": v.number, "reason": v.reason, "filename": v.filename,
                       "content_type": v.content_type, "size": v.size, "sha256": v.sha256, "pages": v.pages,
                       "viewing_content_type": v.viewing.content_type, "uploaded_by": v.uploaded_by_id,

@@ -54,7 +54,7 @@ def claim(person_id: str):
     form = request.form
     actor = current_actor()
     try:
-        other = persons.person_by_number(db(), form.get("registry_number", ""))
+        other = persons.person_by_number(db(), form.get("registry_number", ""), actor)
         person, relative = (person_id, other.id) if form.get("direction") != "person_is" else (other.id, person_id)
         relationship = service.claim_relationship(db(), actor, person_id=person, relative_id=relative,
                                                   kind=form.get("kind", ""), note=form.get("note", ""))

@@ -28,7 +28,6 @@ from registry.persons.models import (
     Category, DatePrecision, NameKind, NameSearchKey, Person, PersonName, PersonStatus, Script, Sex,
 )
 
-RESTRICTED_FIELDS = frozenset({"restricted_notes", "place_of_birth_recorded"})
 EDITABLE_FIELDS = ("sex", "birth_date", "birth_date_precision", "place_of_birth_recorded",
                    "place_of_birth_designation", "citizenship", "categories", "status", "return_operation",
                    "return_stage", "centre_or_region", "restricted_notes")
@@ -201,7 +200,7 @@ def update_person(db: Session, actor: Actor, person_id: str, data: dict[str, Any
         changed["names"] = "changed"
     db.flush()
     record(db, actor, Action.PERSON_UPDATED, target_type="person", target_id=person.id, person_ids=[person.id],
-           details={k: ("[redacted]" if k in RESTRICTED_FIELDS else str(v)) for k, v in changed.items()})
+           details={"changed": sorted(changed)})  # names only: auditors read no personal values
     return person
 
 
@@ -218,9 +217,10 @@ def get_person(db: Session, actor: Actor, person_id: str, *, log: bool = True) -
     return person
 
 
-def person_by_number(db: Session, registry_number: str) -> Person:
+def person_by_number(db: Session, registry_number: str, actor: Actor | None = None) -> Person:
+    """A person by registry number; given an actor, one outside their cases is "no such number" too."""
     person = db.scalar(sa.select(Person).where(Person.registry_number == registry_number.strip().upper()))
-    if person is None:
+    if person is None or (actor is not None and not cases.can_see_person(db, actor, person.id)):
         raise validation(registry_number=str(_("No person has this registry number.")))
     return person
 
@@ -461,12 +461,13 @@ def case_person_labels(db: Session, actor: Actor, case: Case) -> list[dict[str, 
     """Persons of a case as links for those who may read them, as registry numbers for administrators."""
     ids = [cp.person_id for cp in case.persons]
     people = list(db.scalars(sa.select(Person).where(Person.id.in_(ids)).order_by(Person.registry_number)))
-    readable = actor.can(Permission.PERSON_READ)
-    if readable:
+    # Names only for persons the actor may open (not those of a closed case); registry numbers otherwise.
+    named = {p.id for p in people if cases.can_see_person(db, actor, p.id)}
+    if named:
         record(db, actor, Action.PERSON_SEARCHED, target_type="case", target_id=case.id,
-               person_ids=[p.id for p in people], details={"context": "case persons"})
-    return [{"id": p.id, "link": readable,
-             "label": f"{p.registry_number} · {p.official_name.full if p.official_name else ''}" if readable
+               person_ids=sorted(named), details={"context": "case persons"})
+    return [{"id": p.id, "link": p.id in named,
+             "label": f"{p.registry_number} · {p.official_name.full if p.official_name else ''}" if p.id in named
              else p.registry_number} for p in people]
 
 

@@ -48,7 +48,7 @@ def new_request():
         return _new_page()
     form = request.form
     try:
-        person = persons.person_by_number(db(), form.get("registry_number", ""))
+        person = persons.person_by_number(db(), form.get("registry_number", ""), current_actor())
         opened = service.open_request(db(), current_actor(), person_id=person.id,
                                       document_wanted=form.get("document_wanted", ""), reason=form.get("reason", ""),
                                       assigned_clerk_id=form.get("assigned_clerk_id", ""),
@@ -122,7 +122,7 @@ def mother_choices(request_id: str):
     form = request.form
 
     def record() -> None:
-        mother = persons.person_by_number(db(), form.get("mother_registry_number", ""))
+        mother = persons.person_by_number(db(), form.get("mother_registry_number", ""), current_actor())
         service.record_mother_choices(db(), current_actor(), request_id, {**form.to_dict(), "mother_id": mother.id})
 
     return _step(request_id, "mother", record)
