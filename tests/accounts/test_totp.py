@@ -130,3 +130,15 @@ def test_guessing_the_password_through_account_forms_is_throttled_like_sign_in(a
         throttled = thief.post(path, {**form, "current_password": PASSWORD})  # even the right one now
         assert throttled.status_code == 429, path
     assert Browser(app).login(clerk.username).status_code == 429
+
+
+def test_a_code_in_other_digits_is_refused_like_a_wrong_code(app, staff):
+    clerk = staff("clerk")
+    browser = signed_in(app, clerk.username)
+    enrolment_secret(browser)
+    arabic_indic = browser.post("/account/two-factor", {"code": "١٢٣٤٥٦", "current_password": PASSWORD})
+    assert arabic_indic.status_code == 422 and 'id="e-code"' in arabic_indic.get_data(as_text=True)
+    totp, step = enrol(browser)
+    stranger_digits = Browser(app).login(clerk.username, code="".join(chr(0x0660 + int(d))
+                                                                     for d in totp.generate_otp(step + 1)))
+    assert stranger_digits.status_code == 401
