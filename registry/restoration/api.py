@@ -13,8 +13,10 @@ from registry.web.policy import current_actor, requires
 
 
 def _json(found: list[RestorationRequest]) -> list[dict]:
+    actor = current_actor()
     persons, users = service.context_for(db(), found)
-    return [service.request_json(r, current_actor(), persons, users) for r in found]
+    hidden = service.hidden_evidence(db(), actor, found)
+    return [service.request_json(r, actor, persons, users, hidden) for r in found]
 
 
 def _clerk_id(body: dict) -> str:

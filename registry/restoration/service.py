@@ -332,8 +332,16 @@ def is_overdue(request: RestorationRequest) -> bool:
     return request.status not in FINISHED and request.due_date < date.today()
 
 
+def hidden_evidence(db: Session, actor: Actor, requests: list[RestorationRequest]) -> frozenset[str]:
+    """Evidence this actor may not know of: genomic results, for roles without genomic access."""
+    if actor.can(Permission.GENOMIC_READ):
+        return frozenset()
+    ids = {e.document_id for r in requests for e in r.evidence}
+    return frozenset(db.scalars(sa.select(Document.id).where(Document.id.in_(ids), Document.kind == documents.GENOMIC)))
+
+
 def request_json(request: RestorationRequest, actor: Actor, persons: dict[str, Person],
-                 users: dict[str, User]) -> dict[str, Any]:
+                 users: dict[str, User], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
     person = persons.get(request.person_id)
     clerk = users.get(request.assigned_clerk_id)
     data: dict[str, Any] = {
@@ -344,9 +352,10 @@ def request_json(request: RestorationRequest, actor: Actor, persons: dict[str, P
         "overdue": is_overdue(request), "notes": request.notes, "issued_document_id": request.issued_document_id,
         "opened_at": request.opened_at.isoformat(), "next_steps": sorted(allowed_steps(request)),
         "evidence": [{"document_id": e.document_id, "attached_at": e.attached_at.isoformat()}
-                     for e in request.evidence],
+                     for e in request.evidence if e.document_id not in hidden],
         "history": [{"at": e.at.isoformat(), "actor": e.actor_name, "from": e.from_status, "to": e.to_status,
-                     "document_id": e.document_id, "note": e.note} for e in request.events],
+                     "document_id": None if e.document_id in hidden else e.document_id, "note": e.note}
+                    for e in request.events],
         "mother_choices": None,
     }
     if request.has_mother_choices:

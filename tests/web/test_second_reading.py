@@ -60,3 +60,23 @@ def test_person_changes_log_field_names_not_values(api, staff, make_person):
     events = api(auditor).get("/audit/events?action=person.updated").get_json()["events"]
     assert events[0]["details"] == {"changed": ["citizenship"]}
     assert "Secretland" not in str(events)
+
+
+def test_a_caseworker_is_not_told_which_restoration_evidence_is_genomic(runtime, api, staff, make_person):
+    clerk, caseworker = staff("clerk"), staff("caseworker")
+    child = make_person(clerk)
+    genomic = upload(api(clerk), child["id"], "genomic_test_result")
+    birth = upload(api(clerk), child["id"], "birth_record")
+    opened = api(clerk).post("/restorations", json={"person_id": child["id"], "document_wanted": "birth_record",
+                                                   "reason": "born_abroad"})
+    assert opened.status_code == 201, opened.get_json()
+    request_id = opened.get_json()["restoration"]["id"]
+    for document in (genomic, birth):
+        assert api(clerk).post(f"/restorations/{request_id}/evidence",
+                               json={"document_id": document["id"]}).status_code == 201
+    open_case(runtime, "RST-1", members=[caseworker], person_ids=[child["id"]])
+    seen = api(caseworker).get(f"/restorations/{request_id}").get_json()["restoration"]
+    assert [e["document_id"] for e in seen["evidence"]] == [birth["id"]]
+    assert genomic["id"] not in str(seen)
+    by_clerk = api(clerk).get(f"/restorations/{request_id}").get_json()["restoration"]
+    assert {e["document_id"] for e in by_clerk["evidence"]} == {genomic["id"], birth["id"]}
