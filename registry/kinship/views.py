@@ -12,6 +12,7 @@ from registry.kinship.api import bundle_response
 from registry.kinship.graph import family_svg
 from registry.persons import service as persons
 from registry.runtime import db
+from registry.web.errors import audit_unavailable, log_refusal
 from registry.web.forms import render_form
 from registry.web.policy import current_actor, requires
 
@@ -59,7 +60,8 @@ def claim(person_id: str):
         relationship = service.claim_relationship(db(), actor, person_id=person, relative_id=relative,
                                                   kind=form.get("kind", ""), note=form.get("note", ""))
     except FAILURES as error:
-        db().rollback()
+        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
+            return audit_unavailable()
         return _family_page(person_id, error)
     return redirect(url_for("kinship.relationship", relationship_id=relationship.id))
 
@@ -91,7 +93,8 @@ def attach_evidence(relationship_id: str):
         service.attach_evidence(db(), current_actor(), relationship_id, document_id=request.form.get("document_id", ""),
                                 note=request.form.get("note", ""))
     except FAILURES as error:
-        db().rollback()
+        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
+            return audit_unavailable()
         return _relationship_page(relationship_id, error, "evidence")
     return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
 
@@ -104,7 +107,8 @@ def change_status(relationship_id: str):
         service.change_status(db(), current_actor(), relationship_id, status=form.get("status", ""),
                               document_id=form.get("document_id", ""), note=form.get("note", ""))
     except FAILURES as error:
-        db().rollback()
+        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
+            return audit_unavailable()
         return _relationship_page(relationship_id, error, "status")
     return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
 
@@ -122,7 +126,8 @@ def record_genomic_result(document_id: str):
     try:
         service.record_genomic_result(db(), current_actor(), document_id, request.form.to_dict())
     except FAILURES as error:
-        db().rollback()
+        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
+            return audit_unavailable()
         document, result = service.genomic_result(db(), current_actor(), document_id)
         return render_form("kinship/genomic_result.html", error, document=document, result=result)
     return redirect(url_for("kinship.genomic_result", document_id=document_id))
@@ -151,7 +156,8 @@ def record_court_ruling(document_id: str):
     try:
         service.record_court_ruling(db(), current_actor(), document_id, data)
     except FAILURES as error:
-        db().rollback()
+        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
+            return audit_unavailable()
         return _ruling_page(document_id, error)
     return redirect(url_for("kinship.court_ruling", document_id=document_id))
 
