@@ -119,16 +119,18 @@ def get_genomic_result(document_id: str):
 @requires(Permission.KINSHIP_WRITE)
 def record_court_ruling(document_id: str):
     """Record a ruling: court, case_number, ruling_date, decision, appeal_status, relationship_ids."""
-    ruling = service.record_court_ruling(db(), current_actor(), document_id, json_body())
-    return jsonify(court_ruling=service.ruling_json(ruling)), 201
+    actor = current_actor()
+    ruling = service.record_court_ruling(db(), actor, document_id, json_body())
+    return jsonify(court_ruling=service.ruling_json(db(), actor, ruling)), 201
 
 
 @api.get("/documents/<document_id>/court-ruling")
 @requires(Permission.KINSHIP_READ)
 def get_court_ruling(document_id: str):
-    """The recorded ruling of a court_ruling document."""
-    _document, ruling = service.court_ruling(db(), current_actor(), document_id)
-    return jsonify(court_ruling=service.ruling_json(ruling) if ruling else None)
+    """The recorded ruling of a court_ruling document; relationships the caller may not see are left out."""
+    actor = current_actor()
+    _document, ruling = service.court_ruling(db(), actor, document_id)
+    return jsonify(court_ruling=service.ruling_json(db(), actor, ruling) if ruling else None)
 
 
 @api.get("/relationships/<relationship_id>/bundle")

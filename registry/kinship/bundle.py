@@ -3,8 +3,15 @@
 Each original is read through the documents service (so each read is its own
 access-log event), streamed into the ZIP while it is hashed, and listed with its
 SHA-256, kind, upload time and uploader. The manifest also carries the history of
-the relationships and the access-log entries of those documents, and is signed
-with the audit signing key; ``registry bundle verify`` checks it with the file alone.
+the relationships and the chain of custody of those documents from the access log,
+and is signed with the audit signing key; ``registry bundle verify`` checks it with
+the file alone.
+
+A bundle names only persons and relationships its exporter may see, and it carries
+no other staff member's words: an access-log entry says who did what to which
+document, when and with what outcome, whether it was an emergency access, and its
+sequence number and hash to match it with the registry's log; the reason typed for
+an emergency access, the details, addresses and browsers stay in the registry.
 """
 from __future__ import annotations
 
@@ -46,7 +53,11 @@ README = """Court evidence bundle from the kinship-evidence registry.
 
 documents/   the original files, bit for bit as they were uploaded
 manifest.json  every file's SHA-256, size, kind, upload time and uploader; the history of
-               the relationships; the access-log entries for these documents
+               the relationships; the chain of custody from the registry's access log:
+               who read, downloaded, added or changed each document, when, with what
+               outcome, and every emergency access to these persons (marked "emergency";
+               the reasons stay in the registry), each entry with its sequence number and
+               hash so the registry can show the same entry in its log
 manifest.sig   Ed25519 signature (base64) over the exact bytes of manifest.json
 public_key.pem the registry's audit signing key (compare its key id with the one the registry publishes)
 
@@ -109,6 +120,7 @@ def _add_originals(db: Session, actor: Actor, store: EncryptedStore, writer: _Wr
                    documents_: list[Document]) -> None:
     users = _users(db, documents_)
     for document in documents_:
+        shown = set(kinship.visible_persons(db, actor, document.person_ids))  # the others are never named
         for version in document.versions:
             content = documents.read_content(db, actor, store, document.id, original=True, version=version.number)
             uploader = users.get(version.uploaded_by_id)
@@ -118,18 +130,32 @@ def _add_originals(db: Session, actor: Actor, store: EncryptedStore, writer: _Wr
                 content_type=version.content_type, uploaded_at=version.uploaded_at.isoformat(),
                 uploaded_by={"username": uploader.username if uploader else "",
                              "full_name": uploader.full_name if uploader else ""},
-                persons=[{"person_id": link.person_id, "role": link.role} for link in document.persons])
+                persons=[{"person_id": link.person_id, "role": link.role} for link in document.persons
+                         if link.person_id in shown])
             if entry["sha256"] != version.sha256:
                 raise RuntimeError(f"original of document {document.id} v{version.number} does not match its hash")
 
 
-def _access_log(db: Session, document_ids: list[str]) -> list[dict[str, Any]]:
-    events = db.scalars(sa.select(AuditEvent).where(AuditEvent.target_type == "document",
-                                                    AuditEvent.target_id.in_(document_ids))
-                        .order_by(AuditEvent.seq))
-    return [{"seq": e.seq, "at": format_time(e.at), "actor": e.actor_name, "action": e.action,
-             "outcome": e.outcome, "document_id": e.target_id, "reason": e.reason, "hash": e.hash}
-            for e in events]
+def _custody_entry(event: AuditEvent) -> dict[str, Any]:
+    """Who did what to which document (or broke the glass on which person), when, with what outcome.
+
+    A staff member's own words (an emergency reason) and the details, address and browser stay
+    in the registry; an event's reason is only ever the reason for an emergency access, so it
+    marks one. ``seq`` and ``hash`` let the registry show the court the same entry in its log.
+    """
+    target = "document_id" if event.target_type == "document" else "person_id"
+    return {"seq": event.seq, "at": format_time(event.at), "actor": event.actor_name, "action": event.action,
+            "outcome": event.outcome, target: event.target_id,
+            "emergency": event.action == Action.EMERGENCY_ACCESS or bool(event.reason), "hash": event.hash}
+
+
+def _access_log(db: Session, document_ids: list[str], person_ids: set[str]) -> list[dict[str, Any]]:
+    """The chain of custody of the bundled documents, and the emergency accesses to the bundle's persons."""
+    events = db.scalars(sa.select(AuditEvent).where(sa.or_(
+        sa.and_(AuditEvent.target_type == "document", AuditEvent.target_id.in_(document_ids)),
+        sa.and_(AuditEvent.action == Action.EMERGENCY_ACCESS, AuditEvent.target_type == "person",
+                AuditEvent.target_id.in_(person_ids)))).order_by(AuditEvent.seq))
+    return [_custody_entry(e) for e in events]
 
 
 def _relationship_record(db: Session, actor: Actor, relationship: Relationship) -> dict[str, Any]:
@@ -137,13 +163,13 @@ def _relationship_record(db: Session, actor: Actor, relationship: Relationship) 
     return {key: data[key] for key in ("id", "kind", "status", "person", "relative", "history", "evidence")}
 
 
-def _structured(db: Session, documents_: list[Document]) -> dict[str, Any]:
+def _structured(db: Session, actor: Actor, documents_: list[Document]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for document in documents_:
         if document.kind == kinship.GENOMIC and (result := db.get(GenomicResult, document.id)):
             out[document.id] = {"genomic_result": kinship.genomic_json(result)}
         elif document.kind == kinship.COURT_RULING and (ruling := db.get(CourtRuling, document.id)):
-            out[document.id] = {"court_ruling": kinship.ruling_json(ruling)}
+            out[document.id] = {"court_ruling": kinship.ruling_json(db, actor, ruling)}
     return out
 
 
@@ -180,9 +206,9 @@ def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519
             "subject": subject,
             "persons": [kinship.person_label(persons[p]) for p in sorted(persons)],
             "files": writer.files,
-            "structured_evidence": _structured(db, found),
+            "structured_evidence": _structured(db, actor, found),
             "relationships": [_relationship_record(db, actor, r) for r in relationships],
-            "access_log": _access_log(db, [d.id for d in found]),
+            "access_log": _access_log(db, [d.id for d in found], person_ids),
             "signing": {"algorithm": "Ed25519", "key_id": public_key_id(public), "signed_file": MANIFEST},
         }
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")

@@ -99,6 +99,19 @@ def _visible_pair(query: sa.Select, actor: Actor) -> sa.Select:
     return query.where(Relationship.person_id.in_(visible), Relationship.relative_id.in_(visible))
 
 
+def visible_persons(db: Session, actor: Actor, person_ids: Iterable[str]) -> list[str]:
+    """Those of ``person_ids`` the actor may see, in their order: the others are left out, never named."""
+    return [p for p in person_ids if cases.can_see_person(db, actor, p)]
+
+
+def visible_relationship_ids(db: Session, actor: Actor, relationship_ids: Iterable[str]) -> set[str]:
+    """Those of the relationships whose two persons the actor may both see (as ``get_relationship`` asks)."""
+    ids = set(relationship_ids)
+    if not ids:
+        return set()
+    return set(db.scalars(_visible_pair(sa.select(Relationship.id).where(Relationship.id.in_(ids)), actor)))
+
+
 # ---------------------------------------------------------------- plausibility
 
 def _age_gap_years(person: Person, relative: Person) -> float | None:
@@ -554,6 +567,12 @@ def _clean_ruling(db: Session, actor: Actor, document: Document, data: dict[str,
     })
 
 
+def _unseen_established(db: Session, actor: Actor, ruling: CourtRuling | None) -> set[str]:
+    """What a ruling establishes that the actor may not see: never offered to them, so never dropped by them."""
+    ids = set(ruling.relationship_ids) if ruling is not None else set()
+    return ids - visible_relationship_ids(db, actor, ids)
+
+
 def record_court_ruling(db: Session, actor: Actor, document_id: str, data: dict[str, Any]) -> CourtRuling:
     """Record or correct a ruling; once it has established a relationship only its appeal status changes."""
     document = _structured_document(db, actor, document_id, COURT_RULING, log=False)
@@ -563,7 +582,7 @@ def record_court_ruling(db: Session, actor: Actor, document_id: str, data: dict[
         ruling.appeal_status = inputs.choice(AppealStatus, data.get("appeal_status"), "appeal_status")
     else:
         fields = _clean_ruling(db, actor, document, data)
-        ids = fields.pop("relationship_ids")
+        ids = sorted(set(fields.pop("relationship_ids")) | _unseen_established(db, actor, ruling))
         if ruling is None:
             ruling = CourtRuling(document_id=document.id, recorded_by_id=actor.user_id)
             db.add(ruling)
@@ -579,8 +598,17 @@ def record_court_ruling(db: Session, actor: Actor, document_id: str, data: dict[
 
 
 def court_ruling(db: Session, actor: Actor, document_id: str) -> tuple[Document, CourtRuling | None]:
+    """Shown, like any document, to whoever may see one of its persons (not found otherwise)."""
     document = _structured_document(db, actor, document_id, COURT_RULING, log=True)
     return document, db.get(CourtRuling, document.id)
+
+
+def ruling_candidates(db: Session, actor: Actor, document: Document) -> list[Relationship]:
+    """The relationships between persons the ruling names, as far as the actor may see both persons of each."""
+    named = set(document.person_ids)
+    found = {r.id: r for person_id in visible_persons(db, actor, document.person_ids)
+             for r in relationships_of_person(db, actor, person_id) if set(r.person_ids) <= named}
+    return list(found.values())
 
 
 # ---------------------------------------------------------------- JSON
@@ -631,8 +659,11 @@ def genomic_json(result: GenomicResult) -> dict[str, Any]:
     }
 
 
-def ruling_json(ruling: CourtRuling) -> dict[str, Any]:
+def ruling_json(db: Session, actor: Actor, ruling: CourtRuling) -> dict[str, Any]:
+    """Relationships the actor may not see are left out of what the ruling establishes, never hinted at."""
+    shown = visible_relationship_ids(db, actor, ruling.relationship_ids)
     return {"document_id": ruling.document_id, "court": ruling.court, "case_number": ruling.case_number,
             "ruling_date": ruling.ruling_date.isoformat(), "decision": ruling.decision,
-            "appeal_status": ruling.appeal_status, "relationship_ids": ruling.relationship_ids,
+            "appeal_status": ruling.appeal_status,
+            "relationship_ids": [r for r in ruling.relationship_ids if r in shown],
             "recorded_at": ruling.recorded_at.isoformat()}

@@ -136,11 +136,9 @@ def record_genomic_result(document_id: str):
 def _ruling_page(document_id: str, error: RegistryError | None = None):
     actor = current_actor()
     document, ruling = service.court_ruling(db(), actor, document_id)
-    candidates = [r for pid in document.person_ids for r in service.relationships_of_person(db(), actor, pid)
-                  if set(r.person_ids) <= set(document.person_ids)]
-    unique = list({r.id: r for r in candidates}.values())
-    return render_form("kinship/court_ruling.html", error, document=document, ruling=ruling, candidates=unique,
-                       persons=service.persons_by_id(db(), {p for r in unique for p in r.person_ids}))
+    candidates = service.ruling_candidates(db(), actor, document)  # names only persons the actor may see
+    return render_form("kinship/court_ruling.html", error, document=document, ruling=ruling, candidates=candidates,
+                       persons=service.persons_by_id(db(), {p for r in candidates for p in r.person_ids}))
 
 
 @bp.get("/documents/<document_id>/court-ruling")
