@@ -1,6 +1,10 @@
 """Objects in an S3-compatible bucket (AWS, MinIO, Ceph RGW) through boto3.
 
-Uploads larger than one part are multipart: the caller's thread reads (and, for
+An upload of a known length up to ``single_put_max`` from a seekable stream is
+one PutObject streamed from the stream, holding no part buffers: botocore reads
+the body twice (once to sign its SHA-256, once to send it), and that still beats
+multipart's three or more requests (about 1.5x on moto for 50 MiB). Other
+uploads larger than one part are multipart: the caller's thread reads (and, for
 ``EncryptedStore``, encrypts and hashes) the next part while a small thread pool
 sends earlier ones, with a bounded number of parts in flight so memory stays
 flat whatever the object size. Any failure aborts the upload: no half object
@@ -48,7 +52,8 @@ MiB = 1024 * 1024
 DEFAULT_PART_SIZE = 8 * MiB
 MIN_PART_SIZE = 5 * MiB
 MAX_PARTS = 10_000
-MAX_COPY_SIZE = 5 * 1024 * MiB
+MAX_SINGLE_PUT = MAX_COPY_SIZE = 5 * 1024 * MiB  # S3's limit for one PutObject / CopyObject
+DEFAULT_SINGLE_PUT_MAX = 64 * MiB
 DOWNLOAD_CHUNK = 1 * MiB
 DOWNLOAD_BUFFER = 8 * MiB
 MAX_RESUMES = 3
@@ -88,6 +93,7 @@ class S3Store:
         access_key: str | None = None,
         secret_key: str | None = None,
         part_size: int = DEFAULT_PART_SIZE,
+        single_put_max: int = DEFAULT_SINGLE_PUT_MAX,
         transfer_threads: int = 4,
         parts_in_flight: int = 4,
         connect_timeout: float = 5,
@@ -98,9 +104,12 @@ class S3Store:
             raise ValueError(f"part size must be at least {MIN_PART_SIZE} bytes (S3 minimum)")
         if parts_in_flight < 1 or transfer_threads < 1:
             raise ValueError("parts_in_flight and transfer_threads must be at least 1")
+        if not 0 <= single_put_max <= MAX_SINGLE_PUT:
+            raise ValueError(f"single_put_max must be 0..{MAX_SINGLE_PUT} bytes (S3's limit)")
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.part_size = part_size
+        self.single_put_max = single_put_max
         self.transfer_threads = transfer_threads
         self.parts_in_flight = parts_in_flight
         self._lock_enabled = False
@@ -138,6 +147,8 @@ class S3Store:
     ) -> RawObjectInfo:
         validate_key(key)
         checked = validate_metadata(metadata)
+        if length is not None and length <= self.single_put_max and _is_seekable(stream):
+            return self._put_streamed(key, stream, length, checked)
         part_size = self._part_size_for(length)
         first = _read_part(stream, part_size)
         if len(first) < part_size:
@@ -148,6 +159,23 @@ class S3Store:
                 )
             return RawObjectInfo(key, len(first), response.get("VersionId"))
         return self._put_multipart(key, stream, first, part_size, length, checked)
+
+    def _put_streamed(
+        self, key: str, stream: BinaryIO, length: int, metadata: dict[str, str]
+    ) -> RawObjectInfo:
+        """One PutObject whose body botocore reads from the stream: nothing is buffered.
+
+        botocore reads the body to sign its SHA-256, seeks back, sends it, and seeks
+        back again before a retry: hence a seekable stream (an ``EncryptingReader``
+        re-encrypts the same bytes). ``_ExactBody`` fails the request before its
+        last byte if the stream is not ``length`` bytes long.
+        """
+        body = _ExactBody(stream, length)
+        with self._errors(key):
+            response = self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentLength=length, Metadata=metadata
+            )
+        return RawObjectInfo(key, length, response.get("VersionId"))
 
     def _part_size_for(self, length: int | None) -> int:
         """Grow parts for announced huge objects so they fit in S3's 10,000 parts."""
@@ -623,11 +651,59 @@ class _StreamingReader(io.RawIOBase):
                 continue
 
 
+class _ExactBody(io.RawIOBase):
+    """The next ``length`` bytes of a seekable stream, as a request body.
+
+    Positions count from where the stream stood (botocore rewinds a body to 0
+    before a retry). A stream that ends early or holds more raises StorageError
+    before the body's last byte is handed out, so the server never receives a
+    complete request for a wrong object, and a short stream cannot leave it
+    waiting for bytes that will never come.
+    """
+
+    def __init__(self, stream: BinaryIO, length: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._readinto = _readinto_of(stream)
+        self._start = stream.tell()
+        self._length = length
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        bases = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}
+        if whence not in bases or bases[whence] + offset < 0:
+            raise ValueError(f"cannot seek to {offset} from {whence}")
+        self._position = min(bases[whence] + offset, self._length)
+        self._stream.seek(self._start + self._position)
+        return self._position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        wanted = min(len(buffer), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        count = self._readinto(memoryview(buffer)[:wanted])
+        if not count:
+            raise StorageError(f"stream gave {self._position} bytes, {self._length} were announced")
+        self._position += count
+        if self._position == self._length and self._stream.read(1):
+            raise StorageError(f"stream gave more than the {self._length} bytes announced")
+        return count
+
+
 def _read_part(stream: BinaryIO, size: int) -> bytearray:
     """Fill one part buffer from the stream (short only at end of stream)."""
     part = bytearray(size)
     view = memoryview(part)
-    readinto = getattr(stream, "readinto", None) or _readinto_by_read(stream)
+    readinto = _readinto_of(stream)
     filled = 0
     while filled < size:
         count = readinto(view[filled:])
@@ -637,6 +713,17 @@ def _read_part(stream: BinaryIO, size: int) -> bytearray:
     view.release()
     del part[filled:]
     return part
+
+
+def _is_seekable(stream: BinaryIO) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):  # no such method, unsupported, closed
+        return False
+
+
+def _readinto_of(stream: BinaryIO) -> Any:
+    return getattr(stream, "readinto", None) or _readinto_by_read(stream)
 
 
 def _readinto_by_read(stream: BinaryIO) -> Any:

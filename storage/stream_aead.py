@@ -74,11 +74,28 @@ def _read_exact(source: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def _start_of(source: BinaryIO) -> int | None:
+    """The position a seekable source starts at, to rewind to; None if it cannot seek."""
+    try:
+        return source.tell() if source.seekable() else None
+    except (AttributeError, OSError, ValueError):  # no such method, unsupported, closed
+        return None
+
+
 class EncryptingReader(io.RawIOBase):
     """Reads plaintext from ``source`` and yields the encrypted object.
 
     Hashes the plaintext on the way (``sha256_hex``, ``plaintext_size`` are
     final once the reader is exhausted). Holds two plaintext segments at most.
+
+    With a seekable source and an ``expected_length`` the reader is seekable
+    too, in ciphertext positions, so it can be the body of one streamed
+    PutObject: botocore reads a body once to sign its SHA-256 and seeks back,
+    and seeks back again before a retry. Going back re-encrypts from the
+    source's starting position under the same key and nonce prefix, so every
+    pass yields the same bytes; the hash and size are those of the last pass.
+    Seeking forward encrypts and drops the bytes in between; seeking to or past
+    the end parks the reader at the end without encrypting anything.
     """
 
     def __init__(
@@ -96,14 +113,21 @@ class EncryptingReader(io.RawIOBase):
         self._aead = AESGCM(data_key)
         self._segment_size = segment_size
         self._prefix = secrets.token_bytes(NONCE_PREFIX_BYTES)
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, segment_size, self._prefix)
-        self._aad = header + object_key.encode()
+        self._header = _HEADER.pack(MAGIC, FORMAT_VERSION, segment_size, self._prefix)
+        self._aad = self._header + object_key.encode()
         self._expected_length = expected_length
+        self._source_start = None if expected_length is None else _start_of(source)
+        self._parked_at_end = False
+        self._start_pass()
+
+    def _start_pass(self) -> None:
+        """Begin the ciphertext at the header, with a fresh hash and size."""
         self._hash = hashlib.sha256()
         self._counter = 0
         self._lookahead: bytes | None = None
         self._finished = False
-        self._pending = memoryview(header)
+        self._pending = memoryview(self._header)
+        self._position = 0
         self.plaintext_size = 0
 
     @property
@@ -113,12 +137,51 @@ class EncryptingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return self._source_start is not None
+
+    def tell(self) -> int:
+        self._require_seekable()
+        return self._end() if self._parked_at_end else self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._require_seekable()
+        bases = {io.SEEK_SET: 0, io.SEEK_CUR: self.tell(), io.SEEK_END: self._end()}
+        if whence not in bases:
+            raise ValueError(f"invalid whence {whence!r}")
+        target = bases[whence] + offset
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        self._parked_at_end = target >= self._end()
+        if not self._parked_at_end:
+            if target < self._position:
+                self._source.seek(self._source_start)  # type: ignore[arg-type]
+                self._start_pass()
+            self._skip(target - self._position)
+        return self.tell()
+
+    def _end(self) -> int:
+        """Where the ciphertext ends if the source holds its announced length (seekable only)."""
+        return ciphertext_length(self._expected_length or 0, self._segment_size)
+
+    def _require_seekable(self) -> None:
+        if not self.seekable():
+            raise io.UnsupportedOperation("seeking needs a seekable source and an expected length")
+
+    def _skip(self, count: int) -> None:
+        scratch = bytearray(min(count, self._segment_size + TAG_BYTES))
+        while count > 0 and (done := self.readinto(memoryview(scratch)[:count])):
+            count -= done
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._parked_at_end:
+            return 0
         while not self._pending and not self._finished:
             self._pending = memoryview(self._seal_next_segment())
         count = min(len(buffer), len(self._pending))
         buffer[:count] = self._pending[:count]
         self._pending = self._pending[count:]
+        self._position += count
         return count
 
     def _seal_next_segment(self) -> bytes:
