@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.audit.checkpoints import maybe_checkpoint
 from registry.db import make_engine, make_session_factory
+from registry.documents.copies import CopyPolicy, ViewingCopies
 from registry.extensions import babel, csrf, login_manager
 from registry.i18n import LOCALES, _
 from registry.runtime import Runtime, check_worm, current_runtime, load_keyring
@@ -44,9 +45,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
     engine = make_engine(settings.database_url)
-    runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),
-                      raw_store=open_store(settings.storage_url),
-                      keyring=load_keyring(settings, create=not settings.production))
+    sessions = make_session_factory(engine)
+    uploads = str(Path(settings.instance_path) / "uploads")
+    copies = ViewingCopies(sessions, lambda: runtime.store, CopyPolicy(uploads), threads=settings.copy_workers,
+                           sweep_seconds=settings.copy_sweep_seconds)
+    runtime = Runtime(settings=settings, engine=engine, sessions=sessions, raw_store=open_store(settings.storage_url),
+                      keyring=load_keyring(settings, create=not settings.production), viewing_copies=copies)
     if settings.worm_selftest and settings.storage_url.startswith("s3:"):
         runtime.worm = check_worm(runtime.raw_store)
         if runtime.worm.status != "enforced":

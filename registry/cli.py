@@ -5,7 +5,7 @@ import secrets
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import click
 import sqlalchemy as sa
@@ -269,6 +269,29 @@ def keys_rotate(ctx: Context) -> None:
     click.echo(f"New master key {new_id}; {count} data keys rewrapped.")
 
 
+@main.group()
+def copies() -> None:
+    """Viewing copies (made after each upload by the server's copy threads)."""
+
+
+@copies.command("make")
+@click.option("--follow", is_flag=True, help="Keep making copies as uploads arrive (a dedicated copy worker).")
+@click.option("--every", default=5, show_default=True, type=click.IntRange(1, 3600),
+              help="With --follow: seconds between looks for new uploads.")
+@pass_ctx
+def copies_make(ctx: Context, follow: bool, every: int) -> None:
+    """Make every waiting viewing copy: after a crash, or for servers run with REGISTRY_COPY_WORKERS=0."""
+    import time
+
+    while True:
+        made = ctx.runtime.viewing_copies.make_waiting()
+        if made or not follow:
+            click.echo(_copy_counts(made) or "No viewing copy is waiting.")
+        if not follow:
+            return
+        time.sleep(every)
+
+
 # ---------------------------------------------------------------- domain commands
 
 @main.command()
@@ -281,9 +304,20 @@ def demo(ctx: Context, families: int) -> None:
     if ctx.runtime.settings.production:
         raise click.ClickException("the demo data set is not for a production registry")
     with ctx.session() as db:
-        summary = build_demo(db, ctx.runtime.store, families=families)
+        summary = build_demo(db, ctx.runtime.store, ctx.runtime.viewing_copies, families=families)
+    summary["viewing copies"] = _made_copies(ctx.runtime)
     for line in _demo_lines(summary):
         click.echo(line)
+
+
+def _made_copies(runtime: Runtime) -> str:
+    """Wait for this process's copy threads, then make what is left here."""
+    runtime.viewing_copies.wait_idle()
+    return _copy_counts(runtime.viewing_copies.make_waiting()) or "none waiting"
+
+
+def _copy_counts(made: Mapping[str, int]) -> str:
+    return ", ".join(f"{count} {status}" for status, count in sorted(made.items()))
 
 
 def _demo_lines(summary: dict) -> list[str]:

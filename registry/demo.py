@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -29,6 +28,7 @@ from registry.audit.service import SYSTEM
 from registry.cases import service as cases
 from registry.cases.models import Case
 from registry.documents import service as documents
+from registry.documents.copies import ViewingCopies
 from registry.documents.models import Document
 from registry.kinship import service as kinship
 from registry.kinship.models import Relationship, RelationshipStatus
@@ -322,21 +322,21 @@ def _staff(db: Session) -> tuple[dict[str, User], list[dict[str, Any]]]:
     return users, report
 
 
-def build_demo(db: Session, store: EncryptedStore, *, families: int = 12, workdir: str | None = None,
+def build_demo(db: Session, store: EncryptedStore, copies: ViewingCopies, *, families: int = 12,
                seed: int | None = None) -> dict[str, Any]:
-    """Create staff of every role and ``families`` synthetic families; the caller commits.
+    """Create staff of every role and ``families`` synthetic families; the caller commits, and the
+    viewing copies are made once it has (``copies``).
 
     Returns the staff (with first-run passwords) and counts by kind and status.
     """
     users, staff_report = _staff(db)
     actors = {key: Actor(user, user_agent="registry-demo", via="cli") for key, user in users.items()}
-    with tempfile.TemporaryDirectory(prefix="registry-demo-") as scratch:
-        policy = documents.UploadPolicy(max_bytes=20 * 1024 * 1024, workdir=workdir or scratch,
-                                        retention=timedelta(days=3650))
-        builder = _Builder(db, store, policy, Random(seed), actors, users, secrets.token_hex(3).upper())
-        for index in range(families):
-            builder.family(index)
-        db.flush()
+    policy = documents.UploadPolicy(max_bytes=20 * 1024 * 1024, workdir=copies.policy.workdir,
+                                    retention=timedelta(days=3650), copies=copies)
+    builder = _Builder(db, store, policy, Random(seed), actors, users, secrets.token_hex(3).upper())
+    for index in range(families):
+        builder.family(index)
+    db.flush()
     counts = dict(builder.counts)
     return {
         "staff": staff_report,

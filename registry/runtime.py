@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -19,6 +20,9 @@ from registry.audit.checkpoints import load_signing_key
 from registry.settings import Settings, SettingsError
 from storage import EncryptedStore, Keyring, KeyringError, ObjectStore, StorageError, WormStatus
 
+if TYPE_CHECKING:
+    from registry.documents.copies import ViewingCopies
+
 
 @dataclass
 class Runtime:
@@ -27,11 +31,17 @@ class Runtime:
     sessions: sessionmaker[Session]
     raw_store: ObjectStore
     keyring: Keyring
+    viewing_copies: "ViewingCopies"
     worm: WormStatus | None = None
 
     @property
     def store(self) -> EncryptedStore:
         return EncryptedStore(self.raw_store, self.keyring)
+
+    def close(self) -> None:
+        """Finish the copies being made, then let go of the database."""
+        self.viewing_copies.close()
+        self.engine.dispose()
 
     @cached_property
     def audit_key(self) -> Ed25519PrivateKey:

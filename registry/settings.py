@@ -32,6 +32,8 @@ class Settings:
     master_key: str = ""
     secret_key: str = ""
     max_upload_mb: int = 100
+    copy_workers: int = 1
+    copy_sweep_seconds: int = 60
     session_idle_minutes: int = 15
     session_absolute_hours: int = 12
     emergency_access_minutes: int = 60
@@ -133,6 +135,11 @@ def validate(s: Settings) -> Settings:
             f"{PREFIX}STORAGE_URL must be file:///path or s3://bucket?endpoint_url=..., not {s.storage_url!r}")
     if s.max_upload_mb < 1 or s.max_upload_mb > 10_240:
         raise SettingsError(f"{PREFIX}MAX_UPLOAD_MB must be between 1 and 10240, not {s.max_upload_mb}")
+    if not 0 <= s.copy_workers <= 32:
+        raise SettingsError(f"{PREFIX}COPY_WORKERS must be between 0 (copies made by `registry copies make`) and 32, "
+                            f"not {s.copy_workers}")
+    if s.copy_sweep_seconds < 0:
+        raise SettingsError(f"{PREFIX}COPY_SWEEP_SECONDS must be 0 (no sweep) or more, not {s.copy_sweep_seconds}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",
                  "audit_checkpoint_every", "login_max_failures_per_account", "login_max_failures_per_ip",
                  "login_failure_window_minutes"):

@@ -108,8 +108,10 @@ def storage_url(tmp_path) -> str:
 
 @pytest.fixture
 def settings(tmp_path, database_url, storage_url):
+    # Viewing copies are made when a test says so (`make_copies`), not by a thread racing it.
     return load_settings({}, instance_path=str(tmp_path / "instance"), database_url=database_url,
-                         storage_url=storage_url, testing=True, audit_checkpoint_every=50, worm_selftest=False)
+                         storage_url=storage_url, testing=True, audit_checkpoint_every=50, worm_selftest=False,
+                         copy_workers=0, copy_sweep_seconds=0)
 
 
 @pytest.fixture
@@ -122,7 +124,7 @@ def app(settings):
         accounts.publish_nda(db, SYSTEM, title="Undertaking", text=NDA_TEXT)
         db.commit()
     yield app
-    runtime.engine.dispose()
+    runtime.close()
 
 
 @pytest.fixture
@@ -222,4 +224,12 @@ def make_person(api):
         response = api(clerk).post("/persons", json={**PERSON, **overrides})
         assert response.status_code == 201, response.get_json()
         return response.get_json()["person"]
+    return make
+
+
+@pytest.fixture
+def make_copies(runtime):
+    """Make every waiting viewing copy now, as the copy worker would after the upload answered."""
+    def make() -> dict[str, int]:
+        return dict(runtime.viewing_copies.make_waiting())
     return make

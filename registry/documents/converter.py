@@ -6,8 +6,10 @@ Started by `viewing_copy.make_viewing_copy` as
 
 It caps its own memory, CPU time and output size before any file parser is
 loaded; that is why Pillow, pikepdf, pdfium and img2pdf are imported inside the
-functions that use them, never at the top of this module. It prints exactly one
-JSON line on stdout:
+functions that use them, never at the top of this module. A request with
+``"inspect": true`` only opens the file and counts its pages (what an upload
+waits for); otherwise it writes the viewing copy. It prints exactly one JSON
+line on stdout:
 
     {"ok": true, "content_type": ..., "pages": ..., "width": ..., "height": ...}
     {"ok": false, "reason": <key of inspection.REFUSALS>, "params": {name: int}}
@@ -17,6 +19,7 @@ Everything else (library warnings, tracebacks) goes to stderr, for the log only.
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import json
 import math
@@ -26,6 +29,8 @@ import resource
 import sys
 import traceback
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from registry.documents.inspection import (
@@ -91,6 +96,10 @@ def main(argv: list[str]) -> int:
         outcome = {"ok": False, "reason": refused.reason, "params": refused.params}
     except MemoryError:
         outcome = {"ok": False, "reason": "limits_exceeded", "params": {}}
+    except OSError as error:
+        traceback.print_exc()  # EFBIG: the copy outgrew the output limit (Python ignores SIGXFSZ)
+        outcome = {"ok": False, "reason": "limits_exceeded" if error.errno == errno.EFBIG else "conversion_error",
+                   "params": {}}
     except Exception:
         traceback.print_exc()
         outcome = {"ok": False, "reason": "conversion_error", "params": {}}
@@ -108,12 +117,29 @@ def _private_stdout() -> int:
 def convert(request: dict[str, Any]) -> Outcome:
     content_type, source, stem = request["content_type"], request["source"], request["stem"]
     limits: Limits = request["limits"]
+    if request.get("inspect"):
+        return inspect(source, content_type, limits)
     if content_type == PDF:
         return convert_pdf(source, stem, limits)
     if content_type in IMAGE_FORMATS:
         return convert_image(source, stem, content_type, limits)
     if content_type in (CSV, TEXT):
         return convert_text(source, stem)
+    raise ValueError(f"no converter for {content_type}")
+
+
+def inspect(source: str, content_type: str, limits: Limits) -> Outcome:
+    """Open the file as the viewing copy will, without rendering: what cannot be opened is refused now."""
+    if content_type == PDF:
+        _check_with_pikepdf(source, limits)
+        with _pdfium_document(source, limits) as document:
+            return {"content_type": None, "pages": len(document), "width": None, "height": None}
+    if content_type in IMAGE_FORMATS:
+        return _inspect_image(source, content_type, limits)
+    if content_type in (CSV, TEXT):
+        with open(source, "rb") as file:
+            decoded_text(file.read())
+        return {"content_type": None, "pages": None, "width": None, "height": None}
     raise ValueError(f"no converter for {content_type}")
 
 
@@ -150,8 +176,9 @@ def _check_page_count(count: int, limits: Limits) -> None:
         raise refusal("too_many_pages", pages=count, max_pages=limits["max_pages"])
 
 
-def _rendered_pages(source: str, limits: Limits) -> list[bytes]:
-    """Each page as a JPEG whose DPI keeps the page's printed size."""
+@contextmanager
+def _pdfium_document(source: str, limits: Limits) -> Iterator[Any]:
+    """pdfium refuses files qpdf would repair into empty pages (an interrupted download)."""
     import pypdfium2 as pdfium
 
     try:
@@ -160,12 +187,18 @@ def _rendered_pages(source: str, limits: Limits) -> list[bytes]:
         raise refusal("pdf_damaged") from None
     try:
         _check_page_count(len(document), limits)
-        document.init_forms()  # filled-in form fields are part of what the clerk must see
-        return [_rendered_page(document[index], limits) for index in range(len(document))]
+        yield document
     except pdfium.PdfiumError:
         raise refusal("pdf_damaged") from None
     finally:
         document.close()
+
+
+def _rendered_pages(source: str, limits: Limits) -> list[bytes]:
+    """Each page as a JPEG whose DPI keeps the page's printed size."""
+    with _pdfium_document(source, limits) as document:
+        document.init_forms()  # filled-in form fields are part of what the clerk must see
+        return [_rendered_page(document[index], limits) for index in range(len(document))]
 
 
 def _rendered_page(page: Any, limits: Limits) -> bytes:
@@ -253,19 +286,41 @@ _PILLOW_PARSE_ERRORS = (
 
 def convert_image(source: str, stem: str, content_type: str, limits: Limits) -> Outcome:
     """Upright, metadata-free copy; every page of a multi-page TIFF ends up in a PDF."""
+    with _opened_image(source, content_type, limits) as image:
+        frames = _frame_count(image, content_type, limits)
+        if frames > 1:
+            return _frames_to_pdf(image, frames, stem, limits)
+        return _saved_picture(clean_frame(image, limits), stem, content_type)
+
+
+def _inspect_image(source: str, content_type: str, limits: Limits) -> Outcome:
+    with _opened_image(source, content_type, limits) as image:
+        frames = _frame_count(image, content_type, limits)
+        if image.width * image.height > limits["max_image_pixels"]:
+            raise _too_large(limits)
+        return {"content_type": None, "pages": frames, "width": image.width, "height": image.height}
+
+
+@contextmanager
+def _opened_image(source: str, content_type: str, limits: Limits) -> Iterator[Image.Image]:
+    """The verified image; Pillow's many ways of failing on a bad file become one refusal."""
     from PIL import Image
 
     _configure_pillow(limits)
     try:
         with _verified_image(source, IMAGE_FORMATS[content_type]) as image:
-            frames = getattr(image, "n_frames", 1) if content_type == TIFF else 1
-            if frames > 1:
-                return _frames_to_pdf(image, frames, stem, limits)
-            return _saved_picture(clean_frame(image, limits), stem, content_type)
+            yield image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_large(limits) from None
     except _PILLOW_PARSE_ERRORS:
         raise refusal("image_damaged") from None
+
+
+def _frame_count(image: Image.Image, content_type: str, limits: Limits) -> int:
+    frames = getattr(image, "n_frames", 1) if content_type == TIFF else 1
+    if frames > limits["max_pages"]:
+        raise refusal("too_many_pages", pages=frames, max_pages=limits["max_pages"])
+    return int(frames)
 
 
 def _configure_pillow(limits: Limits) -> None:
@@ -374,8 +429,6 @@ def _saved_picture(image: Image.Image, stem: str, content_type: str) -> Outcome:
 
 
 def _frames_to_pdf(image: Image.Image, frames: int, stem: str, limits: Limits) -> Outcome:
-    if frames > limits["max_pages"]:
-        raise refusal("too_many_pages", pages=frames, max_pages=limits["max_pages"])
     pages = []
     for index in range(frames):
         image.seek(index)

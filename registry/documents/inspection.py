@@ -143,8 +143,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "copy_not_clean": (
         "conversion_failed",
-        N_("The registry could not make a safe viewing copy of this file, so it was not "
-           "stored. Give the file to the registry's technical support."),
+        N_("The registry could not make a safe viewing copy of this file. Give the file to "
+           "the registry's technical support."),
     ),
     "conversion_error": (
         "conversion_failed",

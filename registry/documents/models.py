@@ -20,6 +20,14 @@ class PersonRole(StrEnum):
     APPLICANT = "applicant"
 
 
+class ViewingStatus(StrEnum):
+    """The viewing copy is made after the upload answers (rendering 30 scanned pages takes seconds)."""
+
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
 class StoredObject(Base):
     """One encrypted object in the store; the key names nothing about its contents."""
 
@@ -72,14 +80,21 @@ class DocumentVersion(Base):
     size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
     original_id: Mapped[str] = mapped_column(sa.ForeignKey("stored_objects.id"), nullable=False)
-    viewing_id: Mapped[str] = mapped_column(sa.ForeignKey("stored_objects.id"), nullable=False)
+    viewing_id: Mapped[str | None] = mapped_column(sa.ForeignKey("stored_objects.id"))
+    viewing_status: Mapped[str] = mapped_column(sa.String(16), nullable=False, index=True,
+                                                default=ViewingStatus.PENDING)
+    # Why no copy could be made: {"reason": <inspection.REFUSALS key>, "params": {name: int}}.
+    viewing_problem: Mapped[str | None] = mapped_column(sa.String(300))
+    # Which worker is making the copy, since when: a claim older than the lease is taken up again.
+    viewing_claim: Mapped[str | None] = mapped_column(sa.String(36))
+    viewing_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pages: Mapped[int | None] = mapped_column(sa.Integer)
     uploaded_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     uploaded_at: Mapped[datetime] = created_at_column()
 
     document: Mapped[Document] = relationship(back_populates="versions")
     original: Mapped[StoredObject] = relationship(foreign_keys=[original_id], lazy="joined")
-    viewing: Mapped[StoredObject] = relationship(foreign_keys=[viewing_id], lazy="joined")
+    viewing: Mapped[StoredObject | None] = relationship(foreign_keys=[viewing_id], lazy="joined")
     uploaded_by: Mapped["User"] = relationship(lazy="joined")
 
 

@@ -1,12 +1,13 @@
 """Documents: the upload pipeline, versions, reading, and duplicate detection.
 
 An upload is spooled to disk while it is hashed and measured (memory does not
-grow with file size), typed from its bytes, given a viewing copy made in a
-resource-limited child process, and stored encrypted: the original bit for bit
-(while the copy is being made), the copy beside it. The rows and the access-log
-event share one transaction; if it rolls back, the objects it stored are
-deleted, and the original is put under retention (WORM) only once the
-transaction has committed.
+grow with file size), typed from its bytes, opened in a resource-limited child
+process (what cannot be opened is refused there and then), and its original is
+stored encrypted, bit for bit, meanwhile. The rows and the access-log event
+share one transaction; if it rolls back, the object it stored is deleted, and
+the original is put under retention (WORM) only once the transaction has
+committed. The viewing copy is made after the answer (``documents.copies``):
+rendering scanned pages takes seconds each, and the clerk should not wait.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator, Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -34,8 +35,11 @@ from registry.db import on_commit, on_rollback
 from registry.documents.inspection import (
     DOCUMENT_KINDS, FileRefused, check_declared_type, refusal, safe_filename, sniff_content_type,
 )
-from registry.documents.models import Document, DocumentPerson, DocumentVersion, PersonRole, StoredObject
-from registry.documents.viewing_copy import ConversionLimits, make_viewing_copy
+from registry.documents.copies import store_file
+from registry.documents.models import (
+    Document, DocumentPerson, DocumentVersion, PersonRole, StoredObject, ViewingStatus,
+)
+from registry.documents.viewing_copy import ConversionLimits, inspect_original
 from registry.errors import AuditNote, Forbidden, NotFound, Refused, validation
 from registry.i18n import _
 from registry.persons.models import Person
@@ -53,11 +57,17 @@ class UploadedFile:
     declared_type: str | None
 
 
+class CopyQueue(Protocol):
+    def submit(self, version_id: str, spooled: str | None = None) -> None:
+        """Make the version's viewing copy soon; the spooled original is handed over."""
+
+
 @dataclass(frozen=True)
 class UploadPolicy:
     max_bytes: int
     workdir: str
     retention: timedelta
+    copies: CopyQueue
     conversion: ConversionLimits = ConversionLimits()
 
 
@@ -84,12 +94,6 @@ def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int, str]:
             digest.update(chunk)
             out.write(chunk)
     return path, size, digest.hexdigest()
-
-
-def _put(store: EncryptedStore, path: str) -> ObjectInfo:
-    """Encrypt and store a file under a fresh key that says nothing about it (safe off the request thread)."""
-    with open(path, "rb") as fh:
-        return store.put(f"objects/{uuid.uuid4()}", fh, length=os.path.getsize(path))
 
 
 def _stored(db: Session, store: EncryptedStore, info: ObjectInfo, content_type: str) -> StoredObject:
@@ -145,6 +149,7 @@ def _store_failed(error: Exception, action: str, person_ids: list[str]) -> Refus
 def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFile, kind: str,
             policy: UploadPolicy, action: str, person_ids: list[str]) -> DocumentVersion:
     os.makedirs(policy.workdir, mode=0o700, exist_ok=True)
+    version_id = str(uuid.uuid4())
     with tempfile.TemporaryDirectory(dir=policy.workdir) as work, ThreadPoolExecutor(1) as background:
         try:
             path, size, sha256 = _spool(upload.stream, work, policy.max_bytes)
@@ -154,10 +159,10 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
             check_declared_type(kind, sniffed, upload.declared_type, upload.filename)
         except FileRefused as error:
             raise _refused(error, action, person_ids) from None
-        # Conversion takes seconds in its own process: the original is encrypted and stored meanwhile.
-        storing = background.submit(_put, store, path)
+        # The child opens the file (a second or less) while the original is encrypted and stored.
+        storing = background.submit(store_file, store, path)
         try:
-            copy = make_viewing_copy(path, sniffed, work, limits=policy.conversion)
+            pages = inspect_original(path, sniffed, work, limits=policy.conversion)
         except BaseException as error:
             _discard(store, storing)
             if isinstance(error, FileRefused):
@@ -165,15 +170,23 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
             raise
         try:
             original = _stored(db, store, storing.result(), sniffed)
-            viewing = _stored(db, store, _put(store, copy.path), copy.content_type)
         except (StorageError, OSError) as error:
             raise _store_failed(error, action, person_ids) from None
         if original.sha256 != sha256:
             raise RuntimeError("the stored original does not hash like the upload")
+        _copy_after_commit(db, policy, version_id, path)
     _lock_after_commit(db, store, original, policy.retention)
-    return DocumentVersion(filename=safe_filename(upload.filename), content_type=sniffed, size=size,
-                           sha256=sha256, original=original, viewing=viewing, pages=copy.pages,
+    return DocumentVersion(id=version_id, filename=safe_filename(upload.filename), content_type=sniffed, size=size,
+                           sha256=sha256, original=original, viewing_status=ViewingStatus.PENDING, pages=pages,
                            uploaded_by_id=actor.user_id)
+
+
+def _copy_after_commit(db: Session, policy: UploadPolicy, version_id: str, spooled: str) -> None:
+    """Hand the spooled upload to the copy queue, which deletes it when done; a rollback deletes it now."""
+    kept = os.path.join(policy.workdir, f"{version_id}.original")
+    os.replace(spooled, kept)
+    on_commit(db, lambda: policy.copies.submit(version_id, kept))
+    on_rollback(db, lambda: os.unlink(kept))
 
 
 # ---------------------------------------------------------------- rules
@@ -336,11 +349,37 @@ def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: 
     document = get_document(db, actor, document_id, log=False, action=action)
     chosen = _version(document, version)
     obj = chosen.original if original else chosen.viewing
+    if obj is None:
+        raise _no_viewing_copy(document, chosen, action)
     record(db, actor, action, target_type="document", target_id=document.id, person_ids=document.person_ids,
            details={"version": chosen.number})
     stem = os.path.splitext(chosen.filename)[0] or "document"
     filename = chosen.filename if original else f"{stem}-view{_extension(obj.content_type)}"
     return Content(_chunks(store, obj), obj.size, obj.content_type, filename)
+
+
+def _no_viewing_copy(document: Document, version: DocumentVersion, action: str) -> Refused:
+    note = AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
+                     person_ids=tuple(document.person_ids), details={"viewing_copy": version.viewing_status})
+    problem = viewing_problem(version)
+    if problem is not None:
+        return Refused("viewing_copy_failed", 409, problem, audit=note)
+    return Refused("viewing_copy_pending", 409, str(_(
+        "The viewing copy is still being made; a scan of many pages takes a minute or two. Try again shortly.")),
+        audit=note)
+
+
+def viewing_problem(version: DocumentVersion) -> str | None:
+    """Why this version has no viewing copy, in the reader's language; None unless it failed."""
+    if version.viewing_status != ViewingStatus.FAILED:
+        return None
+    try:
+        problem = json.loads(version.viewing_problem or "")
+        cause = refusal(problem["reason"], **problem["params"])
+    except (ValueError, KeyError, TypeError):
+        cause = refusal("conversion_error")
+    return str(_("No viewing copy could be made of this file; the original is kept as it was uploaded. "
+                 "%(cause)s", cause=cause.words.render(gettext)))
 
 
 def _extension(content_type: str) -> str:
@@ -357,8 +396,14 @@ def document_json(db: Session, actor: Actor, document: Document) -> dict[str, An
                     if cases.can_see_person(db, actor, link.person_id)],
         "versions": [{"number": v.number, "reason": v.reason, "filename": v.filename,
                       "content_type": v.content_type, "size": v.size, "sha256": v.sha256, "pages": v.pages,
-                      "viewing_content_type": v.viewing.content_type, "uploaded_by": v.uploaded_by_id,
+                      "viewing_copy": _viewing_json(v), "uploaded_by": v.uploaded_by_id,
                       "uploaded_by_name": v.uploaded_by.username,
                       "uploaded_at": v.uploaded_at.isoformat(), "worm_locked": v.original.locked_until is not None}
                      for v in document.versions],
     }
+
+
+def _viewing_json(version: DocumentVersion) -> dict[str, Any]:
+    return {"status": version.viewing_status,
+            "content_type": version.viewing.content_type if version.viewing else None,
+            "problem": viewing_problem(version)}

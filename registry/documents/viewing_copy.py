@@ -53,6 +53,27 @@ class ViewingCopy:
     height: int | None
 
 
+def inspect_original(
+    original_path: str,
+    content_type: str,
+    workdir: str,
+    *,
+    limits: ConversionLimits = ConversionLimits(),
+) -> int | None:
+    """Open the upload in the child as the copy will, without rendering; return its page count.
+
+    What cannot be opened at all (broken, locked, too many pages, a decompression
+    bomb) is refused here, while the clerk is still waiting; the copy is made later.
+    """
+    outcome = _run_converter(_request(original_path, content_type, workdir, limits, inspect=True), limits)
+    if outcome.get("ok") is not True:
+        raise _reported_refusal(outcome)
+    pages = outcome.get("pages")
+    if not _whole_or_none(pages):
+        raise refusal("conversion_error")
+    return pages
+
+
 def make_viewing_copy(
     original_path: str,
     content_type: str,
@@ -65,23 +86,28 @@ def make_viewing_copy(
     `content_type` is the sniffed one (see inspection.sniff_content_type). The
     original is only read.
     """
+    request = _request(original_path, content_type, workdir, limits, inspect=False)
+    try:
+        return _accepted_copy(_run_converter(request, limits), request["stem"])
+    except FileRefused:
+        _remove_partial_copies(request["stem"])
+        raise
+
+
+def _request(original_path: str, content_type: str, workdir: str, limits: ConversionLimits, *,
+             inspect: bool) -> dict[str, Any]:
     content_type = canonical_type(content_type)
     if content_type not in _CONVERTIBLE:
         raise refusal("not_convertible")
     if os.path.getsize(original_path) == 0:
         raise refusal("empty_file")
-    stem = os.path.join(os.path.abspath(workdir), COPY_STEM)
-    request = {
+    return {
         "source": os.path.abspath(original_path),
         "content_type": content_type,
-        "stem": stem,
+        "stem": os.path.join(os.path.abspath(workdir), COPY_STEM),
         "limits": asdict(limits),
+        "inspect": inspect,
     }
-    try:
-        return _accepted_copy(_run_converter(request, limits), stem)
-    except FileRefused:
-        _remove_partial_copies(stem)
-        raise
 
 
 def _run_converter(request: dict[str, Any], limits: ConversionLimits) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def upload(person_id: str):
 @requires(Permission.DOCUMENT_READ)
 def show_document(document_id: str):
     document = service.get_document(db(), current_actor(), document_id)
-    return render_form("documents/show.html", document=document)
+    return render_form("documents/show.html", document=document, problem=service.viewing_problem(document.current))
 
 
 def _send(document_id: str, *, original: bool):

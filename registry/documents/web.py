@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, request, stream_with_context
@@ -17,10 +16,11 @@ CONTENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sa
 
 
 def upload_policy() -> service.UploadPolicy:
-    settings = current_runtime().settings
-    return service.UploadPolicy(max_bytes=settings.max_upload_mb * 1024 * 1024,
-                                workdir=str(Path(settings.instance_path) / "uploads"),
-                                retention=timedelta(days=settings.worm_retention_days))
+    runtime = current_runtime()
+    return service.UploadPolicy(max_bytes=runtime.settings.max_upload_mb * 1024 * 1024,
+                                workdir=runtime.viewing_copies.policy.workdir,
+                                retention=timedelta(days=runtime.settings.worm_retention_days),
+                                copies=runtime.viewing_copies)
 
 
 def uploaded_file() -> service.UploadedFile:

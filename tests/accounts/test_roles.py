@@ -55,7 +55,7 @@ def case_with(client: ApiClient, reference: str, members: list[Staff], person_id
 
 
 @pytest.fixture
-def world(app, staff, api, make_person) -> World:
+def world(app, staff, api, make_person, make_copies) -> World:
     people = {role: staff(role) for role in ROLES}
     other_lawyer = staff("lawyer")
     clients = {role: api(member) for role, member in people.items()}
@@ -70,6 +70,7 @@ def world(app, staff, api, make_person) -> World:
         "genomic": upload(clients["clerk"], p["id"], "genomic_test_result", GENOMIC_CONTENT, "dna.csv", "text/csv"),
         "doc_q": upload(clients["clerk"], q["id"], "birth_record", png(), "other.png", "image/png"),
     }
+    make_copies()
     browsers = {role: signed_in(app, member.username) for role, member in people.items()}
     return World(people, ids, browsers, clients)
 

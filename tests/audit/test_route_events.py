@@ -188,8 +188,10 @@ def walked() -> list:
 
 
 @pytest.fixture
-def world(app, staff, api, make_person) -> World:
-    return build_world(app, staff, api, make_person)
+def world(app, staff, api, make_person, make_copies) -> World:
+    built = build_world(app, staff, api, make_person)
+    make_copies()
+    return built
 
 
 def check(world: World, runtime, endpoint: str, expected: Visit, mismatch: type[AssertionError]) -> None:

@@ -45,3 +45,9 @@ def page(browser, live_server):
     page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
     yield page
     context.close()
+
+
+@pytest.fixture
+def settings(settings):
+    """As in production: a copy thread makes the viewing copy after the upload has answered."""
+    return settings.with_overrides(copy_workers=1)

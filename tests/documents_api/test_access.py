@@ -12,8 +12,10 @@ GENOMIC_CSV = b"sample,locus,allele_1,allele_2\nS-1,D8S1179,13,14\nS-1,TH01,6,9.
 
 
 @pytest.fixture
-def passport(client, person, tmp_path) -> dict:
-    return uploaded(upload(client, person["id"], files.simple_pdf(tmp_path / "scan.pdf").read_bytes(), "scan.pdf"))
+def passport(client, person, tmp_path, make_copies) -> dict:
+    document = uploaded(upload(client, person["id"], files.simple_pdf(tmp_path / "scan.pdf").read_bytes(), "scan.pdf"))
+    make_copies()
+    return document
 
 
 @pytest.fixture

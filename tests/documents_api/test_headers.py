@@ -36,10 +36,11 @@ def _filenames(disposition: str) -> tuple[str, str]:
     ("content", "inline", "passgpj.port scan-view.pdf"),
     ("original", "attachment", "passgpj.port scan.pdf"),
 ])
-def test_download_headers(client, person, tmp_path, endpoint, disposition, name):
+def test_download_headers(client, person, tmp_path, make_copies, endpoint, disposition, name):
     pdf = files.simple_pdf(tmp_path / "scan.pdf").read_bytes()
     document = _upload_named(client, person["id"], pdf, HOSTILE_NAME)
     assert document["versions"][0]["filename"] == "passgpj.port scan.pdf"
+    make_copies()
 
     response = client.get(f"/documents/{document['id']}/{endpoint}")
 

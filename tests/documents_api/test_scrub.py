@@ -18,9 +18,10 @@ def storage_url(each_store) -> str:
 
 
 @pytest.fixture
-def viewing_key(client, person, runtime, tmp_path) -> str:
+def viewing_key(client, person, runtime, tmp_path, make_copies) -> str:
     """One uploaded document; the key of its viewing copy (never under retention, so it can be damaged)."""
     uploaded(upload(client, person["id"], files.simple_pdf(tmp_path / "scan.pdf").read_bytes(), "scan.pdf"))
+    make_copies()
     with runtime.sessions() as db:
         return db.scalar(sa.select(DocumentVersion)).viewing.key
 

@@ -66,7 +66,7 @@ def test_damaged_file_is_explained_and_nothing_is_kept(browser, person, runtime,
     assert list(runtime.raw_store.iter_keys("")) == []
 
 
-def test_accepted_file_leads_to_the_document_page(browser, person, tmp_path):
+def test_accepted_file_leads_to_the_document_page(browser, person, tmp_path, make_copies):
     pdf = files.simple_pdf(tmp_path / "scan.pdf").read_bytes()
 
     response = _submit(browser, person["id"], pdf, "scan.pdf", "Birth record, Raqqa, 2016")
@@ -74,4 +74,12 @@ def test_accepted_file_leads_to_the_document_page(browser, person, tmp_path):
     assert response.status_code == 302
     document_page = browser.get(response.headers["Location"])
     assert document_page.status_code == 200
-    assert "Birth record, Raqqa, 2016" in document_page.get_data(as_text=True)
+    page = document_page.get_data(as_text=True)
+    assert "Birth record, Raqqa, 2016" in page
+    # The copy is still being made: the page says so and comes back by itself.
+    assert "The viewing copy is being made" in page and '<meta http-equiv="refresh" content="5">' in page
+    assert "<iframe" not in page
+
+    make_copies()
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert '<iframe class="viewer"' in page and "refresh" not in page

@@ -23,7 +23,8 @@ class TestVersions:
     def storage_url(self, each_store) -> str:
         return each_store
 
-    def test_new_version_keeps_the_old_one_readable(self, api, staff, clerk, client, person, runtime, tmp_path):
+    def test_new_version_keeps_the_old_one_readable(self, api, staff, clerk, client, person, runtime, tmp_path,
+                                                    make_copies):
         first = files.simple_pdf(tmp_path / "first.pdf", pages=1).read_bytes()
         second = files.simple_pdf(tmp_path / "second.pdf", pages=2).read_bytes()
         document = uploaded(upload(client, person["id"], first, "birth-record.pdf", kind="birth_record"))
@@ -37,6 +38,7 @@ class TestVersions:
         assert [(v["number"], v["uploaded_by"], v["reason"]) for v in versions] == [
             (1, clerk.id, "initial"), (2, registrar.id, "Re-issued by the civil registry of Shymkent")]
         path = f"/documents/{document['id']}"
+        assert make_copies() == {"ready": 2}
         history = client.get(path).get_json()["document"]["versions"]
         assert [v["sha256"] for v in history] == [sha256(first), sha256(second)]
         assert _pages(client.get(f"{path}/content").data) == 2
@@ -47,9 +49,10 @@ class TestVersions:
         [added] = events(runtime, Action.DOCUMENT_VERSION_ADDED, document["id"])
         assert (added.actor_id, added.outcome) == (registrar.id, "allowed")
 
-    def test_refused_version_changes_nothing(self, client, person, runtime, tmp_path):
+    def test_refused_version_changes_nothing(self, client, person, runtime, tmp_path, make_copies):
         first = files.simple_pdf(tmp_path / "first.pdf").read_bytes()
         document = uploaded(upload(client, person["id"], first, "passport.pdf"))
+        make_copies()
 
         response = add_version(client, document["id"], files.HTML, "passport.pdf", "Better scan")
 

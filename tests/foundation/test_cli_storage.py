@@ -26,7 +26,7 @@ def _environment(monkeypatch, settings) -> None:
 
 
 def test_rotation_rewraps_every_data_key_and_old_documents_stay_readable(app, runtime, settings, staff, api,
-                                                                           make_person, monkeypatch):
+                                                                           make_person, monkeypatch, make_copies):
     clerk = staff("clerk")
     person = make_person(clerk)
     uploaded = api(clerk).post(f"/persons/{person['id']}/documents",
@@ -34,6 +34,7 @@ def test_rotation_rewraps_every_data_key_and_old_documents_stay_readable(app, ru
                                      "file": (io.BytesIO(_png()), "scan.png", "image/png")})
     assert uploaded.status_code == 201
     document_id = uploaded.get_json()["document"]["id"]
+    make_copies()
     with runtime.engine.connect() as conn:
         before = set(conn.scalars(sa.text("SELECT key_id FROM stored_objects")))
 

@@ -28,7 +28,7 @@ def _demo_ids(runtime) -> dict:
 
 def test_the_demo_has_every_status_and_every_page_renders_it(app, runtime, staff):
     with app.app_context(), runtime.sessions() as db:  # as `registry demo` runs: no request
-        summary = build_demo(db, runtime.store, families=2)
+        summary = build_demo(db, runtime.store, runtime.viewing_copies, families=2)
         db.commit()
     assert set(summary["relationships"]) == {s.value for s in RelationshipStatus}
     assert set(summary["restorations"]) == {s.value for s in RestorationStatus}

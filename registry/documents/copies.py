@@ -1,0 +1,260 @@
+"""Viewing copies, made after the upload has answered.
+
+An upload is stored and answered once its file has been opened in the limited
+child (a broken, locked or oversized file is refused while the clerk waits);
+rendering its pages to pixels takes seconds per scanned page, so that happens
+here, off the request: a few threads in each server process, with the database
+as the queue. A job is claimed in its version row. A process that dies in the
+middle leaves a claim that expires after the lease; the next sweep (every
+``REGISTRY_COPY_SWEEP_SECONDS`` in every server process, or ``registry copies
+make``) takes the job up again from the stored original.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.db import on_rollback
+from registry.documents.inspection import FileRefused
+from registry.documents.models import DocumentVersion, StoredObject, ViewingStatus
+from registry.documents.viewing_copy import ConversionLimits, ViewingCopy, make_viewing_copy
+from storage import EncryptedStore, ObjectInfo, StorageError
+
+log = logging.getLogger("registry.documents.copies")
+CHUNK = 1024 * 1024
+SWEEP_BATCH = 100
+
+
+@dataclass(frozen=True)
+class CopyPolicy:
+    workdir: str
+    limits: ConversionLimits = ConversionLimits()
+
+    @property
+    def lease(self) -> timedelta:
+        """Longer than any one job may take: the child's wall clock, plus fetching and storing."""
+        return timedelta(seconds=2 * self.limits.wall_seconds + 300)
+
+
+@dataclass(frozen=True)
+class _Job:
+    version_id: str
+    claim: str
+    content_type: str
+    key: str
+    key_id: str
+    wrapped_key: str
+    sha256: str
+
+
+def store_file(store: EncryptedStore, path: str) -> ObjectInfo:
+    """Encrypt and store a file under a fresh key that says nothing about it (safe off the request thread)."""
+    with open(path, "rb") as fh:
+        return store.put(f"objects/{uuid.uuid4()}", fh, length=os.path.getsize(path))
+
+
+def make_copy(sessions: sessionmaker[Session], store: EncryptedStore, policy: CopyPolicy, version_id: str,
+              spooled: str | None = None) -> str | None:
+    """Make one pending version's viewing copy and return the version's status;
+    None when the job is not (or no longer) this worker's.
+
+    ``spooled`` is the upload's own file when the same process made it; otherwise
+    the original is read back from the store, decrypted and verified.
+    """
+    job = _claim(sessions, version_id, policy.lease)
+    if job is None:
+        return None
+    os.makedirs(policy.workdir, mode=0o700, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(dir=policy.workdir) as work:
+            source = spooled if spooled and os.path.isfile(spooled) else _fetch_original(store, job, work)
+            try:
+                copy = make_viewing_copy(source, job.content_type, work, limits=policy.limits)
+            except FileRefused as refused:
+                return _finish(sessions, store, job, failure=refused)
+            return _finish(sessions, store, job, made=(copy, store_file(store, copy.path)))
+    except (StorageError, OSError, SQLAlchemyError):
+        log.exception("viewing copy of version %s: will be tried again by the next sweep", version_id)
+        _release(sessions, job)
+        return ViewingStatus.PENDING
+
+
+def _claim(sessions: sessionmaker[Session], version_id: str, lease: timedelta) -> _Job | None:
+    now = datetime.now(timezone.utc)
+    claim = str(uuid.uuid4())
+    with sessions() as db:
+        taken = db.execute(
+            sa.update(DocumentVersion)
+            .where(DocumentVersion.id == version_id, DocumentVersion.viewing_status == ViewingStatus.PENDING,
+                   sa.or_(DocumentVersion.viewing_claimed_at.is_(None),
+                          DocumentVersion.viewing_claimed_at < now - lease))
+            .values(viewing_claim=claim, viewing_claimed_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if not taken:
+            db.rollback()
+            return None
+        version = db.get(DocumentVersion, version_id)
+        assert version is not None
+        original = version.original
+        job = _Job(version_id, claim, version.content_type, original.key, original.key_id, original.wrapped_key,
+                   original.sha256)
+        db.commit()
+    return job
+
+
+def _fetch_original(store: EncryptedStore, job: _Job, work: str) -> str:
+    path = os.path.join(work, "original")
+    with store.open(job.key, key_id=job.key_id, wrapped_key=job.wrapped_key, expected_sha256=job.sha256) as src, \
+            open(path, "wb") as out:
+        shutil.copyfileobj(src, out, CHUNK)
+    return path
+
+
+def _finish(sessions: sessionmaker[Session], store: EncryptedStore, job: _Job, *,
+            made: tuple[ViewingCopy, ObjectInfo] | None = None, failure: FileRefused | None = None) -> str | None:
+    """Record the outcome if the claim is still ours; a copy nobody records is deleted again."""
+    values: dict[str, object] = {"viewing_claim": None, "viewing_claimed_at": None}
+    with sessions() as db:
+        if made is not None:
+            copy, info = made
+            on_rollback(db, lambda: store.delete(info.key))
+            viewing = StoredObject(key=info.key, size=info.size, sha256=info.sha256, key_id=info.key_id,
+                                   wrapped_key=info.wrapped_key, content_type=copy.content_type)
+            db.add(viewing)
+            db.flush()
+            values.update(viewing_status=ViewingStatus.READY, viewing_id=viewing.id, pages=copy.pages)
+        else:
+            assert failure is not None
+            log.warning("viewing copy of version %s: %s (%s)", job.version_id, failure.reason, failure.message)
+            values.update(viewing_status=ViewingStatus.FAILED, viewing_problem=json.dumps(
+                {"reason": failure.reason or "conversion_error", "params": failure.params}))
+        recorded = db.execute(
+            sa.update(DocumentVersion)
+            .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
+            .values(**values).execution_options(synchronize_session=False)).rowcount
+        if not recorded:
+            log.warning("viewing copy of version %s: another worker took the job over", job.version_id)
+            db.rollback()
+            return None
+        db.commit()
+    return str(values["viewing_status"])
+
+
+def _release(sessions: sessionmaker[Session], job: _Job) -> None:
+    try:
+        with sessions() as db:
+            db.execute(sa.update(DocumentVersion)
+                       .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
+                       .values(viewing_claim=None, viewing_claimed_at=None)
+                       .execution_options(synchronize_session=False))
+            db.commit()
+    except SQLAlchemyError:
+        log.exception("could not release the claim on version %s; it expires by itself", job.version_id)
+
+
+def waiting_versions(sessions: sessionmaker[Session], lease: timedelta, limit: int = SWEEP_BATCH) -> list[str]:
+    """Pending versions no live worker holds, oldest first."""
+    cutoff = datetime.now(timezone.utc) - lease
+    with sessions() as db:
+        return list(db.scalars(
+            sa.select(DocumentVersion.id)
+            .where(DocumentVersion.viewing_status == ViewingStatus.PENDING,
+                   sa.or_(DocumentVersion.viewing_claimed_at.is_(None),
+                          DocumentVersion.viewing_claimed_at < cutoff))
+            .order_by(DocumentVersion.uploaded_at).limit(limit)))
+
+
+class ViewingCopies:
+    """The queue of one process: threads that make copies, and a sweeper that finds forgotten jobs."""
+
+    def __init__(self, sessions: sessionmaker[Session], store: Callable[[], EncryptedStore], policy: CopyPolicy,
+                 *, threads: int, sweep_seconds: int) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.policy = policy
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="viewing-copy") if threads else None
+        self._queued: dict[str, Future[str | None]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        if self._pool is not None and sweep_seconds > 0:
+            self._sweeper = threading.Thread(target=self._sweep_every, args=(sweep_seconds,),
+                                             name="viewing-copy-sweep", daemon=True)
+            self._sweeper.start()
+
+    def submit(self, version_id: str, spooled: str | None = None) -> None:
+        """Queue a copy (after the upload committed); without threads the sweep or the CLI makes it."""
+        with self._lock:
+            if self._pool is None or version_id in self._queued or self._stop.is_set():
+                _remove(spooled)
+                return
+            self._queued[version_id] = self._pool.submit(self._run, version_id, spooled)
+
+    def _run(self, version_id: str, spooled: str | None) -> str | None:
+        try:
+            return make_copy(self.sessions, self.store(), self.policy, version_id, spooled)
+        except Exception:
+            log.exception("viewing copy of version %s failed unexpectedly", version_id)
+            return None
+        finally:
+            _remove(spooled)
+            with self._lock:
+                self._queued.pop(version_id, None)
+
+    def sweep(self) -> int:
+        """Queue every forgotten job; returns how many were queued."""
+        ids = waiting_versions(self.sessions, self.policy.lease)
+        for version_id in ids:
+            self.submit(version_id)
+        return len(ids)
+
+    def _sweep_every(self, seconds: int) -> None:
+        while not self._stop.wait(seconds):
+            try:
+                self.sweep()
+            except SQLAlchemyError:
+                log.exception("the viewing-copy sweep could not read the database; next try in %s s", seconds)
+
+    def make_waiting(self) -> Counter[str]:
+        """Make every waiting copy in this thread (the CLI, or a server without copy threads)."""
+        outcomes: Counter[str] = Counter()
+        seen: set[str] = set()
+        while ids := [i for i in waiting_versions(self.sessions, self.policy.lease) if i not in seen]:
+            for version_id in ids:
+                seen.add(version_id)
+                outcomes[make_copy(self.sessions, self.store(), self.policy, version_id) or "taken"] += 1
+        return outcomes
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until the queued copies are made (tests, the demo); False on time-out."""
+        with self._lock:
+            futures = list(self._queued.values())
+        return not wait_for(futures, timeout=timeout).not_done
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _remove(path: str | None) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
