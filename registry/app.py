@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from registry.audit.checkpoints import maybe_checkpoint
 from registry.db import make_engine, make_session_factory
 from registry.documents.copies import CopyPolicy, ViewingCopies
+from registry.documents.web import SpoolingRequest
 from registry.extensions import babel, csrf, login_manager
 from registry.i18n import LOCALES, _
 from registry.runtime import Runtime, check_worm, current_runtime, load_keyring
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         if runtime.worm.status != "enforced":
             log.warning("WORM is %s: %s", runtime.worm.status, runtime.worm.detail)
     app.extensions["registry"] = runtime
+    app.request_class = SpoolingRequest
     if settings.trusted_proxies:
         # Behind a reverse proxy the client address (sign-in throttling, the access log) comes from X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,

@@ -39,6 +39,7 @@ from registry.documents.copies import store_file
 from registry.documents.models import (
     Document, DocumentPerson, DocumentVersion, PersonRole, StoredObject, ViewingStatus,
 )
+from registry.documents.spool import UploadSpool
 from registry.documents.viewing_copy import ConversionLimits, inspect_original
 from registry.errors import AuditNote, Forbidden, NotFound, Refused, validation
 from registry.i18n import _
@@ -82,18 +83,26 @@ class UploadResult:
 
 def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int, str]:
     path = os.path.join(work, "original")
+    if isinstance(stream, UploadSpool):  # the web upload: on disk already, hashed as it arrived
+        _check_size(stream.size, max_bytes)
+        stream.move_to(path)
+        return path, stream.size, stream.sha256
     digest = hashlib.sha256()
     size = 0
     with open(path, "wb") as out:
         while chunk := stream.read(CHUNK):
             size += len(chunk)
-            if size > max_bytes:
-                raise Refused("file_too_large", 413, str(_(
-                    "The file is larger than %(mb)d MB. Scan at a lower resolution or split it.",
-                    mb=max_bytes // (1024 * 1024))))
+            _check_size(size, max_bytes)
             digest.update(chunk)
             out.write(chunk)
     return path, size, digest.hexdigest()
+
+
+def _check_size(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise Refused("file_too_large", 413, str(_(
+            "The file is larger than %(mb)d MB. Scan at a lower resolution or split it.",
+            mb=max_bytes // (1024 * 1024))))
 
 
 def _stored(db: Session, store: EncryptedStore, info: ObjectInfo, content_type: str) -> StoredObject:

@@ -4,15 +4,26 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-from flask import Response, request, stream_with_context
+from typing import IO
+
+from flask import Request, Response, request, stream_with_context
 
 from registry.documents import service
+from registry.documents.spool import UploadSpool
 from registry.errors import validation
 from registry.i18n import _
 from registry.runtime import current_runtime
 
 # The viewing copy is shown inside our own page; it may run nothing and load nothing.
 CONTENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
+
+
+class SpoolingRequest(Request):
+    """File parts go straight to the upload work folder, hashed as they arrive (see documents.spool)."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+        return UploadSpool(current_runtime().viewing_copies.policy.workdir)  # type: ignore[return-value]
 
 
 def upload_policy() -> service.UploadPolicy:

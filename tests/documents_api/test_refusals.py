@@ -123,6 +123,7 @@ def test_incomplete_form_names_the_field(client, person, runtime, tmp_path, form
     assert response.status_code == 422 and error_code(response) == "validation_error"
     assert list(response.get_json()["error"]["fields"]) == [field]
     _assert_nothing_stored(runtime)
+    assert files_under(upload_workdir(runtime)) == []  # the spooled file part went with the request
 
 
 class TestSizeLimit:

@@ -1,0 +1,65 @@
+"""Where the multipart parser writes an uploaded file.
+
+By default Werkzeug spools a file part to an anonymous temporary file, and the
+pipeline then copied it once more while hashing it: 50 MiB written twice and
+read twice. Here the parser writes straight into the upload work folder
+(private to the registry) and the bytes are hashed as they arrive, so the
+pipeline only renames the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+
+
+class UploadSpool(io.RawIOBase):
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        descriptor, self.path = tempfile.mkstemp(dir=folder, prefix="upload-")
+        self._file = os.fdopen(descriptor, "w+b")
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        """Only ever called by the parser, in order: the hash is the file's."""
+        self._hash.update(data)
+        self.size += len(data)
+        return self._file.write(data)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._file.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def move_to(self, target: str) -> None:
+        """Hand the file over (same file system): it is then the caller's to delete."""
+        self._file.flush()
+        os.replace(self.path, target)
+        self.path = ""
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+            if self.path:
+                os.unlink(self.path)
+        super().close()
