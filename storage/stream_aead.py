@@ -93,7 +93,8 @@ class EncryptingReader(io.RawIOBase):
     PutObject: botocore reads a body once to sign its SHA-256 and seeks back,
     and seeks back again before a retry. Going back re-encrypts from the
     source's starting position under the same key and nonce prefix, so every
-    pass yields the same bytes; the hash and size are those of the last pass.
+    pass yields the same bytes; the size is that of the last pass, the hash that
+    of the first complete one.
     Seeking forward encrypts and drops the bytes in between; seeking to or past
     the end parks the reader at the end without encrypting anything.
     """
@@ -118,11 +119,14 @@ class EncryptingReader(io.RawIOBase):
         self._expected_length = expected_length
         self._source_start = None if expected_length is None else _start_of(source)
         self._parked_at_end = False
+        self._hashed = False
         self._start_pass()
 
     def _start_pass(self) -> None:
-        """Begin the ciphertext at the header, with a fresh hash and size."""
-        self._hash = hashlib.sha256()
+        """Begin the ciphertext at the header, with a fresh size; the hash is kept once a pass completed
+        (the same source gives the same bytes again, and hashing them twice costs a tenth of a put)."""
+        if not self._hashed:
+            self._hash = hashlib.sha256()
         self._counter = 0
         self._lookahead: bytes | None = None
         self._finished = False
@@ -195,11 +199,14 @@ class EncryptingReader(io.RawIOBase):
             last = True
         if self._counter >= _MAX_SEGMENTS:
             raise StorageError("object too large for this segment size")
-        self._hash.update(plaintext)
+        if not self._hashed:
+            self._hash.update(plaintext)
         self.plaintext_size += len(plaintext)
         sealed = self._aead.encrypt(_nonce(self._prefix, self._counter, last), plaintext, self._aad)
         self._counter += 1
         self._finished = last
+        if last and self.plaintext_size == self._expected_length:
+            self._hashed = True
         self._check_length()
         return sealed
 
