@@ -16,7 +16,7 @@ file, same store) to show where its time goes.
 Without --endpoint a moto server is started: an emulator, so absolute figures are
 the emulator's and the ratio is what counts.
 
-    .venv/bin/python bench/ingest.py [--endpoint URL] [--size-mib 50] [--repeat 2]
+    .venv/bin/python bench/ingest.py [--ceph | --endpoint URL] [--size-mib 50] [--repeat 2]
 """
 from __future__ import annotations
 
@@ -312,12 +312,12 @@ def timed(action: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - started, result
 
 
-def boto3_client(endpoint: str):  # type: ignore[no-untyped-def]
+def boto3_client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}))
+    return boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1", aws_access_key_id=args.access_key,
+                        aws_secret_access_key=args.secret_key, config=Config(s3={"addressing_style": "path"}))
 
 
 def raw_put(client, bucket: str, path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -395,9 +395,9 @@ def one_round(server: Server, registry: Registry, client, bucket: str, pdf: Path
 def measure(args: argparse.Namespace, folder: Path, pdf: Path, pages: int) -> None:
     bucket = f"bench-{secrets.token_hex(6)}"
     storage_url = (f"s3://{bucket}?endpoint_url={args.endpoint}&region=us-east-1&path_style=true"
-                   "&access_key=testing&secret_key=testing")
+                   f"&access_key={args.access_key}&secret_key={args.secret_key}")
     registry = install(folder, storage_url)
-    client = boto3_client(args.endpoint)
+    client = boto3_client(args)
     size, expected = pdf.stat().st_size, file_sha256(pdf)
     with open(folder / "gunicorn.log", "wb") as log:
         server = Server(registry, log)
@@ -417,7 +417,7 @@ def measure(args: argparse.Namespace, folder: Path, pdf: Path, pages: int) -> No
 
 def report(args: argparse.Namespace, size: int, pages: int, timings: dict[str, Timing], at_start: float,
            worker_peak: float, converter_peak: float) -> None:
-    print(f"endpoint {args.endpoint}{' (moto)' if args.moto else ''}; file {size / MiB:.1f} MiB, {pages} pages "
+    print(f"endpoint {args.endpoint}{' (moto)' if args.moto else ' (Ceph RGW)' if args.ceph else ''}; file {size / MiB:.1f} MiB, {pages} pages "
           f"of 300 dpi JPEG scans; best of {args.repeat}; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at the end")
     print(f"{'':22}{'MiB':>8}{'seconds':>10}{'MiB/s':>9}")
@@ -494,6 +494,8 @@ def breakdown(folder: Path, pdf: Path, registry: Registry, storage_url: str) -> 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", help="S3 endpoint URL, credentials testing/testing (default: start moto)")
+    parser.add_argument("--ceph", action="store_true",
+                        help="start a throwaway Ceph RGW (tests/support/ceph_rgw.py), a real S3 server, instead of moto")
     parser.add_argument("--size-mib", type=int, default=50, help="size of the scanned PDF (default 50)")
     parser.add_argument("--repeat", type=int, default=2, help="rounds, interleaved; the best is shown")
     parser.add_argument("--pdf", type=Path, help="use this PDF instead of generating one")
@@ -502,9 +504,16 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    args.moto = not args.endpoint
+    args.moto = not (args.endpoint or args.ceph)
+    args.access_key = args.secret_key = "testing"
     stop: Callable[[], None] | None = None
-    if args.moto:
+    if args.ceph:
+        from tests.support.ceph_rgw import start_ceph_rgw
+
+        cluster = start_ceph_rgw(Path(tempfile.mkdtemp(prefix="bench-ceph-")))
+        args.endpoint, args.access_key, args.secret_key = cluster.endpoint_url, cluster.access_key, cluster.secret_key
+        stop = cluster.stop
+    elif args.moto:
         from tests.support.moto_server import start_moto_server
 
         args.endpoint, stop = start_moto_server()

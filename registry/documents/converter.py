@@ -1,12 +1,13 @@
 """Child process that turns one untrusted upload into a viewing copy.
 
-Started by `viewing_copy.make_viewing_copy` as
+Started by `viewing_copy` ahead of need as
 
-    python -m registry.documents.converter REQUEST_JSON
+    python -m registry.documents.converter LIMITS_JSON
 
-It caps its own memory, CPU time and output size before any file parser is
-loaded; that is why Pillow, pikepdf, pdfium and img2pdf are imported inside the
-functions that use them, never at the top of this module. A request with
+and given one request as a JSON line on stdin. It caps its own memory, CPU time
+and output size before any file parser is loaded; that is why Pillow, pikepdf,
+pdfium and img2pdf are imported inside functions, never at the top of this
+module (they are loaded while it waits for its request). A request with
 ``"inspect": true`` only opens the file and counts its pages (what an upload
 waits for); otherwise it writes the viewing copy. It prints exactly one JSON
 line on stdout:
@@ -27,6 +28,7 @@ import os
 import re
 import resource
 import sys
+import tempfile
 import traceback
 import warnings
 from collections.abc import Iterator
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 MIB = 1024 * 1024
+NICENESS = 10  # converting is background work: a clerk's request comes first
 TEXT_UTF8 = "text/plain; charset=utf-8"
 COPY_SUFFIX = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", TEXT_UTF8: ".txt"}
 Limits = dict[str, int]
@@ -87,9 +90,18 @@ def _lower_limit(which: int, soft: int, hard: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    request = json.loads(argv[1])
-    apply_limits(request["limits"])
+    """Started ahead of need: cap this process, load the parsers, then convert the one request on stdin."""
+    limits: Limits = json.loads(argv[1])
+    apply_limits(limits)
+    os.nice(NICENESS)
     report_fd = _private_stdout()
+    _load_parsers()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # dismissed unused: the server stopped, or wants other limits
+    request = {**json.loads(line), "limits": limits}
+    os.environ["TMPDIR"] = os.path.dirname(request["stem"])  # a library's scratch files stay in the work folder
+    tempfile.tempdir = None
     try:
         outcome: Outcome = {"ok": True, **convert(request)}
     except FileRefused as refused:
@@ -105,6 +117,18 @@ def main(argv: list[str]) -> int:
         outcome = {"ok": False, "reason": "conversion_error", "params": {}}
     os.write(report_fd, (json.dumps(outcome) + "\n").encode())
     return 0
+
+
+def _load_parsers() -> None:
+    """Import every parser now, under the limits, while nobody waits for them (a quarter second of CPU)."""
+    try:
+        import img2pdf  # noqa: F401
+        import pikepdf  # noqa: F401
+        import pillow_heif  # noqa: F401
+        import pypdfium2  # noqa: F401
+        from PIL import Image, ImageCms, ImageOps  # noqa: F401
+    except (ImportError, MemoryError):
+        traceback.print_exc()  # the conversion imports again and reports what fails
 
 
 def _private_stdout() -> int:

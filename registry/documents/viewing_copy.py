@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def inspect_original(
     What cannot be opened at all (broken, locked, too many pages, a decompression
     bomb) is refused here, while the clerk is still waiting; the copy is made later.
     """
-    outcome = _run_converter(_request(original_path, content_type, workdir, limits, inspect=True), limits)
+    outcome = _run_converter(_request(original_path, content_type, workdir, inspect=True), limits)
     if outcome.get("ok") is not True:
         raise _reported_refusal(outcome)
     pages = outcome.get("pages")
@@ -86,7 +87,7 @@ def make_viewing_copy(
     `content_type` is the sniffed one (see inspection.sniff_content_type). The
     original is only read.
     """
-    request = _request(original_path, content_type, workdir, limits, inspect=False)
+    request = _request(original_path, content_type, workdir, inspect=False)
     try:
         return _accepted_copy(_run_converter(request, limits), request["stem"])
     except FileRefused:
@@ -94,8 +95,7 @@ def make_viewing_copy(
         raise
 
 
-def _request(original_path: str, content_type: str, workdir: str, limits: ConversionLimits, *,
-             inspect: bool) -> dict[str, Any]:
+def _request(original_path: str, content_type: str, workdir: str, *, inspect: bool) -> dict[str, Any]:
     content_type = canonical_type(content_type)
     if content_type not in _CONVERTIBLE:
         raise refusal("not_convertible")
@@ -105,37 +105,70 @@ def _request(original_path: str, content_type: str, workdir: str, limits: Conver
         "source": os.path.abspath(original_path),
         "content_type": content_type,
         "stem": os.path.join(os.path.abspath(workdir), COPY_STEM),
-        "limits": asdict(limits),
         "inspect": inspect,
     }
 
 
-def _run_converter(request: dict[str, Any], limits: ConversionLimits) -> dict[str, Any]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", CONVERTER_MODULE, json.dumps(request)],
-        stdin=subprocess.DEVNULL,
+class _SpareConverter:
+    """One converter child started ahead of need, per process and limits.
+
+    Python and the parsers take a quarter second of CPU to load; the spare loads
+    them (at low priority) between uploads, not while a clerk waits. Each child
+    still converts one file only and exits: nothing of one file can reach the next.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: tuple[int, ConversionLimits, subprocess.Popen[bytes]] | None = None
+
+    def take(self, limits: ConversionLimits) -> subprocess.Popen[bytes]:
+        with self._lock:
+            spare, self._spare = self._spare, (os.getpid(), limits, _start_converter(limits))
+        if spare is None or spare[0] != os.getpid():  # none yet, or inherited across a fork: not ours
+            return _start_converter(limits)
+        _, spare_limits, process = spare
+        if spare_limits == limits and process.poll() is None:
+            return process
+        _dismiss(process)
+        return _start_converter(limits)
+
+
+_spares = _SpareConverter()
+
+
+def _start_converter(limits: ConversionLimits) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", CONVERTER_MODULE, json.dumps(asdict(limits))],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=_IMPORT_ROOT,
-        env=_child_environment(os.path.dirname(request["stem"])),
+        env=_child_environment(),
         start_new_session=True,  # a terminal's Ctrl-C is for the server, not for the child
     )
+
+
+def _dismiss(process: subprocess.Popen[bytes]) -> None:
+    process.kill()
+    process.communicate()
+
+
+def _run_converter(request: dict[str, Any], limits: ConversionLimits) -> dict[str, Any]:
+    process = _spares.take(limits)
     try:
-        stdout, stderr = process.communicate(timeout=limits.wall_seconds)
+        stdout, stderr = process.communicate(json.dumps(request).encode() + b"\n", timeout=limits.wall_seconds)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
+        _dismiss(process)
         logger.warning("viewing copy of %s: stopped after %s s", request["content_type"], limits.wall_seconds)
         raise refusal("timed_out", seconds=limits.wall_seconds) from None
     return _reported_outcome(process.returncode, stdout, stderr, request["content_type"])
 
 
-def _child_environment(workdir: str) -> dict[str, str]:
+def _child_environment() -> dict[str, str]:
     """Nothing of the server's environment (database URL, storage keys) reaches the child."""
     return {
         "PATH": os.defpath,
         "LC_ALL": "C.UTF-8",
-        "TMPDIR": workdir,
         "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena
     }
 
