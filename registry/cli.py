@@ -167,9 +167,17 @@ def create_user(ctx: Context, username: str, roles: tuple[str, ...], full_name: 
 @click.option("--name", default="cli", show_default=True)
 @pass_ctx
 def user_token(ctx: Context, username: str, days: int, name: str) -> None:
-    """Print a new API token for USERNAME (shown once)."""
+    """Print a new API token for USERNAME (shown once); the account must be enabled and, where
+    REGISTRY_REQUIRE_MFA is on, have a second factor, or the API would refuse the token."""
     with ctx.session() as db:
-        token = accounts.create_api_token(db, SYSTEM, accounts.user_by_name(db, username), name=name, days=days)
+        user = accounts.user_by_name(db, username)
+        if not user.is_active:
+            raise click.ClickException(f"{user.username} is disabled: enable the account before making it a token")
+        if accounts.second_factor_missing(user, required=ctx.runtime.settings.require_mfa):
+            raise click.ClickException(
+                f"{user.username} has no second factor and REGISTRY_REQUIRE_MFA is on, so the API would refuse "
+                "the token: they sign in, set up a second factor on their account page, then ask again")
+        token = accounts.create_api_token(db, SYSTEM, user, name=name, days=days)
     click.echo(token)
 
 

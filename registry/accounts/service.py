@@ -321,6 +321,14 @@ def create_api_token(db: Session, who: AuditSubject, user: User, *, name: str = 
     return token
 
 
+def second_factor_missing(user: User, *, required: bool) -> bool:
+    """Where the registry requires a second factor, an account without one may not use the API.
+
+    A token is only a stand-in for a sign-in: it must not let in an account that could not pass the whole one.
+    """
+    return required and not user.has_totp
+
+
 def user_for_token(db: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None

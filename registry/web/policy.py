@@ -114,9 +114,13 @@ def _authenticate() -> Actor:
 
 
 def needs_second_factor(actor: Actor) -> bool:
-    if actor.via != "web" or actor.user is None:
+    """A session must have passed the second factor; a token lets in only an account that has one set up."""
+    if actor.user is None:
         return False
-    required = actor.user.has_totp or current_runtime().settings.require_mfa
+    require_mfa = current_runtime().settings.require_mfa
+    if actor.via == "api":
+        return accounts.second_factor_missing(actor.user, required=require_mfa)
+    required = actor.user.has_totp or require_mfa
     return required and not current_user.staff_session.mfa_passed
 
 
@@ -144,8 +148,14 @@ def _admit(rule: AccessRule) -> object | None:
     g.actor = actor
     if actor.user is None:
         return redirect(url_for("accounts.login", next=request.full_path))
-    if needs_second_factor(actor) and request.endpoint not in TWO_FACTOR_ENDPOINTS:
-        return redirect(url_for("accounts.enrol_two_factor", next=request.full_path))
+    if needs_second_factor(actor):
+        if actor.via == "api":
+            raise Unauthenticated(
+                str(_("This registry requires a second factor: set one up on your account page, "
+                      "then your API tokens will work.")),
+                audit=AuditNote(Action.TOKEN_REJECTED, details={"reason": "second_factor_missing"}))
+        if request.endpoint not in TWO_FACTOR_ENDPOINTS:
+            return redirect(url_for("accounts.enrol_two_factor", next=request.full_path))
     if rule.before_gates or rule.permission is None:
         return None
     if not actor.can(rule.permission):
