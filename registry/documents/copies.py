@@ -128,39 +128,50 @@ def _fetch_original(store: EncryptedStore, job: _Job, work: str) -> str:
 def _finish(sessions: sessionmaker[Session], store: EncryptedStore, job: _Job, *,
             made: tuple[ViewingCopy, ObjectInfo] | None = None, failure: FileRefused | None = None) -> str | None:
     """Record the outcome if the claim is still ours; a copy nobody records is deleted again."""
-    values: dict[str, object] = {"viewing_claim": None, "viewing_claimed_at": None}
     with sessions() as db:
-        if made is not None:
-            copy, info = made
-            on_rollback(db, lambda: store.delete(info.key))
-            viewing = StoredObject(key=info.key, size=info.size, sha256=info.sha256, key_id=info.key_id,
-                                   wrapped_key=info.wrapped_key, content_type=copy.content_type)
-            db.add(viewing)
-            db.flush()
-            values.update(viewing_status=ViewingStatus.READY, viewing_id=viewing.id, pages=copy.pages)
-        else:
-            assert failure is not None
-            log.warning("viewing copy of version %s: %s (%s)", job.version_id, failure.reason, failure.message)
-            values.update(viewing_status=ViewingStatus.FAILED, viewing_problem=json.dumps(
-                {"reason": failure.reason or "conversion_error", "params": failure.params}))
-        recorded = db.execute(
-            sa.update(DocumentVersion)
-            .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
-            .values(**values).execution_options(synchronize_session=False)).rowcount
-        if not recorded:
-            log.warning("viewing copy of version %s: another worker took the job over", job.version_id)
-            db.rollback()
-            return None
-        db.commit()
+        try:
+            return _record_outcome(db, store, job, made, failure)
+        except BaseException:
+            db.rollback()  # closing alone would not delete the copy stored for this row
+            raise
+
+
+def _record_outcome(db: Session, store: EncryptedStore, job: _Job, made: tuple[ViewingCopy, ObjectInfo] | None,
+                    failure: FileRefused | None) -> str | None:
+    values: dict[str, object] = {"viewing_claim": None, "viewing_claimed_at": None}
+    if made is not None:
+        copy, info = made
+        on_rollback(db, lambda: store.delete(info.key))
+        viewing = StoredObject(key=info.key, size=info.size, sha256=info.sha256, key_id=info.key_id,
+                               wrapped_key=info.wrapped_key, content_type=copy.content_type)
+        db.add(viewing)
+        db.flush()
+        values.update(viewing_status=ViewingStatus.READY, viewing_id=viewing.id, pages=copy.pages)
+    else:
+        assert failure is not None
+        log.warning("viewing copy of version %s: %s (%s)", job.version_id, failure.reason, failure.message)
+        values.update(viewing_status=ViewingStatus.FAILED, viewing_problem=json.dumps(
+            {"reason": failure.reason or "conversion_error", "params": failure.params}))
+    recorded = db.execute(
+        sa.update(DocumentVersion)
+        .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if not recorded:
+        log.warning("viewing copy of version %s: another worker took the job over", job.version_id)
+        db.rollback()
+        return None
+    db.commit()
     return str(values["viewing_status"])
 
 
 def _release(sessions: sessionmaker[Session], job: _Job) -> None:
+    """Give the job up after a failure of the store or the disk. Its claim time stays: the next
+    attempt waits a lease, so a version that keeps failing does not crowd out newer uploads."""
     try:
         with sessions() as db:
             db.execute(sa.update(DocumentVersion)
                        .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
-                       .values(viewing_claim=None, viewing_claimed_at=None)
+                       .values(viewing_claim=None)
                        .execution_options(synchronize_session=False))
             db.commit()
     except SQLAlchemyError:
@@ -180,22 +191,27 @@ def waiting_versions(sessions: sessionmaker[Session], lease: timedelta, limit: i
 
 
 class ViewingCopies:
-    """The queue of one process: threads that make copies, and a sweeper that finds forgotten jobs."""
+    """The queue of one process: threads that make copies, and a sweeper that finds forgotten jobs.
+
+    A spooled upload (plaintext) is kept for a job only if a thread starts on it at once; a job that
+    has to wait reads the original back from the store instead, so waiting uploads never pile up
+    on disk.
+    """
 
     def __init__(self, sessions: sessionmaker[Session], store: Callable[[], EncryptedStore], policy: CopyPolicy,
                  *, threads: int, sweep_seconds: int) -> None:
         self.sessions = sessions
         self.store = store
         self.policy = policy
+        self._threads = threads
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="viewing-copy") if threads else None
-        self._queued: dict[str, Future[str | None]] = {}
+        self._queued: dict[str, tuple[Future[str | None], str | None]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        clear_leftovers(policy)
         if self._pool is not None and sweep_seconds > 0:
-            self._sweeper = threading.Thread(target=self._sweep_every, args=(sweep_seconds,),
-                                             name="viewing-copy-sweep", daemon=True)
-            self._sweeper.start()
+            threading.Thread(target=self._sweep_every, args=(sweep_seconds,), name="viewing-copy-sweep",
+                             daemon=True).start()
 
     def submit(self, version_id: str, spooled: str | None = None) -> None:
         """Queue a copy (after the upload committed); without threads the sweep or the CLI makes it."""
@@ -203,7 +219,10 @@ class ViewingCopies:
             if self._pool is None or version_id in self._queued or self._stop.is_set():
                 _remove(spooled)
                 return
-            self._queued[version_id] = self._pool.submit(self._run, version_id, spooled)
+            if len(self._queued) >= self._threads:  # no thread free: do not keep plaintext waiting
+                _remove(spooled)
+                spooled = None
+            self._queued[version_id] = (self._pool.submit(self._run, version_id, spooled), spooled)
 
     def _run(self, version_id: str, spooled: str | None) -> str | None:
         try:
@@ -218,6 +237,7 @@ class ViewingCopies:
 
     def sweep(self) -> int:
         """Queue every forgotten job; returns how many were queued."""
+        clear_leftovers(self.policy)
         ids = waiting_versions(self.sessions, self.policy.lease)
         for version_id in ids:
             self.submit(version_id)
@@ -227,8 +247,8 @@ class ViewingCopies:
         while not self._stop.wait(seconds):
             try:
                 self.sweep()
-            except SQLAlchemyError:
-                log.exception("the viewing-copy sweep could not read the database; next try in %s s", seconds)
+            except (SQLAlchemyError, OSError):
+                log.exception("the viewing-copy sweep failed; next try in %s s", seconds)
 
     def make_waiting(self) -> Counter[str]:
         """Make every waiting copy in this thread (the CLI, or a server without copy threads)."""
@@ -243,13 +263,41 @@ class ViewingCopies:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the queued copies are made (tests, the demo); False on time-out."""
         with self._lock:
-            futures = list(self._queued.values())
+            futures = [future for future, _ in self._queued.values()]
         return not wait_for(futures, timeout=timeout).not_done
 
     def close(self) -> None:
+        """Stop: jobs not started are dropped with their spooled uploads (the sweep finds them again)."""
         self._stop.set()
+        with self._lock:
+            for future, spooled in self._queued.values():
+                if future.cancel():
+                    _remove(spooled)
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True)
+
+
+def clear_leftovers(policy: CopyPolicy) -> None:
+    """Remove what a killed process left in the upload folder (spools, handed-over uploads, work folders).
+
+    Nothing there lives longer than a lease: a request or a copy job that old was killed.
+    """
+    cutoff = (datetime.now(timezone.utc) - policy.lease).timestamp()
+    try:
+        entries = list(os.scandir(policy.workdir))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+            log.warning("removed %s, left in the upload folder by a process that was stopped", entry.name)
+        except FileNotFoundError:
+            continue
 
 
 def _remove(path: str | None) -> None:

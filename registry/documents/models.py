@@ -85,7 +85,8 @@ class DocumentVersion(Base):
                                                 default=ViewingStatus.PENDING)
     # Why no copy could be made: {"reason": <inspection.REFUSALS key>, "params": {name: int}}.
     viewing_problem: Mapped[str | None] = mapped_column(sa.String(300))
-    # Which worker is making the copy, since when: a claim older than the lease is taken up again.
+    # Which worker is making the copy, and when the last attempt began: a claim older than the lease
+    # is taken up again, and an attempt that failed is retried once a lease has passed.
     viewing_claim: Mapped[str | None] = mapped_column(sa.String(36))
     viewing_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pages: Mapped[int | None] = mapped_column(sa.Integer)

@@ -7,6 +7,7 @@ an upload that fails half-way leaves neither a row nor an object behind.
 from __future__ import annotations
 
 import errno
+from datetime import datetime, timezone
 import io
 import socket
 from pathlib import Path
@@ -159,7 +160,12 @@ def test_storage_failure_while_storing_the_copy_keeps_the_job_and_no_stray_objec
     response = client.get(f"/documents/{document['id']}/content")
     assert (response.status_code, response.get_json()["error"]["code"]) == (409, "viewing_copy_pending")
     monkeypatch.undo()
-    assert make_copies() == {"ready": 1}  # the store works again: the next sweep makes the copy
+    assert make_copies() == {}  # a failed attempt waits a lease before the next ...
+    with runtime.sessions() as db:
+        db.execute(sa.update(DocumentVersion).values(
+            viewing_claimed_at=datetime.now(timezone.utc) - runtime.viewing_copies.policy.lease))
+        db.commit()
+    assert make_copies() == {"ready": 1}  # ... then the store works again and the copy is made
     assert client.get(f"/documents/{document['id']}/content").status_code == 200
     assert files_under(upload_workdir(runtime)) == []
 

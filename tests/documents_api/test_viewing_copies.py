@@ -7,6 +7,7 @@ process died, is taken up again once its claim has expired.
 from __future__ import annotations
 
 import html
+import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -191,3 +192,18 @@ def _client_for(app, member):
     from tests.conftest import ApiClient
 
     return ApiClient(app.test_client(), member.token)
+
+
+def test_what_a_killed_process_left_in_the_upload_folder_is_removed_at_start(settings):
+    uploads = Path(settings.instance_path) / "uploads"
+    (uploads / "tmp-work-of-a-killed-job").mkdir(parents=True)
+    (uploads / "tmp-work-of-a-killed-job" / "original").write_bytes(b"plaintext scan")
+    (uploads / "0b1c.original").write_bytes(b"plaintext scan")
+    (uploads / "upload-live").write_bytes(b"an upload arriving right now")
+    long_ago = time.time() - CopyPolicy(str(uploads)).lease.total_seconds() - 60
+    for stale in ("tmp-work-of-a-killed-job", "0b1c.original"):
+        os.utime(uploads / stale, (long_ago, long_ago))
+
+    create_app(settings).extensions["registry"].close()
+
+    assert sorted(p.name for p in uploads.iterdir()) == ["upload-live"]
