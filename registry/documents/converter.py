@@ -93,6 +93,7 @@ def main(argv: list[str]) -> int:
     """Started ahead of need: cap this process, load the parsers, then convert the one request on stdin."""
     limits: Limits = json.loads(argv[1])
     apply_limits(limits)
+    _refuse_tracing()
     os.nice(NICENESS)
     report_fd = _private_stdout()
     _load_parsers()
@@ -117,6 +118,15 @@ def main(argv: list[str]) -> int:
         outcome = {"ok": False, "reason": "conversion_error", "params": {}}
     os.write(report_fd, (json.dumps(outcome) + "\n").encode())
     return 0
+
+
+def _refuse_tracing() -> None:
+    """Not dumpable: a converter that a hostile file took over cannot ptrace or read the memory of the
+    spare child waiting for the next file (both run as the same user)."""
+    import ctypes
+
+    PR_SET_DUMPABLE = 4
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _load_parsers() -> None:

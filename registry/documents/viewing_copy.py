@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -149,8 +150,16 @@ def _start_converter(limits: ConversionLimits) -> subprocess.Popen[bytes]:
 
 
 def _dismiss(process: subprocess.Popen[bytes]) -> None:
-    process.kill()
+    _kill_group(process)
     process.communicate()
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """The child leads its own process group: whatever it started goes with it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _run_converter(request: dict[str, Any], limits: ConversionLimits) -> dict[str, Any]:
@@ -161,6 +170,8 @@ def _run_converter(request: dict[str, Any], limits: ConversionLimits) -> dict[st
         _dismiss(process)
         logger.warning("viewing copy of %s: stopped after %s s", request["content_type"], limits.wall_seconds)
         raise refusal("timed_out", seconds=limits.wall_seconds) from None
+    finally:
+        _kill_group(process)  # nothing a converted file set running outlives its child
     return _reported_outcome(process.returncode, stdout, stderr, request["content_type"])
 
 
