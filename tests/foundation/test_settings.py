@@ -25,6 +25,9 @@ def test_embedded_default_needs_no_server(tmp_path):
       "REGISTRY_SECRET_KEY": "dev-insecure-" + "x" * 40}, "REGISTRY_SECRET_KEY"),
     ({"REGISTRY_ENV": "production", "REGISTRY_SECRET_KEY": "s" * 48}, "PostgreSQL"),
     ({"REGISTRY_CONFIG": "/nonexistent/registry.toml"}, "cannot be read"),
+    ({"REGISTRY_COPY_WORKERS": "-1"}, "REGISTRY_COPY_WORKERS must be between 0"),
+    ({"REGISTRY_COPY_WORKERS": "200"}, "REGISTRY_COPY_WORKERS must be between 0"),
+    ({"REGISTRY_COPY_SWEEP_SECONDS": "-5"}, "REGISTRY_COPY_SWEEP_SECONDS"),
 ])
 def test_bad_settings_refuse_to_start(tmp_path, env, words):
     env = {"REGISTRY_INSTANCE_PATH": str(tmp_path), **env}
