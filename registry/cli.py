@@ -31,12 +31,15 @@ class Context:
 
     def __init__(self) -> None:
         self._app = None
+        self.serving = False
 
     @property
     def app(self):
         if self._app is None:
+            # Only a server runs copy threads; a command makes the copies it needs itself (`copies make`, demo).
+            quiet = {} if self.serving else {"copy_workers": 0, "copy_sweep_seconds": 0}
             try:
-                self._app = create_app(load_settings())
+                self._app = create_app(load_settings(**quiet))
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from None
         return self._app
@@ -132,6 +135,7 @@ def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
 @pass_ctx
 def serve(ctx: Context, host: str, port: int) -> None:
     """Run the development server (production: gunicorn -c config/gunicorn.conf.py registry.wsgi:app)."""
+    ctx.serving = True
     if ctx.runtime.settings.production:
         raise click.ClickException("in production run gunicorn -c config/gunicorn.conf.py registry.wsgi:app")
     click.echo(f"Serving on http://{'localhost' if host == '127.0.0.1' else host}:{port}/")
@@ -319,8 +323,6 @@ def demo(ctx: Context, families: int) -> None:
 
 
 def _made_copies(runtime: Runtime) -> str:
-    """Wait for this process's copy threads, then make what is left here."""
-    runtime.viewing_copies.wait_idle()
     return _copy_counts(runtime.viewing_copies.make_waiting()) or "none waiting"
 
 
