@@ -100,9 +100,7 @@ def _claim(sessions: sessionmaker[Session], version_id: str, lease: timedelta) -
     with sessions() as db:
         taken = db.execute(
             sa.update(DocumentVersion)
-            .where(DocumentVersion.id == version_id, DocumentVersion.viewing_status == ViewingStatus.PENDING,
-                   sa.or_(DocumentVersion.viewing_claimed_at.is_(None),
-                          DocumentVersion.viewing_claimed_at < now - lease))
+            .where(DocumentVersion.id == version_id, _waiting(now, lease))
             .values(viewing_claim=claim, viewing_claimed_at=now)
             .execution_options(synchronize_session=False)).rowcount
         if not taken:
@@ -180,14 +178,17 @@ def _release(sessions: sessionmaker[Session], job: _Job) -> None:
 
 def waiting_versions(sessions: sessionmaker[Session], lease: timedelta, limit: int = SWEEP_BATCH) -> list[str]:
     """Pending versions no live worker holds, oldest first."""
-    cutoff = datetime.now(timezone.utc) - lease
     with sessions() as db:
         return list(db.scalars(
-            sa.select(DocumentVersion.id)
-            .where(DocumentVersion.viewing_status == ViewingStatus.PENDING,
-                   sa.or_(DocumentVersion.viewing_claimed_at.is_(None),
-                          DocumentVersion.viewing_claimed_at < cutoff))
+            sa.select(DocumentVersion.id).where(_waiting(datetime.now(timezone.utc), lease))
             .order_by(DocumentVersion.uploaded_at).limit(limit)))
+
+
+def _waiting(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
+    """Pending, and nobody's: never claimed, or the last claim (or failed attempt) is a lease old."""
+    return sa.and_(DocumentVersion.viewing_status == ViewingStatus.PENDING,
+                   sa.or_(DocumentVersion.viewing_claimed_at.is_(None),
+                          DocumentVersion.viewing_claimed_at < now - lease))
 
 
 class ViewingCopies:
