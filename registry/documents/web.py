@@ -1,10 +1,10 @@
 """What the HTML and JSON document routes share: reading the multipart upload, sending content."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+from typing import IO, Any
 from urllib.parse import quote
-
-from typing import IO
 
 from flask import Request, Response, request, stream_with_context
 
@@ -16,14 +16,42 @@ from registry.runtime import current_runtime
 
 # The viewing copy is shown inside our own page; it may run nothing and load nothing.
 CONTENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
+UPLOAD_READ_BYTES = 1024 * 1024
 
 
 class SpoolingRequest(Request):
-    """File parts go straight to the upload work folder, hashed as they arrive (see documents.spool)."""
+    """File parts go straight to the upload work folder, hashed as they arrive (see documents.spool),
+    and the body is read a mebibyte at a time (see ``_ServerInput``)."""
+
+    def __init__(self, environ: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        if environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            environ["wsgi.input"] = io.BufferedReader(_ServerInput(environ["wsgi.input"]), UPLOAD_READ_BYTES)
+        super().__init__(environ, *args, **kwargs)
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
         return UploadSpool(current_runtime().viewing_copies.policy.workdir)  # type: ignore[return-value]
+
+
+class _ServerInput(io.RawIOBase):
+    """The server's request body as a raw stream, for a buffer that reads it a mebibyte at a time.
+
+    The multipart parser asks for 64 KiB at a time, and gunicorn answers each such
+    read with a Python-level loop over 8 KiB socket reads: that cost more than the
+    parsing itself (a 50 MiB upload parsed in 0.15-0.25 s, against 0.04 s when read in 1 MiB pieces).
+    """
+
+    def __init__(self, source: IO[bytes]) -> None:
+        super().__init__()
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def upload_policy() -> service.UploadPolicy:
