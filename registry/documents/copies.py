@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry.db import on_rollback
 from registry.documents.inspection import FileRefused
 from registry.documents.models import DocumentVersion, StoredObject, ViewingStatus
-from registry.documents.viewing_copy import ConversionLimits, ViewingCopy, make_viewing_copy
+from registry.documents.viewing_copy import ConversionLimits, ViewingCopy, make_viewing_copy, prepare_converter
 from storage import EncryptedStore, ObjectInfo, StorageError
 
 log = logging.getLogger("registry.documents.copies")
@@ -210,6 +210,8 @@ class ViewingCopies:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         clear_leftovers(policy)
+        if self._pool is not None:
+            self._pool.submit(self._prepare_converter)
         if self._pool is not None and sweep_seconds > 0:
             threading.Thread(target=self._sweep_every, args=(sweep_seconds,), name="viewing-copy-sweep",
                              daemon=True).start()
@@ -235,6 +237,14 @@ class ViewingCopies:
             _remove(spooled)
             with self._lock:
                 self._queued.pop(version_id, None)
+            self._prepare_converter()
+
+    def _prepare_converter(self) -> None:
+        """Between jobs, not during an upload: the next upload opens its file without waiting for Python."""
+        try:
+            prepare_converter(self.policy.limits)
+        except OSError:
+            log.exception("could not start a converter ahead of need; the next file starts its own")
 
     def sweep(self) -> int:
         """Queue every forgotten job; returns how many were queued."""

@@ -114,8 +114,12 @@ class _SpareConverter:
     """One converter child started ahead of need, per process and limits.
 
     Python and the parsers take a quarter second of CPU to load; the spare loads
-    them (at low priority) between uploads, not while a clerk waits. Each child
-    still converts one file only and exits: nothing of one file can reach the next.
+    them (at low priority) between uploads, not while a clerk waits. It is made
+    ready only when asked (``prepare_converter``, by the copy thread once it is
+    idle): started as soon as it was taken, the next spare loaded while the
+    upload that took it was still storing its original, and slowed it down.
+    Each child still converts one file only and exits: nothing of one file can
+    reach the next.
     """
 
     def __init__(self) -> None:
@@ -124,17 +128,34 @@ class _SpareConverter:
 
     def take(self, limits: ConversionLimits) -> subprocess.Popen[bytes]:
         with self._lock:
-            spare, self._spare = self._spare, (os.getpid(), limits, _start_converter(limits))
-        if spare is None or spare[0] != os.getpid():  # none yet, or inherited across a fork: not ours
-            return _start_converter(limits)
-        _, spare_limits, process = spare
-        if spare_limits == limits and process.poll() is None:
-            return process
-        _dismiss(process)
+            spare, self._spare = self._spare, None
+        if spare is not None and self._fits(spare, limits):
+            return spare[2]
+        if spare is not None and spare[0] == os.getpid():
+            _dismiss(spare[2])
         return _start_converter(limits)
+
+    def prepare(self, limits: ConversionLimits) -> None:
+        with self._lock:
+            if self._spare is not None and self._fits(self._spare, limits):
+                return
+            stale, self._spare = self._spare, (os.getpid(), limits, _start_converter(limits))
+        if stale is not None and stale[0] == os.getpid():
+            _dismiss(stale[2])
+
+    @staticmethod
+    def _fits(spare: tuple[int, ConversionLimits, subprocess.Popen[bytes]], limits: ConversionLimits) -> bool:
+        """Ours (not inherited across a fork), for these limits, and still alive."""
+        pid, spare_limits, process = spare
+        return pid == os.getpid() and spare_limits == limits and process.poll() is None
 
 
 _spares = _SpareConverter()
+
+
+def prepare_converter(limits: ConversionLimits) -> None:
+    """Have a converter child ready for the next file (call when this process is otherwise idle)."""
+    _spares.prepare(limits)
 
 
 def _start_converter(limits: ConversionLimits) -> subprocess.Popen[bytes]:

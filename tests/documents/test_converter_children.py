@@ -1,4 +1,4 @@
-"""The converter children: started ahead of need, told nothing of the server, one file each."""
+"""The converter children: started ahead of need when asked, told nothing of the server, one file each."""
 from __future__ import annotations
 
 import subprocess
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from registry.documents import viewing_copy
 from registry.documents.inspection import PDF
-from registry.documents.viewing_copy import ConversionLimits, make_viewing_copy
+from registry.documents.viewing_copy import ConversionLimits, make_viewing_copy, prepare_converter
 
 from . import files
 
@@ -26,6 +26,7 @@ def test_a_child_gets_nothing_of_the_servers_environment(tmp_path: Path, monkeyp
         started.append(kwargs.get("env"))
         return real_popen(*args, **kwargs)
     monkeypatch.setattr(viewing_copy.subprocess, "Popen", popen)
+    monkeypatch.setattr(viewing_copy, "_spares", viewing_copy._SpareConverter())  # none ready: a child is started
 
     make_viewing_copy(str(files.simple_pdf(tmp_path / "scan.pdf")), PDF, str(tmp_path))
 
@@ -34,21 +35,32 @@ def test_a_child_gets_nothing_of_the_servers_environment(tmp_path: Path, monkeyp
 
 def test_each_child_converts_one_file_and_exits(tmp_path: Path) -> None:
     pdf = files.simple_pdf(tmp_path / "scan.pdf")
-    make_viewing_copy(str(pdf), PDF, str(tmp_path))
+    prepare_converter(ConversionLimits())
     spare = _spare()
 
     make_viewing_copy(str(pdf), PDF, str(tmp_path))  # the spare takes this file ...
 
     assert spare.wait(timeout=30) == 0  # ... and is gone once it has answered
-    assert _spare() is not spare
+    assert viewing_copy._spares._spare is None  # no other child loaded meanwhile: the next is asked for
+
+
+def test_a_prepared_spare_is_kept_until_used(tmp_path: Path) -> None:
+    prepare_converter(ConversionLimits())
+    spare = _spare()
+
+    prepare_converter(ConversionLimits())
+
+    assert _spare() is spare and spare.poll() is None
 
 
 def test_a_spare_started_with_other_limits_is_not_used(tmp_path: Path) -> None:
     pdf = files.simple_pdf(tmp_path / "scan.pdf")
-    make_viewing_copy(str(pdf), PDF, str(tmp_path))
+    prepare_converter(ConversionLimits())
     spare = _spare()
 
-    make_viewing_copy(str(pdf), PDF, str(tmp_path), limits=ConversionLimits(max_pages=3))
+    copy = make_viewing_copy(str(pdf), PDF, str(tmp_path), limits=ConversionLimits(max_pages=3))
 
+    assert copy.pages == 1
     assert spare.wait(timeout=30) != 0  # dismissed (killed), never given the file
+    prepare_converter(ConversionLimits(max_pages=3))
     assert viewing_copy._spares._spare[1] == ConversionLimits(max_pages=3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 from registry import cli
 from registry.app import create_app
 from registry.audit.events import Action
-from registry.documents import copies
+from registry.documents import copies, viewing_copy
 from registry.documents.copies import CopyPolicy
 from registry.documents.models import DocumentVersion
 from registry.documents.viewing_copy import ConversionLimits
@@ -207,3 +208,34 @@ def test_what_a_killed_process_left_in_the_upload_folder_is_removed_at_start(set
     create_app(settings).extensions["registry"].close()
 
     assert sorted(p.name for p in uploads.iterdir()) == ["upload-live"]
+
+
+def test_the_copy_thread_readies_a_converter_between_uploads_never_during_one(settings, person, clerk, monkeypatch):
+    """An upload opens its file in a child loaded ahead of need; loading the next one while the upload still
+    stores its original slowed the upload down, so only the idle copy thread does it."""
+    app = create_app(settings.with_overrides(copy_workers=1))
+    runtime = app.extensions["registry"]
+    started_by = []
+    real_start = viewing_copy._start_converter
+
+    def start(limits):
+        started_by.append(threading.current_thread().name)
+        return real_start(limits)
+    monkeypatch.setattr(viewing_copy, "_start_converter", start)
+    client_ = _client_for(app, clerk)
+    try:
+        assert runtime.viewing_copies.wait_idle(timeout=60)
+        viewing_copy.prepare_converter(runtime.viewing_copies.policy.limits)  # ready (a no-op if the thread was first)
+        started_by.clear()
+        request_thread = threading.current_thread().name
+
+        uploaded(upload(client_, person["id"], files.simple_pdf(Path(settings.instance_path) /
+                                                                "scan.pdf").read_bytes(), "scan.pdf"))
+        assert runtime.viewing_copies.wait_idle(timeout=120)
+
+        assert request_thread not in started_by  # the upload used the child made ready before it
+        assert started_by and all(name.startswith("viewing-copy") for name in started_by)
+        spare = viewing_copy._spares._spare
+        assert spare is not None and spare[2].poll() is None  # ready for the next upload
+    finally:
+        runtime.close()
