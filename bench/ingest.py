@@ -30,6 +30,7 @@ import random
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,10 +201,14 @@ class Server:
 
 
 def child_pids(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Children of every thread of the process (the copy thread starts converters, not the main thread)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return children
 
 
 def memory_mib(pid: int, field_name: str) -> float:
@@ -312,6 +317,20 @@ def timed(action: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - started, result
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all cores have spent busy since boot (/proc/stat): what every process together used."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_busy(action: Callable[[], T]) -> tuple[float, float, T]:
+    """Wall seconds, machine CPU seconds, result."""
+    busy = machine_busy_seconds()
+    seconds, result = timed(action)
+    return seconds, machine_busy_seconds() - busy, result
+
+
 def boto3_client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     import boto3
     from botocore.config import Config
@@ -346,6 +365,7 @@ class Round:
     """One round of every measurement, in a fixed order so drift hits them all."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
     converter_peak: float = 0.0
     copy_size: int = 0
     copy_ready: float = 0.0
@@ -369,10 +389,11 @@ def wait_for_copy(port: int, registry: Registry, document: str) -> None:
 def one_round(server: Server, registry: Registry, client, bucket: str, pdf: Path,  # type: ignore[no-untyped-def]
               expected: str) -> Round:
     done = Round()
-    done.seconds["put_object"] = timed(partial(raw_put, client, bucket, pdf))[0]
+    done.seconds["put_object"], done.cpu["put_object"], _ = timed_busy(partial(raw_put, client, bucket, pdf))
     done.seconds["upload_fileobj"] = timed(partial(managed_put, client, bucket, pdf))[0]
     with ChildMemory(server.worker) as children:
-        done.seconds["api_upload"], (status, body) = timed(partial(post_document, server.port, registry, pdf))
+        done.seconds["api_upload"], done.cpu["api_upload"], (status, body) = timed_busy(
+            partial(post_document, server.port, registry, pdf))
         if status != 201 or body["document"]["versions"][0]["sha256"] != expected:
             raise SystemExit(f"upload failed ({status}): {body}")
         document = f"/api/v1/documents/{body['document']['id']}"
@@ -410,6 +431,7 @@ def measure(args: argparse.Namespace, folder: Path, pdf: Path, pages: int) -> No
     timings = {name: Timing(name, size, [r.seconds[name] for r in rounds]) for name in rounds[0].seconds}
     timings["api_content"].size = rounds[0].copy_size
     report(args, size, pages, timings, at_start, worker_peak, max(r.converter_peak for r in rounds))
+    report_rounds(rounds)
     print(f"viewing copy ready {min(r.copy_ready for r in rounds):.2f} s after the upload answered "
           f"(made by the worker's copy thread; the downloads above were measured after it)")
     breakdown(folder, pdf, registry, storage_url)
@@ -431,6 +453,18 @@ def report(args: argparse.Namespace, size: int, pages: int, timings: dict[str, T
           f"   / download_fileobj {timings['api_original'].rate / timings['download_fileobj'].rate:.2f}")
     print(f"service peak RSS: gunicorn worker VmHWM {worker_peak:.0f} MiB (after start {at_start:.0f} MiB); "
           f"converter child VmHWM >= {converter_peak:.0f} MiB (sampled every 20 ms)")
+
+
+def report_rounds(rounds: list[Round]) -> None:
+    """Round by round, each API upload against the put_object just before it: drift on a shared machine hits
+    both alike, where the best of each may come from different moments."""
+    ratios = sorted(r.seconds["put_object"] / r.seconds["api_upload"] for r in rounds)
+    print(f"ratio upload   API / put_object round by round: median {statistics.median(ratios):.2f} "
+          f"(from {ratios[0]:.2f} to {ratios[-1]:.2f}, {len(ratios)} rounds)")
+    put_cpu = statistics.median(r.cpu["put_object"] for r in rounds)
+    api_cpu = statistics.median(r.cpu["api_upload"] for r in rounds)
+    print(f"CPU busy on the machine ({os.cpu_count()} cores, every process: client, service, S3 server), median: "
+          f"put_object {put_cpu:.2f} s, API upload {api_cpu:.2f} s ({api_cpu / put_cpu:.1f}x)")
 
 
 # ---------------------------------------------------------------- where the upload time goes
