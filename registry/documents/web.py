@@ -25,7 +25,9 @@ class SpoolingRequest(Request):
 
     def __init__(self, environ: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         if environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
-            environ["wsgi.input"] = io.BufferedReader(_ServerInput(environ["wsgi.input"]), UPLOAD_READ_BYTES)
+            body = _ServerInput.of(environ)
+            if body is not None:
+                environ["wsgi.input"] = io.BufferedReader(body, UPLOAD_READ_BYTES)
         super().__init__(environ, *args, **kwargs)
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
@@ -41,16 +43,32 @@ class _ServerInput(io.RawIOBase):
     parsing itself (a 50 MiB upload parsed in 0.15-0.25 s, against 0.04 s when read in 1 MiB pieces).
     """
 
-    def __init__(self, source: IO[bytes]) -> None:
+    def __init__(self, source: IO[bytes], length: int | None) -> None:
         super().__init__()
         self._source = source
+        self._left = length
+
+    @classmethod
+    def of(cls, environ: dict[str, Any]) -> _ServerInput | None:
+        """Never read past the body: under a server that hands over its socket (Werkzeug's), a read beyond
+        Content-Length waits for bytes the client will not send. None when the end of the body is unknown."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            length = None
+        if length is None and not environ.get("wsgi.input_terminated"):
+            return None
+        return cls(environ["wsgi.input"], length)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._source.read(len(buffer))
+        wanted = len(buffer) if self._left is None else min(len(buffer), self._left)
+        data = self._source.read(wanted) if wanted > 0 else b""
         buffer[: len(data)] = data
+        if self._left is not None:
+            self._left -= len(data)
         return len(data)
 
 

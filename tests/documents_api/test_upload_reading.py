@@ -20,15 +20,22 @@ MiB = 1024 * 1024
 
 
 class ServerInput:
-    """A WSGI server's request body (only ``read``, as gunicorn's), recording each read; it may break off."""
+    """A WSGI server's request body (only ``read``), recording each read; it may break off.
+
+    Like Werkzeug's development server, it is the connection itself: a read past the body would wait
+    for bytes the client never sends (here it fails the request instead of hanging the test)."""
 
     def __init__(self, body: bytes, *, broken_after: int | None = None) -> None:
-        self.body, self.broken_after = io.BytesIO(body), broken_after
+        self.size, self.body, self.broken_after = len(body), io.BytesIO(body), broken_after
         self.reads: list[int] = []
+        self.read_past_the_body = False
 
     def read(self, size: int = -1) -> bytes:
         if self.broken_after is not None and self.body.tell() >= self.broken_after:
             raise OSError("connection reset by peer")  # gunicorn's NoMoreData is an IOError too
+        if size < 0 or self.body.tell() + size > self.size:
+            self.read_past_the_body = True
+            raise OSError("would wait for the client for ever")
         self.reads.append(size)
         return self.body.read(size)
 
@@ -60,8 +67,19 @@ def test_a_large_upload_is_read_from_the_server_a_mebibyte_at_a_time(client, per
     document = uploaded(post(client, person["id"], body, content_type, server_input))
 
     assert document["versions"][0]["size"] == len(padded)
-    assert server_input.reads and min(server_input.reads) >= MiB, server_input.reads[:10]
+    assert not server_input.read_past_the_body
+    assert server_input.reads and min(server_input.reads[:-1]) >= MiB, server_input.reads[:10]
     assert len(server_input.reads) <= len(body) // MiB + 2
+
+
+def test_a_small_upload_is_not_read_past_its_end(client, person, scan):
+    """Reading a whole mebibyte of a 1 KiB body would wait for the client for ever (a hung upload)."""
+    body, content_type = multipart_body(scan)
+    server_input = ServerInput(body)
+
+    uploaded(post(client, person["id"], body, content_type, server_input))
+
+    assert not server_input.read_past_the_body
 
 
 def test_a_connection_that_breaks_mid_upload_is_a_clear_error_and_leaves_nothing(client, person, runtime, scan):
