@@ -1,16 +1,28 @@
-"""Password hashing (argon2id) and the rules a new password must pass."""
+"""Password hashing (argon2id) and the rules a new password must pass.
+
+A new password must be long, not on a list of common passwords (zxcvbn's, which
+knows English words, names, keyboard walks, dates and l33t spellings, plus ours
+for what it does not know: Cyrillic keyboard walks, local place names), and not
+easy to guess from the person's own names.
+"""
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from registry.i18n import _
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
+# zxcvbn's 0-4 scale; 3 is "safely unguessable": about 10^8 guesses or more, even for an offline attack.
+MIN_STRENGTH = 3
+_STRENGTH_PREFIX = 72  # zxcvbn refuses longer input (its cost grows with length); a longer password is long enough
+_strength_lock = threading.Lock()  # zxcvbn keeps the names it is given in a module-wide dictionary
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this keeps a login for an unknown name as slow as one for a known name.
 _DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
@@ -31,9 +43,14 @@ def password_problem(password: str, *, username: str = "", full_name: str = "") 
     folded = password.casefold()
     if folded in _common_passwords() or len(set(folded)) < 4:
         return str(_("This password is on the list of common passwords; choose another."))
-    for part in (username.casefold(), *full_name.casefold().split()):
+    names = [username.casefold(), *full_name.casefold().split()]
+    for part in names:
         if len(part) >= 3 and part in folded:
             return str(_("The password must not contain your name or user name."))
+    with _strength_lock:
+        strength = zxcvbn(password[:_STRENGTH_PREFIX], user_inputs=names)["score"]
+    if strength < MIN_STRENGTH:
+        return str(_("This password is too easy to guess. Use a longer one, for example several unrelated words."))
     return None
 
 
