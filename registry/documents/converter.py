@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+from registry.documents import sandbox
 from registry.documents.inspection import (
     CSV,
     HEIC,
@@ -101,8 +102,10 @@ def main(argv: list[str]) -> int:
     if not line.strip():
         return 0  # dismissed unused: the server stopped, or wants other limits
     request = {**json.loads(line), "limits": limits}
-    os.environ["TMPDIR"] = os.path.dirname(request["stem"])  # a library's scratch files stay in the work folder
+    work = os.path.dirname(request["stem"])
+    os.environ["TMPDIR"] = work  # a library's scratch files stay in the work folder
     tempfile.tempdir = None
+    confinement = sandbox.enter(request["source"], work)
     try:
         outcome: Outcome = {"ok": True, **convert(request)}
     except FileRefused as refused:
@@ -116,7 +119,8 @@ def main(argv: list[str]) -> int:
     except Exception:
         traceback.print_exc()
         outcome = {"ok": False, "reason": "conversion_error", "params": {}}
-    os.write(report_fd, (json.dumps(outcome) + "\n").encode())
+    report = {**outcome, "landlock": confinement.landlock, "seccomp": confinement.seccomp}
+    os.write(report_fd, (json.dumps(report) + "\n").encode())
     return 0
 
 
@@ -136,8 +140,9 @@ def _load_parsers() -> None:
         import pikepdf  # noqa: F401
         import pillow_heif  # noqa: F401
         import pypdfium2  # noqa: F401
+        import pyseccomp  # noqa: F401  (finding libseccomp runs ldconfig: before the sandbox, not after)
         from PIL import Image, ImageCms, ImageOps  # noqa: F401
-    except (ImportError, MemoryError):
+    except (ImportError, MemoryError, RuntimeError):
         traceback.print_exc()  # the conversion imports again and reports what fails
 
 

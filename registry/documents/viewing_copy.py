@@ -7,6 +7,7 @@ child says beyond a reason key, whole numbers and a file it wrote in `workdir`.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -205,6 +206,16 @@ def _child_environment() -> dict[str, str]:
     }
 
 
+@functools.cache
+def _warn_unconfined(landlock: int, seccomp: bool) -> None:
+    """Once per process and gap: the operator should know what the converter's sandbox lacks (documents.sandbox)."""
+    missing = ([] if landlock else ["Landlock (Linux 5.13+ with the Landlock LSM, not forbidden by a container's "
+                                    "seccomp profile): a parser exploit could read what the server reads"])
+    missing += [] if seccomp else ["seccomp (libseccomp.so.2): a parser exploit could use sockets, change file "
+                                   "modes and signal other processes"]
+    logger.warning("converter children run without %s", "; without ".join(missing))
+
+
 def _reported_outcome(returncode: int, stdout: bytes, stderr: bytes, content_type: str) -> dict[str, Any]:
     """The child's one JSON line; a dead or babbling child is a refusal, never a crash."""
     tail = stderr[-_STDERR_TAIL:].decode(errors="replace")
@@ -219,6 +230,9 @@ def _reported_outcome(returncode: int, stdout: bytes, stderr: bytes, content_typ
     if not isinstance(outcome, dict):
         logger.warning("viewing copy of %s: converter gave no report\n%s", content_type, tail)
         raise refusal("conversion_error")
+    landlock, seccomp = outcome.get("landlock") or 0, bool(outcome.get("seccomp"))
+    if not (landlock and seccomp):
+        _warn_unconfined(landlock, seccomp)
     unexpected = outcome.get("reason") == "conversion_error"
     logger.log(logging.WARNING if unexpected else logging.DEBUG, "viewing copy of %s: %s\n%s",
                content_type, outcome.get("reason", "converted"), tail)
