@@ -484,10 +484,8 @@ def breakdown(folder: Path, pdf: Path, registry: Registry, storage_url: str) -> 
     spooled = work / "original"
 
     def spool() -> None:
-        digest = hashlib.sha256()
         with open(pdf, "rb") as source, open(spooled, "wb") as out:
             while chunk := source.read(CHUNK):
-                digest.update(chunk)
                 out.write(chunk)
 
     def encrypt_only() -> None:
@@ -509,7 +507,7 @@ def breakdown(folder: Path, pdf: Path, registry: Registry, storage_url: str) -> 
     convert_s, copy = timed(partial(make_viewing_copy, str(spooled), "application/pdf", str(work)))
     copy_path = Path(copy.path)
     copy_s = timed(partial(put, copy_path))[0]
-    steps = [("spool to disk + SHA-256", spool_s), ("content type (libmagic)", sniff_s),
+    steps = [("spool to disk", spool_s), ("content type (libmagic)", sniff_s),
              ("open + count pages (child process)", inspect_s), ("encrypt + put original", original_s),
              ("after the answer: viewing copy (child)", convert_s),
              (f"after the answer: put copy ({copy_path.stat().st_size / MiB:.1f} MiB)", copy_s)]

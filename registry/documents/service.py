@@ -11,7 +11,6 @@ rendering scanned pages takes seconds each, and the clerk should not wait.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -81,21 +80,19 @@ class UploadResult:
 
 # ---------------------------------------------------------------- ingest
 
-def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int, str]:
+def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int]:
     path = os.path.join(work, "original")
-    if isinstance(stream, UploadSpool):  # the web upload: on disk already, hashed as it arrived
+    if isinstance(stream, UploadSpool):  # the web upload: on disk already
         _check_size(stream.size, max_bytes)
         stream.move_to(path)
-        return path, stream.size, stream.sha256
-    digest = hashlib.sha256()
+        return path, stream.size
     size = 0
     with open(path, "wb") as out:
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             _check_size(size, max_bytes)
-            digest.update(chunk)
             out.write(chunk)
-    return path, size, digest.hexdigest()
+    return path, size
 
 
 def _check_size(size: int, max_bytes: int) -> None:
@@ -161,7 +158,7 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
     version_id = str(uuid.uuid4())
     with tempfile.TemporaryDirectory(dir=policy.workdir) as work, ThreadPoolExecutor(1) as background:
         try:
-            path, size, sha256 = _spool(upload.stream, work, policy.max_bytes)
+            path, size = _spool(upload.stream, work, policy.max_bytes)
             if size == 0:
                 raise refusal("empty_file")
             sniffed = sniff_content_type(path)
@@ -181,12 +178,12 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
             original = _stored(db, store, storing.result(), sniffed)
         except (StorageError, OSError) as error:
             raise _store_failed(error, action, person_ids) from None
-        if original.sha256 != sha256:
-            raise RuntimeError("the stored original does not hash like the upload")
+        if original.size != size:
+            raise RuntimeError("the stored original is not the size of the upload")
         _copy_after_commit(db, policy, version_id, path)
     _lock_after_commit(db, store, original, policy.retention)
     return DocumentVersion(id=version_id, filename=safe_filename(upload.filename), content_type=sniffed, size=size,
-                           sha256=sha256, original=original, viewing_status=ViewingStatus.PENDING, pages=pages,
+                           sha256=original.sha256, original=original, viewing_status=ViewingStatus.PENDING, pages=pages,
                            uploaded_by_id=actor.user_id)
 
 
