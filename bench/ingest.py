@@ -6,7 +6,10 @@ scanned pages through ``POST /api/v1/persons/{id}/documents``, streamed with
 http.client, and gives it back through ``/original`` and ``/content``; boto3
 puts and gets the same bytes with put_object / get_object (and, for reference,
 its managed upload_fileobj / download_fileobj). The ratio is API MiB/s over boto3
-MiB/s (target >= 0.6 for the upload). The upload answers once the original is
+MiB/s (target >= 0.6 for the upload), printed twice: best of each, and
+round by round (each upload against the put_object just before it, which
+drift on a shared machine hits alike), with the CPU time the whole machine
+spent on each. The upload answers once the original is
 stored and the file has been opened; the worker's copy thread then draws the
 viewing copy, and the bench waits for it (reported on its own) before measuring
 the downloads. The peak RSS is the worker's VmHWM; the converter child is sampled
