@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from registry.audit.checkpoints import maybe_checkpoint
+from registry.audit.checkpoints import CheckpointTimer, checkpoint_if_new, maybe_checkpoint
 from registry.db import make_engine, make_session_factory
 from registry.documents.copies import CopyPolicy, ViewingCopies
 from registry.documents.web import SpoolingRequest
@@ -56,6 +56,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         runtime.worm = check_worm(runtime.raw_store)
         if runtime.worm.status != "enforced":
             log.warning("WORM is %s: %s", runtime.worm.status, runtime.worm.detail)
+    if settings.audit_checkpoint_minutes:
+        runtime.checkpoint_timer = CheckpointTimer(
+            lambda: checkpoint_if_new(runtime.sessions, runtime.raw_store, runtime.audit_key),
+            interval_seconds=settings.audit_checkpoint_minutes * 60)
     app.extensions["registry"] = runtime
     app.request_class = SpoolingRequest
     if settings.trusted_proxies:

@@ -36,8 +36,9 @@ class Context:
     @property
     def app(self):
         if self._app is None:
-            # Only a server runs copy threads; a command makes the copies it needs itself (`copies make`, demo).
-            quiet = {} if self.serving else {"copy_workers": 0, "copy_sweep_seconds": 0}
+            # Only a server runs copy threads and the checkpoint timer; a command makes the copies it needs
+            # itself (`copies make`, demo) and writes a checkpoint when asked (`audit checkpoint`).
+            quiet = {} if self.serving else {"copy_workers": 0, "copy_sweep_seconds": 0, "audit_checkpoint_minutes": 0}
             try:
                 self._app = create_app(load_settings(**quiet))
             except SettingsError as exc:

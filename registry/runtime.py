@@ -16,7 +16,7 @@ from flask import current_app, g
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.audit.checkpoints import load_signing_key
+from registry.audit.checkpoints import CheckpointTimer, load_signing_key
 from registry.settings import Settings, SettingsError
 from storage import EncryptedStore, Keyring, KeyringError, ObjectStore, StorageError, WormStatus
 
@@ -33,14 +33,17 @@ class Runtime:
     keyring: Keyring
     viewing_copies: "ViewingCopies"
     worm: WormStatus | None = None
+    checkpoint_timer: CheckpointTimer | None = None
 
     @property
     def store(self) -> EncryptedStore:
         return EncryptedStore(self.raw_store, self.keyring)
 
     def close(self) -> None:
-        """Finish the copies being made, then let go of the database."""
+        """Finish the copies being made, stop the checkpoint timer, then let go of the database."""
         self.viewing_copies.close()
+        if self.checkpoint_timer is not None:
+            self.checkpoint_timer.stop()
         self.engine.dispose()
 
     @cached_property

@@ -42,6 +42,7 @@ class Settings:
     login_max_failures_per_ip: int = 30
     login_failure_window_minutes: int = 15
     audit_checkpoint_every: int = 1000
+    audit_checkpoint_minutes: int = 15
     audit_signing_key_file: str = ""
     worm_selftest: bool = True
     worm_retention_days: int = 3650
@@ -138,6 +139,9 @@ def validate(s: Settings) -> Settings:
     if not 0 <= s.copy_workers <= 32:
         raise SettingsError(f"{PREFIX}COPY_WORKERS must be between 0 (copies made by `registry copies make`) and 32, "
                             f"not {s.copy_workers}")
+    if s.audit_checkpoint_minutes < 0:
+        raise SettingsError(f"{PREFIX}AUDIT_CHECKPOINT_MINUTES must be 0 (no timed checkpoint) or more, "
+                            f"not {s.audit_checkpoint_minutes}")
     if s.copy_sweep_seconds < 0:
         raise SettingsError(f"{PREFIX}COPY_SWEEP_SECONDS must be 0 (no sweep) or more, not {s.copy_sweep_seconds}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",

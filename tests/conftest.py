@@ -108,10 +108,10 @@ def storage_url(tmp_path) -> str:
 
 @pytest.fixture
 def settings(tmp_path, database_url, storage_url):
-    # Viewing copies are made when a test says so (`make_copies`), not by a thread racing it.
+    # Viewing copies (and timed checkpoints) are made when a test says so (`make_copies`), not by a thread racing it.
     return load_settings({}, instance_path=str(tmp_path / "instance"), database_url=database_url,
                          storage_url=storage_url, testing=True, audit_checkpoint_every=50, worm_selftest=False,
-                         copy_workers=0, copy_sweep_seconds=0)
+                         copy_workers=0, copy_sweep_seconds=0, audit_checkpoint_minutes=0)
 
 
 @pytest.fixture

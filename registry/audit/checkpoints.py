@@ -9,6 +9,8 @@ import base64
 import json
 import logging
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
@@ -123,3 +125,35 @@ def maybe_checkpoint(runtime, seqs: list[int]) -> None:
         write_checkpoint(runtime.sessions, runtime.raw_store, runtime.audit_key)
     except (StorageError, OSError):
         log.exception("could not write an audit checkpoint; `registry audit checkpoint` will catch up")
+
+
+def checkpoint_if_new(sessions, store: ObjectStore, key: Ed25519PrivateKey) -> Checkpoint | None:
+    """A checkpoint of the head unless one exists for it: every server process runs the timer below."""
+    with sessions() as session:
+        head = session.get(AuditChainHead, CHAIN_ID)
+        if head is None or head.seq == 0 or store.exists(checkpoint_key(head.seq)):
+            return None
+    return write_checkpoint(sessions, store, key)
+
+
+class CheckpointTimer:
+    """Signs the head every few minutes, so that a quiet registry (fewer than N events) is checkpointed too:
+    a rewrite of the last hours' log would otherwise go unnoticed until the next thousand events."""
+
+    def __init__(self, write: Callable[[], object], interval_seconds: float) -> None:
+        self._write = write
+        self._interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._write()
+            except Exception:  # the database or the store is down: the next tick tries again
+                log.exception("the timed audit checkpoint failed; next try in %s s", self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()

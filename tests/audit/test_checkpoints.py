@@ -1,12 +1,16 @@
-"""Automatic checkpoints: every N events the application signs the end of the chain, and verify uses them."""
+"""Automatic checkpoints: every N events and every few minutes the application signs the end of the chain,
+and verify uses them."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
-from registry.audit.checkpoints import PREFIX, checkpoint_key
+from registry.app import create_app
+from registry.audit.checkpoints import PREFIX, CheckpointTimer, checkpoint_if_new, checkpoint_key
 from registry.audit.models import AuditChainHead
 from storage import StorageError
 
@@ -80,3 +84,38 @@ def test_a_checkpoint_that_cannot_be_stored_does_not_fail_the_request(viewing, r
     monkeypatch.undo()
     assert cli("audit", "checkpoint").exit_code == 0  # the command catches up
     assert stored_checkpoints(runtime) == already | {head_seq(runtime)}
+
+
+def test_a_quiet_registry_is_checkpointed_by_the_timer_once_per_new_head(viewing, runtime):
+    """Fewer than N events since the last checkpoint: the timer signs the head, and only once."""
+    viewing(1)
+    head = head_seq(runtime)
+    assert head not in stored_checkpoints(runtime)
+    written = []
+
+    def tick() -> None:
+        written.append(checkpoint_if_new(runtime.sessions, runtime.raw_store, runtime.audit_key))
+    timer = CheckpointTimer(tick, interval_seconds=0.05)
+    try:
+        deadline = time.monotonic() + 30
+        while len(written) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        timer.stop()
+
+    assert head in stored_checkpoints(runtime)
+    assert [c.seq for c in written if c is not None] == [head]  # later ticks found it signed already
+
+
+def test_the_server_runs_the_timer_and_stops_it_on_close(settings):
+    app = create_app(settings.with_overrides(audit_checkpoint_minutes=15))
+    runtime = app.extensions["registry"]
+    assert "audit-checkpoint" in {thread.name for thread in threading.enumerate()}
+    runtime.close()
+    assert "audit-checkpoint" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_commands_run_no_checkpoint_timer(settings, cli):
+    """`registry` commands other than serve start no timer: one that runs for a second must not sign."""
+    assert cli("audit", "verify").exit_code == 0
+    assert "audit-checkpoint" not in {thread.name for thread in threading.enumerate()}
