@@ -114,6 +114,8 @@ def _syscall(number: int, *args: object) -> int:
 
 def abi_version() -> int:
     """The kernel's Landlock version; 0 when it has none or it is switched off (or a container forbids it)."""
+    if not sys.platform.startswith("linux"):
+        return 0  # system call 444 is something else there
     try:
         return _syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
     except OSError:
@@ -136,6 +138,8 @@ def enter(source: str, work: str) -> Confinement:
     Call it in a process with no other threads: Landlock and seccomp bind the calling thread and what it
     starts afterwards. Whatever the kernel lacks is reported, not fatal: a viewing copy is still made.
     """
+    if not sys.platform.startswith("linux"):
+        return Confinement(landlock=0, seccomp=False)  # a developer's machine: reported like a kernel without either
     syscall_filter = _syscall_filter()  # built before Landlock: finding libseccomp runs ldconfig
     _drop_capabilities()
     landlock = confine(read=[*python_paths(), *SYSTEM_READ, source], work=work)
