@@ -13,7 +13,6 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 from registry.i18n import _
 
@@ -47,6 +46,8 @@ def password_problem(password: str, *, username: str = "", full_name: str = "") 
     for part in names:
         if len(part) >= 3 and part in folded:
             return str(_("The password must not contain your name or user name."))
+    from zxcvbn import zxcvbn  # 14 MiB of word lists: loaded by the process that first needs them, not every worker
+
     with _strength_lock:
         strength = zxcvbn(password[:_STRENGTH_PREFIX], user_inputs=names)["score"]
     if strength < MIN_STRENGTH:
