@@ -52,8 +52,8 @@ FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # the onl
 # System files the C libraries may open after start: the loader's cache, locale and time-zone data, and the
 # fonts pdfium draws a PDF's non-embedded fonts with (without them, text would vanish from the copy).
 SYSTEM_READ = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/zoneinfo", "/usr/share/locale",
-               "/usr/share/fonts", "/usr/local/share/fonts", "/etc/ld.so.cache", "/etc/localtime",
-               "/dev/null", "/dev/urandom")
+               "/usr/share/fonts", "/usr/share/X11/fonts", "/usr/local/share/fonts",
+               "/etc/ld.so.cache", "/etc/localtime", "/dev/null", "/dev/urandom")
 
 DENIED_SYSCALLS = (
     # no socket at all: Landlock leaves Unix socket files (PostgreSQL, docker.sock), UDP, MPTCP and raw IP open
