@@ -117,8 +117,8 @@ class _SpareConverter:
     Python and the parsers take a quarter second of CPU to load; the spare loads
     them (at low priority) between uploads, not while a clerk waits. It is made
     ready only when asked (``prepare_converter``, by the copy thread once it is
-    idle): started as soon as it was taken, the next spare loaded while the
-    upload that took it was still storing its original, and slowed it down.
+    idle): replaced as soon as it was taken, the next one loaded while the upload
+    that took it was still storing its original, and slowed that upload down.
     Each child still converts one file only and exits: nothing of one file can
     reach the next.
     """
