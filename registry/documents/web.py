@@ -20,7 +20,7 @@ UPLOAD_READ_BYTES = 1024 * 1024
 
 
 class SpoolingRequest(Request):
-    """File parts go straight to the upload work folder, hashed as they arrive (see documents.spool),
+    """File parts go straight to the upload work folder (see documents.spool),
     and the body is read a mebibyte at a time (see ``_ServerInput``)."""
 
     def __init__(self, environ: dict[str, Any], *args: Any, **kwargs: Any) -> None:

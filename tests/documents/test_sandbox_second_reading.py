@@ -51,7 +51,8 @@ def instance(tmp_path: Path) -> dict[str, str]:
     key.chmod(0o600)
     source = inst / "uploads" / "mine.original"
     source.write_bytes(b"%PDF- the file being converted")
-    return {"instance": str(inst), "master_key": str(key), "source": str(source), "work": str(inst / "uploads" / "work")}
+    return {"instance": str(inst), "master_key": str(key), "source": str(source),
+            "work": str(inst / "uploads" / "work")}
 
 
 def run_confined(body: str, args: dict, cwd: str, **popen) -> subprocess.CompletedProcess[str]:
