@@ -22,7 +22,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from registry.documents import sandbox, viewing_copy
+from registry.documents import viewing_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 
