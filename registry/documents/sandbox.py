@@ -101,12 +101,16 @@ class _PathBeneathAttr(ctypes.Structure):
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _syscall(number: int, *args: object) -> int:
-    result = _libc.syscall(ctypes.c_long(number), *args)
+def _checked(result: int) -> int:
+    """A libc call's result; its errno as an OSError when it failed."""
     if result < 0:
         error = ctypes.get_errno()
         raise OSError(error, os.strerror(error))
     return int(result)
+
+
+def _syscall(number: int, *args: object) -> int:
+    return _checked(_libc.syscall(ctypes.c_long(number), *args))
 
 
 def abi_version() -> int:
@@ -155,9 +159,7 @@ def _drop_capabilities() -> None:
                     ("inheritable", ctypes.c_uint32)]
 
     _libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    if _libc.capset(ctypes.byref(Header(_CAPABILITY_VERSION_3, 0)), ctypes.byref((Data * 2)())) != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, os.strerror(error))
+    _checked(_libc.capset(ctypes.byref(Header(_CAPABILITY_VERSION_3, 0)), ctypes.byref((Data * 2)())))
 
 
 def _syscall_filter() -> Any:
@@ -192,9 +194,7 @@ def confine(*, read: Iterable[str], work: str) -> int:
         for path in read:
             _allow(ruleset, path, READ & handled_fs)
         _allow(ruleset, work, WORK & handled_fs)
-        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, os.strerror(error))
+        _checked(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
         _syscall(_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0))
     finally:
         os.close(ruleset)
@@ -204,8 +204,8 @@ def confine(*, read: Iterable[str], work: str) -> int:
 def _allow(ruleset: int, path: str, access: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return  # not on this system (/lib64 on arm64, say)
+    except OSError:
+        return  # not on this system (/lib64 on arm64, say) or not ours to open: then it stays out of reach
     try:
         if not os.path.isdir(path):
             access &= FILE_RIGHTS
