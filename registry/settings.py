@@ -48,6 +48,10 @@ class Settings:
     worm_retention_days: int = 3650
     default_locale: str = "en"
     trusted_proxies: int = 0
+    # A request body must have arrived within this many seconds (a slow client holds no worker or lock for longer).
+    request_body_seconds: int = 60
+    # Converter children one server process runs at once (each renders one file in its own limited process).
+    converter_children: int = 2
     testing: bool = False
 
     @property
@@ -144,6 +148,10 @@ def validate(s: Settings) -> Settings:
                             f"not {s.audit_checkpoint_minutes}")
     if s.copy_sweep_seconds < 0:
         raise SettingsError(f"{PREFIX}COPY_SWEEP_SECONDS must be 0 (no sweep) or more, not {s.copy_sweep_seconds}")
+    if not 1 <= s.request_body_seconds <= 3600:
+        raise SettingsError(f"{PREFIX}REQUEST_BODY_SECONDS must be between 1 and 3600, not {s.request_body_seconds}")
+    if not 1 <= s.converter_children <= 16:
+        raise SettingsError(f"{PREFIX}CONVERTER_CHILDREN must be between 1 and 16, not {s.converter_children}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",
                  "audit_checkpoint_every", "login_max_failures_per_account", "login_max_failures_per_ip",
                  "login_failure_window_minutes"):

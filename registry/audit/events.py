@@ -55,6 +55,13 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     ACCESS_REPORT_READ = "audit.access_report"
     ACCESS_REPORT_EXPORTED = "audit.access_report_exported"
+    REQUEST_REFUSED = "request.refused"
+    # Separation of duties: a personal-data role is proposed by one administrator and approved by another.
+    ROLE_CHANGE_PROPOSED = "admin.role_change_proposed"
+    ROLE_CHANGE_APPROVED = "admin.role_change_approved"
+    ROLE_CHANGE_REJECTED = "admin.role_change_rejected"
+    ACCOUNT_SETUP_ISSUED = "admin.account_setup_issued"
+    ACCOUNT_SET_UP = "auth.account_set_up"
 
 
 class Outcome(StrEnum):

@@ -79,6 +79,12 @@ LABELS: dict[str, dict[str, Any]] = {
         Action.RESTORATION_VIEWED: _("viewed a document restoration"), Action.AUDIT_READ: _("read the access log"),
         Action.ACCESS_REPORT_READ: _("read an access report"),
         Action.ACCESS_REPORT_EXPORTED: _("exported an access report"),
+        Action.REQUEST_REFUSED: _("request refused"),
+        Action.ROLE_CHANGE_PROPOSED: _("proposed a role change"),
+        Action.ROLE_CHANGE_APPROVED: _("approved a role change"),
+        Action.ROLE_CHANGE_REJECTED: _("rejected a role change"),
+        Action.ACCOUNT_SETUP_ISSUED: _("issued an account set-up link"),
+        Action.ACCOUNT_SET_UP: _("set up their account"),
     },
     "target": {
         "person": _("person"), "person_search": _("person search"), "person_import": _("person import"),
