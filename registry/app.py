@@ -19,7 +19,8 @@ from registry.extensions import babel, csrf, login_manager
 from registry.i18n import LOCALES, _
 from registry.runtime import Runtime, check_worm, current_runtime, load_keyring
 from registry.settings import Settings, load_settings
-from registry.web.errors import error_response
+from registry.audit.service import take_reads
+from registry.web.errors import audit_unavailable, refuse_response
 from storage import open_store
 
 DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit", "kinship", "restoration")
@@ -113,22 +114,25 @@ def _select_locale() -> str | None:
 
 
 def _commit_or_refuse(response):
-    """Reads are logged before data leaves: the log commits here or the response is replaced."""
+    """The request decides, once: a refusal (4xx) keeps nothing of its work but its refusal event;
+    anything else commits, and reads are logged before data leaves or the response is replaced."""
     session_ = g.get("db")
     if session_ is None:
         return response
+    if 400 <= response.status_code < 500:
+        return refuse_response(response)
     try:
         session_.commit()
     except SQLAlchemyError:
         log.exception("commit failed for request %s", g.get("request_id"))
         session_.rollback()
-        return error_response(503, "audit_unavailable",
-                              str(_("The access log cannot be written; nothing was done. Try again later.")))
+        return audit_unavailable()
     _after_commit(session_)
     return response
 
 
 def _after_commit(session_) -> None:
+    take_reads(session_)
     seqs = session_.info.pop("audit_seqs", [])
     if seqs:
         maybe_checkpoint(current_runtime(), seqs)

@@ -66,6 +66,12 @@ class ServiceUnavailable(RegistryError):
     code, http_status = "unavailable", 503
 
 
+class AuditUnavailable(RegistryError):
+    """The access log cannot be written: the request fails closed, whatever it was doing."""
+
+    code, http_status = "audit_unavailable", 503
+
+
 def validation(**fields: str) -> ValidationFailed:
     first = next(iter(fields.values()))
     return ValidationFailed(first, fields=fields)

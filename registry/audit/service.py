@@ -8,18 +8,25 @@ or leave a gap in the sequence.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from registry.audit.events import (
-    CHAIN_ID, EVENT_FIELDS, GENESIS_HASH, Action, Outcome, canonical_event, canonical_strings, canonical_text, clean,
-    clean_details, event_hash, format_time,
+    CHAIN_ID, EVENT_FIELDS, GENESIS_HASH, READ_ACTIONS, Action, Outcome, canonical_event, canonical_strings,
+    canonical_text, clean, clean_details, event_hash, format_time,
 )
 from registry.audit.models import AuditChainHead, AuditEvent, AuditEventPerson
 from registry.db import utcnow
+from registry.errors import AuditUnavailable
+from registry.i18n import _
+
+log = logging.getLogger("registry.audit")
+UNAVAILABLE = _("The access log cannot be written; nothing was done. Try again later.")
 
 # Built once: each is compiled once and then only executed with new parameters.
 _HEAD = AuditChainHead.__table__
@@ -94,7 +101,22 @@ def record(db: Session, who: AuditSubject, action: Action | str, *, outcome: Out
     rows before the chain head (one lock order: no deadlock between writers) and
     holds the head no longer than it must.
     """
+    person_ids = tuple(person_ids)
     db.flush()
+    if action in READ_ACTIONS and outcome == Outcome.ALLOWED:
+        # A refused request rolls back; what its page still showed is logged again (``replay_reads``).
+        db.info.setdefault("audit_reads", []).append(dict(
+            who=who, action=action, target_type=target_type, target_id=target_id, person_ids=person_ids,
+            reason=reason, details=details))
+    try:
+        return _append(db, who, action, outcome, target_type, target_id, person_ids, reason, details)
+    except SQLAlchemyError as exc:
+        log.error("the access log refused an event (%s): %s", action, exc.orig if isinstance(exc, DBAPIError) else exc)
+        raise AuditUnavailable(str(UNAVAILABLE)) from exc
+
+
+def _append(db: Session, who: AuditSubject, action: Action | str, outcome: Outcome | str, target_type: str,
+            target_id: str | None, person_ids: tuple[str, ...], reason: str, details: dict[str, Any] | None) -> int:
     last_seq, last_hash = _locked_head(db)
     persons = sorted({clean(p, 36) for p in person_ids if p})
     at = utcnow()
@@ -117,3 +139,15 @@ def record(db: Session, who: AuditSubject, action: Action | str, *, outcome: Out
         connection.execute(_MOVE_HEAD, {"new_seq": event["seq"], "new_hash": event["hash"]})
     db.info.setdefault("audit_seqs", []).append(event["seq"])
     return event["seq"]
+
+
+def take_reads(db: Session) -> list[dict[str, Any]]:
+    """The reads recorded in the session's transaction so far, forgotten by the session."""
+    return db.info.pop("audit_reads", [])
+
+
+def replay_reads(db: Session, reads: list[dict[str, Any]]) -> None:
+    """Log again, in a new transaction, reads whose transaction was rolled back but whose data was shown."""
+    for read in reads:
+        record(db, read["who"], read["action"], target_type=read["target_type"], target_id=read["target_id"],
+               person_ids=read["person_ids"], reason=read["reason"], details=read["details"])

@@ -13,8 +13,9 @@ from flask import Flask, Response, g, jsonify, make_response, render_template, r
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from registry.audit.service import record
-from registry.errors import RegistryError
+from registry.audit.events import Action
+from registry.audit.service import UNAVAILABLE, record, replay_reads, take_reads
+from registry.errors import AuditUnavailable, RegistryError
 from registry.i18n import _
 from registry.runtime import current_runtime, db
 from registry.web.headers import apply_security_headers
@@ -44,37 +45,61 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
 
 
 def audit_unavailable():
-    return error_response(503, "audit_unavailable",
-                          str(_("The access log cannot be written; nothing was done. Try again later.")))
+    return error_response(503, "audit_unavailable", str(UNAVAILABLE))
 
 
-def log_refusal(error: RegistryError) -> bool:
-    """Roll the request back, then keep the attempt and its log entry; False if the log cannot be written.
+def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool:
+    """Roll the request back, then write only its refusal: False if the log cannot be written.
 
-    Views that answer a refusal with their own page (the sign-in form) call this too.
+    Nothing the request did survives but the attempt itself (``error.keep``, a failed sign-in), its
+    audit note, and, when a page still shows what the request read (a form shown again with its
+    errors), those reads. A refusal without a note by a signed-in member of staff is logged as a
+    refused request. Runs once per request; the commit hook calls it for any 4xx not yet refused.
     """
     session = db()
+    reads = take_reads(session)
+    session.rollback()
+    session.info.pop("audit_seqs", None)
+    if g.get("refusal_logged") or isinstance(error, AuditUnavailable):
+        return not isinstance(error, AuditUnavailable)
+    g.refusal_logged = True
+    actor = current_actor()
     try:
-        session.rollback()
-        for obj in error.keep:
+        for obj in error.keep if error is not None else ():
             session.add(obj)
-        note = error.audit
+        replay_reads(session, reads if page_shown else [])
+        note = error.audit if error is not None else None
         if note is not None:
-            record(session, current_actor(), note.action, outcome=note.outcome, target_type=note.target_type,
+            record(session, actor, note.action, outcome=note.outcome, target_type=note.target_type,
                    target_id=note.target_id, person_ids=note.person_ids, details=note.details)
-        if note is not None or error.keep:
-            session.commit()
-    except SQLAlchemyError:
+        elif error is not None and actor.user is not None:
+            record(session, actor, Action.REQUEST_REFUSED, outcome="denied", target_type="request",
+                   details={"endpoint": request.endpoint or "", "code": error.code, "fields": sorted(error.fields)})
+        session.commit()
+    except (SQLAlchemyError, AuditUnavailable):
         log.exception("could not log a refused request %s", g.get("request_id"))
         session.rollback()
         return False
     return True
 
 
+def refuse_response(response: Response) -> Response:
+    """The commit hook's answer to a 4xx: nothing of the request's work is kept (see ``log_refusal``)."""
+    if not log_refusal(g.pop("refusal", None), page_shown=g.pop("refusal_page", False)):
+        return audit_unavailable()
+    return response
+
+
+def is_audit_failure(error: BaseException) -> bool:
+    """A database error while writing the access log, wherever it surfaced (a flush, a commit)."""
+    return isinstance(error, AuditUnavailable) or (
+        isinstance(error, SQLAlchemyError) and "audit_" in str(getattr(error, "statement", "") or ""))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RegistryError)
     def registry_error(error: RegistryError):
-        if not log_refusal(error):
+        if not log_refusal(error, page_shown=False):
             return audit_unavailable()
         return error_response(error.http_status, error.code, error.message, error.fields)
 
@@ -95,6 +120,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        if is_audit_failure(error):
+            log.exception("the access log could not be written in request %s", g.get("request_id"))
+            log_refusal(None, page_shown=False)
+            return audit_unavailable()
         log.exception("unhandled error in request %s %s %s", g.get("request_id"), request.method, request.path)
         try:
             db().rollback()
