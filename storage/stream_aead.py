@@ -93,7 +93,8 @@ class EncryptingReader(io.RawIOBase):
     PutObject: botocore reads a body once to sign its SHA-256 and seeks back,
     and seeks back again before a retry. Going back re-encrypts from the
     source's starting position under the same key and nonce prefix, so every
-    pass yields the same bytes; the size is that of the last pass, the hash that
+    pass yields the same bytes, and a segment whose bytes changed in the source
+    is refused before it is handed out (nonce reuse); the size is that of the last pass, the hash that
     of the first complete one.
     Seeking forward encrypts and drops the bytes in between; seeking to or past
     the end parks the reader at the end without encrypting anything.
@@ -120,6 +121,9 @@ class EncryptingReader(io.RawIOBase):
         self._source_start = None if expected_length is None else _start_of(source)
         self._parked_at_end = False
         self._hashed = False
+        # The tag of every segment sealed so far: a later pass must seal the very same plaintext under
+        # the same nonce, or its ciphertext would reveal the two plaintexts' difference (nonce reuse).
+        self._tags: list[bytes] = []
         self._start_pass()
 
     def _start_pass(self) -> None:
@@ -203,12 +207,23 @@ class EncryptingReader(io.RawIOBase):
             self._hash.update(plaintext)
         self.plaintext_size += len(plaintext)
         sealed = self._aead.encrypt(_nonce(self._prefix, self._counter, last), plaintext, self._aad)
+        self._check_same_segment(sealed[-TAG_BYTES:])
         self._counter += 1
         self._finished = last
         if last and self.plaintext_size == self._expected_length:
             self._hashed = True
         self._check_length()
         return sealed
+
+    def _check_same_segment(self, tag: bytes) -> None:
+        """On a pass after a rewind, refuse (before a byte of it leaves) a segment the source changed."""
+        if self._counter == len(self._tags):
+            self._tags.append(tag)
+        elif not hmac.compare_digest(self._tags[self._counter], tag):
+            raise StorageError(
+                "the source changed while it was being sent again: refused rather than encrypt other bytes "
+                "under the same nonce"
+            )
 
     def _check_length(self) -> None:
         """Fail at the end on a short stream, or as soon as a stream runs long."""

@@ -395,3 +395,19 @@ def test_single_put_of_60_mib_keeps_memory_flat(
     assert result["calls"] == ["PutObject"]
     assert result["sha256"] == _sha256_of(path)
     assert result["rss_growth_mib"] < MAX_GROWTH_MIB
+
+
+def test_a_source_that_changes_before_a_retry_is_refused_before_any_of_its_bytes_leave() -> None:
+    """Same key, same nonces: resending other plaintext would give the storage operator the XOR of the two."""
+    plaintext = bytearray(os.urandom(3 * SEGMENT))
+    source = io.BytesIO(plaintext)
+    reader = EncryptingReader(source, DATA_KEY, "objects/a", SEGMENT, len(plaintext))
+    first = reader.read()
+    source.getbuffer()[SEGMENT + 5] ^= 0xFF  # the file changed on disk between the try and the retry
+    reader.seek(0)
+
+    sent_again = b"".join(iter(lambda: reader.read(SEALED_END - reader.tell()) if reader.tell() < SEALED_END
+                               else b"", b""))
+    assert sent_again == first[:SEALED_END]  # the unchanged first segment still goes
+    with pytest.raises(StorageError, match="changed"):
+        reader.read(SEGMENT + TAG_BYTES)
