@@ -60,9 +60,10 @@ class EncryptedStore:
     def __repr__(self) -> str:
         return f"EncryptedStore({self.store!r})"
 
-    def put(self, key: str, stream: BinaryIO, length: int | None = None) -> ObjectInfo:
+    def put(self, key: str, stream: BinaryIO, length: int | None = None, *, context: str = "") -> ObjectInfo:
+        """Encrypt and store; ``context`` says what the object is (bound into its wrapped key, see ``_bound``)."""
         data_key = secrets.token_bytes(KEY_BYTES)
-        key_id, wrapped = self.keyring.wrap(data_key, key.encode())
+        key_id, wrapped = self.keyring.wrap(data_key, _bound(key, context))
         wrapped_text = base64.b64encode(wrapped).decode()
         reader = EncryptingReader(stream, data_key, key, self.segment_size, expected_length=length)
         stored_length = None if length is None else ciphertext_length(length, self.segment_size)
@@ -84,6 +85,7 @@ class EncryptedStore:
         key_id: str | None = None,
         wrapped_key: str | None = None,
         expected_sha256: str | None = None,
+        context: str = "",
     ) -> BinaryIO:
         """Return a decrypting reader; it raises IntegrityError on any tampering.
 
@@ -92,7 +94,7 @@ class EncryptedStore:
         """
         if key_id is None or wrapped_key is None:
             key_id, wrapped_key = self._key_material(key)
-        data_key = self.keyring.unwrap(key_id, _decode_wrapped(wrapped_key), key.encode())
+        data_key = self.keyring.unwrap(key_id, _decode_wrapped(wrapped_key), _bound(key, context))
         raw = self.store.open(key)
         try:
             return DecryptingReader(raw, data_key, key, expected_sha256)  # type: ignore[return-value]
@@ -100,10 +102,10 @@ class EncryptedStore:
             raw.close()
             raise
 
-    def rewrap(self, key: str, key_id: str, wrapped_key: str) -> tuple[str, str]:
+    def rewrap(self, key: str, key_id: str, wrapped_key: str, *, context: str = "") -> tuple[str, str]:
         """Wrap the object's data key under the current master key; store and return it."""
-        data_key = self.keyring.unwrap(key_id, _decode_wrapped(wrapped_key), key.encode())
-        new_key_id, new_wrapped = self.keyring.wrap(data_key, key.encode())
+        data_key = self.keyring.unwrap(key_id, _decode_wrapped(wrapped_key), _bound(key, context))
+        new_key_id, new_wrapped = self.keyring.wrap(data_key, _bound(key, context))
         new_wrapped_text = base64.b64encode(new_wrapped).decode()
         metadata = self.store.metadata(key)
         metadata.update(_metadata(new_key_id, new_wrapped_text))
@@ -139,6 +141,16 @@ class EncryptedStore:
             raise StorageError(
                 f"object {key!r} carries no wrapped data key: not encrypted by us"
             ) from None
+
+
+def _bound(key: str, context: str) -> bytes:
+    """The wrap's associated data: the object key, and what the application says the object is.
+
+    With a context ("document 7, version 2, original") a database owner who points a record at
+    another record's object gets an object whose data key does not unwrap there: the swap is an
+    integrity error, not the wrong document served and signed.
+    """
+    return key.encode() if not context else key.encode() + b"\x00" + context.encode()
 
 
 def _metadata(key_id: str, wrapped_key: str) -> dict[str, str]:

@@ -171,3 +171,22 @@ def test_not_an_encrypted_object_is_refused(encrypted: EncryptedStore, stored: b
 
     with pytest.raises(IntegrityError, match="not an encrypted object"):
         _read_all(encrypted, "objects/a")
+
+
+def test_an_object_opened_as_something_else_than_it_was_stored_as_is_refused(encrypted: EncryptedStore) -> None:
+    """A record pointed at another record's object (a database owner's swap) does not decrypt as that record."""
+    info = encrypted.put("objects/b", io.BytesIO(DATA), context="document d1 version 1 original")
+
+    def read(context: str) -> bytes:
+        with encrypted.open("objects/b", key_id=info.key_id, wrapped_key=info.wrapped_key, context=context) as fh:
+            return fh.read()
+
+    assert read("document d1 version 1 original") == DATA
+    for other in ("document d2 version 1 original", "document d1 version 2 original", ""):
+        with pytest.raises(IntegrityError):
+            read(other)
+    new_key_id, new_wrapped = encrypted.rewrap("objects/b", info.key_id, info.wrapped_key,
+                                               context="document d1 version 1 original")
+    with encrypted.open("objects/b", key_id=new_key_id, wrapped_key=new_wrapped,
+                        context="document d1 version 1 original") as fh:
+        assert fh.read() == DATA
