@@ -129,6 +129,23 @@ class Keyring:
         self._keys, self._current = updated._keys, key_id
         return key_id
 
+    def retire(self, path: str | os.PathLike[str], key_id: str) -> None:
+        """Remove a master key that wraps nothing any more from the file at ``path`` and this keyring.
+
+        The caller proves first that no data key is wrapped by it (``registry keys retire`` does);
+        the current key cannot be retired.
+        """
+        on_disk = Keyring.load(path)
+        keys = {**on_disk._keys, **self._keys}
+        if key_id not in keys:
+            raise KeyringError(f"master key {key_id!r} is not in the keyring (known: {sorted(keys)})")
+        if key_id in (self._current, on_disk._current):
+            raise KeyringError(f"master key {key_id!r} is the current key: rotate first")
+        del keys[key_id]
+        updated = Keyring(keys, on_disk._current)
+        _replace_file(Path(path), updated._document())
+        self._keys = updated._keys
+
     def wrap(self, data_key: bytes, aad: bytes) -> tuple[str, bytes]:
         """Encrypt ``data_key`` under the current master key; return (key id, wrapped)."""
         key_id = self._current

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 
-from storage import EncryptedStore, Keyring
+import pytest
+
+from storage import EncryptedStore, IntegrityError, Keyring, KeyringError
 from storage.encrypted import META_KEY_ID, META_WRAPPED_KEY
 
 
@@ -51,3 +53,23 @@ def test_rewrap_keeps_the_stored_bytes(encrypted: EncryptedStore, read_raw, tmp_
     encrypted.rewrap("objects/a", info.key_id, info.wrapped_key)
 
     assert read_raw(encrypted.store, "objects/a") == before
+
+
+def test_a_retired_key_leaves_the_file_and_an_old_wrapped_key_no_longer_opens(
+    encrypted: EncryptedStore, tmp_path
+) -> None:
+    path = tmp_path / "master.key"
+    info = encrypted.put("objects/a", io.BytesIO(b"genomic result"))
+    old_id = info.key_id
+    with pytest.raises(KeyringError, match="current"):
+        encrypted.keyring.retire(path, old_id)
+    encrypted.keyring.add_new_key(path)
+    key_id, wrapped = encrypted.rewrap("objects/a", info.key_id, info.wrapped_key)
+
+    encrypted.keyring.retire(path, old_id)
+
+    assert old_id not in json.loads(path.read_text())["keys"]
+    assert old_id not in Keyring.load(path).key_ids
+    assert _read_all(encrypted, "objects/a", key_id=key_id, wrapped_key=wrapped) == b"genomic result"
+    with pytest.raises((KeyringError, IntegrityError)):  # a backup's copy of the old wrapped key
+        _read_all(encrypted, "objects/a", key_id=old_id, wrapped_key=info.wrapped_key)
