@@ -17,7 +17,8 @@
 -- What the application does, so what the role gets (checked against every statement the test
 -- suite issues, and proven under this role by tests/audit/test_pg_app_role.py):
 --   * every table: SELECT, INSERT, UPDATE, DELETE. It updates persons, document versions (viewing
---     copies), sessions, tokens, relationships ...; it deletes rows of person_names and
+--     copies), sessions, tokens, relationships, role_change_requests (the decision) and
+--     account_setup_links (used up, replaced) ...; it deletes rows of person_names and
 --     name_search_keys (names replaced), role_grants, case_members, court_ruling_relationships.
 --   * audit_events, audit_event_persons, and any table that carries the append-only trigger
 --     (registry_refuse_audit_change, migration 0002): SELECT, INSERT only.

@@ -1,7 +1,9 @@
-"""Staff members, their roles, sessions, API tokens and NDA signatures."""
+"""Staff members, their roles (and the proposals that grant them), set-up links, sessions, API tokens
+and NDA signatures."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +51,56 @@ class RoleGrant(Base):
     role: Mapped[str] = mapped_column(sa.String(16), nullable=False)
     granted_at: Mapped[datetime] = created_at_column()
     user: Mapped[User] = relationship(back_populates="role_grants")
+
+
+class RoleChangeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class RoleChangeRequest(Base):
+    """Roles one administrator proposed for an account: granted only when another administrator
+    approves (never the proposer, never the account itself). Kept after the decision, for auditors."""
+
+    __tablename__ = "role_change_requests"
+
+    id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False, index=True)
+    roles: Mapped[str] = mapped_column(sa.String(100), nullable=False)  # the roles to add, comma-separated
+    reason: Mapped[str] = mapped_column(sa.String(500), nullable=False)
+    proposed_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
+    proposed_at: Mapped[datetime] = created_at_column()
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default=RoleChangeStatus.PENDING)
+    decided_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+
+    @property
+    def proposed_roles(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+
+class AccountSetupLink(Base):
+    """A one-time link with which a new staff member chooses their own password.
+
+    Only the token's hash is kept; the administrator sees the link once, to hand it over.
+    """
+
+    __tablename__ = "account_setup_links"
+
+    id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    issued_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # replaced by a newer link
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
 
 class StaffSession(Base):

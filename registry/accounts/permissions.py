@@ -37,6 +37,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     ACCESS_REPORT = "audit.access_report"
     USER_MANAGE = "user.manage"
+    # The list of role-change proposals and their decisions: auditors check it, administrators work from it.
+    ROLE_CHANGE_READ = "role_change.read"
     NDA_MANAGE = "nda.manage"
 
 
@@ -56,9 +58,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASEWORKER: frozenset({
         P.PERSON_READ, P.DOCUMENT_READ, P.KINSHIP_READ, P.RESTORATION_READ, P.CASE_READ,
     }),
-    Role.AUDITOR: frozenset({P.AUDIT_READ, P.ACCESS_REPORT}),
-    Role.ADMIN: frozenset({P.USER_MANAGE, P.NDA_MANAGE, P.CASE_READ, P.CASE_MANAGE, P.CASE_PERSONS}),
+    Role.AUDITOR: frozenset({P.AUDIT_READ, P.ACCESS_REPORT, P.ROLE_CHANGE_READ}),
+    Role.ADMIN: frozenset({P.USER_MANAGE, P.NDA_MANAGE, P.CASE_READ, P.CASE_MANAGE, P.CASE_PERSONS,
+                           P.ROLE_CHANGE_READ}),
 }
+
+# Roles that reach personal data (the auditor reads who saw whom). An account never holds one of them
+# together with admin: whoever manages accounts could otherwise hand themselves any person's file.
+PERSONAL_DATA_ROLES: frozenset[Role] = frozenset({Role.CLERK, Role.LAWYER, Role.CASEWORKER, Role.AUDITOR})
 
 # Permissions whose routes show or change personal data: the NDA gate guards all of them.
 # Admin permissions are included: user and case pages name staff and persons.

@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 import sqlalchemy as sa
@@ -26,17 +27,20 @@ from registry.accounts.models import (
     ApiToken, LoginAttempt, NdaAcknowledgement, NdaVersion, RoleGrant, StaffSession, User,
 )
 from registry.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
-from registry.accounts.permissions import Role
+from registry.accounts.permissions import PERSONAL_DATA_ROLES, Role
 from registry.audit.events import Action, Outcome
 from registry.audit.service import AuditSubject, record
 from registry.db import utcnow
-from registry.errors import AuditNote, Conflict, NotFound, TooManyAttempts, Unauthenticated, validation
+from registry.errors import (
+    AuditNote, Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed, validation,
+)
 from registry.i18n import _
 
 TOKEN_PREFIX = "rgt_"
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """What is stored of a secret token (session, API token, set-up link): never the token itself."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -50,23 +54,59 @@ def parse_roles(names: list[str] | tuple[str, ...]) -> set[Role]:
         raise validation(roles=str(_("Unknown role. Valid roles: %(roles)s", roles=valid))) from None
 
 
-def create_user(db: Session, who: AuditSubject, *, username: str, full_name: str, password: str,
-                roles: set[Role]) -> User:
+def check_combination(roles: set[Role] | frozenset[Role], *, user_id: str = "", username: str = "") -> None:
+    """An account never holds admin together with a role that reaches personal data.
+
+    Every path that gives an account roles calls this (the CLI, the admin pages, an approval), and a
+    refused attempt is logged: whoever manages accounts must not be able to read the files.
+    """
+    if Role.ADMIN in roles and roles & PERSONAL_DATA_ROLES:
+        message = str(_("An administrator cannot also be a clerk, lawyer, caseworker or auditor: "
+                        "use two separate accounts."))
+        raise ValidationFailed(message, fields={"roles": message}, audit=AuditNote(
+            Action.ROLES_CHANGED, target_type="user", target_id=user_id,
+            details={"username": username, "roles": sorted(r.value for r in roles),
+                     "refused": "admin_with_personal_data_role"}))
+
+
+def refuse_own_account(who: AuditSubject, user: User, action: Action, **details: Any) -> None:
+    """Nobody changes their own roles or access, nor decides on a change of them."""
+    if who.user_id is not None and who.user_id == user.id:
+        raise Forbidden(str(_("Nobody changes their own roles or access: ask another administrator.")),
+                        audit=AuditNote(action, target_type="user", target_id=user.id,
+                                        details={**details, "refused": "own_account"}))
+
+
+def new_user(db: Session, who: AuditSubject, *, username: str, full_name: str, password_hash: str,
+             roles: set[Role]) -> User:
+    """An account with the roles given; the caller has checked its password and the separation of duties."""
     username = username.strip().lower()
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
         raise validation(username=str(_("A user name is 1 to 64 letters, digits, dots, dashes or underscores.")))
     if db.scalar(sa.select(User.id).where(User.username == username)):
-        raise Conflict(str(_("The user name %(name)s is taken.", name=username)), fields={"username": "taken"})
-    problem = password_problem(password, username=username, full_name=full_name)
-    if problem:
-        raise validation(password=problem)
-    user = User(username=username, full_name=full_name.strip()[:200], password_hash=hash_password(password))
+        taken = str(_("The user name %(name)s is taken.", name=username))
+        raise Conflict(taken, fields={"username": taken})
+    check_combination(roles, username=username)
+    user = User(username=username, full_name=full_name.strip()[:200], password_hash=password_hash)
     user.role_grants = [RoleGrant(role=r.value) for r in sorted(roles)]
     db.add(user)
     db.flush()
     record(db, who, Action.USER_CREATED, target_type="user", target_id=user.id,
            details={"username": username, "roles": sorted(r.value for r in roles)})
     return user
+
+
+def create_user(db: Session, who: AuditSubject, *, username: str, full_name: str, password: str,
+                roles: set[Role]) -> User:
+    """An account with a password and its roles at once: the operator's bootstrap (CLI, demo, tests).
+
+    On the web an account is made by ``duties.create_account`` instead: no password, roles by approval.
+    """
+    problem = password_problem(password, username=username.strip().lower(), full_name=full_name)
+    if problem:
+        raise validation(password=problem)
+    return new_user(db, who, username=username, full_name=full_name, password_hash=hash_password(password),
+                    roles=roles)
 
 
 def get_user(db: Session, user_id: str) -> User:
@@ -83,17 +123,8 @@ def user_by_name(db: Session, username: str) -> User:
     return user
 
 
-def set_roles(db: Session, who: AuditSubject, user: User, roles: set[Role]) -> None:
-    before = sorted(r.value for r in user.roles)
-    user.role_grants = [g for g in user.role_grants if Role(g.role) in roles]
-    have = user.roles
-    user.role_grants.extend(RoleGrant(role=r.value) for r in sorted(roles - have))
-    db.flush()
-    record(db, who, Action.ROLES_CHANGED, target_type="user", target_id=user.id,
-           details={"before": before, "after": sorted(r.value for r in roles)})
-
-
 def set_active(db: Session, who: AuditSubject, user: User, active: bool) -> None:
+    refuse_own_account(who, user, Action.USER_CHANGED, active=active)
     user.is_active = active
     if not active:  # ended for good: enabling the account again must not bring them back
         revoke_all_sessions(db, user)
@@ -143,8 +174,9 @@ def confirm_password(db: Session, who: AuditSubject, user: User, password: str, 
     so a stolen session cannot be used to guess it."""
     check_throttle(db, user.username, who.ip, policy)
     if not verify_password(user.password_hash, password):
-        db.add(LoginAttempt(username=user.username, ip=who.ip[:64], succeeded=False))
-        raise validation(current_password=str(_("The current password is not right.")))
+        wrong = validation(current_password=str(_("The current password is not right.")))
+        wrong.keep = (LoginAttempt(username=user.username, ip=who.ip[:64], succeeded=False),)  # survives the rollback
+        raise wrong
 
 
 def authenticate(db: Session, who: Actor, username: str, password: str, totp_code: str | None,
@@ -177,21 +209,21 @@ def open_session(db: Session, who: Actor, user: User, *, mfa_passed: bool,
     The session the browser had before (``replacing``) ends, so a copy of its old cookie is worthless.
     """
     if replacing is not None and replacing.revoked_at is None:
-        end_session(db, _as(who, replacing.user), replacing)
+        end_session(db, acting_as(who, replacing.user), replacing)
     token = secrets.token_urlsafe(32)
-    row = StaffSession(token_hash=_digest(token), user=user, mfa_passed=mfa_passed, ip=who.ip[:64])
+    row = StaffSession(token_hash=digest(token), user=user, mfa_passed=mfa_passed, ip=who.ip[:64])
     db.add(row)
-    record(db, _as(who, user), Action.LOGIN, target_type="user", target_id=user.id,
+    record(db, acting_as(who, user), Action.LOGIN, target_type="user", target_id=user.id,
            details={"mfa": mfa_passed, "via": who.via})
     return token, row
 
 
-def _as(who: Actor, user: User) -> Actor:
+def acting_as(who: Actor, user: User) -> Actor:
     return Actor(user, who.ip, who.user_agent, who.request_id, who.via)
 
 
 def load_session(db: Session, token: str, *, idle: timedelta, absolute: timedelta) -> StaffSession | None:
-    row = db.scalar(sa.select(StaffSession).where(StaffSession.token_hash == _digest(token)))
+    row = db.scalar(sa.select(StaffSession).where(StaffSession.token_hash == digest(token)))
     now = utcnow()
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
@@ -312,7 +344,7 @@ def create_api_token(db: Session, who: AuditSubject, user: User, *, name: str = 
     if not 1 <= days <= 366:
         raise validation(days=str(_("A token lasts from 1 to 366 days.")))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=name.strip()[:100], token_hash=_digest(token), prefix=token[:12],
+    row = ApiToken(user_id=user.id, name=name.strip()[:100], token_hash=digest(token), prefix=token[:12],
                    expires_at=utcnow() + timedelta(days=days))
     db.add(row)
     db.flush()
@@ -332,7 +364,7 @@ def second_factor_missing(user: User, *, required: bool) -> bool:
 def user_for_token(db: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    row = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest(token)))
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.is_active:
         return None

@@ -8,10 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from registry.accounts import service
+from registry.accounts import duties, service
 from registry.accounts import signin  # noqa: F401  (registers the flask-login loader)
+from registry.accounts.models import User
 from registry.accounts.permissions import Permission, Role
-from registry.errors import RegistryError, TooManyAttempts, Unauthenticated, ValidationFailed
+from registry.errors import Conflict, RegistryError, TooManyAttempts, Unauthenticated, ValidationFailed
 from registry.i18n import _
 from registry.runtime import current_runtime, db
 from registry.web.errors import audit_unavailable, log_refusal
@@ -163,10 +164,21 @@ def revoke_token(token_id: str):
 
 # ---------------------------------------------------------------- administration
 
+def _staff_page(error: RegistryError | None = None, *, setup: tuple[User, str] | None = None, **context):
+    """The staff page; ``setup`` is an account and its set-up link, shown in this answer only."""
+    setup_link = url_for("accounts.account_setup", token=setup[1], _external=True) if setup else None
+    context.setdefault("chosen", [])  # the roles ticked in the new-account form when it is shown again
+    return render_form("accounts/admin_users.html", error, **context, users=service.list_users(db()),
+                       roles=list(Role), pending=duties.pending_by_user(db()),
+                       awaiting=duties.awaiting_setup(db()), me=current_actor().user_id,
+                       setup_user=setup[0] if setup else None, setup_link=setup_link,
+                       lifetime_hours=int(duties.SETUP_LINK_LIFETIME.total_seconds() // 3600))
+
+
 @bp.get("/admin/users")
 @requires(Permission.USER_MANAGE)
 def admin_users():
-    return render_form("accounts/admin_users.html", users=service.list_users(db()), roles=list(Role))
+    return _staff_page()
 
 
 @bp.post("/admin/users")
@@ -174,25 +186,90 @@ def admin_users():
 def admin_create_user():
     form = request.form
     try:
-        service.create_user(db(), current_actor(), username=form.get("username", ""),
-                            full_name=form.get("full_name", ""), password=form.get("password", ""),
-                            roles=service.parse_roles(form.getlist("roles")))
-    except ValidationFailed as error:
-        return render_form("accounts/admin_users.html", error, users=service.list_users(db()), roles=list(Role))
-    flash(_("The account is created."), "info")
-    return redirect(url_for("accounts.admin_users"))
+        user, token, proposal = duties.create_account(
+            db(), current_actor(), username=form.get("username", ""), full_name=form.get("full_name", ""),
+            roles=service.parse_roles(form.getlist("roles")), reason=form.get("reason", ""))
+    except (ValidationFailed, Conflict) as error:
+        return _staff_page(error, chosen=form.getlist("roles"))
+    if proposal is not None:
+        flash(_("The account is created without roles; the roles you chose wait for another "
+                "administrator's approval."), "info")
+    # Shown once, in this answer only: never kept in the session cookie, which is signed but readable.
+    return _staff_page(setup=(user, token))
 
 
 @bp.post("/admin/users/<user_id>")
 @requires(Permission.USER_MANAGE)
 def admin_update_user(user_id: str):
     user = service.get_user(db(), user_id)
-    service.set_roles(db(), current_actor(), user, service.parse_roles(request.form.getlist("roles")))
-    active = request.form.get("active") == "on"
-    if active != user.is_active:
-        service.set_active(db(), current_actor(), user, active)
-    flash(_("Saved. The change applies from the user's next click."), "info")
+    try:
+        proposal = duties.update_account(db(), current_actor(), user,
+                                         roles=service.parse_roles(request.form.getlist("roles")),
+                                         active=request.form.get("active") == "on",
+                                         reason=request.form.get("reason", ""))
+    except (ValidationFailed, Conflict) as error:  # shown above the table: the new-account form stays empty
+        return _staff_page(error, errors={"form": f"{user.username}: {error.message}"}, values={})
+    if proposal is not None:
+        flash(_("Saved. The added roles wait for another administrator's approval."), "info")
+    else:
+        flash(_("Saved. The change applies from the user's next click."), "info")
     return redirect(url_for("accounts.admin_users"))
+
+
+@bp.post("/admin/users/<user_id>/setup-link")
+@requires(Permission.USER_MANAGE)
+def admin_new_setup_link(user_id: str):
+    user = service.get_user(db(), user_id)
+    token = duties.reissue_setup_link(db(), current_actor(), user)
+    return _staff_page(setup=(user, token))
+
+
+@bp.get("/audit/role-changes")
+@requires(Permission.ROLE_CHANGE_READ)
+def role_changes():
+    """Every role proposal and its decision: auditors check them, administrators decide from here."""
+    return render_form("accounts/role_changes.html", proposals=duties.list_role_changes(db()),
+                       can_decide=current_actor().can(Permission.USER_MANAGE), me=current_actor().user_id)
+
+
+@bp.post("/admin/role-changes/<request_id>/approve")
+@requires(Permission.USER_MANAGE)
+def approve_role_change(request_id: str):
+    proposal = duties.approve_role_change(db(), current_actor(), request_id)
+    flash(_("Approved: %(name)s now has the roles %(roles)s.", name=proposal.user.username,
+            roles=", ".join(sorted(proposal.proposed_roles))), "info")
+    return redirect(url_for("accounts.role_changes"))
+
+
+@bp.post("/admin/role-changes/<request_id>/reject")
+@requires(Permission.USER_MANAGE)
+def reject_role_change(request_id: str):
+    duties.reject_role_change(db(), current_actor(), request_id)
+    flash(_("Rejected: no role was granted."), "info")
+    return redirect(url_for("accounts.role_changes"))
+
+
+# ---------------------------------------------------------------- a new staff member's own set-up
+
+@bp.route("/account/setup", methods=["GET", "POST"])
+@public
+def account_setup():
+    """The one-time link a new staff member got from their administrator: they choose their password.
+
+    The token travels in the query string and the form, never in the path, which servers write to their logs.
+    """
+    if request.method != "POST":
+        token = request.args.get("token", "")
+        user = duties.setup_account_for(db(), token) if token else None
+        return render_form("accounts/setup.html", user=user, token=token)
+    token = request.form.get("token", "")
+    try:
+        user = duties.complete_setup(db(), current_actor(), token, password=request.form.get("new_password", ""),
+                                     repeated=request.form.get("repeat_password", ""))
+    except ValidationFailed as error:
+        return render_form("accounts/setup.html", error, user=duties.setup_account_for(db(), token), token=token)
+    flash(_("Your password is set, %(name)s. Sign in with it now.", name=user.username), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.get("/admin/nda")

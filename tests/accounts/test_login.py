@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.accounts import passwords
-from registry.accounts.models import LoginAttempt, StaffSession
+from registry.accounts.models import LoginAttempt, RoleChangeRequest, StaffSession
 from registry.db import utcnow
 from tests.conftest import PASSWORD
 from tests.web.browser import Browser, quick_hashing, signed_in  # noqa: F401 (fixture)
@@ -58,8 +58,17 @@ def age_sessions(runtime, user_id: str, **ago: timedelta) -> None:
 
 
 def admin_saves(app, admin, member, roles: list[str], active: bool):
-    form = {"roles": roles, **({"active": "on"} if active else {})}
+    """Roles taken away apply at once; roles added are proposed (a second administrator approves them)."""
+    form = {"roles": roles, "reason": "Moved to another team", **({"active": "on"} if active else {})}
     response = signed_in(app, admin.username).post(f"/admin/users/{member.id}", form)
+    assert response.status_code == 302, response.status_code
+
+
+def second_admin_approves(app, runtime, approver, member):
+    with runtime.sessions() as db:
+        waiting = db.scalar(sa.select(RoleChangeRequest.id).where(RoleChangeRequest.user_id == member.id,
+                                                                  RoleChangeRequest.status == "pending"))
+    response = signed_in(app, approver.username).post(f"/admin/role-changes/{waiting}/approve")
     assert response.status_code == 302, response.status_code
 
 
@@ -229,13 +238,15 @@ def test_a_weak_new_password_is_refused_next_to_the_field(app, staff):
     assert Browser(app).login(clerk.username).status_code == 302
 
 
-def test_a_role_change_applies_on_the_next_request(app, staff):
-    clerk, admin = staff("clerk"), staff("admin")
+def test_a_role_change_applies_on_the_next_request(app, runtime, staff):
+    clerk, admin, other_admin = staff("clerk"), staff("admin"), staff("admin")
     browser = signed_in(app, clerk.username)
     assert browser.get("/persons").status_code == 200
     assert browser.get("/audit").status_code == 403
     admin_saves(app, admin, clerk, ["auditor"], active=True)
-    assert browser.get("/persons").status_code == 403
+    assert browser.get("/persons").status_code == 403  # taken away at once
+    assert browser.get("/audit").status_code == 403  # added only when approved
+    second_admin_approves(app, runtime, other_admin, clerk)
     assert browser.get("/audit").status_code == 200
 
 
@@ -253,4 +264,4 @@ def test_every_account_event_is_in_the_access_log(app, staff, api):
     by_clerk = {e["action"] for e in events if e["actor"] == clerk.username}
     by_admin = {e["action"] for e in events if e["actor"] == admin.username}
     assert {"auth.login", "nda.signed", "auth.token_created", "auth.password_changed", "auth.logout"} <= by_clerk
-    assert {"admin.roles_changed", "admin.user_changed"} <= by_admin
+    assert {"admin.roles_changed", "admin.role_change_proposed", "admin.user_changed"} <= by_admin

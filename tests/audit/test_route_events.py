@@ -45,6 +45,7 @@ class Visit:
 NOT_PERSONAL = {
     "static", "web.index", "web.healthz", "web.readyz", "accounts.login", "api.openapi",  # public
     "accounts.my_account", "accounts.enrol_two_factor", "accounts.nda", "api.me", "api.get_nda",  # own account
+    "audit.signing_key",  # the registry's public signing key, published for courts
 }
 
 BOTH = ("child", "mother")
@@ -73,6 +74,7 @@ EXPECTED: dict[str, Visit] = {
     "api.get_restoration": Visit("lawyer", (allowed(A.RESTORATION_VIEWED, *BOTH),)),
     "api.list_restorations": Visit("caseworker", (allowed(A.RESTORATION_VIEWED, *BOTH),)),
     "api.list_cases": Visit("lawyer", ()),  # references, titles and opaque ids: no person's data
+    "accounts.role_changes": Visit("auditor", ()),  # staff accounts and roles: no registered person's data
     "api.audit_events": Visit("auditor", (allowed(A.AUDIT_READ),)),
     "api.person_access_report": Visit("auditor", (allowed(A.ACCESS_REPORT_READ, "child"),)),
     # pages

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.accounts.models import ApiToken
-from registry.accounts.permissions import Role
+from registry.accounts.permissions import PERSONAL_DATA_ROLES
 from tests.conftest import NDA_TEXT, PASSWORD
 from tests.web.browser import Browser, everything, quick_hashing, signed_in  # noqa: F401 (fixture)
 
@@ -22,11 +22,13 @@ def form_routes(app) -> list[tuple[str, list[str]]]:
 
 @pytest.fixture
 def victim(app, runtime, staff, api, make_person):
-    """A signed-in member with every role, and real ids for each URL parameter, so a forged post would bite."""
-    member = staff(*Role)
+    """Signed-in members with every role between them (an administrator holds no other role), and real ids
+    for each URL parameter, so a forged post would bite."""
+    member = staff(*PERSONAL_DATA_ROLES)
+    admin = staff("admin")
     other = staff("lawyer")
     person = make_person(member)
-    case = api(member).post("/cases", json={"reference": "CSRF-1", "title": "A case"}).get_json()["case"]
+    case = api(admin).post("/cases", json={"reference": "CSRF-1", "title": "A case"}).get_json()["case"]
     with runtime.sessions() as db:
         token_id = db.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == member.id))
     ids = {"user_id": other.id, "token_id": token_id, "case_id": case["id"], "person_id": person["id"],
@@ -37,24 +39,25 @@ def victim(app, runtime, staff, api, make_person):
             "typed_full_name": member.full_name, "reason": "A forged emergency reason", "locale": "ru",
             "reference": "FORGED-1", "registry_number": person["registry_number"], "code": "123456",
             "version": "1", "next": "/"}
-    return member, signed_in(app, member.username), ids, form
+    return member, [signed_in(app, member.username), signed_in(app, admin.username)], ids, form
 
 
 def test_every_form_refuses_a_post_without_a_csrf_token_and_changes_nothing(app, runtime, victim):
-    _member, browser, ids, form = victim
+    _member, browsers, ids, form = victim
     routes = form_routes(app)
     assert len(routes) > 10
     before = everything(runtime)
-    for rule, arguments in routes:
-        path = rule
-        for name in arguments:
-            path = path.replace(f"<{name}>", ids.get(name, str(uuid.uuid4())))
-        response = browser.post(path, form, csrf=False)
-        assert response.status_code == 400, (path, response.status_code)
-        forged = browser.post(path, {**form, "csrf_token": "forged-" + browser.csrf_token()[7:]}, csrf=False)
-        assert forged.status_code == 400, (path, forged.status_code)
+    for browser in browsers:
+        for rule, arguments in routes:
+            path = rule
+            for name in arguments:
+                path = path.replace(f"<{name}>", ids.get(name, str(uuid.uuid4())))
+            response = browser.post(path, form, csrf=False)
+            assert response.status_code == 400, (path, response.status_code)
+            forged = browser.post(path, {**form, "csrf_token": "forged-" + browser.csrf_token()[7:]}, csrf=False)
+            assert forged.status_code == 400, (path, forged.status_code)
+        assert browser.is_signed_in()  # the forged sign-out did not sign anyone out
     assert everything(runtime) == before
-    assert browser.is_signed_in()  # the forged sign-out did not sign anyone out
 
 
 def test_a_token_from_another_session_is_refused(app, staff):
@@ -82,7 +85,8 @@ def test_the_login_form_itself_needs_the_token(app, staff):
 
 def test_a_head_request_never_acts_like_a_post(app, runtime, victim):
     """CSRF checks only POST-like methods and HEAD runs the GET view: a form sent with HEAD must do nothing."""
-    member, browser, ids, form = victim
+    member, browsers, ids, form = victim
+    browser = browsers[0]
     before = everything(runtime)
     for rule in app.url_map.iter_rules():
         if {"GET", "POST"} <= rule.methods and not rule.rule.startswith("/api/"):

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, Response
 
-from registry.accounts.permissions import ROLE_PERMISSIONS, Role
+from registry.accounts.permissions import PERSONAL_DATA_ROLES, ROLE_PERMISSIONS, Role, permissions_for
 from registry.app import create_app
 from registry.web.policy import AccessRule, rule_for
 from tests.conftest import error_code
@@ -24,9 +24,10 @@ pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 # Reachable without signing in. A new public route must be added here on purpose.
 PUBLIC = {"static", "web.index", "web.healthz", "web.readyz", "web.choose_language", "accounts.login",
-          "api.openapi"}
-# The caller's own account, reachable before the undertaking is signed: none shows personal data.
-OWN_ACCOUNT = {"accounts.logout", "accounts.enrol_two_factor", "accounts.nda", "accounts.my_account",
+          "accounts.account_setup", "api.openapi"}
+# The caller's own account, reachable before the undertaking is signed, and the registry's public signing
+# key (published for courts): none shows personal data.
+OWN_ACCOUNT = {"audit.signing_key", "accounts.logout", "accounts.enrol_two_factor", "accounts.nda", "accounts.my_account",
                "accounts.change_password", "accounts.create_token", "accounts.revoke_token",
                "api.me", "api.get_nda", "api.acknowledge_nda"}
 ALL_ROLES = tuple(Role)
@@ -134,11 +135,18 @@ def test_every_guarded_route_refuses_staff_without_its_permission(app, staff):
 
 
 def test_every_guarded_route_sends_staff_who_have_not_signed_the_nda_to_sign_it(app, staff):
-    member = staff(*ALL_ROLES, sign_nda=False)
-    call = caller(signed_in(app, member.username), member.token)
-    for _endpoint, method, url, _rule in guarded(app):
-        response = call(method, url)
-        if url.startswith("/api/"):
-            assert response.status_code == 403 and error_code(response) == "nda_required", (method, url)
-        else:
-            assert redirected_to(response, "/nda", url.split("?")[0]), (method, url, response.status_code)
+    walked = set()
+    for roles in (sorted(PERSONAL_DATA_ROLES), [Role.ADMIN]):  # an administrator holds no other role
+        member = staff(*roles, sign_nda=False)
+        call = caller(signed_in(app, member.username), member.token)
+        granted = permissions_for(roles)
+        for endpoint, method, url, rule in guarded(app):
+            if rule.permission not in granted:
+                continue
+            walked.add(endpoint)
+            response = call(method, url)
+            if url.startswith("/api/"):
+                assert response.status_code == 403 and error_code(response) == "nda_required", (method, url)
+            else:
+                assert redirected_to(response, "/nda", url.split("?")[0]), (method, url, response.status_code)
+    assert walked == {endpoint for endpoint, _m, _u, _r in guarded(app)}
