@@ -225,6 +225,21 @@ def audit_checkpoint(ctx: Context) -> None:
                else f"Checkpoint at event {checkpoint.seq}: {checkpoint.hash}")
 
 
+@audit.command("key")
+@click.option("--pem", "pem_only", is_flag=True, help="Print only the PEM public key (to save it to a file).")
+@pass_ctx
+def audit_key(ctx: Context, pem_only: bool) -> None:
+    """Print the public audit signing key and its SHA-256 fingerprint: what a court pins to verify a bundle."""
+    from registry.audit.checkpoints import published_key
+
+    key = published_key(ctx.runtime.audit_key.public_key())
+    if not pem_only:
+        click.echo(f"Audit signing key (Ed25519), signs access-log checkpoints and evidence bundles\n"
+                   f"key id:      {key.key_id}\nfingerprint: {key.fingerprint}  (SHA-256 of the DER public key)\n"
+                   f"A court checks a bundle with: registry bundle verify BUNDLE.zip --fingerprint {key.fingerprint}")
+    click.echo(key.pem, nl=False)
+
+
 # ---------------------------------------------------------------- storage and keys
 
 @main.group()

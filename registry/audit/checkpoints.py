@@ -2,10 +2,14 @@
 
 A database owner can rewrite the whole chain consistently; they cannot forge a
 checkpoint signed with a key the database never held, nor unlock a WORM object.
+
+The same key signs court evidence bundles; each kind of signature covers its own context
+line first, so a checkpoint signature never verifies as a bundle's, nor the other way round.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -26,6 +30,7 @@ from registry.db import utcnow
 from storage import LockUnsupported, ObjectStore, StorageError
 
 PREFIX = "audit/checkpoints/"
+CHECKPOINT_CONTEXT = b"kinship-registry/audit-checkpoint/v1\n"
 RETENTION = timedelta(days=365 * 10)
 log = logging.getLogger("registry.audit")
 
@@ -55,6 +60,25 @@ def public_key_id(public: Ed25519PublicKey) -> str:
 
 
 @dataclass(frozen=True)
+class PublishedKey:
+    """The audit signing key as the registry publishes it, for courts to pin when they verify a bundle.
+
+    The fingerprint is the SHA-256 of the key's DER form, the same as ``registry bundle verify`` prints
+    and as ``openssl pkey -pubin -in KEY.pem -outform DER | sha256sum`` computes.
+    """
+
+    key_id: str
+    fingerprint: str
+    pem: str
+
+
+def published_key(public: Ed25519PublicKey) -> PublishedKey:
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return PublishedKey(public_key_id(public), hashlib.sha256(der).hexdigest(), pem.decode())
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     seq: int
     hash: str
@@ -63,8 +87,9 @@ class Checkpoint:
     signature: str
 
     def statement(self) -> bytes:
-        return canonical_json({"chain": CHAIN_ID, "seq": self.seq, "hash": self.hash, "at": self.at,
-                               "key_id": self.key_id})
+        """The exact bytes signed: the checkpoint context line, then the canonical JSON of the head."""
+        return CHECKPOINT_CONTEXT + canonical_json({"chain": CHAIN_ID, "seq": self.seq, "hash": self.hash,
+                                                    "at": self.at, "key_id": self.key_id})
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, sort_keys=True).encode()

@@ -1,5 +1,6 @@
 """Auditor pages: the event list with filters, emergency accesses, a person's access report
-(page, CSV, PDF), a user's recent activity and the anomalies to look at first."""
+(page, CSV, PDF), a user's recent activity and the anomalies to look at first; and, for all staff,
+the registry's public audit signing key that courts pin to verify evidence bundles."""
 from __future__ import annotations
 
 import re
@@ -10,12 +11,13 @@ from flask import Blueprint, Response, request, url_for
 from registry.accounts.permissions import Permission
 from registry.api.util import page_number
 from registry.audit import anomalies, reports
+from registry.audit.checkpoints import published_key
 from registry.audit.events import Action
 from registry.audit.service import record
 from registry.cases import service as cases
-from registry.runtime import db
+from registry.runtime import current_runtime, db
 from registry.web.forms import render_form
-from registry.web.policy import current_actor, requires
+from registry.web.policy import current_actor, requires, signed_in
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 EXPORTS = {"csv": "text/csv", "pdf": "application/pdf"}
@@ -104,3 +106,14 @@ def access_report(person_id: str):
     filename = f"access-report-{re.sub(r'[^A-Za-z0-9-]', '_', person_id)[:40]}.{export}"
     return Response(body, mimetype=EXPORTS[export],
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/audit/signing-key")
+@signed_in
+def signing_key():
+    """The public key and its fingerprint, to hand to a court (``?format=pem`` downloads the key): no personal data."""
+    key = published_key(current_runtime().audit_key.public_key())
+    if request.args.get("format") == "pem":
+        return Response(key.pem, mimetype="application/x-pem-file",
+                        headers={"Content-Disposition": "attachment; filename=registry-audit-key.pem"})
+    return render_form("audit/signing_key.html", key=key)

@@ -4,8 +4,9 @@ Each original is read through the documents service (so each read is its own
 access-log event), streamed into the ZIP while it is hashed, and listed with its
 SHA-256, kind, upload time and uploader. The manifest also carries the history of
 the relationships and the chain of custody of those documents from the access log,
-and is signed with the audit signing key; ``registry bundle verify`` checks it with
-the file alone.
+and is signed with the audit signing key (over the bundle context line and the manifest,
+so that no other signature of that key passes for a bundle's); ``registry bundle verify``
+checks it with the file alone and the registry's published key pinned.
 
 A bundle names only persons and relationships its exporter may see, and it carries
 no other staff member's words: an access-log entry says who did what to which
@@ -26,14 +27,13 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from registry.accounts.actor import Actor
 from registry.accounts.models import User
 from registry.accounts.permissions import Permission
-from registry.audit.checkpoints import public_key_id
+from registry.audit.checkpoints import published_key
 from registry.audit.events import Action, format_time
 from registry.audit.models import AuditEvent
 from registry.audit.service import record
@@ -45,7 +45,7 @@ from registry.errors import Forbidden
 from registry.i18n import _
 from registry.kinship import service as kinship
 from registry.kinship.models import CourtRuling, GenomicResult, Relationship
-from registry.kinship.verify import FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
+from registry.kinship.verify import BUNDLE_CONTEXT, FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
 from storage import EncryptedStore
 
 SPOOL_BYTES = 16 * 1024 * 1024
@@ -58,12 +58,21 @@ manifest.json  every file's SHA-256, size, kind, upload time and uploader; the h
                outcome, and every emergency access to these persons (marked "emergency";
                the reasons stay in the registry), each entry with its sequence number and
                hash so the registry can show the same entry in its log
-manifest.sig   Ed25519 signature (base64) over the exact bytes of manifest.json
-public_key.pem the registry's audit signing key (compare its key id with the one the registry publishes)
+manifest.sig   Ed25519 signature (base64) over the line "kinship-registry/bundle/v1" and a
+               newline, followed by the exact bytes of manifest.json
+public_key.pem the key that made the signature. Anyone can sign a bundle with a key of their
+               own: this file proves nothing until its SHA-256 fingerprint is the one the
+               registry publishes (ask the registry for it apart from this bundle)
 
-Check it: registry bundle verify THIS_FILE.zip [--public-key registry-audit-key.pem]
-By hand: sha256sum each file and compare with manifest.json; verify manifest.sig over
-manifest.json with the Ed25519 public key (for example with OpenSSL 3: pkeyutl -verify -rawin).
+Check it with the registry's key pinned:
+  registry bundle verify THIS_FILE.zip --fingerprint SHA256_HEX_FROM_THE_REGISTRY
+  registry bundle verify THIS_FILE.zip --public-key registry-audit-key.pem
+By hand (OpenSSL 3):
+  openssl pkey -pubin -in public_key.pem -outform DER | sha256sum   (compare with the published fingerprint)
+  sha256sum each file and compare with manifest.json
+  base64 -d manifest.sig > manifest.sig.bin
+  (printf 'kinship-registry/bundle/v1\\n'; cat manifest.json) > signed.bin
+  openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin -in signed.bin -sigfile manifest.sig.bin
 """
 
 
@@ -192,7 +201,7 @@ def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519
     found = _documents_for(db, actor, relationships, person_id)
     person_ids = {p for r in relationships for p in r.person_ids} | ({person_id} if person_id else set())
     persons = kinship.persons_by_id(db, person_ids)
-    public = key.public_key()
+    public = published_key(key.public_key())
     if workdir:
         os.makedirs(workdir, mode=0o700, exist_ok=True)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=workdir)
@@ -209,13 +218,13 @@ def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519
             "structured_evidence": _structured(db, actor, found),
             "relationships": [_relationship_record(db, actor, r) for r in relationships],
             "access_log": _access_log(db, [d.id for d in found], person_ids),
-            "signing": {"algorithm": "Ed25519", "key_id": public_key_id(public), "signed_file": MANIFEST},
+            "signing": {"algorithm": "Ed25519", "key_id": public.key_id, "fingerprint_sha256": public.fingerprint,
+                        "signed_file": MANIFEST, "context": BUNDLE_CONTEXT.decode()},
         }
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
         archive.writestr(MANIFEST, manifest_bytes)
-        archive.writestr(SIGNATURE, base64.b64encode(key.sign(manifest_bytes)) + b"\n")
-        archive.writestr(PUBLIC_KEY, public.public_bytes(serialization.Encoding.PEM,
-                                                         serialization.PublicFormat.SubjectPublicKeyInfo))
+        archive.writestr(SIGNATURE, base64.b64encode(key.sign(BUNDLE_CONTEXT + manifest_bytes)) + b"\n")
+        archive.writestr(PUBLIC_KEY, public.pem)
     manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
     record(db, actor, Action.BUNDLE_EXPORTED, target_type=subject["type"], target_id=subject["id"],
            person_ids=person_ids, details={"manifest_sha256": manifest_sha256, "files": len(writer.files),

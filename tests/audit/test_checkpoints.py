@@ -2,16 +2,22 @@
 and verify uses them."""
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
+from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
 
 from registry.app import create_app
-from registry.audit.checkpoints import PREFIX, CheckpointTimer, checkpoint_if_new, checkpoint_key
+from registry.audit.checkpoints import (
+    CHECKPOINT_CONTEXT, PREFIX, Checkpoint, CheckpointTimer, checkpoint_if_new, checkpoint_key, public_key_id)
+from registry.audit.events import format_time
 from registry.audit.models import AuditChainHead
+from registry.db import utcnow
+from registry.kinship.verify import BUNDLE_CONTEXT
 from storage import StorageError
 
 EVERY = 5
@@ -119,3 +125,24 @@ def test_commands_run_no_checkpoint_timer(settings, cli):
     """`registry` commands other than serve start no timer: one that runs for a second must not sign."""
     assert cli("audit", "verify").exit_code == 0
     assert "audit-checkpoint" not in {thread.name for thread in threading.enumerate()}
+
+
+@pytest.mark.parametrize("context", [BUNDLE_CONTEXT, b""], ids=["bundle-context", "no-context"])
+def test_the_registrys_signature_in_another_context_is_not_a_checkpoint(viewing, runtime, cli, context):
+    """The audit key signs bundles too: a signature it made over the same JSON for a bundle (or over bare
+    bytes) must not vouch for the chain head."""
+    viewing(1)
+    with runtime.sessions() as db:
+        head = db.get(AuditChainHead, 1)
+        seq, digest = head.seq, head.hash
+    key = runtime.audit_key
+    unsigned = Checkpoint(seq, digest, format_time(utcnow()), public_key_id(key.public_key()), "")
+    document = unsigned.statement().removeprefix(CHECKPOINT_CONTEXT)
+    forged = Checkpoint(**(unsigned.__dict__ | {"signature": base64.b64encode(key.sign(context + document)).decode()}))
+    body = forged.to_json()
+    runtime.raw_store.put(checkpoint_key(seq), BytesIO(body), length=len(body))
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert f"checkpoint {checkpoint_key(seq)} is not validly signed by the registry's audit key" in result.stderr
+    assert cli("audit", "checkpoint").exit_code == 0  # the registry signs the same head in its own context
+    assert cli("audit", "verify").exit_code == 0

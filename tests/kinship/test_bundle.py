@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry.audit.checkpoints import public_key_id
+from registry.audit.checkpoints import public_key_id, published_key
 from registry.kinship.cli import bundle as bundle_command
-from registry.kinship.verify import verify_bundle
+from registry.kinship.verify import BUNDLE_CONTEXT, verify_bundle
 from tests.conftest import error_code
 from tests.kinship.helpers import claim, genomic_document, ruling_document, scan
 
@@ -37,6 +37,12 @@ def exported(api, family, tmp_path):
     return path, relationship, [genomic, ruling], response
 
 
+@pytest.fixture
+def pinned(runtime) -> bytes:
+    """The registry's public key in PEM, as a court obtains it from the registry."""
+    return published_key(runtime.audit_key.public_key()).pem.encode()
+
+
 def _rewrite(source, target, change: dict[str, bytes | None], add: dict[str, bytes] | None = None) -> None:
     """Copy a ZIP, replacing (or with None dropping) some entries: what a forger would do."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
@@ -53,9 +59,9 @@ def _manifest(path) -> dict:
         return json.loads(archive.read("manifest.json"))
 
 
-def test_an_untouched_bundle_verifies(exported, runtime):
+def test_an_untouched_bundle_verifies(exported, runtime, pinned, tmp_path):
     path, relationship, documents, response = exported
-    report = verify_bundle(str(path))
+    report = verify_bundle(str(path), pinned)
     assert report.ok, report.problems
     assert report.key_id == public_key_id(runtime.audit_key.public_key())
     manifest = _manifest(path)
@@ -69,8 +75,10 @@ def test_an_untouched_bundle_verifies(exported, runtime):
     assert {(d["id"], "document.original_read") for d in documents} <= logged
     assert hashlib.sha256(zipfile.ZipFile(path).read("manifest.json")).hexdigest() == \
         response.headers["X-Manifest-SHA256"]
-    result = CliRunner().invoke(bundle_command, ["verify", str(path)])
-    assert result.exit_code == 0 and "OK" in result.output
+    key_file = tmp_path / "registry.pem"
+    key_file.write_bytes(pinned)
+    result = CliRunner().invoke(bundle_command, ["verify", str(path), "--public-key", str(key_file)])
+    assert result.exit_code == 0 and "OK: every file matches the signed manifest" in result.output
 
 
 def test_exporting_is_logged_and_needs_the_permission(api, staff, family, exported):
@@ -101,7 +109,7 @@ def test_an_altered_added_or_removed_file_is_named(exported, tmp_path):
     assert any(p.startswith("documents/extra.png") and "not listed" in p for p in problems)
 
 
-def test_a_changed_or_resigned_manifest_fails_the_signature_check(exported, runtime, tmp_path):
+def test_a_changed_or_resigned_manifest_fails_the_signature_check(exported, pinned, tmp_path):
     path, *_ = exported
     manifest = _manifest(path)
     manifest["created_by"]["username"] = "someone-else"
@@ -116,28 +124,27 @@ def test_a_changed_or_resigned_manifest_fails_the_signature_check(exported, runt
         forged_manifest = archive.read("manifest.json")
     resigned = tmp_path / "resigned.zip"
     _rewrite(changed, resigned, {
-        "manifest.sig": base64.b64encode(forger.sign(forged_manifest)),
+        "manifest.sig": base64.b64encode(forger.sign(BUNDLE_CONTEXT + forged_manifest)),
         "public_key.pem": forger.public_key().public_bytes(serialization.Encoding.PEM,
                                                            serialization.PublicFormat.SubjectPublicKeyInfo)})
     assert not any("signature" in p for p in verify_bundle(str(resigned)).problems)  # self-consistent forgery
-    pinned = tmp_path / "registry.pem"
-    pinned.write_bytes(runtime.audit_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    report = verify_bundle(str(resigned), pinned.read_bytes())
-    assert any("not the pinned key" in p for p in report.problems)
+    report = verify_bundle(str(resigned), pinned)
+    assert any("not the pinned registry key" in p for p in report.problems)
     assert any("signature does not match" in p for p in report.problems)
-    result = CliRunner().invoke(bundle_command, ["verify", str(resigned), "--public-key", str(pinned)])
+    key_file = tmp_path / "registry.pem"
+    key_file.write_bytes(pinned)
+    result = CliRunner().invoke(bundle_command, ["verify", str(resigned), "--public-key", str(key_file)])
     assert result.exit_code == 1
-    assert verify_bundle(str(path), pinned.read_bytes()).ok
+    assert verify_bundle(str(path), pinned).ok
 
 
-def test_a_person_bundle_carries_all_their_documents(api, family):
+def test_a_person_bundle_carries_all_their_documents(api, family, pinned):
     lawyer = api(family.lawyer)
     claim(lawyer, family)
     genomic = genomic_document(lawyer, family.child["id"], family.mother["id"], "inclusion")
     response = lawyer.get(f"/persons/{family.child['id']}/bundle")
     assert response.status_code == 200
-    report = verify_bundle(io.BytesIO(response.get_data()))
+    report = verify_bundle(io.BytesIO(response.get_data()), pinned)
     assert report.ok, report.problems
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(response.get_data())).read("manifest.json"))
     assert manifest["subject"] == {"type": "person", "id": family.child["id"]}
@@ -145,13 +152,14 @@ def test_a_person_bundle_carries_all_their_documents(api, family):
     assert manifest["structured_evidence"][genomic["id"]]["genomic_result"]["conclusion"] == "inclusion"
 
 
-def test_verification_needs_neither_the_application_nor_its_database(exported):
+def test_verification_needs_neither_the_application_nor_its_database(exported, runtime):
     path, *_ = exported
+    fingerprint = published_key(runtime.audit_key.public_key()).fingerprint
     code = ("import sys; from registry.kinship.cli import bundle\n"
-            "try:\n    bundle(['verify', sys.argv[1]])\nexcept SystemExit as exit_:\n"
+            "try:\n    bundle(['verify', sys.argv[1], '--fingerprint', sys.argv[2]])\nexcept SystemExit as exit_:\n"
             "    loaded = [m for m in ('flask', 'sqlalchemy', 'registry.db', 'storage') if m in sys.modules]\n"
             "    print('LOADED', loaded); raise\n")
-    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code, str(path), fingerprint], capture_output=True, text=True,
                             env={"PATH": "/usr/bin:/bin"}, cwd=str(path.parent.parent), timeout=60)
     assert result.returncode == 0, result.stderr
     assert "LOADED []" in result.stdout

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from registry.audit.checkpoints import published_key
 from registry.audit.models import AuditEvent
 from registry.kinship.cli import bundle as bundle_command
 from registry.kinship.verify import verify_bundle
@@ -81,10 +82,11 @@ def test_a_bundle_lists_another_staff_members_emergency_access_without_its_reaso
         seq: (e.hash, e.action, e.actor_name) for seq, e in stored.items()}
     assert REASON in {e.reason for e in stored.values()}  # the registry keeps it; the court's copy does not
 
-    assert verify_bundle(io.BytesIO(data)).ok
+    fingerprint = published_key(runtime.audit_key.public_key()).fingerprint
+    assert verify_bundle(io.BytesIO(data), pinned_fingerprint=fingerprint).ok
     path = tmp_path / "bundle.zip"
     path.write_bytes(data)
-    result = CliRunner().invoke(bundle_command, ["verify", str(path)])
+    result = CliRunner().invoke(bundle_command, ["verify", str(path), "--fingerprint", fingerprint])
     assert result.exit_code == 0 and "OK" in result.output
 
 
@@ -175,7 +177,7 @@ def test_a_lawyer_of_neither_case_gets_the_same_not_found_as_for_a_random_id(app
     assert {(e.action, e.outcome) for e in refused} == {("document.viewed", "denied")} and len(refused) == 2
 
 
-def test_a_person_bundle_does_not_name_the_rulings_other_persons(api, family, split_ruling):
+def test_a_person_bundle_does_not_name_the_rulings_other_persons(api, runtime, family, split_ruling):
     response = api(family.lawyer).get(f"/persons/{family.child['id']}/bundle")
     assert response.status_code == 200
     data = response.get_data()
@@ -185,4 +187,5 @@ def test_a_person_bundle_does_not_name_the_rulings_other_persons(api, family, sp
     assert manifest["structured_evidence"][split_ruling["ruling"]["id"]]["court_ruling"]["relationship_ids"] == [
         split_ruling["mother_claim"]["id"]]
     assert _leaks(data, _hidden(split_ruling)) == []
-    assert verify_bundle(io.BytesIO(data)).ok
+    fingerprint = published_key(runtime.audit_key.public_key()).fingerprint
+    assert verify_bundle(io.BytesIO(data), pinned_fingerprint=fingerprint).ok
