@@ -1,4 +1,5 @@
-"""Patterns an auditor should look at first: far more persons read than usual, reads after hours.
+"""Patterns an auditor should look at first: far more persons read than usual, reads after hours,
+and asking for persons that do not exist (guessing ids to learn which do).
 
 Neither proves misuse: they rank where to look. The thresholds are constants to
 tune with experience; "local" is the time at the registry's offices.
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from registry.audit.events import READ_ACTIONS, Outcome
+from registry.audit.events import READ_ACTIONS, Action, Outcome
 from registry.audit.models import AuditEvent, AuditEventPerson
 
 LOCAL_TIME_ZONE = ZoneInfo("Asia/Almaty")
@@ -22,6 +23,9 @@ BASELINE_DAYS = 28  # a user's usual: the days before the ones examined
 MIN_BASELINE_DAYS = 3  # days with reads before a user has a usual at all
 VOLUME_FACTOR = 3.0  # unusual: more than three times the usual number of persons in a day...
 VOLUME_FLOOR = 20  # ...and more than this many (a few extra persons is ordinary work)
+# Requests that must say whether the person they name exists (break glass, add a person to a case):
+# each refused one is logged under its action, so many of them show someone testing ids.
+PROBING_ACTIONS = (Action.EMERGENCY_ACCESS, Action.CASE_PERSON_ADDED)
 
 
 def local_time(at: datetime) -> datetime:
@@ -111,3 +115,35 @@ def after_hours_reads(db: Session, *, since: datetime, actor_id: str | None = No
                 if len(found) >= limit:
                     break
     return found
+
+
+@dataclass(frozen=True)
+class Probing:
+    """One user's refused requests naming a person (one that does not exist, or any once over the limit)."""
+
+    actor_id: str
+    actor_name: str
+    attempts: int
+    last: datetime
+
+
+def _refused(since: datetime) -> sa.Select:
+    return sa.select(AuditEvent).where(AuditEvent.action.in_([str(a) for a in PROBING_ACTIONS]),
+                                       AuditEvent.outcome == Outcome.DENIED, AuditEvent.at >= since,
+                                       AuditEvent.actor_id.is_not(None))
+
+
+def refused_person_requests(db: Session, actor_id: str, *, since: datetime) -> int:
+    """How many of one user's requests naming a person were refused since ``since`` (the cases' rate limit)."""
+    query = _refused(since).where(AuditEvent.actor_id == actor_id)
+    return db.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+
+
+def probing(db: Session, *, since: datetime, limit: int = 200) -> list[Probing]:
+    """Users whose requests naming a person were refused since ``since``, most refusals first."""
+    refused = _refused(since).subquery()
+    rows = db.execute(sa.select(refused.c.actor_id, sa.func.max(refused.c.actor_name), sa.func.count(),
+                                sa.func.max(refused.c.at))
+                      .group_by(refused.c.actor_id).order_by(sa.func.count().desc(), refused.c.actor_id)
+                      .limit(limit))
+    return [Probing(actor_id, name, attempts, last) for actor_id, name, attempts, last in rows]

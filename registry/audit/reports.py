@@ -79,14 +79,16 @@ def access_report(db: Session, who: AuditSubject, person_id: str, *, export: str
 class Anomalies:
     unusual_volume: list[anomalies.ReadingDay]
     after_hours: list[AuditEvent]
+    probing: list[anomalies.Probing]
 
 
 def find_anomalies(db: Session, who: AuditSubject, *, days: int = 7, now: datetime | None = None) -> Anomalies:
-    """Users who read far more persons than usual, and reads after hours, over the last ``days`` local days."""
+    """Users who read far more persons than usual, reads after hours, and users who named persons that do not
+    exist (or that they may not see) to break glass or to add to a case, over the last ``days`` local days."""
     today = anomalies.local_time(now or utcnow()).date()
     since = anomalies.local_day_start(today - timedelta(days=days - 1))
     found = Anomalies(anomalies.unusual_volume(db, today=today, days=days),
-                      anomalies.after_hours_reads(db, since=since))
+                      anomalies.after_hours_reads(db, since=since), anomalies.probing(db, since=since))
     record(db, who, Action.AUDIT_READ, target_type="anomalies", details={"days": days})
     return found
 

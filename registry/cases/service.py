@@ -4,6 +4,11 @@ Clerks see every person of the registry; lawyers and caseworkers see a person
 only through a case they belong to, or through a running emergency access.
 A person outside that boundary is reported as not found, never as forbidden,
 so an id guessed from outside tells nothing about whether it exists.
+
+Two requests must still tell: break glass and adding a person to a case name a
+person the caller may not see, and answer whether that person exists. Each refusal
+is logged, and past a few an hour every such request of that user is refused, so
+ids cannot be tested in bulk; auditors see who tried (``audit.anomalies.probing``).
 """
 from __future__ import annotations
 
@@ -16,13 +21,17 @@ from sqlalchemy.orm import Session
 from registry.accounts.actor import Actor
 from registry.accounts.models import User
 from registry.accounts.permissions import REGISTRY_WIDE_ROLES, Permission, Role
+from registry.audit.anomalies import refused_person_requests
 from registry.audit.events import Action
-from registry.audit.service import record
+from registry.audit.service import AuditSubject, record
 from registry.cases.models import Case, CaseMember, CasePerson, EmergencyAccess
 from registry.db import utcnow
-from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
+from registry.errors import AuditNote, Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed, validation
 from registry.i18n import _
 from registry.persons.models import Person
+
+PROBE_LIMIT = 10  # refused requests naming a person (break glass, add to a case) a user may make...
+PROBE_WINDOW = timedelta(hours=1)  # ...in this long; then each one is refused and counts again
 
 
 def sees_whole_registry(actor: Actor) -> bool:
@@ -71,8 +80,22 @@ def require_person_visible(db: Session, actor: Actor, person_id: str, action: st
     return grant.reason if grant is not None and in_case is None else ""
 
 
-def _person_exists(db: Session, person_id: str) -> bool:
-    return db.get(Person, person_id) is not None
+def _limit_probing(db: Session, actor: AuditSubject, action: str, target_id: str) -> None:
+    """Refuse (and log) a request naming a person once the user's refused ones reach ``PROBE_LIMIT``."""
+    if actor.user_id is None:  # the command line and start-up work guess nothing
+        return
+    if refused_person_requests(db, actor.user_id, since=utcnow() - PROBE_WINDOW) < PROBE_LIMIT:
+        return
+    raise TooManyAttempts(
+        str(_("Too many requests named persons that do not exist. Try again in an hour, or ask a registry "
+              "clerk.")),
+        audit=AuditNote(action, target_type="person", target_id=target_id,
+                        details={"reason": "too many refused requests naming a person"}))
+
+
+def _no_such_person(action: str, target_id: str) -> AuditNote:
+    """The refusal is logged under the request's own action: the rate limit and the auditors count it."""
+    return AuditNote(action, target_type="person", target_id=target_id, details={"reason": "no such person"})
 
 
 def open_emergency_access(db: Session, actor: Actor, person_id: str, reason: str, minutes: int) -> EmergencyAccess:
@@ -82,8 +105,9 @@ def open_emergency_access(db: Session, actor: Actor, person_id: str, reason: str
     reason = " ".join(reason.split())
     if len(reason) < 10:
         raise validation(reason=str(_("Explain in a sentence (at least 10 characters) why you need this access.")))
-    if not _person_exists(db, person_id):
-        raise NotFound(str(_("No such person.")))
+    _limit_probing(db, actor, Action.EMERGENCY_ACCESS, person_id)
+    if db.get(Person, person_id) is None:
+        raise NotFound(str(_("No such person.")), audit=_no_such_person(Action.EMERGENCY_ACCESS, person_id))
     grant = EmergencyAccess(user_id=actor.user_id, person_id=person_id, reason=reason[:1000],
                             expires_at=utcnow() + timedelta(minutes=minutes))
     db.add(grant)
@@ -153,9 +177,26 @@ def remove_member(db: Session, actor: Actor, case: Case, user: User) -> None:
            details={"user": user.username})
 
 
-def add_person(db: Session, actor: Actor, case: Case, person_id: str) -> None:
-    if not _person_exists(db, person_id):
-        raise NotFound(str(_("No such person.")))
+def add_person(db: Session, actor: AuditSubject, case: Case, person_id: str) -> None:
+    _limit_probing(db, actor, Action.CASE_PERSON_ADDED, person_id)
+    if db.get(Person, person_id) is None:
+        raise NotFound(str(_("No such person.")), audit=_no_such_person(Action.CASE_PERSON_ADDED, person_id))
+    _put_person(db, actor, case, person_id)
+
+
+def add_person_by_number(db: Session, actor: Actor, case: Case, registry_number: str) -> None:
+    """The form's way in: a registry number as typed, held to the same limit as an id."""
+    number = registry_number.strip().upper()[:64]
+    _limit_probing(db, actor, Action.CASE_PERSON_ADDED, number)
+    person_id = db.scalar(sa.select(Person.id).where(Person.registry_number == number))
+    if person_id is None:
+        message = str(_("No person has this registry number."))
+        raise ValidationFailed(message, fields={"registry_number": message},
+                               audit=_no_such_person(Action.CASE_PERSON_ADDED, number))
+    _put_person(db, actor, case, person_id)
+
+
+def _put_person(db: Session, actor: AuditSubject, case: Case, person_id: str) -> None:
     if any(p.person_id == person_id for p in case.persons):
         return
     case.persons.append(CasePerson(person_id=person_id))

@@ -1,7 +1,7 @@
 """Case pages: the list, one case with its members and persons, emergency access."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 
 from registry.accounts import service as accounts
 from registry.accounts.permissions import Permission
@@ -68,8 +68,11 @@ def remove_member(case_id: str, user_id: str):
 def add_person(case_id: str):
     actor = current_actor()
     case = service.get_case(db(), actor, case_id)
-    person = persons.person_by_number(db(), request.form.get("registry_number", ""))
-    service.add_person(db(), actor, case, person.id)
+    try:
+        service.add_person_by_number(db(), actor, case, request.form.get("registry_number", ""))
+    except ValidationFailed as error:
+        return render_form("cases/show.html", error, case=case, staff=accounts.list_users(db()),
+                           persons=persons.case_person_labels(db(), actor, case))
     flash(_("The person is added to the case."), "info")
     return redirect(url_for("cases.show_case", case_id=case.id))
 

@@ -140,31 +140,33 @@ def birth_date_problem(kind: str, person: Person, relative: Person) -> str | Non
                  gap=round(gap), fewest=fewest, most=most))
 
 
-def _ancestors(db: Session, person_id: str, *, skip: str) -> set[str]:
-    """Everyone claimed (and not excluded or withdrawn) as a parent or grandparent, transitively."""
+def _ancestors(db: Session, actor: Actor, person_id: str, *, skip: str) -> set[str]:
+    """Everyone claimed (and not excluded or withdrawn) as a parent or grandparent, transitively,
+    through the claims whose two persons the actor may see."""
     seen: set[str] = set()
     frontier = {person_id}
     while frontier and len(seen) < 500:
-        rows = db.scalars(sa.select(Relationship.relative_id).where(
+        rows = db.scalars(_visible_pair(sa.select(Relationship.relative_id).where(
             Relationship.person_id.in_(frontier), Relationship.kind.in_(ANCESTRAL),
-            Relationship.status.not_in(CLOSED), Relationship.id != skip))
+            Relationship.status.not_in(CLOSED), Relationship.id != skip), actor))
         frontier = set(rows) - seen
         seen |= frontier
     return seen
 
 
-def _warning_cycle(db: Session, relationship: Relationship) -> str | None:
+def _warning_cycle(db: Session, actor: Actor, relationship: Relationship) -> str | None:
     if relationship.kind not in ANCESTRAL:
         return None
-    if relationship.person_id in _ancestors(db, relationship.relative_id, skip=relationship.id):
+    if relationship.person_id in _ancestors(db, actor, relationship.relative_id, skip=relationship.id):
         return str(_("This claim makes a person their own ancestor: check the direction of the relationships."))
     return None
 
 
-def _rival_parents(db: Session, relationship: Relationship, statuses: Iterable[str]) -> list[Relationship]:
-    return list(db.scalars(sa.select(Relationship).where(
+def _rival_parents(relationship: Relationship, statuses: Iterable[str]) -> sa.Select:
+    """Other claims of the same parent role for the same person, wherever they are (filter before showing)."""
+    return sa.select(Relationship).where(
         Relationship.person_id == relationship.person_id, Relationship.kind == relationship.kind,
-        Relationship.id != relationship.id, Relationship.status.in_(list(statuses)))))
+        Relationship.id != relationship.id, Relationship.status.in_(list(statuses)))
 
 
 def _ruling_of(db: Session, relationship: Relationship) -> CourtRuling | None:
@@ -173,19 +175,25 @@ def _ruling_of(db: Session, relationship: Relationship) -> CourtRuling | None:
     return db.get(CourtRuling, event.document_id) if event else None
 
 
-def consistency_warnings(db: Session, relationship: Relationship) -> list[str]:
-    """Problems a clerk should look at; they do not stop the work (the hard rules are in the steps)."""
+def consistency_warnings(db: Session, actor: Actor, relationship: Relationship) -> list[str]:
+    """Problems the reader should look at; they do not stop the work (the hard rules are in the steps).
+
+    Only claims whose two persons the actor may see are consulted: a warning about another
+    claim would otherwise tell a lawyer that someone outside their cases claims the person
+    and what a test or a court said.
+    """
     if relationship.status in CLOSED:
         return []
     warnings: list[str] = []
-    cycle = _warning_cycle(db, relationship)
+    cycle = _warning_cycle(db, actor, relationship)
     if cycle:
         warnings.append(cycle)
     if relationship.kind in PARENTS:
-        rivals = _rival_parents(db, relationship, (S.GENETICALLY_SUPPORTED, S.COURT_ESTABLISHED))
-        if rivals:
+        rival = db.scalar(_visible_pair(_rival_parents(relationship, (S.GENETICALLY_SUPPORTED,
+                                                                      S.COURT_ESTABLISHED)), actor).limit(1))
+        if rival is not None:
             warnings.append(str(_("Another claim of the same kind for this person is already %(status)s.",
-                                  status=rivals[0].status)))
+                                  status=rival.status)))
     person, relative = db.get(Person, relationship.person_id), db.get(Person, relationship.relative_id)
     problem = birth_date_problem(relationship.kind, person, relative) if person and relative else None
     if problem:
@@ -266,7 +274,30 @@ def _require_genomic(db: Session, relationship: Relationship, document: Document
                                            conclusion=result.conclusion, wanted=wanted)))
 
 
-def _require_ruling(db: Session, relationship: Relationship, document: Document | None) -> None:
+def _require_one_established_parent(db: Session, actor: Actor, relationship: Relationship) -> None:
+    """A person has one court-established parent of each kind, registry-wide.
+
+    When the established one lies outside the actor's cases, the refusal names nothing of it:
+    a clerk, who sees the whole registry, can look; the log keeps which claim stood in the way.
+    """
+    if relationship.kind not in PARENTS:
+        return
+    rival = db.scalar(_rival_parents(relationship, (S.COURT_ESTABLISHED,)).limit(1))
+    if rival is None:
+        return
+    audit = AuditNote(Action.RELATIONSHIP_CHANGED, target_type="relationship", target_id=relationship.id,
+                      person_ids=tuple(relationship.person_ids),
+                      details={"reason": "another parent of this kind is court-established",
+                               "established": rival.id})
+    if visible_relationship_ids(db, actor, [rival.id]):
+        raise Conflict(str(_("A court has already established another person in this role for this person.")),
+                       fields={"document_id": str(_("Another person is already established in this role."))},
+                       audit=audit)
+    message = str(_("A registry rule prevents this step. Ask a registry clerk to look at this claim."))
+    raise Conflict(message, fields={"document_id": message}, audit=audit)
+
+
+def _require_ruling(db: Session, actor: Actor, relationship: Relationship, document: Document | None) -> None:
     if document is None or document.kind != COURT_RULING:
         raise validation(document_id=str(_("Choose the court ruling that establishes this relationship.")))
     if not _names_both(document, relationship):
@@ -278,9 +309,7 @@ def _require_ruling(db: Session, relationship: Relationship, document: Document 
         raise validation(document_id=str(_("The recorded ruling does not establish this relationship.")))
     if ruling.appeal_status == AppealStatus.OVERTURNED:
         raise validation(document_id=str(_("This ruling was overturned on appeal.")))
-    if relationship.kind in PARENTS and _rival_parents(db, relationship, (S.COURT_ESTABLISHED,)):
-        raise Conflict(str(_("A court has already established another person in this role for this person.")),
-                       fields={"document_id": str(_("Another person is already established in this role."))})
+    _require_one_established_parent(db, actor, relationship)
 
 
 def _step(db: Session, actor: Actor, relationship: Relationship, target: str, document: Document | None,
@@ -294,7 +323,7 @@ def _step(db: Session, actor: Actor, relationship: Relationship, target: str, do
     elif target == S.EXCLUDED:
         _require_genomic(db, relationship, document, Conclusion.EXCLUSION)
     elif target == S.COURT_ESTABLISHED:
-        _require_ruling(db, relationship, document)
+        _require_ruling(db, actor, relationship, document)
     elif target == S.WITHDRAWN and not note:
         raise validation(note=str(_("Say why the claim is withdrawn.")))
     if document is not None:
@@ -420,10 +449,14 @@ class KinshipLists:
 
 
 def kinship_lists(db: Session, actor: Actor, limit: int = 200) -> KinshipLists:
-    """Orphans with no established relative, claims waiting for a test, supported claims waiting for a ruling."""
-    established = sa.select(Relationship.id).where(
+    """Orphans with no established relative, claims waiting for a test, supported claims waiting for a ruling.
+
+    An orphan counts as such unless an established relationship the actor may see says otherwise:
+    dropping them for one outside the actor's cases would tell of it.
+    """
+    established = _visible_pair(sa.select(Relationship.id).where(
         Relationship.status == S.COURT_ESTABLISHED,
-        sa.or_(Relationship.person_id == Person.id, Relationship.relative_id == Person.id))
+        sa.or_(Relationship.person_id == Person.id, Relationship.relative_id == Person.id)), actor)
     orphans_query = sa.select(Person).where(Person.categories.contains("orphan"), ~established.exists())
     visible = cases.visible_person_ids(actor)
     if visible is not None:
@@ -634,7 +667,7 @@ def relationship_json(db: Session, actor: Actor, relationship: Relationship, *,
         "note": relationship.note, "created_at": relationship.created_at.isoformat(),
         "updated_at": relationship.updated_at.isoformat(),
         "next_steps": sorted(allowed_steps(relationship)),
-        "warnings": consistency_warnings(db, relationship),
+        "warnings": consistency_warnings(db, actor, relationship),
         "evidence": [{"document_id": d.id, "kind": d.kind, "title": d.title,
                       "attached_at": e.attached_at.isoformat(), "note": e.note} for e, d in evidence],
         "history": [{"at": e.at.isoformat(), "actor": e.actor_name, "from": e.from_status, "to": e.to_status,

@@ -74,7 +74,7 @@ def _relationship_page(relationship_id: str, error: RegistryError | None = None,
     return render_form(
         "kinship/relationship.html", error, relationship=relationship, evidence=evidence,
         shown={d.id: d for _e, d in evidence}, persons=service.persons_by_id(db(), relationship.person_ids),
-        warnings=service.consistency_warnings(db(), relationship),
+        warnings=service.consistency_warnings(db(), actor, relationship),
         candidates=service.candidate_documents(db(), actor, relationship) if actor.can(Permission.KINSHIP_WRITE)
         else [],
         steps=sorted(service.allowed_steps(relationship)), failed=failed)
