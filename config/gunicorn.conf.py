@@ -5,6 +5,9 @@ import os
 bind = os.environ.get("REGISTRY_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("REGISTRY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = 1
+# A sync worker serves one request at a time, and a client sending its body slowly would hold it: in front
+# runs a proxy that receives every body whole first (docker-compose.yml, config/nginx.conf). Without one,
+# REGISTRY_REQUEST_BODY_SECONDS bounds the hold (and no database transaction is open while a body arrives).
 worker_class = "sync"
 timeout = 300  # large uploads convert in a child process with its own limits
 graceful_timeout = 30

@@ -20,6 +20,7 @@ from registry.i18n import LOCALES, _
 from registry.runtime import Runtime, check_worm, current_runtime, load_keyring
 from registry.settings import Settings, load_settings
 from registry.audit.service import take_reads
+from registry.web.body import receive_body
 from registry.web.errors import audit_unavailable, refuse_response
 from storage import open_store
 
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     uploads = str(Path(settings.instance_path) / "uploads")
-    copies = ViewingCopies(sessions, lambda: runtime.store, CopyPolicy(uploads), threads=settings.copy_workers,
+    copies = ViewingCopies(sessions, lambda: runtime.store, CopyPolicy(uploads, children=settings.converter_children), threads=settings.copy_workers,
                            sweep_seconds=settings.copy_sweep_seconds)
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions, raw_store=open_store(settings.storage_url),
                       keyring=load_keyring(settings, create=not settings.production), viewing_copies=copies)
@@ -68,13 +69,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
                                 x_host=settings.trusted_proxies)  # type: ignore[method-assign]
 
+    from registry.web import errors, headers, policy
+
+    app.before_request(policy.assign_request_id)  # before every other hook, Flask-WTF's CSRF check included
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are server-side rows, rotated at login
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
     from registry.api.blueprint import api
-    from registry.web import errors, headers, policy
 
     for domain in DOMAINS:
         module = import_module(f"registry.{domain}.views")
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(api)  # the API takes bearer tokens only, never cookies
     app.register_blueprint(api)
 
+    app.before_request(receive_body)
     app.before_request(policy.enforce_access)
     # after_request hooks run last-registered first: commit (or refuse), then the headers.
     app.after_request(headers.apply_security_headers)

@@ -72,6 +72,12 @@ class AuditUnavailable(RegistryError):
     code, http_status = "audit_unavailable", 503
 
 
+class StoredObjectMismatch(RegistryError):
+    """A stored object is not what its record says (see documents.binding): nothing is served."""
+
+    code, http_status = "integrity_error", 500
+
+
 def validation(**fields: str) -> ValidationFailed:
     first = next(iter(fields.values()))
     return ValidationFailed(first, fields=fields)

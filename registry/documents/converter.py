@@ -8,11 +8,11 @@ and given one request as a JSON line on stdin. It caps its own memory, CPU time
 and output size before any file parser is loaded; that is why Pillow, pikepdf,
 pdfium and img2pdf are imported inside functions, never at the top of this
 module (they are loaded while it waits for its request). A request with
-``"inspect": true`` only opens the file and counts its pages (what an upload
-waits for); otherwise it writes the viewing copy. It prints exactly one JSON
-line on stdout:
+``"inspect": true`` only opens the file, counts its pages and estimates what
+drawing them will cost (what an upload waits for); otherwise it writes the
+viewing copy. It prints exactly one JSON line on stdout:
 
-    {"ok": true, "content_type": ..., "pages": ..., "width": ..., "height": ...}
+    {"ok": true, "content_type": ..., "pages": ..., "width": ..., "height": ..., "cost": ...}
     {"ok": false, "reason": <key of inspection.REFUSALS>, "params": {name: int}}
 
 Everything else (library warnings, tracebacks) goes to stderr, for the log only.
@@ -31,6 +31,7 @@ import sys
 import tempfile
 import traceback
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -168,17 +169,22 @@ def convert(request: dict[str, Any]) -> Outcome:
 
 
 def inspect(source: str, content_type: str, limits: Limits) -> Outcome:
-    """Open the file as the viewing copy will, without rendering: what cannot be opened is refused now."""
+    """Open the file as the viewing copy will, without rendering: what cannot be opened is refused now.
+    ``cost`` is the estimated CPU milliseconds of the copy (see "drawing cost" below)."""
     if content_type == PDF:
-        _check_with_pikepdf(source, limits)
+        drawing = _check_with_pikepdf(source, limits, estimate=True)
         with _pdfium_document(source, limits) as document:
-            return {"content_type": None, "pages": len(document), "width": None, "height": None}
+            sizes = [_page_size(document, index) for index in range(len(document))]
+        cost = drawing + sum(_page_pixels(width, height, limits) for width, height in sizes) * NS_PER_PAGE_PIXEL
+        return {"content_type": None, "pages": len(sizes), "width": None, "height": None, "cost": _ms(cost)}
     if content_type in IMAGE_FORMATS:
         return _inspect_image(source, content_type, limits)
     if content_type in (CSV, TEXT):
         with open(source, "rb") as file:
-            decoded_text(file.read())
-        return {"content_type": None, "pages": None, "width": None, "height": None}
+            raw = file.read()
+        decoded_text(raw)
+        return {"content_type": None, "pages": None, "width": None, "height": None,
+                "cost": _ms(len(raw) * NS_PER_TEXT_BYTE)}
     raise ValueError(f"no converter for {content_type}")
 
 
@@ -194,18 +200,19 @@ def convert_pdf(source: str, stem: str, limits: Limits) -> Outcome:
     return {"content_type": PDF, "pages": len(pages), "width": None, "height": None}
 
 
-def _check_with_pikepdf(source: str, limits: Limits) -> None:
-    """qpdf is the gatekeeper: it tells a locked file from a broken one."""
+def _check_with_pikepdf(source: str, limits: Limits, *, estimate: bool = False) -> int:
+    """qpdf is the gatekeeper: it tells a locked file from a broken one. Asked to, it also
+    estimates what drawing the pages' contents will cost (nanoseconds, see drawing_cost)."""
     import pikepdf
 
     try:
         with pikepdf.open(source) as pdf:
-            page_count = len(pdf.pages)
+            _check_page_count(len(pdf.pages), limits)
+            return drawing_cost(pdf) if estimate else 0
     except pikepdf.PasswordError:
         raise refusal("pdf_password") from None
     except (pikepdf.PdfError, pikepdf.ForeignObjectError, RuntimeError, ValueError):
         raise refusal("pdf_damaged") from None
-    _check_page_count(page_count, limits)
 
 
 def _check_page_count(count: int, limits: Limits) -> None:
@@ -312,6 +319,166 @@ def _direct_container(value: Any) -> bool:
     return isinstance(value, (pikepdf.Dictionary, pikepdf.Array)) and not value.is_indirect
 
 
+# ---------------------------------------------------------------- drawing cost
+
+# What a viewing copy costs to draw, in nanoseconds of CPU on the machines of DESIGN.md: per pixel of
+# the rendered page (drawn and encoded), per pixel of a picture a page shows (decoded and scaled), per
+# byte of a page's drawing instructions (pdfium parses them every time it draws a page, however many
+# pages share them), per byte of a genomic text file. Rough on purpose: it orders the copy queue and
+# refuses only files an order of magnitude beyond what a copy may use (viewing_copy.FAR_BEYOND).
+NS_PER_PAGE_PIXEL = 5
+NS_PER_IMAGE_PIXEL = 15
+NS_PER_DRAWING_BYTE = 60
+NS_PER_TEXT_BYTE = 10
+MAX_FORM_DEPTH = 40  # pdfium draws forms nested no deeper
+_CALL = re.compile(rb"/([^\s/<>\[\]()%{}]+)\s*Do(?![^\s/<>\[\]()%{}])")
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+def drawing_cost(pdf: pikepdf.Pdf) -> int:
+    """Nanoseconds drawing every page's contents will take (the page pixels are counted apart).
+    A page qpdf cannot follow counts as empty: pdfium may still draw it, and refusing a file is for
+    pdfium and qpdf to decide, not for an estimate."""
+    import pikepdf
+
+    cost, total = _DrawingCost(), 0
+    for page in pdf.pages:
+        try:
+            total += cost.page(page.obj)
+        except (pikepdf.PdfError, RuntimeError, ValueError, TypeError, KeyError):
+            continue
+    return total
+
+
+class _DrawingCost:
+    """What a page draws: its content streams, the forms and pictures they call (as often as they
+    are called) and its annotations' appearances. A stream shared by many pages is read once and
+    counted on every page; a form that calls itself is counted once, as pdfium draws it."""
+
+    def __init__(self) -> None:
+        self._streams: dict[tuple[int, int], tuple[int, Counter[bytes]]] = {}
+        self._forms: dict[tuple[tuple[int, int], tuple[int, int]], int] = {}
+        self._drawing: set[tuple[tuple[int, int], tuple[int, int]]] = set()
+
+    def page(self, page: Any) -> int:
+        import pikepdf
+
+        resources = _inherited(page, "/Resources")
+        contents = page.get("/Contents")
+        streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+        cost = sum(self._content(stream, resources, 0) for stream in streams)
+        annotations = page.get("/Annots")
+        for annotation in annotations if isinstance(annotations, pikepdf.Array) else []:
+            cost += self._appearance(annotation, resources)
+        return cost
+
+    def _appearance(self, annotation: Any, resources: Any) -> int:
+        import pikepdf
+
+        if not isinstance(annotation, pikepdf.Dictionary):
+            return 0
+        appearances = annotation.get("/AP")
+        normal = appearances.get("/N") if isinstance(appearances, pikepdf.Dictionary) else None
+        if isinstance(normal, pikepdf.Dictionary) and not isinstance(normal, pikepdf.Stream):
+            return max((self._xobject(state, resources, 0) for state in normal.values()), default=0)
+        return self._xobject(normal, resources, 0)
+
+    def _content(self, stream: Any, resources: Any, depth: int) -> int:
+        import pikepdf
+
+        if not isinstance(stream, pikepdf.Stream):
+            return 0
+        size, calls = self._read(stream)
+        cost = size * NS_PER_DRAWING_BYTE
+        xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+        if isinstance(xobjects, pikepdf.Dictionary):
+            for name, times in calls.items():
+                cost += times * self._xobject(xobjects.get("/" + name.decode("latin-1")), resources, depth)
+        return cost
+
+    def _read(self, stream: Any) -> tuple[int, Counter[bytes]]:
+        """Size of the instructions and how often each named XObject is called; a stream qpdf cannot
+        decode counts as its stored bytes (pdfium may still draw something of it)."""
+        import pikepdf
+
+        key = stream.objgen  # a stream is always an indirect object
+        if key not in self._streams:
+            try:
+                data = stream.read_bytes()
+            except (pikepdf.PdfError, RuntimeError, ValueError):
+                data = stream.read_raw_bytes()
+            calls = Counter(_NAME_ESCAPE.sub(lambda hex_: bytes([int(hex_[1], 16)]), match[1])
+                            for match in _CALL.finditer(data))
+            self._streams[key] = (len(data), calls)
+        return self._streams[key]
+
+    def _xobject(self, xobject: Any, resources: Any, depth: int) -> int:
+        import pikepdf
+
+        if not isinstance(xobject, pikepdf.Stream):
+            return 0
+        subtype = xobject.get("/Subtype")
+        if subtype == pikepdf.Name.Image:
+            return _whole_number(xobject.get("/Width")) * _whole_number(xobject.get("/Height")) * NS_PER_IMAGE_PIXEL
+        if subtype != pikepdf.Name.Form or depth >= MAX_FORM_DEPTH:
+            return 0
+        own = xobject.get("/Resources")
+        if isinstance(own, pikepdf.Dictionary):
+            resources = own
+        key = (xobject.objgen, resources.objgen if isinstance(resources, pikepdf.Object) else (0, 0))
+        if key in self._drawing:
+            return 0  # a form inside itself: pdfium stops there
+        if key not in self._forms:
+            self._drawing.add(key)
+            self._forms[key] = self._content(xobject, resources, depth + 1)
+            self._drawing.discard(key)
+        return self._forms[key]
+
+
+def _inherited(page: Any, name: str) -> Any:
+    """A page attribute, from the page or the nearest ancestor in the page tree."""
+    import pikepdf
+
+    node = page
+    for _ in range(64):
+        if not isinstance(node, pikepdf.Dictionary):
+            return None
+        if name in node:
+            return node[name]
+        node = node.get("/Parent")
+    return None
+
+
+def _whole_number(value: Any) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _page_size(document: Any, index: int) -> tuple[float, float]:
+    """The page's size in points, read without parsing its contents; none if pdfium cannot tell
+    (the copy finds out what is wrong with the page, as it does today)."""
+    import pypdfium2 as pdfium
+
+    try:
+        return document.get_page_size(index)
+    except pdfium.PdfiumError:
+        return 0.0, 0.0
+
+
+def _page_pixels(width_pt: float, height_pt: float, limits: Limits) -> float:
+    """Pixels of the rendered page (none for a page without a size)."""
+    if not (width_pt > 0 and height_pt > 0):
+        return 0
+    dpi = render_dpi(width_pt, height_pt, limits)
+    return width_pt * height_pt * (dpi / 72) ** 2
+
+
+def _ms(nanoseconds: float) -> int:
+    return math.ceil(nanoseconds / 1_000_000)
+
+
 # ---------------------------------------------------------------- images
 
 IMAGE_FORMATS = {JPEG: "JPEG", PNG: "PNG", TIFF: "TIFF", HEIC: "HEIF", HEIF: "HEIF"}
@@ -337,7 +504,22 @@ def _inspect_image(source: str, content_type: str, limits: Limits) -> Outcome:
         frames = _frame_count(image, content_type, limits)
         if image.width * image.height > limits["max_image_pixels"]:
             raise _too_large(limits)
-        return {"content_type": None, "pages": frames, "width": image.width, "height": image.height}
+        width, height = image.width, image.height
+        pixels = sum(_frame_pixels(image, frames))
+        cost = pixels * NS_PER_IMAGE_PIXEL + min(pixels, frames * limits["max_copy_pixels"]) * NS_PER_PAGE_PIXEL
+        return {"content_type": None, "pages": frames, "width": width, "height": height, "cost": _ms(cost)}
+
+
+def _frame_pixels(image: Image.Image, frames: int) -> Iterator[int]:
+    """Each frame's pixels (TIFF headers only: no frame is decoded); a frame that cannot be reached
+    counts as the first one, and is left for the copy to refuse."""
+    first = image.width * image.height
+    for index in range(frames):
+        try:
+            image.seek(index)
+            yield image.width * image.height
+        except _PILLOW_PARSE_ERRORS:
+            yield first
 
 
 @contextmanager

@@ -4,7 +4,11 @@ An upload is stored and answered once its file has been opened in the limited
 child (a broken, locked or oversized file is refused while the clerk waits);
 rendering its pages to pixels takes seconds per scanned page, so that happens
 here, off the request: a few threads in each server process, with the database
-as the queue. A job is claimed in its version row. A process that dies in the
+as the queue. The upload estimated what its copy costs to draw: heavy copies
+(minutes of CPU: hundreds of pages, or pages full of drawing) have a lane of
+their own, so they never hold up the light ones, and no process runs more
+converter children at once than ``REGISTRY_CONVERTER_CHILDREN``. A job is
+claimed in its version row. A process that dies in the
 middle leaves a claim that expires after the lease; the next sweep (every
 ``REGISTRY_COPY_SWEEP_SECONDS`` in every server process, or ``registry copies
 make``) takes the job up again from the stored original.
@@ -30,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.db import on_rollback
+from registry.documents.binding import ORIGINAL, VIEWING, object_context
 from registry.documents.inspection import FileRefused
 from registry.documents.models import DocumentVersion, StoredObject, ViewingStatus
 from registry.documents.viewing_copy import ConversionLimits, ViewingCopy, make_viewing_copy, prepare_converter
@@ -38,12 +43,21 @@ from storage import EncryptedStore, ObjectInfo, StorageError
 log = logging.getLogger("registry.documents.copies")
 CHUNK = 1024 * 1024
 SWEEP_BATCH = 100
+LIGHT, HEAVY = "light", "heavy"
+# A copy estimated at more CPU milliseconds than this is heavy: a light one is done in seconds.
+HEAVY_COST = 10_000
+
+
+def lane_of(cost: int | None) -> str:
+    """Versions uploaded before there was an estimate (None) were ordinary uploads: light."""
+    return HEAVY if cost is not None and cost > HEAVY_COST else LIGHT
 
 
 @dataclass(frozen=True)
 class CopyPolicy:
     workdir: str
     limits: ConversionLimits = ConversionLimits()
+    children: int = 2  # converter children drawing copies at once in one process (REGISTRY_CONVERTER_CHILDREN)
 
     @property
     def lease(self) -> timedelta:
@@ -60,12 +74,18 @@ class _Job:
     key_id: str
     wrapped_key: str
     sha256: str
+    document_id: str
+    number: int
+
+    def context(self, role: str) -> str:
+        return object_context(self.document_id, self.number, role)
 
 
-def store_file(store: EncryptedStore, path: str) -> ObjectInfo:
-    """Encrypt and store a file under a fresh key that says nothing about it (safe off the request thread)."""
+def store_file(store: EncryptedStore, path: str, context: str) -> ObjectInfo:
+    """Encrypt and store a file under a fresh key that says nothing about it, bound to what it is
+    (``binding.object_context``); safe off the request thread."""
     with open(path, "rb") as fh:
-        return store.put(f"objects/{uuid.uuid4()}", fh, length=os.path.getsize(path))
+        return store.put(f"objects/{uuid.uuid4()}", fh, length=os.path.getsize(path), context=context)
 
 
 def make_copy(sessions: sessionmaker[Session], store: EncryptedStore, policy: CopyPolicy, version_id: str,
@@ -87,7 +107,7 @@ def make_copy(sessions: sessionmaker[Session], store: EncryptedStore, policy: Co
                 copy = make_viewing_copy(source, job.content_type, work, limits=policy.limits)
             except FileRefused as refused:
                 return _finish(sessions, store, job, failure=refused)
-            return _finish(sessions, store, job, made=(copy, store_file(store, copy.path)))
+            return _finish(sessions, store, job, made=(copy, store_file(store, copy.path, job.context(VIEWING))))
     except (StorageError, OSError, SQLAlchemyError):
         log.exception("viewing copy of version %s: will be tried again by the next sweep", version_id)
         _release(sessions, job)
@@ -110,15 +130,15 @@ def _claim(sessions: sessionmaker[Session], version_id: str, lease: timedelta) -
         assert version is not None
         original = version.original
         job = _Job(version_id, claim, version.content_type, original.key, original.key_id, original.wrapped_key,
-                   original.sha256)
+                   original.sha256, version.document_id, version.number)
         db.commit()
     return job
 
 
 def _fetch_original(store: EncryptedStore, job: _Job, work: str) -> str:
     path = os.path.join(work, "original")
-    with store.open(job.key, key_id=job.key_id, wrapped_key=job.wrapped_key, expected_sha256=job.sha256) as src, \
-            open(path, "wb") as out:
+    with store.open(job.key, key_id=job.key_id, wrapped_key=job.wrapped_key, expected_sha256=job.sha256,
+                    context=job.context(ORIGINAL)) as src, open(path, "wb") as out:
         shutil.copyfileobj(src, out, CHUNK)
     return path
 
@@ -176,12 +196,15 @@ def _release(sessions: sessionmaker[Session], job: _Job) -> None:
         log.exception("could not release the claim on version %s; it expires by itself", job.version_id)
 
 
-def waiting_versions(sessions: sessionmaker[Session], lease: timedelta, limit: int = SWEEP_BATCH) -> list[str]:
-    """Pending versions no live worker holds, oldest first."""
+def waiting_versions(sessions: sessionmaker[Session], lease: timedelta,
+                     limit: int = SWEEP_BATCH) -> list[tuple[str, int | None]]:
+    """Pending versions no live worker holds, with their estimated cost: the lightest first, then the oldest
+    (heavy jobs that keep failing cannot fill a batch and hide light ones)."""
     with sessions() as db:
-        return list(db.scalars(
-            sa.select(DocumentVersion.id).where(_waiting(datetime.now(timezone.utc), lease))
-            .order_by(DocumentVersion.uploaded_at).limit(limit)))
+        return [(version_id, cost) for version_id, cost in db.execute(
+            sa.select(DocumentVersion.id, DocumentVersion.copy_cost)
+            .where(_waiting(datetime.now(timezone.utc), lease))
+            .order_by(sa.func.coalesce(DocumentVersion.copy_cost, 0), DocumentVersion.uploaded_at).limit(limit))]
 
 
 def _waiting(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
@@ -191,11 +214,31 @@ def _waiting(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
                           DocumentVersion.viewing_claimed_at < now - lease))
 
 
-class ViewingCopies:
-    """The queue of one process: threads that make copies, and a sweeper that finds forgotten jobs.
+class _Lane:
+    """The threads that draw copies of one weight."""
 
-    A spooled upload (plaintext) is kept for a job only if a thread starts on it at once; a job that
-    has to wait reads the original back from the store instead, so waiting uploads never pile up
+    def __init__(self, name: str, threads: int) -> None:
+        self.threads = threads
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix=f"viewing-copy-{name}")
+
+
+def _lane_sizes(threads: int, children: int) -> dict[str, int]:
+    """``threads`` draw light copies, but never all ``children``: one more child is kept for heavy ones.
+    With a single child there is no heavy lane: heavy copies are left to `registry copies make` or another
+    process, because one heavy file in the only lane would hold every upload's copy for minutes."""
+    if threads == 0:
+        return {}
+    sizes = {LIGHT: max(1, min(threads, children - 1))}
+    if children >= 2:
+        sizes[HEAVY] = 1
+    return sizes
+
+
+class ViewingCopies:
+    """The queue of one process: lanes of threads that make copies, and a sweeper that finds forgotten jobs.
+
+    A spooled upload (plaintext) is kept for a job only if a thread of its lane starts on it at once; a job
+    that has to wait reads the original back from the store instead, so waiting uploads never pile up
     on disk.
     """
 
@@ -204,28 +247,32 @@ class ViewingCopies:
         self.sessions = sessions
         self.store = store
         self.policy = policy
-        self._threads = threads
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="viewing-copy") if threads else None
-        self._queued: dict[str, tuple[Future[str | None], str | None]] = {}
+        self.lanes = {name: _Lane(name, size) for name, size in _lane_sizes(threads, policy.children).items()}
+        self._queued: dict[str, tuple[Future[str | None], str | None, _Lane]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         clear_leftovers(policy)
-        if self._pool is not None:
-            self._pool.submit(self._prepare_converter)
-        if self._pool is not None and sweep_seconds > 0:
-            threading.Thread(target=self._sweep_every, args=(sweep_seconds,), name="viewing-copy-sweep",
-                             daemon=True).start()
+        if LIGHT in self.lanes:
+            self.lanes[LIGHT].pool.submit(self._prepare_converter)
+            if HEAVY not in self.lanes:
+                log.warning("REGISTRY_CONVERTER_CHILDREN is 1: this process makes no heavy viewing copy; "
+                            "run `registry copies make --follow` for them, or allow 2 children")
+            if sweep_seconds > 0:
+                threading.Thread(target=self._sweep_every, args=(sweep_seconds,), name="viewing-copy-sweep",
+                                 daemon=True).start()
 
-    def submit(self, version_id: str, spooled: str | None = None) -> None:
-        """Queue a copy (after the upload committed); without threads the sweep or the CLI makes it."""
+    def submit(self, version_id: str, spooled: str | None = None, *, cost: int | None = None) -> None:
+        """Queue a copy (after the upload committed) in the lane its estimated ``cost`` calls for;
+        without such a lane here the sweep of another process or the CLI makes it."""
         with self._lock:
-            if self._pool is None or version_id in self._queued or self._stop.is_set():
+            lane = self.lanes.get(lane_of(cost))
+            if lane is None or version_id in self._queued or self._stop.is_set():
                 _remove(spooled)
                 return
-            if len(self._queued) >= self._threads:  # no thread free: do not keep plaintext waiting
-                _remove(spooled)
+            if sum(queued[2] is lane for queued in self._queued.values()) >= lane.threads:
+                _remove(spooled)  # no thread of the lane is free: do not keep plaintext waiting
                 spooled = None
-            self._queued[version_id] = (self._pool.submit(self._run, version_id, spooled), spooled)
+            self._queued[version_id] = (lane.pool.submit(self._run, version_id, spooled), spooled, lane)
 
     def _run(self, version_id: str, spooled: str | None) -> str | None:
         try:
@@ -247,12 +294,12 @@ class ViewingCopies:
             log.exception("could not start a converter ahead of need; the next file starts its own")
 
     def sweep(self) -> int:
-        """Queue every forgotten job; returns how many were queued."""
+        """Queue every forgotten job; returns how many were found."""
         clear_leftovers(self.policy)
-        ids = waiting_versions(self.sessions, self.policy.lease)
-        for version_id in ids:
-            self.submit(version_id)
-        return len(ids)
+        waiting = waiting_versions(self.sessions, self.policy.lease)
+        for version_id, cost in waiting:
+            self.submit(version_id, cost=cost)
+        return len(waiting)
 
     def _sweep_every(self, seconds: int) -> None:
         while not self._stop.wait(seconds):
@@ -262,10 +309,10 @@ class ViewingCopies:
                 log.exception("the viewing-copy sweep failed; next try in %s s", seconds)
 
     def make_waiting(self) -> Counter[str]:
-        """Make every waiting copy in this thread (the CLI, or a server without copy threads)."""
+        """Make every waiting copy in this thread, the lightest first (the CLI, or a server without copy threads)."""
         outcomes: Counter[str] = Counter()
         seen: set[str] = set()
-        while ids := [i for i in waiting_versions(self.sessions, self.policy.lease) if i not in seen]:
+        while ids := [i for i, _cost in waiting_versions(self.sessions, self.policy.lease) if i not in seen]:
             for version_id in ids:
                 seen.add(version_id)
                 outcomes[make_copy(self.sessions, self.store(), self.policy, version_id) or "taken"] += 1
@@ -274,18 +321,18 @@ class ViewingCopies:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the queued copies are made (tests, the demo); False on time-out."""
         with self._lock:
-            futures = [future for future, _ in self._queued.values()]
+            futures = [queued[0] for queued in self._queued.values()]
         return not wait_for(futures, timeout=timeout).not_done
 
     def close(self) -> None:
         """Stop: jobs not started are dropped with their spooled uploads (the sweep finds them again)."""
         self._stop.set()
         with self._lock:
-            for future, spooled in self._queued.values():
+            for future, spooled, _lane in self._queued.values():
                 if future.cancel():
                     _remove(spooled)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        for lane in self.lanes.values():
+            lane.pool.shutdown(wait=True)
 
 
 def clear_leftovers(policy: CopyPolicy) -> None:

@@ -123,6 +123,12 @@ REFUSALS: dict[str, tuple[str, str]] = {
         N_("The file should be text (CSV or TXT) but contains binary data. Export the "
            "result from the laboratory's software again as CSV or plain text."),
     ),
+    "too_complex": (
+        "conversion_failed",
+        N_("The file is far too complex to be converted for viewing within the registry's limits, "
+           "so it was not stored. Split the document into smaller files and upload each one, or "
+           "scan the paper again at a lower resolution (300 dpi is enough) and upload that file."),
+    ),
     "limits_exceeded": (
         "conversion_failed",
         N_("The file could not be converted for viewing within the registry's limits: it "

@@ -90,6 +90,9 @@ class DocumentVersion(Base):
     viewing_claim: Mapped[str | None] = mapped_column(sa.String(36))
     viewing_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pages: Mapped[int | None] = mapped_column(sa.Integer)
+    # Estimated CPU milliseconds of drawing the viewing copy, measured when the upload was opened: heavy
+    # copies are drawn in their own lane (documents.copies). None: uploaded before there was an estimate.
+    copy_cost: Mapped[int | None] = mapped_column(sa.Integer)
     uploaded_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     uploaded_at: Mapped[datetime] = created_at_column()
 

@@ -30,7 +30,8 @@ from registry.accounts.permissions import Permission
 from registry.audit.events import Action
 from registry.audit.service import record
 from registry.cases import service as cases
-from registry.db import on_commit, on_rollback
+from registry.db import new_id, on_commit, on_rollback
+from registry.documents.binding import ORIGINAL, VIEWING, object_context, version_context
 from registry.documents.inspection import (
     DOCUMENT_KINDS, FileRefused, check_declared_type, refusal, safe_filename, sniff_content_type,
 )
@@ -40,10 +41,10 @@ from registry.documents.models import (
 )
 from registry.documents.spool import UploadSpool
 from registry.documents.viewing_copy import ConversionLimits, inspect_original
-from registry.errors import AuditNote, Forbidden, NotFound, Refused, validation
+from registry.errors import AuditNote, Forbidden, NotFound, Refused, StoredObjectMismatch, validation
 from registry.i18n import _
 from registry.persons.models import Person
-from storage import EncryptedStore, LockUnsupported, ObjectInfo, StorageError
+from storage import EncryptedStore, IntegrityError, LockUnsupported, ObjectInfo, StorageError
 
 log = logging.getLogger("registry.documents")
 CHUNK = 1024 * 1024
@@ -58,8 +59,8 @@ class UploadedFile:
 
 
 class CopyQueue(Protocol):
-    def submit(self, version_id: str, spooled: str | None = None) -> None:
-        """Make the version's viewing copy soon; the spooled original is handed over."""
+    def submit(self, version_id: str, spooled: str | None = None, *, cost: int | None = None) -> None:
+        """Make the version's viewing copy soon (``cost``: its estimate); the spooled original is handed over."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def _store_failed(error: Exception, action: str, person_ids: list[str]) -> Refus
 
 
 def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFile, kind: str,
-            policy: UploadPolicy, action: str, person_ids: list[str]) -> DocumentVersion:
+            policy: UploadPolicy, action: str, person_ids: list[str], document_id: str, number: int) -> DocumentVersion:
+    """The version ``number`` of document ``document_id`` (its original is stored bound to both)."""
     os.makedirs(policy.workdir, mode=0o700, exist_ok=True)
     version_id = str(uuid.uuid4())
     with tempfile.TemporaryDirectory(dir=policy.workdir) as work, ThreadPoolExecutor(1) as background:
@@ -166,9 +168,9 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
         except FileRefused as error:
             raise _refused(error, action, person_ids) from None
         # The child opens the file (a second or less) while the original is encrypted and stored.
-        storing = background.submit(store_file, store, path)
+        storing = background.submit(store_file, store, path, object_context(document_id, number, ORIGINAL))
         try:
-            pages = inspect_original(path, sniffed, work, limits=policy.conversion)
+            opened = inspect_original(path, sniffed, work, limits=policy.conversion)
         except BaseException as error:
             _discard(store, storing)
             if isinstance(error, FileRefused):
@@ -180,18 +182,18 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
             raise _store_failed(error, action, person_ids) from None
         if original.size != size:
             raise RuntimeError("the stored original is not the size of the upload")
-        _copy_after_commit(db, policy, version_id, path)
+        _copy_after_commit(db, policy, version_id, path, opened.cost)
     _lock_after_commit(db, store, original, policy.retention)
-    return DocumentVersion(id=version_id, filename=safe_filename(upload.filename), content_type=sniffed, size=size,
-                           sha256=original.sha256, original=original, viewing_status=ViewingStatus.PENDING, pages=pages,
-                           uploaded_by_id=actor.user_id)
+    return DocumentVersion(id=version_id, document_id=document_id, number=number, filename=safe_filename(upload.filename), content_type=sniffed, size=size,
+                           sha256=original.sha256, original=original, viewing_status=ViewingStatus.PENDING,
+                           pages=opened.pages, copy_cost=opened.cost, uploaded_by_id=actor.user_id)
 
 
-def _copy_after_commit(db: Session, policy: UploadPolicy, version_id: str, spooled: str) -> None:
+def _copy_after_commit(db: Session, policy: UploadPolicy, version_id: str, spooled: str, cost: int) -> None:
     """Hand the spooled upload to the copy queue, which deletes it when done; a rollback deletes it now."""
     kept = os.path.join(policy.workdir, f"{version_id}.original")
     os.replace(spooled, kept)
-    on_commit(db, lambda: policy.copies.submit(version_id, kept))
+    on_commit(db, lambda: policy.copies.submit(version_id, kept, cost=cost))
     on_rollback(db, lambda: os.unlink(kept))
 
 
@@ -253,10 +255,10 @@ def upload_document(db: Session, actor: Actor, store: EncryptedStore, policy: Up
     reason = cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
     if kind == GENOMIC and not actor.can(Permission.GENOMIC_READ):
         raise Forbidden(str(_("Your role does not handle genomic results.")))
-    version = _ingest(db, actor, store, upload, kind, policy, Action.DOCUMENT_UPLOADED, [person_id])
-    version.number = 1
+    document_id = new_id()
+    version = _ingest(db, actor, store, upload, kind, policy, Action.DOCUMENT_UPLOADED, [person_id], document_id, 1)
     version.reason = "initial"
-    document = Document(kind=kind, title=title, fields=fields_json, created_by_id=actor.user_id,
+    document = Document(id=document_id, kind=kind, title=title, fields=fields_json, created_by_id=actor.user_id,
                         persons=[DocumentPerson(person_id=person_id, role=role)], versions=[version])
     db.add(document)
     db.flush()
@@ -276,8 +278,7 @@ def add_version(db: Session, actor: Actor, store: EncryptedStore, policy: Upload
         raise validation(reason=str(_("Say why there is a new version (restored, re-issued, better scan...).")))
     document = get_document(db, actor, document_id, log=False, action=Action.DOCUMENT_VERSION_ADDED)
     version = _ingest(db, actor, store, upload, document.kind, policy, Action.DOCUMENT_VERSION_ADDED,
-                      document.person_ids)
-    version.number = document.current.number + 1
+                      document.person_ids, document.id, document.current.number + 1)
     version.reason = reason[:500]
     document.versions.append(version)
     db.flush()
@@ -342,8 +343,27 @@ def _version(document: Document, number: int | None) -> DocumentVersion:
     raise NotFound(str(_("This document has no version %(n)d.", n=number)))
 
 
-def _chunks(store: EncryptedStore, obj: StoredObject) -> Iterator[bytes]:
-    with store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_sha256=obj.sha256) as fh:
+def _open(db: Session, actor: Actor, store: EncryptedStore, document: Document, version: DocumentVersion,
+          role: str, action: str) -> BinaryIO:
+    """The stored object, opened as what the database says it is: an object that was stored as something else
+    (a record pointed at another record's object) is refused before a byte is served, and the attempt logged."""
+    obj = version.original if role == ORIGINAL else version.viewing
+    assert obj is not None
+    try:
+        return store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_sha256=obj.sha256,
+                          context=version_context(version, role))
+    except IntegrityError:
+        log.error("document %s version %d: the %s object does not belong to it", document.id, version.number, role)
+        raise StoredObjectMismatch(
+            str(_("The stored file does not belong to this document record, so it was not shown. The record or "
+                  "the store has been altered: tell the administrator.")),
+            audit=AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
+                            person_ids=tuple(document.person_ids),
+                            details={"version": version.number, "integrity": role})) from None
+
+
+def _chunks(reader: BinaryIO) -> Iterator[bytes]:
+    with reader as fh:
         while chunk := fh.read(CHUNK):
             yield chunk
 
@@ -357,11 +377,12 @@ def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: 
     obj = chosen.original if original else chosen.viewing
     if obj is None:
         raise _no_viewing_copy(document, chosen, action)
+    reader = _open(db, actor, store, document, chosen, ORIGINAL if original else VIEWING, action)
     record(db, actor, action, target_type="document", target_id=document.id, person_ids=document.person_ids,
            details={"version": chosen.number})
     stem = os.path.splitext(chosen.filename)[0] or "document"
     filename = chosen.filename if original else f"{stem}-view{_extension(obj.content_type)}"
-    return Content(_chunks(store, obj), obj.size, obj.content_type, filename)
+    return Content(_chunks(reader), obj.size, obj.content_type, filename)
 
 
 def _no_viewing_copy(document: Document, version: DocumentVersion, action: str) -> Refused:

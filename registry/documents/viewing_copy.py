@@ -47,6 +47,19 @@ class ConversionLimits:
     max_output_mb: int = 512
 
 
+# A file whose copy is estimated at this many times the CPU seconds a copy may use is refused at
+# upload: the estimate is rough (a faster machine, a simpler drawing), but not by an order of magnitude.
+FAR_BEYOND = 10
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the upload learned by opening its file: pages, and the estimated CPU milliseconds of its copy."""
+
+    pages: int | None
+    cost: int
+
+
 @dataclass
 class ViewingCopy:
     path: str
@@ -62,19 +75,23 @@ def inspect_original(
     workdir: str,
     *,
     limits: ConversionLimits = ConversionLimits(),
-) -> int | None:
-    """Open the upload in the child as the copy will, without rendering; return its page count.
+) -> Inspection:
+    """Open the upload in the child as the copy will, without rendering; count its pages and estimate its copy.
 
     What cannot be opened at all (broken, locked, too many pages, a decompression
-    bomb) is refused here, while the clerk is still waiting; the copy is made later.
+    bomb), or would take far longer to draw than a copy may, is refused here, while
+    the clerk is still waiting; the copy is made later.
     """
     outcome = _run_converter(_request(original_path, content_type, workdir, inspect=True), limits)
     if outcome.get("ok") is not True:
         raise _reported_refusal(outcome)
-    pages = outcome.get("pages")
-    if not _whole_or_none(pages):
+    pages, cost = outcome.get("pages"), outcome.get("cost")
+    if not (_whole_or_none(pages) and _whole(cost) and cost >= 0):
         raise refusal("conversion_error")
-    return pages
+    if cost > FAR_BEYOND * limits.cpu_seconds * 1000:
+        logger.info("refused a %s whose copy is estimated at %d s of CPU", content_type, cost // 1000)
+        raise refusal("too_complex")
+    return Inspection(pages, cost)
 
 
 def make_viewing_copy(

@@ -24,7 +24,8 @@ from registry.web.policy import current_actor, is_api_request
 log = logging.getLogger("registry")
 
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "file_too_large", 415: "unsupported_content_type",
+              405: "method_not_allowed", 408: "request_timeout", 409: "conflict",
+              413: "file_too_large", 415: "unsupported_content_type",
               422: "validation_error", 429: "too_many_attempts", 503: "unavailable"}
 
 
@@ -54,25 +55,28 @@ def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool
     Nothing the request did survives but the attempt itself (``error.keep``, a failed sign-in), its
     audit note, and, when a page still shows what the request read (a form shown again with its
     errors), those reads. A refusal without a note by a signed-in member of staff is logged as a
-    refused request. Runs once per request; the commit hook calls it for any 4xx not yet refused.
+    refused request. The commit hook calls it for every 4xx: after a view logged its refusal itself and
+    read again for its page, only those reads are logged then.
     """
     session = db()
-    reads = take_reads(session)
+    reads = take_reads(session) if page_shown else []
+    take_reads(session)
     session.rollback()
     session.info.pop("audit_seqs", None)
-    if g.get("refusal_logged") or isinstance(error, AuditUnavailable):
-        return not isinstance(error, AuditUnavailable)
+    if isinstance(error, AuditUnavailable):
+        return False
+    first = not g.get("refusal_logged")
     g.refusal_logged = True
     actor = current_actor()
     try:
-        for obj in error.keep if error is not None else ():
+        for obj in error.keep if error is not None and first else ():
             session.add(obj)
-        replay_reads(session, reads if page_shown else [])
-        note = error.audit if error is not None else None
+        replay_reads(session, reads)  # a view that logged its refusal may have read again for its page
+        note = error.audit if error is not None and first else None
         if note is not None:
             record(session, actor, note.action, outcome=note.outcome, target_type=note.target_type,
                    target_id=note.target_id, person_ids=note.person_ids, details=note.details)
-        elif error is not None and actor.user is not None:
+        elif error is not None and first and actor.user is not None:
             record(session, actor, Action.REQUEST_REFUSED, outcome="denied", target_type="request",
                    details={"endpoint": request.endpoint or "", "code": error.code, "fields": sorted(error.fields)})
         session.commit()

@@ -124,9 +124,13 @@ def needs_second_factor(actor: Actor) -> bool:
     return required and not current_user.staff_session.mfa_passed
 
 
+def assign_request_id() -> None:
+    """First of all hooks, so that even a body refused before the gate (408, 413) is answered with its id."""
+    g.request_id = _request_id()
+
+
 def enforce_access() -> object | None:
     """The one gate every request passes."""
-    g.request_id = _request_id()
     ip, agent, request_id = _request_context()
     g.actor = anonymous(ip, agent, request_id, via="api" if is_api_request() else "web")
     rule = rule_for(request.endpoint)

@@ -195,6 +195,42 @@ def exponential_pdf(path: Path, depth: int) -> Path:
     return path
 
 
+def shared_drawing_pdf(path: Path, *, pages: int = 500, rectangles: int = 300_000) -> Path:
+    """Every page draws the same stream of tiny squares: 677 KiB that take minutes of CPU to draw
+    (the stream is stored once, and drawn once per page)."""
+    drawing = b"".join(b"%d %d 2 2 re f\n" % (n % 590, (n // 590) % 840) for n in range(rectangles))
+    pdf = pikepdf.new()
+    shared = pdf.make_stream(drawing)
+    for _ in range(pages):
+        pdf.add_blank_page(page_size=A4)
+        pdf.pages[-1].Contents = shared
+    pdf.save(path)
+    return path
+
+
+def book_scan_pdf(path: Path, *, pages: int) -> Path:
+    """A book scanned at 300 dpi in grey, a full-page picture on every page. The pages share one picture
+    to keep the test file small: pdfium decodes it for every page all the same."""
+    side = (2480, 3508)  # A4 at 300 dpi
+    picture = Image.new("L", side, 235)
+    pen = ImageDraw.Draw(picture)
+    for line in range(60):
+        pen.rectangle((200, 250 + line * 50, 2200 - (line * 37) % 700, 270 + line * 50), fill=40)
+    encoded = io.BytesIO()
+    picture.save(encoded, "JPEG", quality=80)
+    pdf = pikepdf.new()
+    scan = pdf.make_stream(b"")
+    scan.write(encoded.getvalue(), filter=pikepdf.Name.DCTDecode)
+    scan.Type, scan.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    scan.Width, scan.Height = side
+    scan.ColorSpace, scan.BitsPerComponent = pikepdf.Name.DeviceGray, 8
+    for _ in range(pages):
+        page = _add_marked_page(pdf, b"q 595 0 0 842 0 0 cm /Scan Do Q")
+        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Scan=scan))
+    pdf.save(path)
+    return path
+
+
 def _form(pdf: pikepdf.Pdf, drawing: bytes, calls: pikepdf.Object | None = None) -> pikepdf.Object:
     form = pdf.make_stream(drawing, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form, BBox=[0, 0, *A4])
     if calls is not None:

@@ -39,3 +39,41 @@ def test_app_and_migrate_share_keys_storage_and_settings():
 def test_every_dependency_names_a_service():
     for name, service in SERVICES.items():
         assert set(service.get("depends_on", {})) <= set(SERVICES), name
+
+
+NGINX = (ROOT / "config/nginx.conf").read_text()
+
+
+def _nginx(directive: str) -> list[str]:
+    return re.findall(rf"^\s*{directive}\s+([^;{{]+);", NGINX, re.MULTILINE)
+
+
+def test_the_only_way_in_is_the_buffering_proxy():
+    """A slow client must meet nginx, never a gunicorn sync worker (which would hold it, and its transaction)."""
+    proxy, app = SERVICES["proxy"], SERVICES["app"]
+    assert proxy["image"].startswith("nginxinc/nginx-unprivileged:") and not proxy["image"].endswith(":latest")
+    assert "./config/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["ports"] and proxy["depends_on"]["app"]["condition"] == "service_healthy"
+    published = [name for name, service in SERVICES.items() if service.get("ports")]
+    assert published == ["proxy"]
+    assert _nginx("proxy_pass") == ["http://registry"] and _nginx("server") == ["app:8000"]
+    assert app["expose"] == ["8000"]
+
+
+def test_the_proxy_receives_whole_bodies_within_the_apps_limits():
+    assert _nginx("proxy_request_buffering") == ["on"]
+    assert _nginx("client_body_timeout") and _nginx("client_header_timeout")
+    max_upload_mb = int(SERVICES["app"]["environment"]["REGISTRY_MAX_UPLOAD_MB"])
+    assert _nginx("client_max_body_size") == [f"{max_upload_mb + 1}m"]  # the app's MAX_CONTENT_LENGTH
+    gunicorn_timeout = int(re.search(r"^timeout = (\d+)", (ROOT / "config/gunicorn.conf.py").read_text(),
+                                     re.MULTILINE).group(1))
+    assert _nginx("proxy_read_timeout") == [f"{gunicorn_timeout}s"]  # an upload is answered after inspection
+    assert _nginx("proxy_max_temp_file_size") == ["0"]  # document contents never land on the proxy's disk
+
+
+def test_the_app_trusts_exactly_the_one_proxy_and_it_replaces_the_client_address():
+    assert SERVICES["app"]["environment"]["REGISTRY_TRUSTED_PROXIES"] == "1"
+    headers = dict(value.split(None, 1) for value in _nginx("proxy_set_header"))
+    assert headers["X-Forwarded-For"] == "$remote_addr"  # not appended to: a client cannot add a hop of its own
+    assert headers["X-Forwarded-Proto"] == "$scheme" and headers["X-Forwarded-Host"] == "$host"
+    assert _nginx("ssl_certificate") == ["/etc/nginx/tls/fullchain.pem"]
