@@ -50,6 +50,14 @@ class Settings:
     trusted_proxies: int = 0
     # A request body must have arrived within this many seconds (a slow client holds no worker or lock for longer).
     request_body_seconds: int = 60
+    # No access-log event stays unwitnessed (a signed checkpoint outside the database) longer than this.
+    audit_witness_seconds: int = 60
+    # Production refuses a store that cannot lock objects (WORM) unless an operator accepts it here (logged).
+    accept_unlockable_store: bool = False
+    # A TOML file with the kinship evidence policy (thresholds per relationship kind); empty: the defaults.
+    kinship_policy_file: str = ""
+    # Genomic results used in court must come from a laboratory with a valid ISO/IEC 17025 accreditation.
+    require_accredited_laboratory: bool = False
     # Converter children one server process runs at once (each renders one file in its own limited process).
     converter_children: int = 2
     testing: bool = False
@@ -150,6 +158,10 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"{PREFIX}COPY_SWEEP_SECONDS must be 0 (no sweep) or more, not {s.copy_sweep_seconds}")
     if not 1 <= s.request_body_seconds <= 3600:
         raise SettingsError(f"{PREFIX}REQUEST_BODY_SECONDS must be between 1 and 3600, not {s.request_body_seconds}")
+    if not 5 <= s.audit_witness_seconds <= 3600:
+        raise SettingsError(f"{PREFIX}AUDIT_WITNESS_SECONDS must be between 5 and 3600, not {s.audit_witness_seconds}")
+    if s.kinship_policy_file and not Path(s.kinship_policy_file).is_file():
+        raise SettingsError(f"{PREFIX}KINSHIP_POLICY_FILE names {s.kinship_policy_file!r}, which is not a file")
     if not 1 <= s.converter_children <= 16:
         raise SettingsError(f"{PREFIX}CONVERTER_CHILDREN must be between 1 and 16, not {s.converter_children}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",
