@@ -21,6 +21,7 @@ from registry.kinship.cli import bundle as bundle_commands
 from registry.persons.cli import persons as persons_commands
 from registry.runtime import Runtime
 from registry.settings import SettingsError, load_settings
+from storage import KeyringError
 
 DEFAULT_NDA = Path("config/nda/default.md")
 SOURCE_NDA = Path(__file__).resolve().parent.parent / "config" / "nda" / "default.md"
@@ -295,6 +296,53 @@ def keys_rotate(ctx: Context) -> None:
     with ctx.session() as db:
         count = rewrap_all(db, runtime.store)
     click.echo(f"New master key {new_id}; {count} data keys rewrapped.")
+
+
+@keys.command("retire")
+@click.argument("key_id")
+@pass_ctx
+def keys_retire(ctx: Context, key_id: str) -> None:
+    """Remove a master key that wraps no data key any more (after `keys rotate`) from the key file."""
+    from registry.documents.scrub import master_keys_in_use
+
+    runtime = ctx.runtime
+    if runtime.settings.master_key:
+        raise click.ClickException("the master key comes from REGISTRY_MASTER_KEY; retire it where it is kept")
+    with ctx.session() as db:
+        wrapped = master_keys_in_use(db).get(key_id, 0)
+    if wrapped:
+        raise click.ClickException(f"master key {key_id} still wraps {wrapped} data keys: run `registry keys rotate` "
+                                   "first (or `registry keys reencrypt` if the key leaked)")
+    try:
+        runtime.keyring.retire(runtime.settings.master_key_file, key_id)
+    except KeyringError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Master key {key_id} retired. Copies of the key file made before now (backups) still hold it: "
+               "destroy them, or re-encrypt if it may have leaked.")
+
+
+@keys.command("reencrypt")
+@pass_ctx
+def keys_reencrypt(ctx: Context) -> None:
+    """After a master key leaked: a new current key, every object encrypted again under a new data key.
+
+    Rewrapping is not enough then: whoever holds the leaked key and an old wrapped data key (an earlier
+    object version, a backup) can still read the object. Old objects are deleted; locked ones stay until
+    their lock ends (listed: delete them then). Retire the leaked key afterwards.
+    """
+    from registry.documents.scrub import reencrypt_all
+
+    runtime = ctx.runtime
+    if runtime.settings.master_key:
+        raise click.ClickException("the master key comes from REGISTRY_MASTER_KEY; add a new one where it is kept")
+    old_ids = sorted(runtime.keyring.key_ids)
+    new_id = runtime.keyring.add_new_key(runtime.settings.master_key_file)
+    with ctx.session() as db:
+        count, still_locked = reencrypt_all(db, runtime.store)
+    click.echo(f"New master key {new_id}; {count} objects encrypted again under new data keys.")
+    for key in still_locked:
+        click.echo(f"LOCKED  {key}  (the old copy stays until its lock ends: delete it then)")
+    click.echo(f"Now retire the old keys: {' '.join(f'registry keys retire {k}' for k in old_ids)}")
 
 
 @main.group()

@@ -68,7 +68,8 @@ def rewrap_all(db: Session, store: EncryptedStore) -> int:
 
 def master_keys_in_use(db: Session) -> Counter[str]:
     """Master key id -> how many data keys it still wraps (a key in use cannot be retired)."""
-    return Counter(dict(db.execute(sa.select(StoredObject.key_id, sa.func.count()).group_by(StoredObject.key_id))))
+    rows = db.execute(sa.select(StoredObject.key_id, sa.func.count()).group_by(StoredObject.key_id))
+    return Counter({row[0]: row[1] for row in rows})
 
 
 def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
