@@ -41,7 +41,7 @@ from registry.cases import service as cases
 from registry.db import utcnow
 from registry.documents import service as documents
 from registry.documents.models import Document, DocumentPerson
-from registry.errors import Forbidden
+from registry.errors import AuditNote, Forbidden, StoredObjectMismatch
 from registry.i18n import _
 from registry.kinship import service as kinship
 from registry.kinship.models import CourtRuling, GenomicResult, Relationship
@@ -141,8 +141,34 @@ def _add_originals(db: Session, actor: Actor, store: EncryptedStore, writer: _Wr
                              "full_name": uploader.full_name if uploader else ""},
                 persons=[{"person_id": link.person_id, "role": link.role} for link in document.persons
                          if link.person_id in shown])
-            if entry["sha256"] != version.sha256:
-                raise RuntimeError(f"original of document {document.id} v{version.number} does not match its hash")
+            event = _upload_event(db, document.id, version.number)
+            if event is None or entry["sha256"] != version.sha256 or entry["sha256"] != _event_sha256(event):
+                raise _not_as_uploaded(document, version.number)
+            entry["upload_event"] = {"seq": event.seq, "hash": event.hash}
+
+
+def _upload_event(db: Session, document_id: str, number: int) -> AuditEvent | None:
+    """The access-log event that recorded this version's upload (and the SHA-256 it had then)."""
+    action = Action.DOCUMENT_UPLOADED if number == 1 else Action.DOCUMENT_VERSION_ADDED
+    for event in db.scalars(sa.select(AuditEvent).where(
+            AuditEvent.target_type == "document", AuditEvent.target_id == document_id, AuditEvent.action == action,
+            AuditEvent.outcome == "allowed").order_by(AuditEvent.seq)):
+        if number == 1 or json.loads(event.details).get("version") == number:
+            return event
+    return None
+
+
+def _event_sha256(event: AuditEvent) -> str:
+    return str(json.loads(event.details).get("sha256", ""))
+
+
+def _not_as_uploaded(document: Document, number: int) -> StoredObjectMismatch:
+    """A file that is not what its upload recorded goes into no bundle: the database or the store was altered."""
+    return StoredObjectMismatch(
+        str(_("A document of this bundle is not the file its upload recorded, so no bundle was made. The record or "
+              "the store has been altered: tell the administrator.")),
+        audit=AuditNote(Action.BUNDLE_EXPORTED, outcome="failed", target_type="document", target_id=document.id,
+                        person_ids=tuple(document.person_ids), details={"version": number, "integrity": "upload"}))
 
 
 def _custody_entry(event: AuditEvent) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from registry.i18n import _
 from registry.runtime import current_runtime, db
 from registry.web.headers import apply_security_headers
 from registry.web.policy import current_actor, is_api_request
+from storage import IntegrityError
 
 log = logging.getLogger("registry")
 
@@ -124,6 +125,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        if isinstance(error, IntegrityError):  # a stored object read back is not what was stored
+            log.exception("integrity error in request %s %s %s", g.get("request_id"), request.method, request.path)
+            log_refusal(None, page_shown=False)
+            return error_response(500, "integrity_error", str(
+                _("A stored file did not match its record, so it was not used. Tell the administrator: the "
+                  "registry's storage check (scrub) shows which.")))
         if is_audit_failure(error):
             log.exception("the access log could not be written in request %s", g.get("request_id"))
             log_refusal(None, page_shown=False)
