@@ -1,6 +1,7 @@
 """The ``registry`` command: set-up, serving, staff, keys, storage and the access log."""
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from registry.accounts.models import User
 from registry.accounts.permissions import Role
 from registry.app import create_app
 from registry.audit.service import SYSTEM, ensure_chain_head
+from registry.backup.cli import backup as backup_commands
+from registry.backup.cli import restore as restore_command
 from registry.errors import RegistryError
 from registry.kinship.cli import bundle as bundle_commands
 from registry.persons.cli import persons as persons_commands
@@ -345,6 +348,77 @@ def keys_reencrypt(ctx: Context) -> None:
     click.echo(f"Now retire the old keys: {' '.join(f'registry keys retire {k}' for k in old_ids)}")
 
 
+PASSPHRASE_VARIABLE = "REGISTRY_KEYS_PASSPHRASE"
+
+
+def _keys_passphrase(*, confirm: bool) -> str:
+    return os.environ.get(PASSPHRASE_VARIABLE) or click.prompt(
+        "Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+
+
+@keys.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--shares", type=click.IntRange(2, 16), help="Split into N share files, one per custodian.")
+@click.option("--threshold", type=click.IntRange(2, 16), help="With --shares: how many shares open the keys.")
+def keys_export(file: Path, shares: int | None, threshold: int | None) -> None:
+    """Write the master keyring and the audit signing key to FILE, encrypted under a passphrase (asked, or
+    REGISTRY_KEYS_PASSPHRASE), or split into N files FILE-share-I-of-N of which any K open them.
+
+    Backups never hold these keys: keep this apart from them (a safe, custodians).
+    """
+    from registry.backup import keys as exported
+
+    if (shares is None) != (threshold is None):
+        raise click.ClickException("give both --shares N and --threshold K, or neither (a passphrase)")
+    try:
+        settings = load_settings()
+        found = exported.read_keys(settings)
+        if shares and threshold:
+            contents = exported.export_with_shares(found, shares, threshold)
+            files = [file.with_name(f"{file.stem}-share-{i}-of-{shares}{file.suffix}") for i in range(1, shares + 1)]
+        else:
+            contents = [exported.export_with_passphrase(found, _keys_passphrase(confirm=True))]
+            files = [file]
+        if taken := [str(f) for f in files if f.exists()]:
+            raise click.ClickException(f"not overwritten: {', '.join(taken)}")
+        for target, content in zip(files, contents):
+            with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+                fh.write(content)
+    except (SettingsError, KeyringError, exported.KeyExportError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Exported {found.summary()}")
+    for target in files:
+        click.echo(f"  {target}")
+    if shares:
+        click.echo(f"Give each share file to a different custodian; any {threshold} of the {shares} open the keys.")
+
+
+@keys.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def keys_import(files: tuple[Path, ...]) -> None:
+    """Take keys back from an export FILE (passphrase) or from K share files, into the files the settings
+    name; keys already there must be the same ones (never overwritten)."""
+    from registry.backup import keys as exported
+
+    try:
+        settings = load_settings()
+        documents = [exported.parse(f.read_bytes()) for f in files]
+        if exported.needs_passphrase(documents):
+            if len(documents) != 1:
+                raise click.ClickException("a passphrase export is one file")
+            found = exported.open_with_passphrase(documents[0], _keys_passphrase(confirm=False))
+        else:
+            found = exported.open_with_shares(documents)
+        written = exported.install(found, settings)
+    except (SettingsError, KeyringError, exported.KeyExportError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Imported {found.summary()}")
+    for target in written:
+        click.echo(f"  wrote {target}")
+    if not written:
+        click.echo("  the same keys were already in place; nothing was written")
+
+
 @main.group()
 def copies() -> None:
     """Viewing copies (made after each upload by the server's copy threads)."""
@@ -406,3 +480,5 @@ def _demo_lines(summary: dict) -> list[str]:
 
 main.add_command(persons_commands)
 main.add_command(bundle_commands)
+main.add_command(backup_commands)
+main.add_command(restore_command)
