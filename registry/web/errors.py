@@ -81,6 +81,7 @@ def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool
             record(session, actor, Action.REQUEST_REFUSED, outcome="denied", target_type="request",
                    details={"endpoint": request.endpoint or "", "code": error.code, "fields": sorted(error.fields)})
         session.commit()
+        take_reads(session)  # written now: a second call (the commit hook) must not write them again
     except (SQLAlchemyError, AuditUnavailable):
         log.exception("could not log a refused request %s", g.get("request_id"))
         session.rollback()
