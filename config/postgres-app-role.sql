@@ -19,7 +19,9 @@
 --   * every table: SELECT, INSERT, UPDATE, DELETE. It updates persons, document versions (viewing
 --     copies), sessions, tokens, relationships, role_change_requests (the decision) and
 --     account_setup_links (used up, replaced) ...; it deletes rows of person_names and
---     name_search_keys (names replaced), role_grants, case_members, court_ruling_relationships.
+--     name_search_keys (names replaced), role_grants, case_members, court_ruling_relationships,
+--     and form_drafts (what was typed when a session ended: deleted when shown again or expired).
+--     nda_translations (an undertaking's other languages) is written once at publication.
 --   * audit_events, audit_event_persons, and any table that carries the append-only trigger
 --     (registry_refuse_audit_change, migration 0002): SELECT, INSERT only.
 --   * audit_chain_head: SELECT, INSERT, UPDATE, no DELETE. Every event moves the head (UPDATE) and

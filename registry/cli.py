@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from registry.accounts import service as accounts
 from registry.accounts.models import User
 from registry.accounts.permissions import Role
+from registry.accounts.undertaking_files import read_undertaking
 from registry.app import create_app
 from registry.audit.service import SYSTEM, ensure_chain_head
 from registry.backup.cli import backup as backup_commands
@@ -74,10 +75,11 @@ def main() -> None:
 
 # ---------------------------------------------------------------- set-up and serving
 
-def _nda_text(path: str | None) -> str:
+def _nda_path(path: str | None) -> Path:
+    """The English text; its translations are the files beside it named default.ru.md, default.kk.md."""
     for candidate in ([Path(path)] if path else [DEFAULT_NDA, SOURCE_NDA]):
         if candidate.is_file():
-            return candidate.read_text("utf-8")
+            return candidate
     raise click.ClickException("the first NDA text was not found; give it with --nda-file")
 
 
@@ -119,9 +121,8 @@ def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
     with ctx.session() as db:
         ensure_chain_head(db)
         if accounts.current_nda(db) is None:
-            lines = _nda_text(nda_file).strip().splitlines()
-            title = lines[0].lstrip("# ").strip() if lines else "Non-disclosure undertaking"
-            accounts.publish_nda(db, SYSTEM, title=title, text="\n".join(lines[1:]).strip())
+            title, text, translations = read_undertaking(_nda_path(nda_file))
+            accounts.publish_nda(db, SYSTEM, title=title, text=text, translations=translations)
             click.echo("Published the first non-disclosure undertaking.")
         if db.scalar(sa.select(sa.func.count()).select_from(User)) == 0:
             password = secrets.token_urlsafe(12)

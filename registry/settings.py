@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "REGISTRY_"
 DEV_SECRET_MARKER = "dev-insecure-"
@@ -47,6 +48,8 @@ class Settings:
     worm_selftest: bool = True
     worm_retention_days: int = 3650
     default_locale: str = "en"
+    # Times on pages are shown in this zone (an IANA name), whatever the server's own.
+    time_zone: str = "Asia/Almaty"
     trusted_proxies: int = 0
     # A request body must have arrived within this many seconds (a slow client holds no worker or lock for longer).
     request_body_seconds: int = 60
@@ -162,6 +165,10 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"{PREFIX}AUDIT_WITNESS_SECONDS must be between 5 and 3600, not {s.audit_witness_seconds}")
     if s.kinship_policy_file and not Path(s.kinship_policy_file).is_file():
         raise SettingsError(f"{PREFIX}KINSHIP_POLICY_FILE names {s.kinship_policy_file!r}, which is not a file")
+    try:
+        ZoneInfo(s.time_zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise SettingsError(f"{PREFIX}TIME_ZONE must name a time zone such as Asia/Almaty, not {s.time_zone!r}") from None
     if not 1 <= s.converter_children <= 16:
         raise SettingsError(f"{PREFIX}CONVERTER_CHILDREN must be between 1 and 16, not {s.converter_children}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",

@@ -23,6 +23,9 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     locale: Mapped[str | None] = mapped_column(sa.String(8))
+    # Other ways the person writes their full name (one a line: Cyrillic, Latin...), set by an administrator:
+    # any of them, or full_name, signs the undertaking.
+    other_spellings: Mapped[str] = mapped_column(sa.Text, nullable=False, default="", server_default="")
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
 
@@ -40,6 +43,12 @@ class User(Base):
     @property
     def has_totp(self) -> bool:
         return self.totp_secret is not None
+
+    @property
+    def spellings(self) -> list[str]:
+        """Every registered way of writing the person's full name, the main one first."""
+        lines = [" ".join(line.split()) for line in [self.full_name, *self.other_spellings.splitlines()]]
+        return list(dict.fromkeys(line for line in lines if line))
 
 
 class RoleGrant(Base):
@@ -159,6 +168,25 @@ class NdaVersion(Base):
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     published_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
+    translations: Mapped[list["NdaTranslation"]] = relationship(lazy="selectin", order_by="NdaTranslation.language")
+
+
+class NdaTranslation(Base):
+    """The same undertaking in another language (the version's own title and text are the English).
+
+    Each language's text has its own hash: a signature binds the text the signer read, in the language they read it.
+    """
+
+    __tablename__ = "nda_translations"
+    __table_args__ = (sa.UniqueConstraint("nda_version_id", "language"),)
+
+    id: Mapped[str] = uuid_pk()
+    nda_version_id: Mapped[str] = mapped_column(sa.ForeignKey("nda_versions.id", ondelete="CASCADE"),
+                                                nullable=False)
+    language: Mapped[str] = mapped_column(sa.String(8), nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    text: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    text_sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False)
 
 
 class NdaAcknowledgement(Base):
@@ -169,9 +197,28 @@ class NdaAcknowledgement(Base):
     user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     nda_version_id: Mapped[str] = mapped_column(sa.ForeignKey("nda_versions.id"), nullable=False)
     text_sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    language: Mapped[str] = mapped_column(sa.String(8), nullable=False, default="en", server_default="en")
     typed_full_name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     ip: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
     user_agent: Mapped[str] = mapped_column(sa.String(400), nullable=False, default="")
     nda_version: Mapped[NdaVersion] = relationship(lazy="joined")
     user: Mapped[User] = relationship()
+
+
+class FormDraft(Base):
+    """What a staff member had typed into a form when their session ended, kept for them to finish.
+
+    Sealed with the application's key (bound to the user and the page), kept an hour at most, deleted when
+    the form is shown again. Passwords, codes and CSRF tokens are never kept.
+    """
+
+    __tablename__ = "form_drafts"
+    __table_args__ = (sa.UniqueConstraint("user_id", "path"),)
+
+    id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    path: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    sealed: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)

@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.accounts.actor import Actor
 from registry.accounts.models import (
-    ApiToken, LoginAttempt, NdaAcknowledgement, NdaVersion, RoleGrant, StaffSession, User,
+    ApiToken, LoginAttempt, NdaAcknowledgement, NdaTranslation, NdaVersion, RoleGrant, StaffSession, User,
 )
 from registry.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from registry.accounts.permissions import PERSONAL_DATA_ROLES, Role
@@ -34,7 +36,7 @@ from registry.db import utcnow
 from registry.errors import (
     AuditNote, Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed, validation,
 )
-from registry.i18n import _
+from registry.i18n import LOCALES, _
 
 TOKEN_PREFIX = "rgt_"
 
@@ -130,6 +132,25 @@ def set_active(db: Session, who: AuditSubject, user: User, active: bool) -> None
         revoke_all_sessions(db, user)
         revoke_all_tokens(db, user)
     record(db, who, Action.USER_CHANGED, target_type="user", target_id=user.id, details={"active": active})
+
+
+MAX_SPELLINGS = 5
+
+
+def set_other_spellings(db: Session, who: AuditSubject, user: User, text: str) -> None:
+    """Other ways the staff member writes their full name (Cyrillic, Latin...), one a line.
+
+    Any of them signs the undertaking, so only an administrator sets them, and the change is logged.
+    """
+    lines = list(dict.fromkeys(" ".join(line.split()) for line in text.splitlines() if line.strip()))
+    if len(lines) > MAX_SPELLINGS or any(len(line) > 200 for line in lines):
+        raise validation(other_spellings=str(_("At most %(n)d spellings, one a line, each up to 200 characters.",
+                                                n=MAX_SPELLINGS)))
+    joined = "\n".join(lines)
+    if joined != user.other_spellings:
+        user.other_spellings = joined
+        record(db, who, Action.USER_CHANGED, target_type="user", target_id=user.id,
+               details={"other_spellings": len(lines)})
 
 
 def change_password(db: Session, who: AuditSubject, user: User, current: str, new: str, policy: ThrottlePolicy,
@@ -233,6 +254,11 @@ def load_session(db: Session, token: str, *, idle: timedelta, absolute: timedelt
     if now - row.last_seen_at > timedelta(seconds=30):  # spare a write on every click
         row.last_seen_at = now
     return row
+
+
+def session_by_token(db: Session, token: str) -> StaffSession | None:
+    """The session row of a cookie's secret, whatever its state (to tell a timed-out session from none)."""
+    return db.scalar(sa.select(StaffSession).where(StaffSession.token_hash == digest(token)))
 
 
 def end_session(db: Session, who: Actor, row: StaffSession) -> None:
@@ -393,26 +419,72 @@ def revoke_all_tokens(db: Session, user: User) -> None:
 
 # ---------------------------------------------------------------- the non-disclosure undertaking
 
+@dataclass(frozen=True)
+class NdaText:
+    """One language's text of an undertaking version: what a signer reads, and the hash their signature binds."""
+
+    language: str
+    title: str
+    text: str
+    text_sha256: str
+
+
 def current_nda(db: Session) -> NdaVersion | None:
     return db.scalar(sa.select(NdaVersion).where(NdaVersion.effective_at <= utcnow())
                      .order_by(NdaVersion.version.desc()).limit(1))
 
 
-def publish_nda(db: Session, who: AuditSubject, *, title: str, text: str,
-                effective_at: datetime | None = None) -> NdaVersion:
-    text = text.replace("\r\n", "\n").strip() + "\n"
+def nda_texts(nda: NdaVersion) -> dict[str, NdaText]:
+    """The version's texts by language; the version's own title and text are the English."""
+    texts = {"en": NdaText("en", nda.title, nda.text, nda.text_sha256)}
+    texts.update((t.language, NdaText(t.language, t.title, t.text, t.text_sha256)) for t in nda.translations)
+    return texts
+
+
+def nda_text(nda: NdaVersion, language: str | None) -> NdaText:
+    """The text in this language, or the English where the version has none in it."""
+    texts = nda_texts(nda)
+    return texts.get(language or "en", texts["en"])
+
+
+def _normal_text(text: str) -> str:
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").strip()) + "\n"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _checked_text(language: str, title: str, text: str) -> tuple[str, str]:
+    suffix = "" if language == "en" else f"_{language}"
+    text = _normal_text(text)
     if len(text.strip()) < 20:
-        raise validation(text=str(_("The undertaking text is too short.")))
+        raise validation(**{f"text{suffix}": str(_("The undertaking text is too short."))})
     if not title.strip():
-        raise validation(title=str(_("Give the undertaking a title.")))
+        raise validation(**{f"title{suffix}": str(_("Give the undertaking a title."))})
+    return title.strip()[:200], text
+
+
+def publish_nda(db: Session, who: AuditSubject, *, title: str, text: str,
+                translations: Mapping[str, tuple[str, str]] | None = None,
+                effective_at: datetime | None = None) -> NdaVersion:
+    """A new version, in English and in the ``translations`` given (language: (title, text))."""
+    title, text = _checked_text("en", title, text)
+    others = {}
+    for language, (other_title, other_text) in (translations or {}).items():
+        if language not in LOCALES or language == "en":
+            raise validation(language=str(_("Unknown language.")))
+        others[language] = _checked_text(language, other_title, other_text)
     last = db.scalar(sa.select(sa.func.max(NdaVersion.version))) or 0
-    nda = NdaVersion(version=last + 1, title=title.strip()[:200], text=text,
-                     text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    nda = NdaVersion(version=last + 1, title=title, text=text, text_sha256=_sha256(text),
                      effective_at=effective_at or utcnow(), published_by_id=who.user_id)
+    nda.translations = [NdaTranslation(language=lang, title=t, text=x, text_sha256=_sha256(x))
+                        for lang, (t, x) in sorted(others.items())]
     db.add(nda)
     db.flush()
     record(db, who, Action.NDA_PUBLISHED, target_type="nda", target_id=nda.id,
-           details={"version": nda.version, "sha256": nda.text_sha256})
+           details={"version": nda.version, "sha256": nda.text_sha256,
+                    "translations": {t.language: t.text_sha256 for t in nda.translations}})
     return nda
 
 
@@ -424,28 +496,40 @@ def has_signed_current(db: Session, user: User) -> bool:
         NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id)) is not None
 
 
+def _same_name(a: str, b: str) -> bool:
+    def normal(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+    return bool(normal(a)) and normal(a) == normal(b)
+
+
 def acknowledge_nda(db: Session, who: Actor, user: User, *, version: int, text_sha256: str,
-                    typed_full_name: str) -> NdaAcknowledgement:
+                    typed_full_name: str, language: str = "en") -> NdaAcknowledgement:
+    """Sign the current version in one language: the hash given must be that language's text, and the name
+    typed any of the signer's registered spellings."""
     nda = current_nda(db)
     if nda is None or nda.version != version:
         raise Conflict(str(_("A newer version of the undertaking has been published; read it and sign again.")))
+    read = nda_texts(nda).get(language)
+    if read is None:
+        raise validation(language=str(_("This undertaking is not published in that language.")))
     given = (text_sha256 or "").lower()
-    if not re.fullmatch(r"[0-9a-f]{64}", given) or not hmac.compare_digest(nda.text_sha256, given):
+    if not re.fullmatch(r"[0-9a-f]{64}", given) or not hmac.compare_digest(read.text_sha256, given):
         raise validation(text_sha256=str(_("The text you signed is not the current text; reload the page.")))
     typed = " ".join(typed_full_name.split())
-    if not typed or typed.casefold() != " ".join(user.full_name.split()).casefold():
-        raise validation(typed_full_name=str(_("Type your full name exactly as registered: %(name)s",
-                                               name=user.full_name)))
+    if not any(_same_name(typed, spelling) for spelling in user.spellings):
+        raise validation(typed_full_name=str(_("Type your full name as registered: %(names)s",
+                                               names=" / ".join(user.spellings))))
     existing = db.scalar(sa.select(NdaAcknowledgement).where(
         NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id))
     if existing is not None:
         return existing
-    ack = NdaAcknowledgement(user_id=user.id, nda_version_id=nda.id, text_sha256=nda.text_sha256,
-                             typed_full_name=typed[:200], ip=who.ip[:64], user_agent=who.user_agent[:400])
+    ack = NdaAcknowledgement(user_id=user.id, nda_version_id=nda.id, text_sha256=read.text_sha256,
+                             language=read.language, typed_full_name=typed[:200], ip=who.ip[:64],
+                             user_agent=who.user_agent[:400])
     db.add(ack)
     db.flush()
     record(db, who, Action.NDA_SIGNED, target_type="nda", target_id=nda.id,
-           details={"version": nda.version, "sha256": nda.text_sha256})
+           details={"version": nda.version, "language": read.language, "sha256": read.text_sha256})
     return ack
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import segno
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
@@ -13,10 +14,11 @@ from registry.accounts import signin  # noqa: F401  (registers the flask-login l
 from registry.accounts.models import User
 from registry.accounts.permissions import Permission, Role
 from registry.errors import Conflict, RegistryError, TooManyAttempts, Unauthenticated, ValidationFailed
-from registry.i18n import _
+from registry.i18n import LOCALES, _
 from registry.runtime import current_runtime, db
 from registry.web.errors import audit_unavailable, log_refusal
 from registry.web.forms import render_form
+from registry.web.labels import label
 from registry.web.policy import current_actor, public, requires, safe_next, signed_in_before_gates
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -42,7 +44,10 @@ def login():
     except (Unauthenticated, TooManyAttempts) as refusal:
         return _refused_login(refusal)
     previous = current_user.staff_session if current_user.is_authenticated else None
-    session.clear()  # a new session id at every sign-in: nothing from before survives
+    language = session.get("locale")
+    session.clear()  # a new session id at every sign-in: nothing from before survives but the language chosen
+    if language:
+        session["locale"] = language
     token, staff_session = service.open_session(db(), current_actor(), user, mfa_passed=mfa_passed,
                                                 replacing=previous)
     login_user(signin.SignedInUser(token, staff_session))
@@ -91,20 +96,25 @@ def enrol_two_factor():
 @bp.route("/nda", methods=["GET", "POST"])
 @signed_in_before_gates
 def nda():
+    """The undertaking in the reader's language (or another they choose); they sign the text they read."""
     actor = current_actor()
     current = service.current_nda(db())
     if current is None:
         return render_template("accounts/nda.html", nda=None, signed=False)
     signed = service.has_signed_current(db(), actor.user)
+    texts = service.nda_texts(current)
+    language = request.values.get("language") or str(get_locale())
+    shown = texts.get(language) or texts["en"]
+    page = {"nda": current, "texts": texts, "shown": shown, "spellings": actor.user.spellings}
     if request.method != "POST":
-        return render_form("accounts/nda.html", nda=current, signed=signed, next=request.args.get("next", ""))
+        return render_form("accounts/nda.html", signed=signed, next=request.args.get("next", ""), **page)
     try:
         service.acknowledge_nda(db(), actor, actor.user, version=_whole_number(request.form.get("version", "")),
                                 text_sha256=request.form.get("text_sha256", ""),
-                                typed_full_name=request.form.get("typed_full_name", ""))
+                                typed_full_name=request.form.get("typed_full_name", ""),
+                                language=request.form.get("language", "en"))
     except ValidationFailed as error:
-        return render_form("accounts/nda.html", error, nda=current, signed=False,
-                           next=request.form.get("next", ""))
+        return render_form("accounts/nda.html", error, signed=False, next=request.form.get("next", ""), **page)
     flash(_("Thank you. Your signature is recorded."), "info")
     return redirect(safe_next(request.form.get("next")) or url_for("web.index"))
 
@@ -189,6 +199,7 @@ def admin_create_user():
         user, token, proposal = duties.create_account(
             db(), current_actor(), username=form.get("username", ""), full_name=form.get("full_name", ""),
             roles=service.parse_roles(form.getlist("roles")), reason=form.get("reason", ""))
+        service.set_other_spellings(db(), current_actor(), user, form.get("other_spellings", ""))
     except (ValidationFailed, Conflict) as error:
         return _staff_page(error, chosen=form.getlist("roles"))
     if proposal is not None:
@@ -207,6 +218,8 @@ def admin_update_user(user_id: str):
                                          roles=service.parse_roles(request.form.getlist("roles")),
                                          active=request.form.get("active") == "on",
                                          reason=request.form.get("reason", ""))
+        if "other_spellings" in request.form:
+            service.set_other_spellings(db(), current_actor(), user, request.form["other_spellings"])
     except (ValidationFailed, Conflict) as error:  # shown above the table: the new-account form stays empty
         return _staff_page(error, errors={"form": f"{user.username}: {error.message}"}, values={})
     if proposal is not None:
@@ -237,7 +250,7 @@ def role_changes():
 def approve_role_change(request_id: str):
     proposal = duties.approve_role_change(db(), current_actor(), request_id)
     flash(_("Approved: %(name)s now has the roles %(roles)s.", name=proposal.user.username,
-            roles=", ".join(sorted(proposal.proposed_roles))), "info")
+            roles=", ".join(sorted(label(r, "staff_role") for r in proposal.proposed_roles))), "info")
     return redirect(url_for("accounts.role_changes"))
 
 
@@ -282,9 +295,12 @@ def admin_nda():
 @bp.post("/admin/nda")
 @requires(Permission.NDA_MANAGE)
 def admin_publish_nda():
+    form = request.form
+    translations = {lang: (form.get(f"title_{lang}", ""), form.get(f"text_{lang}", ""))
+                    for lang in LOCALES if lang != "en" and (form.get(f"title_{lang}") or form.get(f"text_{lang}"))}
     try:
-        service.publish_nda(db(), current_actor(), title=request.form.get("title", ""),
-                            text=request.form.get("text", ""))
+        service.publish_nda(db(), current_actor(), title=form.get("title", ""), text=form.get("text", ""),
+                            translations=translations)
     except ValidationFailed as error:
         return render_form("accounts/admin_nda.html", error, versions=service.list_nda_versions(db()),
                            signatures=service.nda_signatures(db()))

@@ -1,14 +1,25 @@
-"""Words a clerk reads for the codes the registry stores (sex, status, document kind, log action...).
+"""Words a clerk reads for the codes the registry stores (sex, status, document kind, log action...),
+and dates, times, numbers and sizes as the reader writes them.
 
 Pages show `{{ person.sex|label("sex") }}`: the code is stored and exchanged as is,
 the words follow the clerk's language. A code without words (new, or from an
-older record) is shown as it is rather than hidden.
+older record) is shown as it is rather than hidden. Dates and numbers follow the
+reader's locale (Babel); times are shown in the registry's time zone (the setting
+``time_zone``), whatever the server's; a date known only to the month or the year
+is shown so, never with a day that nobody recorded.
 """
 from __future__ import annotations
 
+import unicodedata
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask
+from babel.dates import format_date, format_datetime, format_skeleton
+from babel.numbers import format_decimal
+from babel.units import format_unit
+from flask import Flask, current_app
+from flask_babel import get_locale
 
 from registry.accounts.permissions import Role
 from registry.audit.events import Action, Outcome
@@ -85,6 +96,7 @@ LABELS: dict[str, dict[str, Any]] = {
         Action.ROLE_CHANGE_REJECTED: _("rejected a role change"),
         Action.ACCOUNT_SETUP_ISSUED: _("issued an account set-up link"),
         Action.ACCOUNT_SET_UP: _("set up their account"),
+        Action.UNLOCKABLE_STORE_ACCEPTED: _("started on a store that cannot lock objects (accepted by the operator)"),
     },
     "target": {
         "person": _("person"), "person_search": _("person search"), "person_import": _("person import"),
@@ -104,6 +116,85 @@ def label(value: Any, group: str) -> str:
     return str(value if words is None else words)
 
 
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def number(value: float | int | None) -> str:
+    """1250000.0 as the reader writes it: 1,250,000 or 1 250 000; no ".0" on a whole number."""
+    return "" if value is None else format_decimal(value, locale=_locale())
+
+
+def day(value: date | datetime | None) -> str:
+    """A whole date in the reader's words (1 сентября 2018 г.)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(_zone())
+    return format_date(value, "long", locale=_locale())
+
+
+def when(value: datetime | None) -> str:
+    """A moment in the registry's time zone, in the reader's format; naive values are UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return format_datetime(value, "short", tzinfo=_zone(), locale=_locale())
+
+
+def partial_date(value: date | None, precision: str) -> str:
+    """A date only as exact as it was recorded: '2018', 'сентябрь 2018 г.', never an invented day."""
+    if value is None or precision == DatePrecision.UNKNOWN:
+        return str(_("date not known"))
+    if precision == DatePrecision.YEAR:
+        return str(value.year)
+    if precision == DatePrecision.MONTH:
+        return format_skeleton("yMMMM", value, locale=_locale())
+    if precision == DatePrecision.ESTIMATED:
+        return str(_("about %(year)d", year=value.year))
+    return day(value)
+
+
+def filesize(size: int | None) -> str:
+    """Bytes as a person reads them: 820 KB, 50 MB, 1,2 GB (1024-based, like the upload limit)."""
+    if size is None:
+        return ""
+    amount, unit = float(size), "byte"
+    for bigger in ("kilobyte", "megabyte", "gigabyte"):
+        if amount < 1024:
+            break
+        amount, unit = amount / 1024, bigger
+    pattern = "#,##0" if unit == "byte" or amount >= 10 else "#,##0.#"
+    return format_unit(amount, "byte" if unit == "byte" else f"digital-{unit}", "short", format=pattern,
+                       locale=_locale())
+
+
+def _zone() -> ZoneInfo:
+    return current_app.extensions["registry_zone"]
+
+
+SCRIPT_OF_LETTERS = {"LATIN": Script.LATIN, "CYRILLIC": Script.CYRILLIC, "ARABIC": Script.ARABIC}
+
+
+def written_in(text: str) -> str | None:
+    """The one script the letters of ``text`` are in; None when there are no letters or scripts mix."""
+    found = {SCRIPT_OF_LETTERS.get(unicodedata.name(ch, "").split(" ")[0]) for ch in text if ch.isalpha()}
+    return found.pop() if len(found) == 1 else None
+
+
+def script_mismatch(script: str, *parts: str) -> str | None:
+    """The script a name is really written in, when that is not the one chosen for it."""
+    actual = written_in(" ".join(parts))
+    return actual if actual is not None and actual != script else None
+
+
 def register(app: Flask) -> None:
-    """A filter, not a global: form macros already take a parameter called `label`."""
-    app.add_template_filter(label)
+    """Filters, not globals: form macros already take a parameter called `label`."""
+    settings = app.extensions["registry"].settings
+    app.extensions["registry_zone"] = ZoneInfo(settings.time_zone)
+    for function in (label, number, day, when, partial_date, filesize):
+        app.add_template_filter(function)
+    app.jinja_env.globals.update(script_mismatch=script_mismatch,
+                                 upload_limit_bytes=settings.max_upload_mb * 1024 * 1024,
+                                 session_idle_seconds=settings.session_idle_minutes * 60)

@@ -1,10 +1,16 @@
-"""A clerk's first day, in a real browser: sign in, sign the NDA, register a child, upload a scan."""
+"""A clerk's first day, in a real browser: sign in, sign the NDA, register a child, upload a scan; and the same
+in Russian with a mother and a child born abroad, screenshots at a desk's and a tablet's width."""
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 from PIL import Image
 
+from registry.accounts import service as accounts
+from registry.accounts.models import User
+from registry.audit.service import SYSTEM
 from tests.conftest import PASSWORD
 
 
@@ -58,4 +64,100 @@ def test_clerk_signs_in_signs_the_nda_and_registers_a_child(page, staff, tmp_pat
     page.goto("/persons?q=abdirasulova")
     assert page.locator("td a").count() == 1
     page.screenshot(path=str(tmp_path / "search.png"))
+    assert page.csp_violations == []
+
+
+SHOTS = Path(__file__).parent / "shots"
+WIDTHS = (1366, 820)
+
+
+def _shoot(page, name: str) -> None:
+    """The page at a desk's width and a tablet's, whole, for a person to look at."""
+    SHOTS.mkdir(exist_ok=True)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+
+
+def _noisy_scan(path: Path) -> None:
+    """A scan of a few megabytes (noise does not compress), big enough to watch it being sent."""
+    Image.frombytes("RGB", (1200, 1000), os.urandom(1200 * 1000 * 3)).save(path, "PNG")
+
+
+def test_a_clerks_first_day_in_russian(page, staff, runtime, tmp_path):
+    clerk = staff("clerk", sign_nda=False)
+    with runtime.sessions() as db:
+        user = db.get(User, clerk.id)
+        accounts.set_other_spellings(db, SYSTEM, user, "Тестова Клерк")
+        accounts.publish_nda(db, SYSTEM, title="Undertaking", text="I keep everything I see here to myself.",
+                             translations={"ru": ("Обязательство", "Всё, что я вижу в реестре, я храню в тайне."),
+                                           "kk": ("Міндеттеме", "Тізілімде көргенімнің бәрін құпия сақтаймын.")})
+        db.commit()
+    page.goto("/login")
+    page.select_option("select[name=locale]", "ru")
+    page.click("header button:has-text('Change')")
+    page.fill("#f-username", clerk.username)
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.goto("/persons")
+    assert "/nda" in page.url
+    assert "Всё, что я вижу в реестре" in page.inner_text("#nda-text"), "the undertaking in the reader's language"
+    _shoot(page, "1-nda-ru")
+    page.fill("#f-typed_full_name", "Тестова Клерк")
+    page.click("main form button[type=submit]")
+
+    page.goto("/persons/new")
+    page.fill("#f-family_name_0", "Abdirasulova")  # Latin letters, script left at Cyrillic: a slip
+    page.fill("#f-given_name_0", "Zarina")
+    assert page.locator(".script-hint").first.is_visible(), "questioned while typing"
+    page.select_option("#f-sex", "female")
+    page.fill("#f-birth_date", "1990-05-14")
+    page.click("main form button[type=submit]")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'",
+                           timeout=10_000)  # focus on the summary, not the top of the page
+    _shoot(page, "2-registration-errors")
+    page.click("#error-summary a[href='#f-script_0']")
+    page.wait_for_function("document.activeElement.id === 'f-script_0'", timeout=10_000)
+    page.fill("#f-family_name_0", "Абдирасулова")
+    page.fill("#f-given_name_0", "Зарина")
+    page.fill("#f-family_name_1", "Abdirasulova")
+    page.fill("#f-given_name_1", "Zarina")
+    page.select_option("#f-script_1", "latin")
+    page.check("input[name=categories][value=woman]")
+    page.click("main form button[type=submit]")
+    assert page.locator("h1").inner_text().startswith("Абдирасулова Зарина")
+
+    page.goto("/persons/new")
+    page.fill("#f-family_name_0", "Абдирасулова")
+    page.fill("#f-given_name_0", "Айгерим")
+    page.fill("#f-birth_date", "2018-09-01")
+    page.select_option("#f-birth_date_precision", "month")
+    page.fill("#f-place_of_birth_designation", "Алматы")
+    page.fill("#f-place_of_birth_recorded", "Raqqa")
+    page.check("input[name=categories][value=child]")
+    _shoot(page, "3-registration-child")
+    page.click("main form button[type=submit]")
+    assert "сентябрь 2018" in page.inner_text("main"), "a month-and-year date stays partial"
+    _shoot(page, "4-child")
+
+    page.click("a.button[href$='/documents/new']")
+    scan = tmp_path / "birth-record.png"
+    _noisy_scan(scan)
+    page.select_option("#f-kind", "birth_record")
+    page.fill("#f-title", "Запись о рождении, Ракка")
+    page.set_input_files("#f-file", str(scan))
+    assert "МБ" in page.inner_text(".file-chosen"), "the chosen file's size, in words"
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20, "downloadThroughput": -1,
+                                                  "uploadThroughput": 1_000_000})
+    page.click("main form button[type=submit]")
+    page.locator(".upload-progress").wait_for(state="visible")
+    page.wait_for_function("document.querySelector('.upload-status').textContent.includes('МБ')")
+    _shoot(page, "5-upload-progress")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    page.locator("img.viewer").wait_for(timeout=60_000)
+    assert "/documents/" in page.url
     assert page.csp_violations == []

@@ -57,3 +57,40 @@ def test_a_caseworker_cannot_open_the_edit_form(app, staff, make_person):
     person = make_person(clerk)
     response = _signed_in(app, caseworker.username).get(f"/persons/{person['id']}/edit")
     assert response.status_code == 403
+
+
+def _registration(client) -> dict:
+    page = client.get("/persons/new").get_data(as_text=True)
+    return {"csrf_token": _csrf(page), "kind_0": "official", "script_0": "cyrillic", "kind_1": "recorded_abroad",
+            "script_1": "latin", "sex": "female", "birth_date_precision": "exact", "status": "returned"}
+
+
+def test_a_failed_registration_lists_its_errors_at_the_top_linking_to_each_field(app, staff):
+    client = _signed_in(app, staff("clerk").username)
+    response = client.post("/persons/new", data={**_registration(client), "family_name_0": "Абдирасулова",
+                                                 "birth_date": "01.03.2016"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert '<a href="#f-birth_date">' in summary and "YYYY-MM-DD" in summary
+    assert page.index('id="error-summary"') < page.index('<form method="post" novalidate>')
+    assert 'id="f-birth_date"' in page and 'value="Абдирасулова"' in page
+    for group in ("Names", "Person and birth", "Return", "Restricted: seen only by registry clerks"):
+        assert f"<legend>{group}</legend>" in page
+
+
+def test_latin_letters_under_cyrillic_are_questioned_once(app, staff):
+    client = _signed_in(app, staff("clerk").username)
+    form = {**_registration(client), "family_name_0": "Abdirasulova", "given_name_0": "Aigerim"}
+    asked = client.post("/persons/new", data=form)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 422
+    assert '<a href="#f-script_0">' in page and "These letters are Latin" in page
+    assert 'name="script_confirmed_0"' in page and 'value="Abdirasulova"' in page
+
+    corrected = client.post("/persons/new", data={**form, "script_0": "latin"})
+    assert corrected.status_code == 302
+    kept = client.post("/persons/new", data={**form, "script_confirmed_0": "1", "family_name_0": "Abdirasulova B"})
+    assert kept.status_code == 302
+    shown = client.get(kept.headers["Location"]).get_data(as_text=True)
+    assert "written in Latin letters: check the script" in shown
