@@ -17,7 +17,7 @@ from registry.documents.copies import CopyPolicy, ViewingCopies
 from registry.documents.web import SpoolingRequest
 from registry.extensions import babel, csrf, login_manager
 from registry.i18n import LOCALES, _
-from registry.runtime import Runtime, check_worm, current_runtime, load_keyring
+from registry.runtime import Runtime, check_store_lock, current_runtime, load_keyring
 from registry.settings import Settings, load_settings
 from registry.audit.service import take_reads
 from registry.web.body import receive_body
@@ -54,14 +54,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                            sweep_seconds=settings.copy_sweep_seconds)
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions, raw_store=open_store(settings.storage_url),
                       keyring=load_keyring(settings, create=not settings.production), viewing_copies=copies)
-    if settings.worm_selftest and settings.storage_url.startswith("s3:"):
-        runtime.worm = check_worm(runtime.raw_store)
-        if runtime.worm.status != "enforced":
-            log.warning("WORM is %s: %s", runtime.worm.status, runtime.worm.detail)
+    check_store_lock(runtime)
     if settings.audit_checkpoint_minutes:
-        runtime.checkpoint_timer = CheckpointTimer(
-            lambda: checkpoint_if_new(runtime.sessions, runtime.raw_store, runtime.audit_key),
-            interval_seconds=settings.audit_checkpoint_minutes * 60)
+        runtime.checkpoint_timer = CheckpointTimer(lambda: checkpoint_if_new(runtime),
+                                                   interval_seconds=settings.audit_witness_seconds)
     app.extensions["registry"] = runtime
     app.request_class = SpoolingRequest
     if settings.trusted_proxies:

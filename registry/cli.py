@@ -202,14 +202,14 @@ def audit() -> None:
 @pass_ctx
 def audit_verify(ctx: Context) -> None:
     """Re-walk the hash chain and check it against every signed checkpoint; non-zero exit on any problem."""
-    from registry.audit.checkpoints import read_checkpoints
-    from registry.audit.verify import verify_chain
+    from registry.audit.verify import verify_log
 
     runtime = ctx.runtime
-    checkpoints, problems = read_checkpoints(runtime.raw_store, runtime.audit_key.public_key())
-    report = verify_chain(runtime.engine, checkpoints)
-    report.problems[:0] = problems
+    report = verify_log(runtime.engine, runtime.raw_store, runtime.audit_key.public_key(),
+                        witness_seconds=runtime.settings.audit_witness_seconds)
     click.echo(f"{report.events} events, {report.checkpoints} signed checkpoints, last event {report.last_seq}")
+    for note in report.notes:
+        click.echo(f"NOTE: {note}")
     if report.ok:
         click.echo("OK: the access log is intact.")
         return
@@ -225,7 +225,8 @@ def audit_checkpoint(ctx: Context) -> None:
     from registry.audit.checkpoints import write_checkpoint
 
     runtime = ctx.runtime
-    checkpoint = write_checkpoint(runtime.sessions, runtime.raw_store, runtime.audit_key)
+    checkpoint = write_checkpoint(runtime.sessions, runtime.raw_store, runtime.audit_key,
+                                  witness_seconds=runtime.settings.audit_witness_seconds)
     click.echo("The log is empty." if checkpoint is None
                else f"Checkpoint at event {checkpoint.seq}: {checkpoint.hash}")
 

@@ -5,7 +5,8 @@ from it as arguments, so they stay usable from the CLI and from tests.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,14 +15,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from flask import current_app, g
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.audit.checkpoints import CheckpointTimer, load_signing_key
+from registry.audit.checkpoints import CheckpointTimer, Witness, checkpoint_if_new, load_signing_key
+from registry.audit.events import Action
+from registry.audit.service import SYSTEM, record
+from registry.errors import AuditUnavailable
 from registry.settings import Settings, SettingsError
 from storage import EncryptedStore, Keyring, KeyringError, ObjectStore, StorageError, WormStatus
 
 if TYPE_CHECKING:
     from registry.documents.copies import ViewingCopies
+
+log = logging.getLogger("registry")
 
 
 @dataclass
@@ -34,16 +41,25 @@ class Runtime:
     viewing_copies: "ViewingCopies"
     worm: WormStatus | None = None
     checkpoint_timer: CheckpointTimer | None = None
+    witness: Witness = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.witness = Witness(self.settings.audit_witness_seconds)
 
     @property
     def store(self) -> EncryptedStore:
         return EncryptedStore(self.raw_store, self.keyring)
 
     def close(self) -> None:
-        """Finish the copies being made, stop the checkpoint timer, then let go of the database."""
+        """Finish the copies being made, stop the checkpoint timer and sign what it had not yet (a server
+        that stops leaves no unwitnessed tail), then let go of the database."""
         self.viewing_copies.close()
         if self.checkpoint_timer is not None:
             self.checkpoint_timer.stop()
+            try:
+                checkpoint_if_new(self)
+            except (SQLAlchemyError, StorageError, OSError):
+                log.exception("could not sign the access log's end on stopping; run `registry audit checkpoint`")
         self.engine.dispose()
 
     @cached_property
@@ -73,6 +89,37 @@ def db() -> Session:
     if "db" not in g:
         g.db = current_runtime().sessions()
     return g.db
+
+
+def check_store_lock(runtime: Runtime) -> None:
+    """At start-up: prove that the store locks objects; production refuses one that cannot.
+
+    Without a lock, access-log checkpoints and originals can be deleted. An operator may accept
+    that (REGISTRY_ACCEPT_UNLOCKABLE_STORE); every start that does is logged, for auditors.
+    """
+    settings = runtime.settings
+    if settings.worm_selftest and (settings.production or settings.storage_url.startswith("s3:")):
+        runtime.worm = check_worm(runtime.raw_store)
+        if runtime.worm.status != "enforced":
+            log.warning("WORM is %s: %s", runtime.worm.status, runtime.worm.detail)
+    if not settings.production or (runtime.worm is not None and runtime.worm.status == "enforced"):
+        return
+    worm = runtime.worm or WormStatus("not_proven", "the WORM self-test is off (REGISTRY_WORM_SELFTEST=false)")
+    if not settings.accept_unlockable_store:
+        runtime.close()
+        raise SettingsError(
+            f"production refuses a store that cannot lock objects (WORM {worm.status}: {worm.detail}): the access "
+            "log's checkpoints and the originals could be deleted. Use an S3 bucket with Object Lock on a server "
+            "that enforces it, or accept this store with REGISTRY_ACCEPT_UNLOCKABLE_STORE=true (logged for auditors)")
+    try:
+        with runtime.sessions() as session:
+            record(session, SYSTEM, Action.UNLOCKABLE_STORE_ACCEPTED,
+                   details={"worm": worm.status, "detail": worm.detail[:300]})
+            session.commit()
+    except AuditUnavailable:
+        log.error("could not log the accepted store that cannot lock objects (is the database migrated?)")
+    log.warning("production runs on a store that cannot lock objects (WORM %s), as accepted: %s", worm.status,
+                worm.detail)
 
 
 def check_worm(store: ObjectStore) -> WormStatus:

@@ -4,7 +4,7 @@ Standalone on purpose (no Flask, no SQLAlchemy, no ``registry`` import) so the
 crypto and the backends can be tested, benchmarked and reused on their own.
 """
 
-from storage.base import ObjectStore, RawObjectInfo, WormStatus
+from storage.base import ObjectStore, ObjectVersion, RawObjectInfo, WormStatus
 from storage.encrypted import EncryptedStore, ObjectInfo
 from storage.errors import (
     IntegrityError,
@@ -29,6 +29,7 @@ __all__ = [
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
+    "ObjectVersion",
     "RawObjectInfo",
     "S3Store",
     "StorageError",

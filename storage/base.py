@@ -67,6 +67,19 @@ class RawObjectInfo:
 
 
 @dataclass(frozen=True)
+class ObjectVersion:
+    """One stored version of a key, or a delete marker: what a plain listing hides.
+
+    ``version_id`` is the server's (``"null"`` in a bucket that never kept versions).
+    """
+
+    key: str
+    version_id: str
+    latest: bool
+    delete_marker: bool
+
+
+@dataclass(frozen=True)
 class WormStatus:
     """Outcome of a write-once self-test.
 
@@ -103,6 +116,9 @@ class ObjectStore(Protocol):
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Yield the keys starting with ``prefix`` (order not guaranteed)."""
+
+    def next_key(self, prefix: str, after: str) -> str | None:
+        """Return the smallest key starting with ``prefix`` that sorts after ``after``, if any."""
 
     def metadata(self, key: str) -> dict[str, str]:
         """Return the small string metadata stored with the object."""

@@ -86,6 +86,9 @@ class FilesystemStore:
                 if key.startswith(prefix):
                     yield key
 
+    def next_key(self, prefix: str, after: str) -> str | None:
+        return min((key for key in self.iter_keys(prefix) if key > after), default=None)
+
     def metadata(self, key: str) -> dict[str, str]:
         path = self._existing(key)
         try:

@@ -38,7 +38,14 @@ import botocore.exceptions
 import urllib3.exceptions
 from botocore.config import Config
 
-from storage.base import LockMode, RawObjectInfo, WormStatus, validate_key, validate_metadata
+from storage.base import (
+    LockMode,
+    ObjectVersion,
+    RawObjectInfo,
+    WormStatus,
+    validate_key,
+    validate_metadata,
+)
 from storage.errors import (
     LockUnsupported,
     ObjectNotFound,
@@ -291,6 +298,42 @@ class S3Store:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for entry in page.get("Contents", []):
                     yield entry["Key"]
+
+    def next_key(self, prefix: str, after: str) -> str | None:
+        """One listing request, however many keys follow (S3 lists keys in byte order)."""
+        with self._errors():
+            page = self._client.list_objects_v2(
+                Bucket=self.bucket, Prefix=prefix, StartAfter=after, MaxKeys=1
+            )
+        contents = page.get("Contents", [])
+        return str(contents[0]["Key"]) if contents else None
+
+    def iter_versions(self, prefix: str = "") -> Iterator[ObjectVersion]:
+        """Every stored version and delete marker of the keys under ``prefix``.
+
+        A plain DeleteObject on a versioned bucket only hides an object behind a
+        delete marker: this listing still shows both.
+        """
+        paginator = self._client.get_paginator("list_object_versions")
+        with self._errors():
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for entry in page.get("Versions", []):
+                    yield ObjectVersion(entry["Key"], entry["VersionId"], entry["IsLatest"], False)
+                for entry in page.get("DeleteMarkers", []):
+                    yield ObjectVersion(entry["Key"], entry["VersionId"], entry["IsLatest"], True)
+
+    def open_version(self, key: str, version_id: str) -> BinaryIO:
+        """A streaming reader of one version, hidden behind a delete marker or not."""
+        validate_key(key)
+        with self._errors(key):
+            response = self._client.get_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        return _StreamingReader(self, key, response)  # type: ignore[return-value]
+
+    def keeps_versions(self) -> bool:
+        """Whether the bucket keeps every version (a delete then leaves a marker, not nothing)."""
+        with self._errors():
+            answer = self._client.get_bucket_versioning(Bucket=self.bucket)
+        return answer.get("Status") == "Enabled"
 
     def _head(self, key: str, **extra: str) -> dict[str, Any]:
         validate_key(key)

@@ -62,6 +62,8 @@ class Action(StrEnum):
     ROLE_CHANGE_REJECTED = "admin.role_change_rejected"
     ACCOUNT_SETUP_ISSUED = "admin.account_setup_issued"
     ACCOUNT_SET_UP = "auth.account_set_up"
+    # Production started on a store that cannot lock objects, as the operator accepted (once per process).
+    UNLOCKABLE_STORE_ACCEPTED = "audit.unlockable_store_accepted"
 
 
 class Outcome(StrEnum):

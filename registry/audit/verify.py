@@ -9,7 +9,9 @@ per processor, and stitched together here.
 
 The walk stops at the first break and names what happened there: an edited,
 deleted, inserted or reordered event, a rewritten stretch that only a signed
-checkpoint can reveal, or a tail cut off after the last checkpoint.
+checkpoint can reveal, or a tail cut off after the last checkpoint. Events that
+no checkpoint covers although the registry signs within a witness interval (an
+unwitnessed tail) are reported too, and so is what the store cannot show.
 """
 from __future__ import annotations
 
@@ -21,15 +23,20 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from itertools import chain
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from registry.audit.events import CHAIN_ID, GENESIS_HASH, canonical_event, canonical_strings
+from registry.audit.events import CHAIN_ID, GENESIS_HASH, Action, canonical_event, canonical_strings
+from registry.db import utcnow
+from registry.settings import Settings
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from sqlalchemy.engine import Engine
 
     from registry.audit.checkpoints import Checkpoint
+    from storage import ObjectStore
 
 BATCH = 20_000
 PARALLEL_FROM = 200_000  # events; below this one process finishes before workers would have started
@@ -52,6 +59,7 @@ class VerifyReport:
     checkpoints: int = 0
     last_seq: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what this verification cannot rule out, and why
 
     @property
     def ok(self) -> bool:
@@ -67,8 +75,51 @@ class _Position:
     earlier: str | None = None
 
 
-def verify_chain(engine: Engine, checkpoints: Sequence[Checkpoint], *, workers: int | None = None) -> VerifyReport:
-    """Walk every event in order; stop at the first break and say what it is."""
+def verify_log(engine: Engine, store: ObjectStore, public: Ed25519PublicKey, *, witness_seconds: int,
+               now: datetime | None = None) -> VerifyReport:
+    """Everything `registry audit verify` checks: the checkpoints (every version where the store keeps
+    them), the chain against them, and notes on what the store cannot show."""
+    from registry.audit.checkpoints import read_checkpoints  # here: workers preload this module, not the store's
+
+    checkpoints, problems = read_checkpoints(store, public)
+    report = verify_chain(engine, checkpoints, now=now, witness_seconds=witness_seconds)
+    report.problems[:0] = problems
+    report.notes = [*_store_limits(store), *_unlockable_starts(engine)]
+    return report
+
+
+def _store_limits(store: ObjectStore) -> list[str]:
+    if store.supports_lock():
+        return []
+    keeps_versions = getattr(store, "keeps_versions", None)
+    if keeps_versions is not None and keeps_versions():
+        return ["this bucket keeps versions but cannot lock them: a plain delete of a checkpoint shows (a delete "
+                "marker), but a deleted version of the newest checkpoints cannot be detected (a deleted earlier "
+                "one shows as a gap in the checkpoint chain)"]
+    return ["this store keeps no versions of objects and cannot lock them: deleted newest checkpoint files cannot "
+            "be detected, and after them the events they covered could be rewritten unseen (a deleted earlier "
+            "checkpoint shows as a gap in the checkpoint chain; all of them deleted, as an unwitnessed tail)"]
+
+
+def _unlockable_starts(engine: Engine) -> list[str]:
+    """Production starts on a store that cannot lock, as the operator accepted: auditors must know."""
+    with engine.connect() as conn:
+        count, last = conn.exec_driver_sql(
+            "SELECT count(*), max(seq) FROM audit_events WHERE action = "
+            + ("?" if engine.dialect.name == "sqlite" else "%s"), (str(Action.UNLOCKABLE_STORE_ACCEPTED),)).one()
+    if not count:
+        return []
+    return [f"the registry started {count} time(s) in production on a store that cannot lock objects, as the "
+            f"operator accepted (REGISTRY_ACCEPT_UNLOCKABLE_STORE; last: event {last}): checkpoints and originals "
+            "there can be deleted"]
+
+
+def verify_chain(engine: Engine, checkpoints: Sequence[Checkpoint], *, workers: int | None = None,
+                 now: datetime | None = None, witness_seconds: int | None = None) -> VerifyReport:
+    """Walk every event in order; stop at the first break and say what it is.
+
+    ``witness_seconds``: the registry's witness interval, where the newest checkpoint does not state it.
+    """
     report = VerifyReport(checkpoints=len(checkpoints))
     signed = {c.seq: c.hash for c in checkpoints}
     with _snapshot(engine) as cursor:
@@ -89,7 +140,38 @@ def verify_chain(engine: Engine, checkpoints: Sequence[Checkpoint], *, workers: 
             problem = _tail_problem(report.last_seq, at.previous, cursor.fetchone(), checkpoints)
             if problem:
                 report.problems.append(problem)
+        problem = _unwitnessed_tail(cursor, engine.dialect.name, last, checkpoints, now or utcnow(),
+                                    witness_seconds or Settings.audit_witness_seconds)
+        if problem:
+            report.problems.append(problem)
     return report
+
+
+def _unwitnessed_tail(cursor, dialect: str, last: int, checkpoints: Sequence[Checkpoint], now: datetime,
+                      witness_seconds: int) -> str | None:
+    """Events after the newest checkpoint, signed more than two witness intervals ago.
+
+    The running registry signs every event within one interval: newer checkpoints were deleted,
+    or the registry could not write them (stopped before it signed, or the store was down).
+    Without any checkpoint, the first event's time (the database's word) stands in for it.
+    """
+    newest = max(checkpoints, key=lambda c: c.seq, default=None)
+    first = newest.seq + 1 if newest is not None else 1
+    if last < first:
+        return None
+    interval = (newest.witness_seconds if newest is not None else None) or witness_seconds
+    if newest is not None:
+        since, what = newest.signed_at(), f"the newest checkpoint (event {newest.seq}) was signed at {newest.at}"
+    else:
+        cursor.execute(f"SELECT {_TIME[dialect]} FROM audit_events ORDER BY seq LIMIT 1")
+        written = cursor.fetchone()[0]
+        since = datetime.strptime(written, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        what = f"there is no signed checkpoint, and event {first} was written at {written}"
+    if now - since <= timedelta(seconds=2 * interval):
+        return None
+    return (f"unwitnessed tail: no signed checkpoint covers events {first} to {last}, and {what}, more than two "
+            f"witness intervals ({2 * interval} s) ago: newer checkpoints were deleted, or the registry could not "
+            "write them (see its log); these events may have been rewritten")
 
 
 def _after(batch: list[tuple], at: _Position) -> _Position:

@@ -180,7 +180,7 @@ def restore(source: str, name: str | None) -> None:
     click.echo(f"Restored backup {summary.name} (made {summary.created_at} by registry {summary.registry_version}): "
                f"{summary.objects} objects, {summary.bytes / MiB:.1f} MiB, and the database; "
                f"{summary.locked} objects locked again.")
-    audit = service.audit_check(runtime)
+    audit = service.audit_check(runtime, summary.created_at)
     click.echo(f"audit verify: {audit.events} events, {audit.checkpoints} signed checkpoints, last event "
                f"{audit.last_seq}")
     if audit.ok:

@@ -431,15 +431,14 @@ def restore(runtime: Runtime, source: ObjectStore, name: str | None, *, progress
 
 # ---------------------------------------------------------------- the checks a restore ends with
 
-def audit_check(runtime: Runtime):
-    """``registry audit verify``: the restored access log against its restored signed checkpoints."""
-    from registry.audit.checkpoints import read_checkpoints
-    from registry.audit.verify import verify_chain
+def audit_check(runtime: Runtime, made_at: str):
+    """``registry audit verify``: the restored access log against its restored signed checkpoints, as of the
+    moment the backup was made (its last events were witnessed then, not at the restore)."""
+    from registry.audit.verify import verify_log
 
-    checkpoints, problems = read_checkpoints(runtime.raw_store, runtime.audit_key.public_key())
-    report = verify_chain(runtime.engine, checkpoints)
-    report.problems[:0] = problems
-    return report
+    moment = datetime.strptime(made_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return verify_log(runtime.engine, runtime.raw_store, runtime.audit_key.public_key(),
+                      witness_seconds=runtime.settings.audit_witness_seconds, now=moment)
 
 
 def scrub_check(runtime: Runtime):

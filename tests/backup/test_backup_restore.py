@@ -29,7 +29,7 @@ def test_a_backup_restores_into_an_empty_deployment(runtime, origin, target_app,
 
     restored = service.restore(target, service.open_destination(destination_url), None)
     assert restored.objects == summary.objects
-    audit = service.audit_check(target)
+    audit = service.audit_check(target, restored.created_at)
     assert audit.ok and audit.checkpoints >= 1 and audit.events > 0, audit.problems
     scrub = service.scrub_check(target)
     assert scrub.ok and scrub.checked == summary.objects - audit.checkpoints

@@ -58,7 +58,7 @@ def _has_name(syntax: str, name: str) -> bool:
 
 
 def stored_keys(runtime) -> list[str]:
-    return sorted(runtime.raw_store.iter_keys(""))
+    return sorted(runtime.raw_store.iter_keys("objects/"))  # the documents' objects (not the log's checkpoints)
 
 
 def stored_bytes(runtime) -> dict[str, bytes]:

@@ -196,5 +196,6 @@ def _assert_container_holds(runtime, keys: list[str]) -> None:
         assert s3.list_multipart_uploads(Bucket=store.bucket, Prefix=OBJECT_PREFIX).get("Uploads", []) == []
     else:
         folder = Path(urlsplit(runtime.settings.storage_url).path)
-        stored = {str(path.relative_to(folder)).split("~", 1)[0] for path in files_under(folder)}  # key~meta.json
+        stored = {str(path.relative_to(folder)).split("~", 1)[0]  # key~meta.json
+                  for path in files_under(folder / OBJECT_PREFIX)}
         assert sorted(stored) == keys

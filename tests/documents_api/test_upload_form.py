@@ -63,7 +63,7 @@ def test_damaged_file_is_explained_and_nothing_is_kept(browser, person, runtime,
 
     assert response.status_code == 422
     assert "damaged" in _file_error(response.get_data(as_text=True))
-    assert list(runtime.raw_store.iter_keys("")) == []
+    assert list(runtime.raw_store.iter_keys("objects/")) == []
 
 
 def test_accepted_file_leads_to_the_document_page(browser, person, tmp_path, make_copies):

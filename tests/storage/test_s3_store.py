@@ -187,3 +187,35 @@ def test_health_reports_a_dead_endpoint() -> None:
 
     with pytest.raises(StorageUnavailable, match="cannot reach"):
         store.health()
+
+
+def test_next_key_is_the_smallest_key_after_another(s3_store: S3Store) -> None:
+    for key in ("log/0003", "log/0007", "log/0012", "other/0005"):
+        s3_store.put(key, io.BytesIO(b"x"))
+
+    assert s3_store.next_key("log/", "log/0003") == "log/0007"
+    assert s3_store.next_key("log/", "log/") == "log/0003"
+    assert s3_store.next_key("log/", "log/0012") is None
+
+
+def test_versions_show_what_a_plain_delete_hides(s3_store: S3Store, s3_client, s3_bucket: str) -> None:
+    first = s3_store.put("log/a", io.BytesIO(b"first")).version_id
+    second = s3_store.put("log/a", io.BytesIO(b"second")).version_id
+    s3_client.delete_object(Bucket=s3_bucket, Key="log/a")
+
+    assert list(s3_store.iter_keys("log/")) == []
+    found = list(s3_store.iter_versions("log/"))
+    assert {(v.version_id, v.delete_marker) for v in found} >= {(first, False), (second, False)}
+    assert [v.latest for v in found if v.delete_marker] == [True]
+    with s3_store.open_version("log/a", first) as reader:
+        assert reader.read() == b"first"
+    assert s3_store.keeps_versions()
+
+
+def test_a_bucket_that_never_kept_versions_says_so(make_s3_store, plain_bucket: str) -> None:
+    store = make_s3_store(plain_bucket)
+    store.put("log/a", io.BytesIO(b"only"))
+
+    assert not store.keeps_versions()
+    [only] = store.iter_versions("log/")
+    assert (only.key, only.latest, only.delete_marker) == ("log/a", True, False)
