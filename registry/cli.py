@@ -300,7 +300,8 @@ def keys_rotate(ctx: Context) -> None:
     new_id = runtime.keyring.add_new_key(runtime.settings.master_key_file)
     with ctx.session() as db:
         count = rewrap_all(db, runtime.store)
-    click.echo(f"New master key {new_id}; {count} data keys rewrapped.")
+        factors = accounts.reseal_totp_secrets(db, runtime.keyring)
+    click.echo(f"New master key {new_id}; {count} data keys rewrapped, {factors} second factors sealed again.")
 
 
 @keys.command("retire")
@@ -314,7 +315,7 @@ def keys_retire(ctx: Context, key_id: str) -> None:
     if runtime.settings.master_key:
         raise click.ClickException("the master key comes from REGISTRY_MASTER_KEY; retire it where it is kept")
     with ctx.session() as db:
-        wrapped = master_keys_in_use(db).get(key_id, 0)
+        wrapped = master_keys_in_use(db).get(key_id, 0) + accounts.totp_key_ids(db).get(key_id, 0)
     if wrapped:
         raise click.ClickException(f"master key {key_id} still wraps {wrapped} data keys: run `registry keys rotate` "
                                    "first (or `registry keys reencrypt` if the key leaked)")
@@ -344,6 +345,7 @@ def keys_reencrypt(ctx: Context) -> None:
     new_id = runtime.keyring.add_new_key(runtime.settings.master_key_file)
     with ctx.session() as db:
         count, still_locked = reencrypt_all(db, runtime.store)
+        accounts.reseal_totp_secrets(db, runtime.keyring)
     click.echo(f"New master key {new_id}; {count} objects encrypted again under new data keys.")
     for key in still_locked:
         click.echo(f"LOCKED  {key}  (the old copy stays until its lock ends: delete it then)")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from storage.errors import IntegrityError, KeyringError
 
@@ -32,6 +34,7 @@ KEY_BYTES = 32
 _WRAP_VERSION = b"\x01"
 _NONCE_BYTES = 12
 _WRAP_LABEL = b"kinship-registry key wrap v1\x00"
+_DERIVE_LABEL = b"kinship-registry derived key v1\x00"
 _KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -145,6 +148,16 @@ class Keyring:
         updated = Keyring(keys, on_disk._current)
         _replace_file(Path(path), updated._document())
         self._keys = updated._keys
+
+    def derive(self, label: bytes, key_id: str | None = None) -> tuple[str, bytes]:
+        """A 256-bit key for one purpose of the application (``label``), derived from a master key by HKDF:
+        the current one, or the one named by ``key_id`` to open what was sealed before a rotation."""
+        key_id = key_id or self._current
+        master = self._keys.get(key_id)
+        if master is None:
+            raise KeyringError(f"master key {key_id!r} is not in the keyring (known: {sorted(self._keys)})")
+        derived = HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=_DERIVE_LABEL + label).derive(master)
+        return key_id, derived
 
     def wrap(self, data_key: bytes, aad: bytes) -> tuple[str, bytes]:
         """Encrypt ``data_key`` under the current master key; return (key id, wrapped)."""

@@ -5,11 +5,14 @@ Rules only: no ``request`` here. Callers pass an ``Actor`` (who, from where).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import logging
 import hmac
 import re
 import secrets
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,8 +22,6 @@ import pyotp
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,9 +35,13 @@ from registry.audit.events import Action, Outcome
 from registry.audit.service import AuditSubject, record
 from registry.db import utcnow
 from registry.errors import (
-    AuditNote, Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed, validation,
+    AuditNote, Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyAttempts, Unauthenticated, ValidationFailed,
+    validation,
 )
 from registry.i18n import LOCALES, _
+from storage import Keyring, KeyringError
+
+log = logging.getLogger("registry.accounts")
 
 TOKEN_PREFIX = "rgt_"
 
@@ -201,7 +206,7 @@ def confirm_password(db: Session, who: AuditSubject, user: User, password: str, 
 
 
 def authenticate(db: Session, who: Actor, username: str, password: str, totp_code: str | None,
-                 policy: ThrottlePolicy, secret_key: str) -> tuple[User, bool]:
+                 policy: ThrottlePolicy, keyring: Keyring) -> tuple[User, bool]:
     """Check the credentials; returns the user and whether a second factor was passed."""
     username = username.strip().lower()[:64]
     check_throttle(db, username, who.ip, policy)
@@ -209,7 +214,7 @@ def authenticate(db: Session, who: Actor, username: str, password: str, totp_cod
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.is_active
     mfa_passed = False
     if ok and user is not None and user.has_totp:
-        mfa_passed = bool(totp_code) and verify_totp(db, user, totp_code or "", secret_key)
+        mfa_passed = bool(totp_code) and verify_totp(db, user, totp_code or "", keyring)
         ok = mfa_passed
     attempt = LoginAttempt(username=username, ip=who.ip[:64], succeeded=ok)
     if not ok or user is None:
@@ -275,39 +280,64 @@ def revoke_all_sessions(db: Session, user: User, *, except_session: StaffSession
 
 # ---------------------------------------------------------------- TOTP second factor
 
-def _totp_box(secret_key: str) -> AESGCM:
-    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"registry totp secrets").derive(
-        secret_key.encode("utf-8"))
-    return AESGCM(key)
+_TOTP_LABEL = b"totp secrets"
 
 
-def _seal(secret: str, bound_to: str, secret_key: str) -> str:
+def _seal(secret: str, bound_to: str, keyring: Keyring) -> str:
+    """Sealed under a key derived from the current master key (named in the result), never from the cookie
+    secret: rotating or leaking that one neither bricks nor opens anyone's second factor."""
+    key_id, key = keyring.derive(_TOTP_LABEL)
     nonce = secrets.token_bytes(12)
-    sealed = _totp_box(secret_key).encrypt(nonce, secret.encode(), bound_to.encode())
-    return base64.b64encode(nonce + sealed).decode()
+    return f"{key_id}:{base64.b64encode(nonce + AESGCM(key).encrypt(nonce, secret.encode(), bound_to.encode())).decode()}"
 
 
-def _unseal(sealed: str, bound_to: str, secret_key: str) -> str:
-    raw = base64.b64decode(sealed)
-    return _totp_box(secret_key).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
+def _unseal(sealed: str, bound_to: str, keyring: Keyring) -> str:
+    key_id, _sep, body = sealed.rpartition(":")
+    _key_id, key = keyring.derive(_TOTP_LABEL, key_id or None)
+    raw = base64.b64decode(body, validate=True)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
 
 
-def _open_totp(user: User, secret_key: str) -> str:
-    return _unseal(user.totp_secret or "", user.id, secret_key)
+def _open_totp(user: User, keyring: Keyring) -> str:
+    try:
+        return _unseal(user.totp_secret or "", user.id, keyring)
+    except (KeyringError, InvalidTag, ValueError, binascii.Error):
+        log.error("the second factor of user %s cannot be opened with this keyring", user.id)
+        raise ServiceUnavailable(
+            str(_("Your second factor cannot be checked on this server. Ask an administrator: the registry's keys "
+                  "may have been changed.")),
+            audit=AuditNote(Action.LOGIN_FAILED, outcome="failed", target_type="user", target_id=user.id,
+                            details={"second_factor": "unreadable"})) from None
 
 
-def seal_pending_totp(user: User, secret: str, secret_key: str) -> str:
+def seal_pending_totp(user: User, secret: str, keyring: Keyring) -> str:
     """The secret being set up waits in the session cookie, which is signed but readable: seal it."""
-    return _seal(secret, f"pending:{user.id}", secret_key)
+    return _seal(secret, f"pending:{user.id}", keyring)
 
 
-def open_pending_totp(user: User, sealed: str | None, secret_key: str) -> str | None:
+def open_pending_totp(user: User, sealed: str | None, keyring: Keyring) -> str | None:
     if not sealed:
         return None
     try:
-        return _unseal(sealed, f"pending:{user.id}", secret_key)
-    except (InvalidTag, ValueError):
+        return _unseal(sealed, f"pending:{user.id}", keyring)
+    except (KeyringError, InvalidTag, ValueError, binascii.Error):
         return None
+
+
+def reseal_totp_secrets(db: Session, keyring: Keyring) -> int:
+    """After a master key rotation: every second factor sealed again under the current key (so the old
+    key can be retired)."""
+    count = 0
+    for user in db.scalars(sa.select(User).where(User.totp_secret.is_not(None))):
+        user.totp_secret = _seal(_open_totp(user, keyring), user.id, keyring)
+        count += 1
+    return count
+
+
+def totp_key_ids(db: Session) -> Counter[str]:
+    """Master key id -> how many second factors it seals."""
+    return Counter(sealed.rpartition(":")[0] for sealed in
+                   db.scalars(sa.select(User.totp_secret).where(User.totp_secret.is_not(None))))
 
 
 def new_totp_secret() -> str:
@@ -330,13 +360,13 @@ def _matching_step(secret: str, code: str) -> int | None:
     return None
 
 
-def verify_totp(db: Session, user: User, code: str, secret_key: str) -> bool:
+def verify_totp(db: Session, user: User, code: str, keyring: Keyring) -> bool:
     """A code is accepted once: the step it belongs to must be later than the last one used.
 
     The step is claimed in one conditional UPDATE, so two sign-ins racing with the same code
     (or one working from a stale read) cannot both pass.
     """
-    step = _matching_step(_open_totp(user, secret_key), code)
+    step = _matching_step(_open_totp(user, keyring), code)
     if step is None:
         return False
     claimed = db.execute(
@@ -348,7 +378,7 @@ def verify_totp(db: Session, user: User, code: str, secret_key: str) -> bool:
     return True
 
 
-def enrol_totp(db: Session, who: Actor, user: User, secret: str, code: str, secret_key: str,
+def enrol_totp(db: Session, who: Actor, user: User, secret: str, code: str, keyring: Keyring,
                *, password: str, policy: ThrottlePolicy, keep_session: StaffSession | None = None) -> None:
     """Set up (or replace) the second factor; the password is asked again, so that a stolen
     session cookie alone cannot take the account over and lock its owner out."""
@@ -356,7 +386,7 @@ def enrol_totp(db: Session, who: Actor, user: User, secret: str, code: str, secr
     step = _matching_step(secret, code)
     if step is None:
         raise validation(code=str(_("That code does not match. Check the time on your phone and try again.")))
-    user.totp_secret = _seal(secret, user.id, secret_key)
+    user.totp_secret = _seal(secret, user.id, keyring)
     user.totp_last_step = step
     revoke_all_sessions(db, user, except_session=keep_session)
     if keep_session is not None:

@@ -40,7 +40,7 @@ def login():
     try:
         user, mfa_passed = service.authenticate(
             db(), current_actor(), form.get("username", ""), form.get("password", ""), form.get("code"),
-            _throttle_policy(), runtime.settings.secret_key)
+            _throttle_policy(), runtime.keyring)
     except (Unauthenticated, TooManyAttempts) as refusal:
         return _refused_login(refusal)
     previous = current_user.staff_session if current_user.is_authenticated else None
@@ -76,7 +76,7 @@ def logout():
 @signed_in_before_gates
 def enrol_two_factor():
     user = current_actor().user
-    key = current_runtime().settings.secret_key
+    key = current_runtime().keyring
     secret = service.open_pending_totp(user, session.get("totp_pending"), key) or service.new_totp_secret()
     session["totp_pending"] = service.seal_pending_totp(user, secret, key)
     qr = Markup(segno.make(service.totp_uri(user, secret)).svg_inline(scale=4, omitsize=True))

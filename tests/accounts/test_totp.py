@@ -97,7 +97,7 @@ def test_a_code_cannot_pass_twice_even_when_the_second_sign_in_read_the_account_
         assert Browser(app).login(clerk.username, code=code).status_code == 302  # ...another used the code...
         with pytest.raises(Unauthenticated):  # ...and the late one must not pass with the same code
             accounts.authenticate(late, Actor(None, "192.0.2.50"), clerk.username, PASSWORD, code, policy,
-                                  runtime.settings.secret_key)
+                                  runtime.keyring)
 
 
 def test_a_stolen_session_cannot_set_up_a_second_factor_and_lock_the_owner_out(app, staff):
@@ -142,3 +142,45 @@ def test_a_code_in_other_digits_is_refused_like_a_wrong_code(app, staff):
     stranger_digits = Browser(app).login(clerk.username, code="".join(chr(0x0660 + int(d))
                                                                      for d in totp.generate_otp(step + 1)))
     assert stranger_digits.status_code == 401
+
+
+def test_a_new_cookie_secret_neither_breaks_nor_opens_the_second_factor(app, staff, runtime, settings):
+    """TOTP secrets are sealed under the master keyring, not under the session-signing secret."""
+    from dataclasses import replace
+
+    from registry.app import create_app
+
+    clerk = staff("clerk")
+    totp, step = enrol(signed_in(app, clerk.username))
+    with runtime.sessions() as db:
+        sealed = db.get(User, clerk.id).totp_secret
+    assert sealed.startswith(runtime.keyring.current_key_id + ":") and settings.secret_key not in sealed
+    rotated = create_app(replace(settings, secret_key="a-new-session-secret-" + "x" * 40))
+    try:
+        assert Browser(rotated).login(clerk.username, code=totp.generate_otp(step + 1)).status_code == 302
+    finally:
+        rotated.extensions["registry"].close()
+
+
+def test_a_second_factor_the_keyring_cannot_open_is_a_plain_refusal(app, staff, runtime):
+    clerk = staff("clerk")
+    totp, step = enrol(signed_in(app, clerk.username))
+    with runtime.engine.begin() as conn:  # sealed under a key this registry does not hold
+        conn.execute(sa.update(User.__table__).where(User.__table__.c.id == clerk.id)
+                     .values(totp_secret="mk-unknown:" + "A" * 40))
+    response = Browser(app).login(clerk.username, code=totp.generate_otp(step + 1))
+    assert response.status_code == 503
+    assert "cannot be checked" in response.get_data(as_text=True)
+
+
+def test_a_key_rotation_reseals_every_second_factor(app, staff, runtime, tmp_path):
+    clerk = staff("clerk")
+    totp, step = enrol(signed_in(app, clerk.username))
+    old = runtime.keyring.current_key_id
+    runtime.keyring.add_new_key(runtime.settings.master_key_file)
+    with runtime.sessions() as db:
+        assert accounts.reseal_totp_secrets(db, runtime.keyring) == 1
+        db.commit()
+        assert accounts.totp_key_ids(db) == {runtime.keyring.current_key_id: 1}
+    runtime.keyring.retire(runtime.settings.master_key_file, old)
+    assert Browser(app).login(clerk.username, code=totp.generate_otp(step + 1)).status_code == 302
