@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from registry.audit.events import CHAIN_ID, canonical_json, format_time
 from registry.audit.models import AuditChainHead
 from registry.db import utcnow
-from registry.settings import Settings
+from registry.settings import Settings, SettingsError
 from storage import LockUnsupported, ObjectStore, ObjectVersion, StorageError
 
 PREFIX = "audit/checkpoints/"
@@ -54,6 +55,10 @@ def load_signing_key(path: str, *, create: bool) -> Ed25519PrivateKey:
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
         return key
+    mode = key_path.stat().st_mode
+    if mode & 0o077:  # like the master keyring: whoever reads this file can sign checkpoints and bundles
+        raise SettingsError(f"audit signing key {path} is accessible by group or others "
+                            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}")
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")

@@ -3,11 +3,14 @@ fingerprint they show when it verifies a bundle, so all three must show the same
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from registry.audit.checkpoints import load_signing_key
+from registry.settings import SettingsError
 from tests.kinship.helpers import open_case, upload
 from tests.web.browser import Browser, quick_hashing, signed_in  # noqa: F401 (fixture)
 
@@ -78,3 +81,13 @@ def test_the_command_the_page_and_bundle_verify_show_one_fingerprint(app, api, s
     key_file = tmp_path / "registry-audit-key.pem"
     key_file.write_bytes(cli("audit", "key", "--pem").output.encode())
     assert cli("bundle", "verify", str(bundle), "--public-key", str(key_file)).exit_code == 0
+
+
+def test_a_signing_key_file_others_can_read_is_refused_like_the_keyring(tmp_path):
+    path = tmp_path / "audit-signing-key.pem"
+    load_signing_key(str(path), create=True)
+    os.chmod(path, 0o644)
+    with pytest.raises(SettingsError, match="chmod 600"):
+        load_signing_key(str(path), create=False)
+    os.chmod(path, 0o600)
+    assert load_signing_key(str(path), create=False) is not None
