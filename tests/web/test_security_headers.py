@@ -39,7 +39,7 @@ def assert_locked_down(response, name: str = "") -> None:
 @pytest.fixture
 def production_app(settings, app):
     """The same database and keys, run with production settings (served over HTTPS)."""
-    production = create_app(replace(settings, env="production", secret_key="p" * 48))
+    production = create_app(replace(settings, env="production", secret_key="p" * 48, accept_unlockable_store=True))
     yield production
     production.extensions["registry"].engine.dispose()
 
