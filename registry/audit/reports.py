@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,36 +123,57 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+# The words for a stored code in the reader's language (``registry.web.labels.label``): exports are read by
+# people, in Russian or Kazakh as often as in English, so no action or outcome is left as a code.
+Words = Callable[[Any, str], str]
+
+
+def as_stored(code: Any, _group: str) -> str:
+    """The code itself: for a caller with no reader to translate for (a script, a test of the CSV format)."""
+    return "" if code is None else str(code)
+
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text  # no formula runs in a spreadsheet
 
 
-def events_csv(events: list[AuditEvent]) -> str:
+def _headings() -> list[str]:
+    return [str(_("#")), str(_("When (UTC)")), str(_("Who")), str(_("Action")), str(_("Outcome")),
+            str(_("Target")), str(_("Address")), str(_("Reason"))]
+
+
+def _row(e: AuditEvent, words: Words, numbers: dict[str, str]) -> list[str]:
+    """An event as the report shows it; the report's own person by registry number, other targets by id."""
+    target = numbers.get(e.target_id, e.target_id) if e.target_type == "person" else e.target_id
+    return [str(e.seq), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_name, words(e.action, "action"),
+            words(e.outcome, "outcome"), f"{words(e.target_type, 'target')} {target}".strip(), e.ip, e.reason]
+
+
+def events_csv(events: list[AuditEvent], words: Words = as_stored, numbers: dict[str, str] | None = None) -> str:
+    """The report's table, then the stored codes, so that a spreadsheet can still filter by them."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["seq", "at", "actor", "action", "outcome", "target_type", "target_id", "ip", "reason"])
+    writer.writerow([*_headings(), str(_("Action code")), str(_("Target id"))])
     for e in events:
-        writer.writerow([_cell(v) for v in (e.seq, e.at.isoformat(), e.actor_name, e.action, e.outcome,
-                                            e.target_type, e.target_id, e.ip, e.reason)])
+        writer.writerow([_cell(v) for v in (*_row(e, words, numbers or {}), e.action, e.target_id)])
     return out.getvalue()
 
 
-def access_report_pdf(person_id: str, events: list[AuditEvent], who: AuditSubject) -> bytes:
+def access_report_pdf(person_id: str, events: list[AuditEvent], who: AuditSubject, words: Words,
+                      numbers: dict[str, str]) -> bytes:
     """The report as a printable, searchable PDF; the export itself was logged by ``access_report``."""
-    columns = [pdf.Column("#", 40), pdf.Column(str(_("When (UTC)")), 92), pdf.Column(str(_("Who")), 74),
-               pdf.Column(str(_("Action")), 112), pdf.Column(str(_("Outcome")), 46),
-               pdf.Column(str(_("Target")), 150), pdf.Column(str(_("Address")), 70),
-               pdf.Column(str(_("Reason")), 186)]
-    rows = [[str(e.seq), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_name, e.action, e.outcome,
-             f"{e.target_type} {e.target_id}".strip(), e.ip, e.reason] for e in events]
+    widths = (40, 92, 74, 150, 52, 140, 70, 152)
+    columns = [pdf.Column(heading, width) for heading, width in zip(_headings(), widths, strict=True)]
+    number = numbers.get(person_id)
+    title = (_("Access report for %(number)s (person id %(id)s)", number=number, id=person_id) if number
+             else _("Access report for person %(id)s", id=person_id))
     notes = [str(_("Who saw or changed this person's data, when, how and why.")),
              str(_("Made %(when)s UTC by %(who)s; %(count)d events. The log's integrity is checked with "
                    "`registry audit verify`.", when=utcnow().strftime("%Y-%m-%d %H:%M"), who=who.username,
                    count=len(events)))]
     try:
-        return pdf.table_pdf(str(_("Access report for person %(id)s", id=person_id)), notes, columns, rows)
+        return pdf.table_pdf(str(title), notes, columns, [_row(e, words, numbers) for e in events])
     except pdf.FontMissing:
         raise ServiceUnavailable(str(_("PDF exports need a font that is not installed on the server; "
                                        "ask the administrator. The CSV export works."))) from None

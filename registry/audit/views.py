@@ -3,20 +3,29 @@
 the registry's public audit signing key that courts pin to verify evidence bundles."""
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, redirect, request, url_for
 
+from registry.accounts import service as accounts
 from registry.accounts.permissions import Permission
 from registry.api.util import page_number
 from registry.audit import anomalies, reports
 from registry.audit.checkpoints import published_key
 from registry.audit.events import Action
+from registry.audit.models import AuditEvent
 from registry.audit.service import record
 from registry.cases import service as cases
+from registry.errors import ValidationFailed, validation
+from registry.i18n import _
+from registry.persons import service as persons
 from registry.runtime import current_runtime, db
 from registry.web.forms import render_form
+from registry.web.labels import label
 from registry.web.policy import current_actor, requires, signed_in
 
 bp = Blueprint("audit", __name__, template_folder="templates")
@@ -47,22 +56,66 @@ def _moment(value: str | None, *, end: bool = False) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
+def person_id_of(typed: str, field_name: str) -> str:
+    """The person an auditor means: by registry number (what they are given) or by id (what the log stores).
+
+    Auditors may read any person's access report, so an unknown number is simply said to be unknown.
+    """
+    number = persons.as_registry_number(typed)
+    if number is None:
+        return typed.strip()[:36]
+    try:
+        return persons.person_by_number(db(), number).id
+    except ValidationFailed:
+        raise validation(**{field_name: str(_("No person has this registry number."))}) from None
+
+
 def event_filter() -> reports.EventFilter:
+    """The filters of the event list and of its API; the person may be given by registry number."""
     args = request.args
     return reports.EventFilter(actor=args.get("actor", "")[:64], actor_id=args.get("actor_id", "")[:36],
-                               person_id=args.get("person_id", "")[:36], action=args.get("action", "")[:64],
-                               outcome=args.get("outcome", "")[:16], since=_moment(args.get("since")),
-                               until=_moment(args.get("until"), end=True))
+                               person_id=person_id_of(args.get("person_id", ""), "person_id"),
+                               action=args.get("action", "")[:64], outcome=args.get("outcome", "")[:16],
+                               since=_moment(args.get("since")), until=_moment(args.get("until"), end=True))
+
+
+@dataclass
+class References:
+    """What the persons and staff accounts an event list names are called, so that each can be a link:
+    persons by registry number (to their access report), accounts by user name (to their activity)."""
+
+    numbers: dict[str, str] = field(default_factory=dict)
+    usernames: dict[str, str] = field(default_factory=dict)
+    named: dict[int, list[str]] = field(default_factory=dict)  # event seq -> the persons it names
+
+
+def references(events: Iterable[AuditEvent], person_ids: Iterable[str] = ()) -> References:
+    listed = list(events)
+    named = {e.seq: json.loads(e.person_ids) for e in listed}
+    people = {p for ids in named.values() for p in ids} | set(person_ids)
+    people |= {e.target_id for e in listed if e.target_type == "person"}
+    users = {e.target_id for e in listed if e.target_type == "user"}
+    usernames = {u.id: u.username for u in accounts.list_users(db()) if u.id in users} if users else {}
+    return References(persons.registry_numbers(db(), people), usernames, named)
+
+
+def _events_page(found: list[AuditEvent], total: int, page: int, error: ValidationFailed | None = None):
+    actions = sorted(((code.value, label(code, "action")) for code in Action), key=lambda choice: choice[1])
+    return render_form("audit/events.html", error, events=found, total=total, page=page, values=request.args,
+                       refs=references(found), actions=actions, newer=_page_url(page - 1) if page > 1 else None,
+                       older=_page_url(page + 1) if page * PER_PAGE < total else None)
 
 
 @bp.get("/audit")
 @requires(Permission.AUDIT_READ)
 def events():
     page = page_number(request.args.get("page"))
-    found, total = reports.find_events(db(), current_actor(), event_filter(), page=page, per_page=PER_PAGE)
-    return render_form("audit/events.html", events=found, total=total, page=page, values=request.args,
-                       newer=_page_url(page - 1) if page > 1 else None,
-                       older=_page_url(page + 1) if page * PER_PAGE < total else None)
+    try:
+        chosen = event_filter()
+    except ValidationFailed as error:
+        return _events_page([], 0, 1, error)
+    found, total = reports.find_events(db(), current_actor(), chosen, page=page, per_page=PER_PAGE)
+    return _events_page(found, total, page)
 
 
 def _page_url(page: int) -> str:
@@ -75,7 +128,8 @@ def emergency():
     grants = cases.list_emergency_access(db())
     record(db(), current_actor(), Action.AUDIT_READ, target_type="emergency_access",
            person_ids=[grant.person_id for grant, _user in grants])
-    return render_form("audit/emergency.html", grants=grants)
+    return render_form("audit/emergency.html", grants=grants,
+                       refs=references((), [grant.person_id for grant, _user in grants]))
 
 
 @bp.get("/audit/anomalies")
@@ -83,14 +137,28 @@ def emergency():
 def anomaly_list():
     found = reports.find_anomalies(db(), current_actor())
     return render_form("audit/anomalies.html", found=found, factor=anomalies.VOLUME_FACTOR,
-                       floor=anomalies.VOLUME_FLOOR)
+                       floor=anomalies.VOLUME_FLOOR, refs=references(found.after_hours))
 
 
 @bp.get("/audit/users/<user_id>")
 @requires(Permission.AUDIT_READ)
 def user_activity(user_id: str):
     activity = reports.user_activity(db(), current_actor(), user_id[:36])
-    return render_form("audit/activity.html", activity=activity)
+    return render_form("audit/activity.html", activity=activity, refs=references(activity.events))
+
+
+@bp.get("/audit/persons")
+@requires(Permission.ACCESS_REPORT)
+def find_report():
+    """A person's access report by registry number: the form, or the report itself once a person is named."""
+    typed = request.args.get("person", "")
+    if not typed.strip():
+        return render_form("audit/find_report.html", values=request.args)
+    try:
+        person_id = person_id_of(typed, "person")
+    except ValidationFailed as error:
+        return render_form("audit/find_report.html", error, values=request.args)
+    return redirect(url_for("audit.access_report", person_id=person_id))
 
 
 @bp.get("/audit/persons/<person_id>")
@@ -100,10 +168,12 @@ def access_report(person_id: str):
     export = export if export in EXPORTS else ""
     found = reports.access_report(db(), current_actor(), person_id, export=export)
     if not export:
-        return render_form("audit/report.html", events=found, person_id=person_id)
-    body = (reports.events_csv(found) if export == "csv"
-            else reports.access_report_pdf(person_id, found, current_actor()))
-    filename = f"access-report-{re.sub(r'[^A-Za-z0-9-]', '_', person_id)[:40]}.{export}"
+        return render_form("audit/report.html", events=found, person_id=person_id,
+                           refs=references(found, [person_id]))
+    numbers = persons.registry_numbers(db(), [person_id])  # the others an event names stay out of the export
+    body = (reports.events_csv(found, label, numbers) if export == "csv"
+            else reports.access_report_pdf(person_id, found, current_actor(), label, numbers))
+    filename = f"access-report-{re.sub(r'[^A-Za-z0-9-]', '_', numbers.get(person_id, person_id))[:40]}.{export}"
     return Response(body, mimetype=EXPORTS[export],
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 

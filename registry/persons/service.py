@@ -6,8 +6,9 @@ their values never enter the log.
 """
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -33,6 +34,8 @@ EDITABLE_FIELDS = ("sex", "birth_date", "birth_date_precision", "place_of_birth_
                    "return_stage", "centre_or_region", "restricted_notes")
 MAX_CANDIDATES = 100
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
+# What staff type when they copy a registry number from a form or a paper (any case, spaces around the dash).
+REGISTRY_NUMBER = re.compile(r"R\s*(\d{4})\s*[-\u2010-\u2015]?\s*([0-9A-Z]{7})", re.IGNORECASE)
 
 
 def sees_restricted(actor: Actor) -> bool:
@@ -217,12 +220,25 @@ def get_person(db: Session, actor: Actor, person_id: str, *, log: bool = True) -
     return person
 
 
+def as_registry_number(text: str) -> str | None:
+    """The registry number ``text`` spells (``r2026-7k3m9qx``, ``R2026 - 7K3M9QX``), or None if it spells none."""
+    found = REGISTRY_NUMBER.fullmatch((text or "").strip())
+    return f"R{found.group(1)}-{found.group(2).upper()}" if found else None
+
+
 def person_by_number(db: Session, registry_number: str, actor: Actor | None = None) -> Person:
     """A person by registry number; given an actor, one outside their cases is "no such number" too."""
-    person = db.scalar(sa.select(Person).where(Person.registry_number == registry_number.strip().upper()))
+    number = as_registry_number(registry_number) or registry_number.strip().upper()
+    person = db.scalar(sa.select(Person).where(Person.registry_number == number))
     if person is None or (actor is not None and not cases.can_see_person(db, actor, person.id)):
         raise validation(registry_number=str(_("No person has this registry number.")))
     return person
+
+
+def registry_numbers(db: Session, person_ids: Iterable[str]) -> dict[str, str]:
+    """Person id -> registry number, for pages that name persons by number instead of by id (the access log)."""
+    ids = sorted(set(person_ids))
+    return dict(db.execute(sa.select(Person.id, Person.registry_number).where(Person.id.in_(ids))).all()) if ids else {}
 
 
 def _visible(query: sa.Select, actor: Actor) -> sa.Select:
@@ -416,7 +432,11 @@ class SearchPage:
 
 def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: int = 25) -> SearchPage:
     q = (q or "").strip()[:200]
-    if q:
+    number = as_registry_number(q)
+    if number:  # forms ask staff for registry numbers: the number finds its person (inside the caller's cases)
+        found = list(db.scalars(_visible(sa.select(Person).where(Person.registry_number == number), actor)))
+        shown, total, truncated = found if page == 1 else [], len(found), False
+    elif q:
         tokens = name_keys.query_keys(q)
         if not tokens:
             raise validation(q=str(_("Type at least one letter of a name.")))
@@ -433,7 +453,8 @@ def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: i
                                 .offset((page - 1) * per_page).limit(per_page)))
         truncated = False
     record(db, actor, Action.PERSON_SEARCHED, target_type="person_search", person_ids=[p.id for p in shown],
-           details={"query_length": len(q), "results": len(shown), "page": page})
+           details={"query_length": len(q), "results": len(shown), "page": page,
+                    **({"by": "registry_number"} if number else {})})
     return SearchPage(shown, total, page, per_page, truncated)
 
 

@@ -7,11 +7,11 @@ from registry.accounts.permissions import Permission
 from registry.api.util import page_number
 from registry.audit import reports
 from registry.documents import service as documents
-from registry.errors import Conflict, ValidationFailed
+from registry.errors import Conflict, ValidationFailed, validation
 from registry.persons import service
 from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
 from registry.runtime import db
-from registry.web.forms import render_form
+from registry.web.forms import render_form, script_questions
 from registry.web.policy import current_actor, requires
 
 bp = Blueprint("persons", __name__, template_folder="templates")
@@ -49,11 +49,19 @@ def new_person():
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("persons/edit.html", person=None, choices=CHOICES, checked_categories=[])
     try:
+        _question_scripts()
         person = service.create_person(db(), current_actor(), _form_to_data())
     except ValidationFailed as error:
         return render_form("persons/edit.html", error, person=None, choices=CHOICES,
                            checked_categories=request.form.getlist("categories"))
     return redirect(url_for("persons.show_person", person_id=person.id))
+
+
+def _question_scripts() -> None:
+    """A name in other letters than its script says is asked about once, before anything is saved."""
+    questions = script_questions(request.form)
+    if questions:
+        raise validation(**questions)
 
 
 def _values_of(person) -> dict[str, str]:
@@ -84,6 +92,7 @@ def edit_person(person_id: str):
     except ValueError:
         data["revision"] = -1
     try:
+        _question_scripts()
         service.update_person(db(), actor, person_id, data)
     except (ValidationFailed, Conflict) as error:
         return render_form("persons/edit.html", error, person=person, choices=CHOICES,

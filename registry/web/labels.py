@@ -103,7 +103,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "document": _("document"), "case": _("case"), "user": _("staff account"), "api_token": _("API token"),
         "nda": _("NDA"), "emergency_access": _("emergency access"), "relationship": _("kinship"),
         "kinship_lists": _("kinship lists"), "restoration": _("document restoration"),
-        "restoration_list": _("restoration list"), "audit": _("access log"), "anomalies": _("anomalies"),
+        "restoration_list": _("restoration list"), "request": _("request"), "audit": _("access log"),
+        "anomalies": _("anomalies"),
     },
 }
 

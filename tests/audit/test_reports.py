@@ -60,13 +60,18 @@ def test_the_access_report_page_and_its_csv_export(scene, app, runtime):
     html = page.get_data(as_text=True)
     assert scene["lawyer"].username in html and "срочно: суд завтра утром" in html
 
+    number = scene["person"]["registry_number"]
     export = browser.get(f"/audit/persons/{person_id}?format=csv")
     assert export.status_code == 200 and export.mimetype == "text/csv"
-    assert export.headers["Content-Disposition"] == f"attachment; filename=access-report-{person_id}.csv"
+    assert export.headers["Content-Disposition"] == f"attachment; filename=access-report-{number}.csv"
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
-    assert [r["action"] for r in rows] == ["person.created", "person.viewed", "access.emergency", "person.viewed",
-                                           "audit.access_report"]  # the auditor's look at the page is listed too
-    assert rows[3]["reason"] == "'" + REASON  # a spreadsheet shows the text, it does not run a formula
+    assert [(r["Action"], r["Outcome"]) for r in rows] == [
+        ("registered a person", "allowed"), ("viewed a person's record", "allowed"), ("emergency access", "allowed"),
+        ("viewed a person's record", "allowed"), ("read an access report", "allowed")]  # the auditor's look too
+    assert [r["Action code"] for r in rows] == ["person.created", "person.viewed", "access.emergency",
+                                                "person.viewed", "audit.access_report"]  # still there to filter by
+    assert rows[0]["Target"] == f"person {number}" and rows[0]["Target id"] == person_id
+    assert rows[3]["Reason"] == "'" + REASON  # a spreadsheet shows the text, it does not run a formula
     exported = last_event(runtime)
     assert (exported.action, exported.details) == ("audit.access_report_exported", '{"format":"csv"}')
 
@@ -77,12 +82,13 @@ def test_the_access_report_pdf_is_searchable_text_over_several_pages_and_its_exp
     write_events(90, Clerk(username="reader7"), person_id=person_id)
     export = signed_in(app, scene["auditor"].username).get(f"/audit/persons/{person_id}?format=pdf")
     assert export.status_code == 200 and export.mimetype == "application/pdf"
-    assert export.headers["Content-Disposition"].endswith(f"access-report-{person_id}.pdf")
+    number = scene["person"]["registry_number"]
+    assert export.headers["Content-Disposition"].endswith(f"access-report-{number}.pdf")
     document = pdfium.PdfDocument(export.get_data())
     pages = [document[i].get_textpage().get_text_range() for i in range(len(document))]
     assert len(pages) >= 2 and pages[0].count("1 / ") == 1 and f"{len(pages)} / {len(pages)}" in pages[-1]
     text = " ".join(" ".join(p.split()) for p in pages)
-    assert f"Access report for person {person_id}" in text
+    assert f"Access report for {number} (person id {person_id})" in text
     assert scene["lawyer"].username in text and "срочно: суд завтра утром" in text
     assert text.count("reader7") == 90 and "94 events" in text
     exported = last_event(runtime)

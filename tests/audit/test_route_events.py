@@ -107,6 +107,12 @@ EXPECTED: dict[str, Visit] = {
     "audit.anomaly_list": Visit("auditor", (allowed(A.AUDIT_READ),)),
     "audit.user_activity": Visit("auditor", (allowed(A.AUDIT_READ),)),
     "audit.access_report": Visit("auditor", (allowed(A.ACCESS_REPORT_READ, "child"),)),
+    "audit.find_report": Visit("auditor", ()),  # the form asking for a registry number
+    # work pages: what waits for each role, read through the same services as the full lists
+    "web.clerk_work": Visit("clerk", (allowed(A.RESTORATION_VIEWED, *BOTH), allowed(A.PERSON_SEARCHED, *BOTH))),
+    "web.case_work": Visit("lawyer", (allowed(A.RELATIONSHIP_VIEWED, *BOTH),)),
+    "web.audit_work": Visit("auditor", (allowed(A.AUDIT_READ), allowed(A.AUDIT_READ, "mother"))),  # anomalies, grants
+    "web.admin_work": Visit("admin", ()),  # staff accounts and role proposals only
     "accounts.admin_users": Visit("admin", ()),  # staff accounts only
     "accounts.admin_nda": Visit("admin", ()),  # undertaking versions and who signed them
 }
@@ -164,6 +170,7 @@ OUTSIDE: dict[str, Visit] = {
     "kinship.overview": answered(allowed(A.RELATIONSHIP_VIEWED)),
     "restoration.work_list": answered(allowed(A.RESTORATION_VIEWED)),
     "cases.list_cases": answered(),
+    "web.case_work": answered(allowed(A.RELATIONSHIP_VIEWED)),
     "api.person_access_report": GATE_REFUSAL,
     "audit.access_report": GATE_REFUSAL,
     "audit.user_activity": GATE_REFUSAL,

@@ -202,3 +202,36 @@ def test_a_lawyers_search_event_names_no_person_outside_their_cases(api, db, reg
     event = db.scalar(sa.select(AuditEvent).where(AuditEvent.action == str(Action.PERSON_SEARCHED))
                       .order_by(AuditEvent.seq.desc()).limit(1))
     assert json.loads(event.person_ids) == [in_case]
+
+
+def test_a_registry_number_typed_as_staff_copy_it_finds_its_person(api, db, register, search, clerk):
+    child = register(name("Абдирасулова", "Айша"))
+    register(name("Абдирасулова", "Дана"))
+    number = api(clerk).get(f"/persons/{child}").get_json()["person"]["registry_number"]
+
+    for typed in (number, number.lower(), f"  {number} ", number.replace("-", " - "), number.replace("-", "")):
+        assert search(clerk, typed) == [child], typed
+    assert search(clerk, number[:-1] + ("0" if number[-1] != "0" else "1")) == []  # one character off: nobody
+    event = db.scalar(sa.select(AuditEvent).where(AuditEvent.action == str(Action.PERSON_SEARCHED))
+                      .order_by(AuditEvent.seq.desc()).limit(1))
+    assert json.loads(event.person_ids) == [] and number not in event.details  # the number typed is not logged
+
+
+def test_a_registry_number_outside_a_lawyers_cases_finds_nobody(api, register, search, clerk, lawyer_with_case):
+    lawyer, add_to_case = lawyer_with_case
+    in_case, outside = register(name("Абдирасулова", "Айша")), register(name("Абдирасулова", "Дана"))
+    add_to_case(in_case)
+    numbers = {pid: api(clerk).get(f"/persons/{pid}").get_json()["person"]["registry_number"]
+               for pid in (in_case, outside)}
+
+    assert search(lawyer, numbers[in_case]) == [in_case]
+    assert search(lawyer, numbers[outside]) == []  # answered as a number nobody has
+
+
+def test_the_persons_page_finds_a_registry_number(app, register, clerk, api):
+    from tests.web.browser import signed_in
+    child = register(name("Абдирасулова", "Айша"))
+    number = api(clerk).get(f"/persons/{child}").get_json()["person"]["registry_number"]
+    page = signed_in(app, clerk.username).get("/persons", query_string={"q": number})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and f"/persons/{child}" in html and "Абдирасулова Айша" in html

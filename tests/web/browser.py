@@ -40,8 +40,9 @@ class Browser:
         return self.client.open(path, method=method, **self._env(kwargs))
 
     def csrf_token(self) -> str:
-        """A token for this browser's current session, read from the start page's forms."""
-        return csrf_from(self.get("/").get_data(as_text=True))
+        """A token for this browser's current session, read from the sign-in page (public, logs nothing; the start
+        page sends signed-in staff on to their work page)."""
+        return csrf_from(self.get("/login").get_data(as_text=True))
 
     def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any):
         form = dict(data or {})
