@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from PIL import Image
+from playwright.sync_api import expect
 
 from registry.accounts import service as accounts
 from registry.accounts.models import User
@@ -114,11 +115,10 @@ def test_a_clerks_first_day_in_russian(page, staff, runtime, tmp_path):
     page.select_option("#f-sex", "female")
     page.fill("#f-birth_date", "1990-05-14")
     page.click("main form button[type=submit]")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'",
-                           timeout=10_000)  # focus on the summary, not the top of the page
+    expect(page.locator("#error-summary")).to_be_focused(timeout=10_000)  # the summary, not the top of the page
     _shoot(page, "2-registration-errors")
     page.click("#error-summary a[href='#f-script_0']")
-    page.wait_for_function("document.activeElement.id === 'f-script_0'", timeout=10_000)
+    expect(page.locator("#f-script_0")).to_be_focused(timeout=10_000)
     page.fill("#f-family_name_0", "Абдирасулова")
     page.fill("#f-given_name_0", "Зарина")
     page.fill("#f-family_name_1", "Abdirasulova")
@@ -154,7 +154,7 @@ def test_a_clerks_first_day_in_russian(page, staff, runtime, tmp_path):
                                                   "uploadThroughput": 1_000_000})
     page.click("main form button[type=submit]")
     page.locator(".upload-progress").wait_for(state="visible")
-    page.wait_for_function("document.querySelector('.upload-status').textContent.includes('МБ')")
+    expect(page.locator(".upload-status")).to_contain_text("МБ")
     _shoot(page, "5-upload-progress")
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
                                                   "uploadThroughput": -1})
