@@ -162,7 +162,7 @@ class _Builder:
             "court": "Specialised inter-district court for civil cases of Almaty (demo)", "case_number": number,
             "ruling_date": (date.today() - timedelta(days=5)).isoformat(),
             "decision": "The kinship is established on the genomic examination and the testimony heard.",
-            "appeal_status": self.rng.choice(("open", "final")), "relationship_ids": [relationship.id]})
+            "appeal_status": "final", "relationship_ids": [relationship.id]})
         return document
 
     def relationship(self, actor: Actor, person: Person, relative: Person, kind: str,

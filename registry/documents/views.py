@@ -1,55 +1,119 @@
-"""Document pages: upload with clear errors, the document with its viewing copy and history."""
+"""Document pages: upload with clear errors (from a claim: naming both its persons), the document with its
+viewing copy, the persons it concerns and its history."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
+from registry.audit.events import Action
+from registry.cases import service as cases
 from registry.documents import service
 from registry.documents.inspection import DOCUMENT_KINDS
 from registry.documents.models import PersonRole
 from registry.documents.web import send_content, upload_policy, uploaded_file
-from registry.errors import Refused, ValidationFailed
+from registry.errors import RegistryError, Refused, ValidationFailed
 from registry.i18n import _
+from registry.kinship import service as kinship
+from registry.kinship.labels import KIND_LABELS
 from registry.persons import service as persons
+from registry.persons.models import Person
 from registry.runtime import current_runtime, db
 from registry.web.errors import audit_unavailable, log_refusal
 from registry.web.forms import render_form
+from registry.web.labels import label
 from registry.web.policy import current_actor, requires
 
 bp = Blueprint("documents", __name__, template_folder="templates")
 CHOICES = {"kinds": DOCUMENT_KINDS, "roles": [r.value for r in PersonRole]}
+FORM = {"choices": CHOICES, "relation_words": KIND_LABELS}
+
+
+def _claim_values(target: kinship.EvidenceUpload | None) -> dict[str, str]:
+    """What the form from a claim starts with: the evidence it waits for, both persons' usual roles."""
+    if target is None:
+        return {}
+    kind = request.args.get("kind", "")
+    roles = kinship.suggested_roles(target.relationship)
+    return {"kind": kind if kind in DOCUMENT_KINDS else "", "role": roles[target.person.id],
+            "other_role": roles[target.other.id]}
 
 
 @bp.route("/persons/<person_id>/documents/new", methods=["GET", "POST"])
 @requires(Permission.DOCUMENT_UPLOAD)
 def upload(person_id: str):
+    """Reached from a claim (``?relationship=``), the upload names both its persons and is attached to it."""
     actor = current_actor()
     person = persons.get_person(db(), actor, person_id)  # the form names the person: a read
-    if request.method != "POST":  # GET or HEAD: show the form
-        return render_form("documents/upload.html", person=person, choices=CHOICES)
     form = request.form
+    relationship_id = form.get("relationship_id", "") if request.method == "POST" else request.args.get(
+        "relationship", "")
+    target = kinship.evidence_upload(db(), actor, relationship_id, person_id) if relationship_id else None
+    if request.method != "POST":  # GET or HEAD: show the form
+        return render_form("documents/upload.html", person=person, **FORM, target=target,
+                           values=_claim_values(target))
     try:
+        if target is not None:
+            kinship.other_role(form.get("other_role", ""))  # refused before the file is taken in
         result = service.upload_document(
             db(), actor, current_runtime().store, upload_policy(), person_id=person_id, kind=form.get("kind", ""),
             title=form.get("title", ""), role=form.get("role", "subject"), upload=uploaded_file())
+        if target is not None:
+            kinship.attach_upload(db(), actor, target, result.document, form.get("other_role", ""))
     except (ValidationFailed, Refused) as error:
         if not log_refusal(error):
             return audit_unavailable()
         # A refused file keeps its own status (413, 415, 422, 503) and is explained beside the file field.
         errors = error.fields or {"file" if isinstance(error, Refused) else "form": error.message}
-        return render_form("documents/upload.html", person=person, choices=CHOICES, errors=errors,
-                           status=error.http_status)
+        return render_form("documents/upload.html", person=person, **FORM, errors=errors,
+                           status=error.http_status, target=target)
+    if target is None:
+        flash(_("The document is uploaded."), "info")
+    else:
+        flash(_("The document is uploaded, concerns %(person)s and %(other)s, and is attached to the claim.",
+                person=target.person.registry_number, other=target.other.registry_number), "info")
     if result.duplicates:
         flash(_("The same file is already attached elsewhere: %(titles)s",
                 titles=", ".join(d.title for d in result.duplicates)), "warning")
     return redirect(url_for("documents.show_document", document_id=result.document.id))
 
 
+def _linked_persons(document) -> list[tuple[Person, str]]:
+    """The persons the document concerns, with their roles, as far as the reader may see them."""
+    actor = current_actor()
+    return [(db().get(Person, link.person_id), link.role) for link in document.persons
+            if cases.can_see_person(db(), actor, link.person_id)]
+
+
+def _document_page(document_id: str, error: RegistryError | None = None):
+    document = service.get_document(db(), current_actor(), document_id)
+    return render_form("documents/show.html", error, document=document, problem=service.viewing_problem(
+        document.current), linked=_linked_persons(document), roles=CHOICES["roles"],
+        recorded=kinship.findings_recorded(db(), document))
+
+
 @bp.get("/documents/<document_id>")
 @requires(Permission.DOCUMENT_READ)
 def show_document(document_id: str):
-    document = service.get_document(db(), current_actor(), document_id)
-    return render_form("documents/show.html", document=document, problem=service.viewing_problem(document.current))
+    return _document_page(document_id)
+
+
+@bp.post("/documents/<document_id>/persons")
+@requires(Permission.DOCUMENT_UPLOAD)
+def link_person(document_id: str):
+    """The document also concerns another person (a DNA result or a ruling names both persons of a claim)."""
+    actor = current_actor()
+    form = request.form
+    document = service.get_document(db(), actor, document_id, log=False, action=Action.DOCUMENT_LINKED)
+    try:
+        person = persons.person_by_number(db(), form.get("registry_number", ""), actor)
+        service.link_person(db(), actor, document, person.id, form.get("role", ""))
+    except ValidationFailed as error:
+        if not log_refusal(error):
+            return audit_unavailable()
+        return _document_page(document_id, error)
+    flash(_("The document now also concerns %(number)s (%(role)s).", number=person.registry_number,
+            role=label(form.get("role") or "subject", "person_role")), "info")
+    return redirect(url_for("documents.show_document", document_id=document_id))
 
 
 def _send(document_id: str, *, original: bool):

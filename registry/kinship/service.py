@@ -3,7 +3,9 @@
 The rules live here, not in forms: a claim becomes genetically supported only on
 a genomic result that names both persons and concludes inclusion; an exclusion
 result moves it to excluded; it becomes court-established only on a recorded
-court ruling that names both persons and establishes this very relationship.
+court ruling that names both persons, establishes this very relationship and has
+entered into force (appeal status final). Evidence decides as soon as it can: on
+attaching, and again whenever its findings or its appeal status are recorded.
 Every step is a history row and an access-log event in the same transaction,
 and every call first checks that the actor may see both persons.
 """
@@ -26,7 +28,7 @@ from registry.audit.service import record
 from registry.cases import service as cases
 from registry.db import utcnow
 from registry.documents import service as documents
-from registry.documents.models import Document
+from registry.documents.models import Document, PersonRole
 from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
 from registry.i18n import _
 from registry.kinship import inputs
@@ -63,6 +65,19 @@ MAX_FAMILY_PERSONS = 40
 def allowed_steps(relationship: Relationship) -> frozenset[str]:
     steps = _GUARDIAN_STEPS if relationship.kind == K.GUARDIAN else _BIOLOGICAL_STEPS
     return steps.get(relationship.status, frozenset())
+
+
+def awaited_evidence(relationship: Relationship) -> str | None:
+    """The kind of document the claim waits for: a laboratory's result, then a ruling (nothing once decided)."""
+    if relationship.kind == K.GUARDIAN:
+        return COURT_RULING if relationship.status == S.CLAIMED else None
+    return {S.CLAIMED: GENOMIC, S.TESTING: GENOMIC, S.GENETICALLY_SUPPORTED: COURT_RULING}.get(relationship.status)
+
+
+def next_steps(relationship: Relationship) -> list[str]:
+    """The allowed steps in the order a claim travels (forward first, excluded and withdrawn last)."""
+    allowed = allowed_steps(relationship)
+    return [s.value for s in RelationshipStatus if s in allowed]
 
 
 # ---------------------------------------------------------------- visibility
@@ -309,6 +324,9 @@ def _require_ruling(db: Session, actor: Actor, relationship: Relationship, docum
         raise validation(document_id=str(_("The recorded ruling does not establish this relationship.")))
     if ruling.appeal_status == AppealStatus.OVERTURNED:
         raise validation(document_id=str(_("This ruling was overturned on appeal.")))
+    if ruling.appeal_status != AppealStatus.FINAL:
+        raise validation(document_id=str(_("This ruling has not entered into force yet. Record its appeal status "
+                                           "as final once it has; the claim then moves by itself.")))
     _require_one_established_parent(db, actor, relationship)
 
 
@@ -363,8 +381,30 @@ def _implied_status(db: Session, relationship: Relationship, document: Document)
                 Conclusion.EXCLUSION: S.EXCLUDED}.get(Conclusion(result.conclusion)) if result else None
     if document.kind == COURT_RULING:
         ruling = db.get(CourtRuling, document.id)
-        return S.COURT_ESTABLISHED if ruling and relationship.id in ruling.relationship_ids else None
+        return S.COURT_ESTABLISHED if _in_force_for(ruling, relationship) else None
     return None
+
+
+def _in_force_for(ruling: CourtRuling | None, relationship: Relationship) -> bool:
+    return (ruling is not None and relationship.id in ruling.relationship_ids
+            and ruling.appeal_status == AppealStatus.FINAL)
+
+
+def _attach_logged(db: Session, actor: Actor, relationship: Relationship, document: Document, note: str,
+                   reason: str) -> None:
+    if _attach(relationship, actor, document, note):
+        db.flush()
+        record(db, actor, Action.EVIDENCE_ATTACHED, target_type="relationship", target_id=relationship.id,
+               person_ids=relationship.person_ids, reason=reason,
+               details={"document_id": document.id, "kind": document.kind})
+
+
+def _settle(db: Session, actor: Actor, relationship: Relationship, document: Document, note: str,
+            reason: str) -> None:
+    """What the evidence says moves the claim, where the claim's steps allow it."""
+    implied = _implied_status(db, relationship, document)
+    if implied and implied in allowed_steps(relationship):
+        _step(db, actor, relationship, implied, document, note, reason)
 
 
 def attach_evidence(db: Session, actor: Actor, relationship_id: str, *, document_id: str,
@@ -373,15 +413,97 @@ def attach_evidence(db: Session, actor: Actor, relationship_id: str, *, document
     note = inputs.text(note, "note", 2000, multiline=True)
     relationship, reason = _load(db, actor, relationship_id, Action.EVIDENCE_ATTACHED, lock=True)
     document = _evidence_document(db, actor, relationship, document_id)
-    if _attach(relationship, actor, document, note):
-        db.flush()
-        record(db, actor, Action.EVIDENCE_ATTACHED, target_type="relationship", target_id=relationship.id,
-               person_ids=relationship.person_ids, reason=reason,
-               details={"document_id": document.id, "kind": document.kind})
-    implied = _implied_status(db, relationship, document)
-    if implied and implied in allowed_steps(relationship):
-        _step(db, actor, relationship, implied, document, note, reason)
+    _attach_logged(db, actor, relationship, document, note, reason)
+    _settle(db, actor, relationship, document, note, reason)
     return relationship
+
+
+def _attached_claims(db: Session, actor: Actor, document: Document) -> list[str]:
+    """The claims the document is evidence of, as far as the actor may see both persons of each."""
+    ids = db.scalars(sa.select(RelationshipEvidence.relationship_id)
+                     .where(RelationshipEvidence.document_id == document.id))
+    return sorted(visible_relationship_ids(db, actor, ids))
+
+
+def _reevaluate(db: Session, actor: Actor, document: Document) -> None:
+    """Newly recorded findings or appeal status decide the claims the document is attached to, as attaching
+    it would have. A claim whose persons the actor may not both see waits for someone who may."""
+    for relationship_id in _attached_claims(db, actor, document):
+        relationship, reason = _load(db, actor, relationship_id, Action.RELATIONSHIP_CHANGED, lock=True)
+        _settle(db, actor, relationship, document, "", reason)
+
+
+def evidence_claims(db: Session, actor: Actor, document_id: str) -> list[Relationship]:
+    """The claims a document is attached to that the actor may see (the page after recording names their status;
+    the claim's own page logs its read)."""
+    document = documents.get_document(db, actor, document_id, log=False)
+    ids = _attached_claims(db, actor, document)
+    return list(db.scalars(sa.select(Relationship).where(Relationship.id.in_(ids)).order_by(Relationship.created_at)))
+
+
+def awaiting_rulings(db: Session, relationship: Relationship,
+                     evidence: list[tuple[RelationshipEvidence, Document]]) -> list[tuple[Document, CourtRuling]]:
+    """Attached rulings that establish this claim but have not entered into force (open to or under appeal)."""
+    if relationship.status in CLOSED | {S.COURT_ESTABLISHED}:
+        return []
+    found = []
+    for _evidence, document in evidence:
+        ruling = db.get(CourtRuling, document.id) if document.kind == COURT_RULING else None
+        if ruling is not None and relationship.id in ruling.relationship_ids and ruling.appeal_status in (
+                AppealStatus.OPEN, AppealStatus.APPEALED):
+            found.append((document, ruling))
+    return found
+
+
+# ---------------------------------------------------------------- uploading evidence from a claim
+
+@dataclass
+class EvidenceUpload:
+    """An upload made from a claim: the document names both persons and is attached to the claim."""
+
+    relationship: Relationship
+    person: Person      # the person the upload is made for (the URL's person)
+    other: Person       # the claim's other person, linked too
+
+
+def suggested_roles(relationship: Relationship) -> dict[str, str]:
+    """The roles a claim's two persons usually have in its evidence, to fill the upload form."""
+    if relationship.kind in PARENTS:
+        roles = (PersonRole.CHILD, PersonRole.ALLEGED_PARENT)
+    elif relationship.kind == K.GUARDIAN:
+        roles = (PersonRole.CHILD, PersonRole.APPLICANT)
+    else:
+        roles = (PersonRole.SUBJECT, PersonRole.SUBJECT)
+    return {relationship.person_id: roles[0].value, relationship.relative_id: roles[1].value}
+
+
+def evidence_upload(db: Session, actor: Actor, relationship_id: str, person_id: str) -> EvidenceUpload:
+    """The claim an upload form is reached from (a read: the form names both persons)."""
+    relationship = get_relationship(db, actor, inputs.text(relationship_id, "relationship_id", 36, required=True),
+                                    Action.EVIDENCE_ATTACHED)
+    if person_id not in relationship.person_ids:
+        raise NotFound(str(_("No such relationship.")),
+                       audit=AuditNote(Action.EVIDENCE_ATTACHED, target_type="relationship",
+                                       target_id=relationship.id, person_ids=(person_id,)))
+    other_id = next(p for p in relationship.person_ids if p != person_id)
+    return EvidenceUpload(relationship, db.get(Person, person_id), db.get(Person, other_id))
+
+
+def other_role(value: str) -> str:
+    """The other person's role in an upload from a claim, checked before the file is taken in."""
+    return inputs.choice(PersonRole, value, "other_role")
+
+
+def attach_upload(db: Session, actor: Actor, target: EvidenceUpload, document: Document, role: str) -> Relationship:
+    """Link the fresh upload to the claim's other person and attach it to the claim, in the upload's step."""
+    documents.link_person(db, actor, document, target.other.id, other_role(role))
+    return attach_evidence(db, actor, target.relationship.id, document_id=document.id)
+
+
+def findings_recorded(db: Session, document: Document) -> bool:
+    """Has someone typed the laboratory's findings or the ruling's details from this document?"""
+    model = {GENOMIC: GenomicResult, COURT_RULING: CourtRuling}.get(document.kind)
+    return model is not None and db.get(model, document.id) is not None
 
 
 # ---------------------------------------------------------------- reading
@@ -491,12 +613,14 @@ def visible_evidence(db: Session, actor: Actor, relationship: Relationship) -> l
 
 
 def candidate_documents(db: Session, actor: Actor, relationship: Relationship) -> list[Document]:
-    """Documents of either person that could be attached (those naming both listed first)."""
+    """Documents of either person not yet attached to the claim (those naming both listed first)."""
+    attached = {e.document_id for e in relationship.evidence}
     seen: dict[str, Document] = {}
     for person_id in relationship.person_ids:
         person = db.get(Person, person_id)
         for document, _role in documents.documents_of_person(db, actor, person) if person else ():
-            seen.setdefault(document.id, document)
+            if document.id not in attached:
+                seen.setdefault(document.id, document)
     return sorted(seen.values(), key=lambda d: (not _names_both(d, relationship), d.kind, d.title))
 
 
@@ -568,6 +692,7 @@ def record_genomic_result(db: Session, actor: Actor, document_id: str, data: dic
     db.flush()
     record(db, actor, Action.EVIDENCE_ATTACHED, target_type="document", target_id=document.id,
            person_ids=document.person_ids, details={"recorded": "genomic_result"})
+    _reevaluate(db, actor, document)
     return result
 
 
@@ -606,27 +731,52 @@ def _unseen_established(db: Session, actor: Actor, ruling: CourtRuling | None) -
     return ids - visible_relationship_ids(db, actor, ids)
 
 
+def moved_a_claim(db: Session, document: Document) -> bool:
+    """Has the ruling moved a claim? Then what it says is history, and only its appeal status changes."""
+    return db.scalar(sa.select(RelationshipEvent.id).where(RelationshipEvent.document_id == document.id)
+                     .limit(1)) is not None
+
+
 def record_court_ruling(db: Session, actor: Actor, document_id: str, data: dict[str, Any]) -> CourtRuling:
-    """Record or correct a ruling; once it has established a relationship only its appeal status changes."""
+    """Record or correct a ruling; once it has established a relationship only its appeal status changes.
+
+    The claims it is attached to as evidence and establishes move once it is final.
+    """
     document = _structured_document(db, actor, document_id, COURT_RULING, log=False)
     ruling = db.get(CourtRuling, document.id)
-    used = db.scalar(sa.select(RelationshipEvent.id).where(RelationshipEvent.document_id == document.id).limit(1))
-    if ruling is not None and used is not None:
+    if ruling is not None and moved_a_claim(db, document):
         ruling.appeal_status = inputs.choice(AppealStatus, data.get("appeal_status"), "appeal_status")
-    else:
-        fields = _clean_ruling(db, actor, document, data)
-        ids = sorted(set(fields.pop("relationship_ids")) | _unseen_established(db, actor, ruling))
-        if ruling is None:
-            ruling = CourtRuling(document_id=document.id, recorded_by_id=actor.user_id)
-            db.add(ruling)
-        for key, value in fields.items():
-            setattr(ruling, key, value)
-        ruling.established = [CourtRulingRelationship(relationship_id=r) for r in ids]
+        return _ruling_recorded(db, actor, document, ruling)
+    fields = _clean_ruling(db, actor, document, data)
+    ids = sorted(set(fields.pop("relationship_ids")) | _unseen_established(db, actor, ruling))
+    if ruling is None:
+        ruling = CourtRuling(document_id=document.id, recorded_by_id=actor.user_id)
+        db.add(ruling)
+    for key, value in fields.items():
+        setattr(ruling, key, value)
+    ruling.established = [CourtRulingRelationship(relationship_id=r) for r in ids]
+    return _ruling_recorded(db, actor, document, ruling)
+
+
+def change_appeal_status(db: Session, actor: Actor, document_id: str, appeal_status: str) -> CourtRuling:
+    """The ruling enters into force (final), is appealed or overturned; whatever else it says stays."""
+    document = _structured_document(db, actor, document_id, COURT_RULING, log=False)
+    ruling = db.get(CourtRuling, document.id)
+    if ruling is None:
+        raise validation(appeal_status=str(_("Record the court, case number, date and decision of the ruling "
+                                             "first.")))
+    ruling.appeal_status = inputs.choice(AppealStatus, appeal_status, "appeal_status")
+    return _ruling_recorded(db, actor, document, ruling)
+
+
+def _ruling_recorded(db: Session, actor: Actor, document: Document, ruling: CourtRuling) -> CourtRuling:
+    """Logged, then every claim the ruling is evidence of is re-evaluated (a final ruling moves them)."""
     db.flush()
     record(db, actor, Action.EVIDENCE_ATTACHED, target_type="document", target_id=document.id,
            person_ids=document.person_ids,
            details={"recorded": "court_ruling", "appeal_status": ruling.appeal_status,
                     "relationships": ruling.relationship_ids})
+    _reevaluate(db, actor, document)
     return ruling
 
 
@@ -666,10 +816,11 @@ def relationship_json(db: Session, actor: Actor, relationship: Relationship, *,
         "relative": person_label(persons.get(relationship.relative_id)),
         "note": relationship.note, "created_at": relationship.created_at.isoformat(),
         "updated_at": relationship.updated_at.isoformat(),
-        "next_steps": sorted(allowed_steps(relationship)),
+        "next_steps": next_steps(relationship),
         "warnings": consistency_warnings(db, actor, relationship),
         "evidence": [{"document_id": d.id, "kind": d.kind, "title": d.title,
                       "attached_at": e.attached_at.isoformat(), "note": e.note} for e, d in evidence],
+        "rulings_awaiting_entry_into_force": [d.id for d, _r in awaiting_rulings(db, relationship, evidence)],
         "history": [{"at": e.at.isoformat(), "actor": e.actor_name, "from": e.from_status, "to": e.to_status,
                      "document_id": e.document_id if e.document_id in shown else None, "note": e.note}
                     for e in relationship.events],

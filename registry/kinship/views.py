@@ -2,13 +2,14 @@
 the forms for genomic results and court rulings, and bundle downloads."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
 from registry.errors import Conflict, RegistryError, ValidationFailed
 from registry.i18n import _
 from registry.kinship import labels, service
 from registry.kinship.api import bundle_response
+from registry.kinship.models import Relationship
 from registry.kinship.graph import family_svg
 from registry.persons import service as persons
 from registry.runtime import db
@@ -63,6 +64,7 @@ def claim(person_id: str):
         if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
             return audit_unavailable()
         return _family_page(person_id, error)
+    flash(_("The claim is recorded. Next, upload the evidence for it."), "info")
     return redirect(url_for("kinship.relationship", relationship_id=relationship.id))
 
 
@@ -75,9 +77,14 @@ def _relationship_page(relationship_id: str, error: RegistryError | None = None,
         "kinship/relationship.html", error, relationship=relationship, evidence=evidence,
         shown={d.id: d for _e, d in evidence}, persons=service.persons_by_id(db(), relationship.person_ids),
         warnings=service.consistency_warnings(db(), actor, relationship),
+        awaiting=service.awaiting_rulings(db(), relationship, evidence),
         candidates=service.candidate_documents(db(), actor, relationship) if actor.can(Permission.KINSHIP_WRITE)
         else [],
-        steps=sorted(service.allowed_steps(relationship)), failed=failed)
+        next_upload=service.awaited_evidence(relationship), steps=service.next_steps(relationship), failed=failed)
+
+
+def _claim_now(relationship: Relationship) -> None:
+    flash(_("The claim's status: %(status)s.", status=labels.STATUS_LABELS[relationship.status]), "info")
 
 
 @bp.get("/relationships/<relationship_id>")
@@ -90,12 +97,15 @@ def relationship(relationship_id: str):
 @requires(Permission.KINSHIP_WRITE)
 def attach_evidence(relationship_id: str):
     try:
-        service.attach_evidence(db(), current_actor(), relationship_id, document_id=request.form.get("document_id", ""),
-                                note=request.form.get("note", ""))
+        relationship = service.attach_evidence(db(), current_actor(), relationship_id,
+                                               document_id=request.form.get("document_id", ""),
+                                               note=request.form.get("note", ""))
     except FAILURES as error:
         if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
             return audit_unavailable()
         return _relationship_page(relationship_id, error, "evidence")
+    flash(_("The document is attached to the claim."), "info")
+    _claim_now(relationship)
     return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
 
 
@@ -104,13 +114,30 @@ def attach_evidence(relationship_id: str):
 def change_status(relationship_id: str):
     form = request.form
     try:
-        service.change_status(db(), current_actor(), relationship_id, status=form.get("status", ""),
-                              document_id=form.get("document_id", ""), note=form.get("note", ""))
+        relationship = service.change_status(db(), current_actor(), relationship_id, status=form.get("status", ""),
+                                             document_id=form.get("document_id", ""), note=form.get("note", ""))
     except FAILURES as error:
         if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
             return audit_unavailable()
         return _relationship_page(relationship_id, error, "status")
+    _claim_now(relationship)
     return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
+
+
+def _after_recording(document_id: str, page: str, *said: str):
+    """Say what was recorded and where each claim the document is evidence of now stands; back to the claim
+    when there is one, to the recorded page otherwise."""
+    for words in said:
+        flash(words, "info")
+    claims = service.evidence_claims(db(), current_actor(), document_id)
+    for claim in claims:
+        flash(_("Claim (%(relation)s): %(status)s.", relation=labels.KIND_LABELS[claim.kind],
+                status=labels.STATUS_LABELS[claim.status]), "info")
+    if not claims:
+        flash(_("The document is attached to no claim yet: attach it on the claim's page."), "info")
+    if len(claims) == 1:
+        return redirect(url_for("kinship.relationship", relationship_id=claims[0].id))
+    return redirect(url_for(page, document_id=document_id))
 
 
 @bp.get("/documents/<document_id>/genomic-result")
@@ -130,7 +157,7 @@ def record_genomic_result(document_id: str):
             return audit_unavailable()
         document, result = service.genomic_result(db(), current_actor(), document_id)
         return render_form("kinship/genomic_result.html", error, document=document, result=result)
-    return redirect(url_for("kinship.genomic_result", document_id=document_id))
+    return _after_recording(document_id, "kinship.genomic_result", _("The laboratory's findings are recorded."))
 
 
 def _ruling_page(document_id: str, error: RegistryError | None = None):
@@ -138,7 +165,9 @@ def _ruling_page(document_id: str, error: RegistryError | None = None):
     document, ruling = service.court_ruling(db(), actor, document_id)
     candidates = service.ruling_candidates(db(), actor, document)  # names only persons the actor may see
     return render_form("kinship/court_ruling.html", error, document=document, ruling=ruling, candidates=candidates,
-                       persons=service.persons_by_id(db(), {p for r in candidates for p in r.person_ids}))
+                       persons=service.persons_by_id(db(), {p for r in candidates for p in r.person_ids}),
+                       settled=ruling is not None and service.moved_a_claim(db(), document),
+                       attached_to={c.id for c in candidates if document.id in {e.document_id for e in c.evidence}})
 
 
 @bp.get("/documents/<document_id>/court-ruling")
@@ -152,12 +181,29 @@ def court_ruling(document_id: str):
 def record_court_ruling(document_id: str):
     data = {**request.form.to_dict(), "relationship_ids": request.form.getlist("relationship_ids")}
     try:
-        service.record_court_ruling(db(), current_actor(), document_id, data)
+        ruling = service.record_court_ruling(db(), current_actor(), document_id, data)
     except FAILURES as error:
         if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
             return audit_unavailable()
         return _ruling_page(document_id, error)
-    return redirect(url_for("kinship.court_ruling", document_id=document_id))
+    appeal = labels.APPEAL_LABELS[ruling.appeal_status]
+    return _after_recording(document_id, "kinship.court_ruling",
+                            _("The ruling is recorded (%(appeal)s).", appeal=appeal))
+
+
+@bp.post("/documents/<document_id>/court-ruling/appeal")
+@requires(Permission.KINSHIP_WRITE)
+def change_appeal_status(document_id: str):
+    try:
+        ruling = service.change_appeal_status(db(), current_actor(), document_id,
+                                              request.form.get("appeal_status", ""))
+    except FAILURES as error:
+        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
+            return audit_unavailable()
+        return _ruling_page(document_id, error)
+    appeal = labels.APPEAL_LABELS[ruling.appeal_status]
+    return _after_recording(document_id, "kinship.court_ruling",
+                            _("The appeal status is now: %(appeal)s.", appeal=appeal))
 
 
 @bp.get("/relationships/<relationship_id>/bundle")
