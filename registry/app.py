@@ -16,7 +16,7 @@ from registry.db import make_engine, make_session_factory
 from registry.documents.copies import CopyPolicy, ViewingCopies
 from registry.documents.web import SpoolingRequest
 from registry.extensions import babel, csrf, login_manager
-from registry.i18n import LOCALES, _
+from registry.i18n import LOCALES
 from registry.runtime import Runtime, check_store_lock, current_runtime, load_keyring
 from registry.settings import Settings, load_settings
 from registry.audit.service import take_reads

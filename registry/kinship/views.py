@@ -2,6 +2,8 @@
 the forms for genomic results and court rulings, and bundle downloads."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
@@ -9,7 +11,7 @@ from registry.errors import Conflict, RegistryError, ValidationFailed
 from registry.i18n import _
 from registry.kinship import labels, service
 from registry.kinship.api import bundle_response
-from registry.kinship.models import Relationship
+from registry.kinship.models import CourtRuling, Relationship
 from registry.kinship.graph import family_svg
 from registry.persons import service as persons
 from registry.runtime import db
@@ -180,30 +182,28 @@ def court_ruling(document_id: str):
 @requires(Permission.KINSHIP_WRITE)
 def record_court_ruling(document_id: str):
     data = {**request.form.to_dict(), "relationship_ids": request.form.getlist("relationship_ids")}
-    try:
-        ruling = service.record_court_ruling(db(), current_actor(), document_id, data)
-    except FAILURES as error:
-        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
-            return audit_unavailable()
-        return _ruling_page(document_id, error)
-    appeal = labels.APPEAL_LABELS[ruling.appeal_status]
-    return _after_recording(document_id, "kinship.court_ruling",
-                            _("The ruling is recorded (%(appeal)s).", appeal=appeal))
+    return _ruling_changed(document_id, lambda: service.record_court_ruling(db(), current_actor(), document_id, data),
+                           lambda appeal: _("The ruling is recorded (%(appeal)s).", appeal=appeal))
 
 
 @bp.post("/documents/<document_id>/court-ruling/appeal")
 @requires(Permission.KINSHIP_WRITE)
 def change_appeal_status(document_id: str):
+    appeal_status = request.form.get("appeal_status", "")
+    return _ruling_changed(document_id, lambda: service.change_appeal_status(db(), current_actor(), document_id,
+                                                                             appeal_status),
+                           lambda appeal: _("The appeal status is now: %(appeal)s.", appeal=appeal))
+
+
+def _ruling_changed(document_id: str, change: Callable[[], CourtRuling], said: Callable[[str], str]):
+    """A ruling recorded or its appeal status changed: the ruling page again with the refusal, or what was done."""
     try:
-        ruling = service.change_appeal_status(db(), current_actor(), document_id,
-                                              request.form.get("appeal_status", ""))
+        ruling = change()
     except FAILURES as error:
         if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
             return audit_unavailable()
         return _ruling_page(document_id, error)
-    appeal = labels.APPEAL_LABELS[ruling.appeal_status]
-    return _after_recording(document_id, "kinship.court_ruling",
-                            _("The appeal status is now: %(appeal)s.", appeal=appeal))
+    return _after_recording(document_id, "kinship.court_ruling", said(labels.APPEAL_LABELS[ruling.appeal_status]))
 
 
 @bp.get("/relationships/<relationship_id>/bundle")
