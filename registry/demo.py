@@ -141,11 +141,19 @@ class _Builder:
         inclusion = conclusion == "inclusion"
         kinship.record_genomic_result(self.db, actor, document.id, {
             "laboratory": "Central Forensic Genetics Laboratory (demo)",
-            "accreditation": "ISO/IEC 17025, KZ.T.02.0000 (demo)", "method": "autosomal_str", "loci_tested": 24,
+            "accreditation": "ISO/IEC 17025, KZ.T.02.0000 (demo)", "accredited_iso17025": True,
+            "accredited_until": (date.today() + timedelta(days=700)).isoformat(),
+            "reported_on": (date.today() - timedelta(days=20)).isoformat(), "method": "autosomal_str",
+            "loci_tested": 24, "inconsistent_loci": 0 if inclusion else 7,
             "combined_relationship_index": "2150000" if inclusion else "0",
             "probability_of_relatedness": "99.9999" if inclusion else "0", "conclusion": conclusion,
+            "tested_person_ids": [child.id, relative.id],
             "collected_by": "Forensic nurse A. Demo", "collected_on": (date.today() - timedelta(days=40)).isoformat(),
-            "collected_where": self.rng.choice(CENTRES),
+            "collected_where": self.rng.choice(CENTRES), "identity_checked_by": "Forensic nurse A. Demo",
+            "witness": "Social worker B. Demo",
+            "identity_checks": [{"person_id": p.id, "document_type": kind,
+                                 "document_number": str(self.rng.randint(10_000_000, 99_999_999))}
+                                for p, kind in ((child, "birth record"), (relative, "identity card"))],
             "seal_numbers": [f"S-{self.rng.randint(100000, 999999)}", f"S-{self.rng.randint(100000, 999999)}"],
             "custody_notes": "Sealed at collection; courier log kept with the laboratory.",
             "cost": "85000", "cost_currency": "KZT", "cost_covered_by": self.rng.choice(("state", "private"))})

@@ -15,6 +15,8 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from registry.kinship.policy import PolicyError, load_policy
+
 PREFIX = "REGISTRY_"
 DEV_SECRET_MARKER = "dev-insecure-"
 
@@ -57,7 +59,8 @@ class Settings:
     audit_witness_seconds: int = 60
     # Production refuses a store that cannot lock objects (WORM) unless an operator accepts it here (logged).
     accept_unlockable_store: bool = False
-    # A TOML file with the kinship evidence policy (thresholds per relationship kind); empty: the defaults.
+    # A TOML (or .json) file with the kinship evidence policy (thresholds per relationship kind); empty: the
+    # defaults (registry/kinship/policy.py, explained in the README).
     kinship_policy_file: str = ""
     # Genomic results used in court must come from a laboratory with a valid ISO/IEC 17025 accreditation.
     require_accredited_laboratory: bool = False
@@ -163,8 +166,13 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"{PREFIX}REQUEST_BODY_SECONDS must be between 1 and 3600, not {s.request_body_seconds}")
     if not 5 <= s.audit_witness_seconds <= 3600:
         raise SettingsError(f"{PREFIX}AUDIT_WITNESS_SECONDS must be between 5 and 3600, not {s.audit_witness_seconds}")
-    if s.kinship_policy_file and not Path(s.kinship_policy_file).is_file():
-        raise SettingsError(f"{PREFIX}KINSHIP_POLICY_FILE names {s.kinship_policy_file!r}, which is not a file")
+    if s.kinship_policy_file:
+        if not Path(s.kinship_policy_file).is_file():
+            raise SettingsError(f"{PREFIX}KINSHIP_POLICY_FILE names {s.kinship_policy_file!r}, which is not a file")
+        try:
+            load_policy(s.kinship_policy_file)
+        except PolicyError as exc:
+            raise SettingsError(f"{PREFIX}KINSHIP_POLICY_FILE: {exc}") from None
     try:
         ZoneInfo(s.time_zone)
     except (ValueError, ZoneInfoNotFoundError):

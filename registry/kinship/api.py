@@ -103,16 +103,20 @@ def kinship_lists():
 @requires(Permission.KINSHIP_WRITE)
 def record_genomic_result(document_id: str):
     """Record the laboratory's findings for a genomic_test_result document (once)."""
-    result = service.record_genomic_result(db(), current_actor(), document_id, json_body())
-    return jsonify(genomic_result=service.genomic_json(result)), 201
+    actor = current_actor()
+    result = service.record_genomic_result(db(), actor, document_id, json_body())
+    shown = service.visible_persons(db(), actor, service.tested_persons(db(), result))
+    return jsonify(genomic_result=service.genomic_json(result, shown)), 201
 
 
 @api.get("/documents/<document_id>/genomic-result")
 @requires(Permission.GENOMIC_READ)
 def get_genomic_result(document_id: str):
     """The recorded findings of a genomic result (not for roles without genomic access)."""
-    _document, result = service.genomic_result(db(), current_actor(), document_id)
-    return jsonify(genomic_result=service.genomic_json(result) if result else None)
+    actor = current_actor()
+    document, result = service.genomic_result(db(), actor, document_id)
+    shown = service.visible_persons(db(), actor, document.person_ids)
+    return jsonify(genomic_result=service.genomic_json(result, shown) if result else None)
 
 
 @api.post("/documents/<document_id>/court-ruling")

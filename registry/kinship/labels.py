@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.i18n import _
+from registry.kinship.evidence import Finding, Strength
 from registry.kinship.models import AppealStatus, Conclusion, CostCoveredBy, GenomicMethod
 from registry.kinship.models import RelationshipKind as K
 from registry.kinship.models import RelationshipStatus as S
@@ -35,3 +36,37 @@ APPEAL_LABELS: dict[str, Any] = {
     AppealStatus.OPEN: _("appeal period running"), AppealStatus.APPEALED: _("appealed"),
     AppealStatus.FINAL: _("final"), AppealStatus.OVERTURNED: _("overturned on appeal"),
 }
+# The ENFSI verbal scale (Guideline for Evaluative Reporting in Forensic Science, 2015).
+STRENGTH_LABELS: dict[str, Any] = {
+    "weak": _("weak support"), "moderate": _("moderate support"), "moderately_strong": _("moderately strong support"),
+    "strong": _("strong support"), "very_strong": _("very strong support"),
+    "extremely_strong": _("extremely strong support"),
+}
+FINDING_LABELS: dict[str, Any] = {
+    Finding.SUPPORTS: _("supports the claim"), Finding.EXCLUDES: _("excludes the claim"),
+    Finding.LINEAGE_CONSISTENT: _("lineage consistent"), Finding.INCONCLUSIVE: _("does not decide"),
+    Finding.NOT_APPLICABLE: _("does not bear on this claim"),
+}
+LOCALES = ("en", "ru", "kk")
+
+
+def strength_words(strength: Strength | None) -> Any:
+    """The likelihood ratio in words, saying which way it points."""
+    if strength is None:
+        return _("no likelihood ratio given")
+    if strength.band == "none":
+        return _("no meaningful support either way")
+    if strength.favours_claim:
+        return _("%(strength)s for the claimed relationship", strength=STRENGTH_LABELS[strength.band])
+    return _("%(strength)s for the persons not being so related", strength=STRENGTH_LABELS[strength.band])
+
+
+def in_every_locale(message: Any) -> dict[str, str]:
+    """A lazily translated message in English, Russian and Kazakh (for the court bundle, read in any of them)."""
+    from flask_babel import force_locale
+
+    words = {}
+    for locale in LOCALES:
+        with force_locale(locale):
+            words[locale] = str(message)
+    return words

@@ -120,8 +120,15 @@ class GenomicResult(Base):
     document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id"), primary_key=True)
     laboratory: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     accreditation: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    # ISO/IEC 17025 accreditation and the day it expires: results used in court may require a valid one.
+    accredited_iso17025: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
+                                                      server_default=sa.false())
+    accredited_until: Mapped[date | None] = mapped_column(sa.Date)
+    reported_on: Mapped[date | None] = mapped_column(sa.Date)  # the laboratory's report; None: not recorded
     method: Mapped[str] = mapped_column(sa.String(16), nullable=False)
     loci_tested: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # Loci where the persons' types are inconsistent with the relationship (lineage methods: differing markers).
+    inconsistent_loci: Mapped[int | None] = mapped_column(sa.Integer)
     combined_relationship_index: Mapped[float | None] = mapped_column(sa.Float)
     probability_of_relatedness: Mapped[float | None] = mapped_column(sa.Float)  # percent, 0 to 100
     conclusion: Mapped[str] = mapped_column(sa.String(16), nullable=False)
@@ -129,6 +136,14 @@ class GenomicResult(Base):
     collected_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
     collected_where: Mapped[str] = mapped_column(sa.String(300), nullable=False)
     seal_numbers: Mapped[str] = mapped_column(sa.Text, nullable=False, default="[]")  # JSON list
+    # The persons whose samples were typed (a duo or a trio), JSON list of ids; None: recorded before this was
+    # asked, read as the persons the document names.
+    tested_person_ids: Mapped[str | None] = mapped_column(sa.Text)
+    # Each donor's identity document checked at collection: JSON list of {person_id, document_type,
+    # document_number}; who checked them, and who witnessed the collection.
+    identity_checks: Mapped[str] = mapped_column(sa.Text, nullable=False, default="[]", server_default="[]")
+    identity_checked_by: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="", server_default="")
+    witness: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="", server_default="")
     custody_notes: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     cost_minor: Mapped[int | None] = mapped_column(sa.BigInteger)  # in hundredths of the currency
     cost_currency: Mapped[str] = mapped_column(sa.String(3), nullable=False, default="KZT")
@@ -139,6 +154,24 @@ class GenomicResult(Base):
     @property
     def seal_list(self) -> list[str]:
         return json.loads(self.seal_numbers)
+
+    @property
+    def tested(self) -> list[str] | None:
+        return json.loads(self.tested_person_ids) if self.tested_person_ids else None
+
+    @property
+    def identity_list(self) -> list[dict[str, str]]:
+        return json.loads(self.identity_checks)
+
+    @property
+    def lineage_only(self) -> bool:
+        """Y-STR and mtDNA show a shared line, never which relative."""
+        return self.method in (GenomicMethod.Y_STR, GenomicMethod.MTDNA)
+
+    def accredited_on_report(self) -> bool:
+        """ISO/IEC 17025 accreditation valid on the report's day (the collection day when none is recorded)."""
+        day = self.reported_on or self.collected_on
+        return self.accredited_iso17025 and self.accredited_until is not None and self.accredited_until >= day
 
 
 class CourtRuling(Base):

@@ -1,8 +1,10 @@
 """Kinship claims and the evidence that moves them, inside the need-to-know boundary.
 
 The rules live here, not in forms: a claim becomes genetically supported only on
-a genomic result that names both persons and concludes inclusion; an exclusion
-result moves it to excluded; it becomes court-established only on a recorded
+genomic results that tested both persons and that the evidence policy finds strong
+enough (``evidence.assess``: the method fits the relationship, enough loci, a
+likelihood ratio at the policy's threshold); a result that excludes under the policy
+moves it to excluded; it becomes court-established only on a recorded
 court ruling that names both persons, establishes this very relationship and has
 entered into force (appeal status final). Evidence decides as soon as it can: on
 attaching, and again whenever its findings or its appeal status are recorded.
@@ -29,14 +31,15 @@ from registry.cases import service as cases
 from registry.db import utcnow
 from registry.documents import service as documents
 from registry.documents.models import Document, PersonRole
-from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
+from registry.errors import AuditNote, Conflict, Forbidden, NotFound, Refused, validation
 from registry.i18n import _
-from registry.kinship import inputs
+from registry.kinship import evidence, inputs, labels
+from registry.kinship.policy import current_policy
 from registry.kinship.models import (
     AppealStatus, Conclusion, CostCoveredBy, CourtRuling, CourtRulingRelationship, GenomicMethod, GenomicResult,
     Relationship, RelationshipEvent, RelationshipEvidence, RelationshipKind, RelationshipStatus,
 )
-from registry.persons.models import DatePrecision, Person
+from registry.persons.models import DatePrecision, Person, Sex
 
 GENOMIC = documents.GENOMIC
 COURT_RULING = "court_ruling"
@@ -273,7 +276,38 @@ def _evidence_document(db: Session, actor: Actor, relationship: Relationship, do
     if document.kind in (GENOMIC, COURT_RULING) and not _names_both(document, relationship):
         raise validation(document_id=str(_(
             "This document must name both persons of the claim; link it to the other person first.")))
+    result = db.get(GenomicResult, document.id) if document.kind == GENOMIC else None
+    if result is not None:
+        _require_possible(db, result.method, relationship, "document_id")
     return document
+
+
+def _require_possible(db: Session, method: str, relationship: Relationship, field: str) -> None:
+    """A method that cannot bear on this relationship at all (Y-STR and a mother) is refused, not weighed."""
+    person, relative = db.get(Person, relationship.person_id), db.get(Person, relationship.relative_id)
+    problem = evidence.impossibility(method, relationship.kind, person.sex if person else Sex.UNKNOWN,
+                                     relative.sex if relative else Sex.UNKNOWN)
+    if problem:
+        raise Refused("biologically_impossible", 422, problem, fields={field: problem})
+
+
+def tested_persons(db: Session, result: GenomicResult) -> list[str]:
+    """Whom the result typed; results recorded before this was asked tested the persons their document names."""
+    if result.tested is not None:
+        return result.tested
+    document = db.get(Document, result.document_id)
+    return document.person_ids if document else []
+
+
+def assess_claim(db: Session, relationship: Relationship, also: Document | None = None) -> evidence.Assessment:
+    """What the claim's recorded genomic results (and ``also``, about to be attached) show together."""
+    ids = [e.document_id for e in relationship.evidence]
+    if also is not None and also.id not in ids:
+        ids.append(also.id)
+    found = {r.document_id: r for r in db.scalars(sa.select(GenomicResult).where(GenomicResult.document_id.in_(ids)))}
+    results = [found[i] for i in ids if i in found]  # in the order they were attached
+    return evidence.assess(relationship.kind, relationship.person_ids,
+                           [(r, tested_persons(db, r)) for r in results], current_policy())
 
 
 def _require_genomic(db: Session, relationship: Relationship, document: Document | None, wanted: str) -> None:
@@ -284,9 +318,15 @@ def _require_genomic(db: Session, relationship: Relationship, document: Document
     result = db.get(GenomicResult, document.id)
     if result is None:
         raise validation(document_id=str(_("Record the laboratory's result for this document first.")))
-    if result.conclusion != wanted:
-        raise validation(document_id=str(_("The laboratory concluded %(conclusion)s, not %(wanted)s.",
-                                           conclusion=result.conclusion, wanted=wanted)))
+    assessment = assess_claim(db, relationship, document)
+    if assessment.implied != wanted:
+        reading = assessment.reading(document.id)
+        shown = assessment.outcome or (reading.finding if reading else evidence.Finding.NOT_APPLICABLE)
+        why = " ".join(str(w) for w in (reading.reasons if reading else []) + assessment.reasons)
+        raise validation(document_id=str(_(
+            "The laboratory concluded %(conclusion)s; under the evidence policy the results: %(shown)s. The claim "
+            "does not become %(wanted)s. %(why)s", conclusion=labels.CONCLUSION_LABELS[result.conclusion],
+            shown=labels.FINDING_LABELS[shown], wanted=labels.STATUS_LABELS[wanted], why=why)).strip())
 
 
 def _require_one_established_parent(db: Session, actor: Actor, relationship: Relationship) -> None:
@@ -337,9 +377,9 @@ def _step(db: Session, actor: Actor, relationship: Relationship, target: str, do
                         kind=relationship.kind, status=relationship.status, target=target))
         raise Conflict(message, fields={"status": message})
     if target == S.GENETICALLY_SUPPORTED:
-        _require_genomic(db, relationship, document, Conclusion.INCLUSION)
+        _require_genomic(db, relationship, document, S.GENETICALLY_SUPPORTED)
     elif target == S.EXCLUDED:
-        _require_genomic(db, relationship, document, Conclusion.EXCLUSION)
+        _require_genomic(db, relationship, document, S.EXCLUDED)
     elif target == S.COURT_ESTABLISHED:
         _require_ruling(db, actor, relationship, document)
     elif target == S.WITHDRAWN and not note:
@@ -376,9 +416,11 @@ def change_status(db: Session, actor: Actor, relationship_id: str, *, status: st
 def _implied_status(db: Session, relationship: Relationship, document: Document) -> str | None:
     """What a piece of evidence says about the claim: a result's conclusion, a ruling's decision."""
     if document.kind == GENOMIC:
-        result = db.get(GenomicResult, document.id)
-        return {Conclusion.INCLUSION: S.GENETICALLY_SUPPORTED,
-                Conclusion.EXCLUSION: S.EXCLUDED}.get(Conclusion(result.conclusion)) if result else None
+        if db.get(GenomicResult, document.id) is None:
+            return None
+        assessment = assess_claim(db, relationship, document)
+        reading = assessment.reading(document.id)
+        return assessment.implied if reading and reading.finding != evidence.Finding.NOT_APPLICABLE else None
     if document.kind == COURT_RULING:
         ruling = db.get(CourtRuling, document.id)
         return S.COURT_ESTABLISHED if _in_force_for(ruling, relationship) else None
@@ -633,8 +675,14 @@ def _structured_document(db: Session, actor: Actor, document_id: str, kind: str,
     return document
 
 
+def _free(value: Any, field: str, limit: int, *, required: bool = False, multiline: bool = False) -> str:
+    """A free-text field of a genomic result: text, and never a genotype."""
+    return inputs.no_genotype(inputs.text(value, field, limit, required=required, multiline=multiline), field)
+
+
 def _seals(value: Any) -> str:
-    seals = inputs.text_list(value, "seal_numbers", limit=20, item_limit=64)
+    seals = [inputs.no_genotype(s, "seal_numbers")
+             for s in inputs.text_list(value, "seal_numbers", limit=20, item_limit=64)]
     if not seals:
         raise validation(seal_numbers=str(_("Give the seal number of each sample (chain of custody).")))
     return json.dumps(seals, ensure_ascii=False)
@@ -645,30 +693,85 @@ def _cost_minor(value: Any) -> int | None:
     return int(cost * 100) if cost is not None else None
 
 
-def _clean_genomic(data: dict[str, Any]) -> dict[str, Any]:
+def _tested(document: Document, value: Any) -> list[str] | None:
+    """Two persons (a duo) or three (a trio: child, mother, alleged father), all named by the document; none
+    given: the persons the document names, read whenever the result is weighed (they may be linked later)."""
+    ids = list(dict.fromkeys(inputs.text_list(value, "tested_person_ids", limit=3, item_limit=36)))
+    if not ids:
+        return None
+    if len(ids) < 2:
+        raise validation(tested_person_ids=str(_("Choose the two persons (a duo) or three persons (a trio) whose "
+                                                 "samples were tested.")))
+    if not set(ids) <= set(document.person_ids):
+        raise validation(tested_person_ids=str(_("Every tested person must be named by the document; link them to "
+                                                 "it first.")))
+    return ids
+
+
+def _identity_checks(value: Any) -> list[dict[str, str]]:
+    """Each donor's identity document checked at collection: its type and number."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value) or len(value) > 3:
+        raise validation(identity_checks=str(_("Give at most three identity checks, each with a person, a "
+                                               "document type and a number.")))
+    return [{"person_id": inputs.text(item.get("person_id"), "identity_checks", 36, required=True),
+             "document_type": _free(item.get("document_type"), "identity_checks", 64, required=True),
+             "document_number": _free(item.get("document_number"), "identity_checks", 64, required=True)}
+            for item in value]
+
+
+def _clean_genomic(document: Document, data: dict[str, Any]) -> dict[str, Any]:
     get = data.get
-    return inputs.gather({
-        "laboratory": lambda: inputs.text(get("laboratory"), "laboratory", 200, required=True),
-        "accreditation": lambda: inputs.text(get("accreditation"), "accreditation", 200),
+    fields = inputs.gather({
+        "laboratory": lambda: _free(get("laboratory"), "laboratory", 200, required=True),
+        "accreditation": lambda: _free(get("accreditation"), "accreditation", 200),
+        "accredited_iso17025": lambda: inputs.flag(get("accredited_iso17025")),
+        "accredited_until": lambda: inputs.day(get("accredited_until"), "accredited_until", not_after_today=False),
+        "reported_on": lambda: inputs.day(get("reported_on"), "reported_on"),
         "method": lambda: inputs.choice(GenomicMethod, get("method"), "method"),
         "loci_tested": lambda: inputs.whole_number(get("loci_tested"), "loci_tested", low=1, high=10_000,
                                                    required=True),
+        "inconsistent_loci": lambda: inputs.whole_number(get("inconsistent_loci"), "inconsistent_loci", low=0,
+                                                         high=10_000),
         "combined_relationship_index": lambda: _float(inputs.decimal(
             get("combined_relationship_index"), "combined_relationship_index", low=Decimal(0),
             high=Decimal(10) ** 30)),
         "probability_of_relatedness": lambda: _float(inputs.decimal(
             get("probability_of_relatedness"), "probability_of_relatedness", low=Decimal(0), high=Decimal(100))),
         "conclusion": lambda: inputs.choice(Conclusion, get("conclusion"), "conclusion"),
-        "collected_by": lambda: inputs.text(get("collected_by"), "collected_by", 200, required=True),
+        "tested_person_ids": lambda: _tested(document, get("tested_person_ids")),
+        "collected_by": lambda: _free(get("collected_by"), "collected_by", 200, required=True),
         "collected_on": lambda: inputs.day(get("collected_on"), "collected_on", required=True),
-        "collected_where": lambda: inputs.text(get("collected_where"), "collected_where", 300, required=True),
+        "collected_where": lambda: _free(get("collected_where"), "collected_where", 300, required=True),
+        "identity_checks": lambda: _identity_checks(get("identity_checks")),
+        "identity_checked_by": lambda: _free(get("identity_checked_by"), "identity_checked_by", 200),
+        "witness": lambda: _free(get("witness"), "witness", 200),
         "seal_numbers": lambda: _seals(get("seal_numbers")),
-        "custody_notes": lambda: inputs.text(get("custody_notes"), "custody_notes", 5000, multiline=True),
+        "custody_notes": lambda: _free(get("custody_notes"), "custody_notes", 5000, multiline=True),
         "cost_minor": lambda: _cost_minor(get("cost")),
         "cost_currency": lambda: inputs.text(get("cost_currency") or "KZT", "cost_currency", 3).upper(),
         "cost_covered_by": lambda: inputs.choice(CostCoveredBy, get("cost_covered_by") or CostCoveredBy.STATE,
                                                  "cost_covered_by"),
     })
+    _check_findings(fields)
+    tested = fields["tested_person_ids"]
+    checked = [c["person_id"] for c in fields["identity_checks"]]
+    if not set(checked) <= set(tested or document.person_ids) or len(set(checked)) < len(checked):
+        raise validation(identity_checks=str(_("Give one identity check for each tested person, no more.")))
+    fields["tested_person_ids"] = json.dumps(tested) if tested else None
+    fields["identity_checks"] = json.dumps(fields["identity_checks"], ensure_ascii=False)
+    return fields
+
+
+def _check_findings(fields: dict[str, Any]) -> None:
+    """Numbers that contradict each other are a typing error, refused before anything is weighed."""
+    if fields["inconsistent_loci"] is not None and fields["inconsistent_loci"] > fields["loci_tested"]:
+        raise validation(inconsistent_loci=str(_("More inconsistent loci than loci tested.")))
+    if fields["reported_on"] is not None and fields["reported_on"] < fields["collected_on"]:
+        raise validation(reported_on=str(_("The report cannot come before the samples were collected.")))
+    if fields["accredited_iso17025"] and fields["accredited_until"] is None:
+        raise validation(accredited_until=str(_("Give the day the laboratory's accreditation expires.")))
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -687,13 +790,30 @@ def record_genomic_result(db: Session, actor: Actor, document_id: str, data: dic
     if db.get(GenomicResult, document.id) is not None:
         raise Conflict(str(_("The result of this document is recorded already; a corrected result is uploaded "
                              "as a new document.")))
-    result = GenomicResult(document_id=document.id, recorded_by_id=actor.user_id, **_clean_genomic(data))
+    result = GenomicResult(document_id=document.id, recorded_by_id=actor.user_id, **_clean_genomic(document, data))
+    _require_fits(db, result, document)
     db.add(result)
     db.flush()
     record(db, actor, Action.EVIDENCE_ATTACHED, target_type="document", target_id=document.id,
            person_ids=document.person_ids, details={"recorded": "genomic_result"})
     _reevaluate(db, actor, document)
     return result
+
+
+def _require_fits(db: Session, result: GenomicResult, document: Document) -> None:
+    """Refused at recording: Y-STR with a female donor, or a method that cannot bear on a claim the document is
+    already evidence of (Y-STR and a mother, mtDNA and a father)."""
+    claims = db.scalars(sa.select(Relationship).join(
+        RelationshipEvidence, RelationshipEvidence.relationship_id == Relationship.id).where(
+        RelationshipEvidence.document_id == document.id))
+    for relationship in claims:
+        _require_possible(db, result.method, relationship, "method")
+    if result.method == GenomicMethod.Y_STR:
+        sexes = db.scalars(sa.select(Person.sex).where(Person.id.in_(result.tested or document.person_ids)))
+        if Sex.FEMALE in set(sexes):
+            message = str(_("A Y-STR test compares males of one paternal line; a tested person is female. Record "
+                            "an autosomal test."))
+            raise Refused("biologically_impossible", 422, message, fields={"method": message})
 
 
 def genomic_result(db: Session, actor: Actor, document_id: str) -> tuple[Document, GenomicResult | None]:
@@ -821,26 +941,59 @@ def relationship_json(db: Session, actor: Actor, relationship: Relationship, *,
         "evidence": [{"document_id": d.id, "kind": d.kind, "title": d.title,
                       "attached_at": e.attached_at.isoformat(), "note": e.note} for e, d in evidence],
         "rulings_awaiting_entry_into_force": [d.id for d, _r in awaiting_rulings(db, relationship, evidence)],
+        "genomic_assessment": assessment_json(assess_claim(db, relationship))
+        if actor.can(Permission.GENOMIC_READ) else None,
         "history": [{"at": e.at.isoformat(), "actor": e.actor_name, "from": e.from_status, "to": e.to_status,
                      "document_id": e.document_id if e.document_id in shown else None, "note": e.note}
                     for e in relationship.events],
     }
 
 
-def genomic_json(result: GenomicResult) -> dict[str, Any]:
+def strength_json(likelihood_ratio: float | None) -> dict[str, Any]:
+    """The likelihood ratio and its ENFSI verbal equivalent, in the reader's language."""
+    strength = evidence.verbal_scale(likelihood_ratio)
+    return {"likelihood_ratio": likelihood_ratio, "scale": evidence.ENFSI_SOURCE,
+            "band": strength.band if strength else None,
+            "favours": (None if strength is None else "claim" if strength.favours_claim else "not_related"),
+            "words": str(labels.strength_words(strength))}
+
+
+def genomic_json(result: GenomicResult, shown: Iterable[str] | None = None) -> dict[str, Any]:
+    """``shown``: the persons the reader may see; the tested persons and identity checks name no others."""
+    seen = None if shown is None else set(shown)
+    tested = result.tested if result.tested is None or seen is None else [p for p in result.tested if p in seen]
+    checks = [c for c in result.identity_list if seen is None or c["person_id"] in seen]
     return {
         "document_id": result.document_id, "laboratory": result.laboratory, "accreditation": result.accreditation,
-        "method": result.method, "loci_tested": result.loci_tested,
+        "accredited_iso17025": result.accredited_iso17025,
+        "accredited_until": result.accredited_until.isoformat() if result.accredited_until else None,
+        "reported_on": result.reported_on.isoformat() if result.reported_on else None,
+        "accredited_on_report": result.accredited_on_report(),
+        "method": result.method, "loci_tested": result.loci_tested, "inconsistent_loci": result.inconsistent_loci,
         "combined_relationship_index": result.combined_relationship_index,
         "probability_of_relatedness": result.probability_of_relatedness, "conclusion": result.conclusion,
+        "strength": strength_json(result.combined_relationship_index),
+        "tested_person_ids": tested,
         "sample_collection": {"collected_by": result.collected_by, "collected_on": result.collected_on.isoformat(),
                               "collected_where": result.collected_where,
+                              "identity_checks": checks,
+                              "identity_checked_by": result.identity_checked_by, "witness": result.witness,
                               "seal_numbers": result.seal_list,
                               "custody_notes": result.custody_notes},
         "cost": f"{Decimal(result.cost_minor) / 100:.2f}" if result.cost_minor is not None else None,
         "cost_currency": result.cost_currency, "cost_covered_by": result.cost_covered_by,
         "recorded_at": result.recorded_at.isoformat(),
     }
+
+
+def assessment_json(assessment: evidence.Assessment) -> dict[str, Any]:
+    """What the claim's results show together under the policy, why they do not decide, what would settle it."""
+    return {"outcome": assessment.outcome or None, "implied_status": assessment.implied,
+            "combined_likelihood_ratio": assessment.combined_likelihood_ratio,
+            "results": [{"document_id": r.result.document_id, "finding": r.finding,
+                         "strength": strength_json(r.result.combined_relationship_index),
+                         "reasons": [str(w) for w in r.reasons]} for r in assessment.readings],
+            "reasons": [str(w) for w in assessment.reasons], "advice": [str(w) for w in assessment.advice]}
 
 
 def ruling_json(db: Session, actor: Actor, ruling: CourtRuling) -> dict[str, Any]:

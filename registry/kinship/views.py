@@ -7,9 +7,10 @@ from collections.abc import Callable
 from flask import Blueprint, flash, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
-from registry.errors import Conflict, RegistryError, ValidationFailed
+from registry.errors import Conflict, Refused, RegistryError, ValidationFailed
 from registry.i18n import _
 from registry.kinship import labels, service
+from registry.kinship.evidence import verbal_scale
 from registry.kinship.api import bundle_response
 from registry.kinship.models import CourtRuling, Relationship
 from registry.kinship.graph import family_svg
@@ -20,7 +21,7 @@ from registry.web.forms import render_form
 from registry.web.policy import current_actor, requires
 
 bp = Blueprint("kinship", __name__, template_folder="templates")
-FAILURES = (ValidationFailed, Conflict)
+FAILURES = (ValidationFailed, Conflict, Refused)
 
 
 @bp.context_processor
@@ -28,7 +29,8 @@ def _labels() -> dict:
     """The translated words for every choice, in every kinship template."""
     return {"kinds": labels.KIND_LABELS, "statuses": labels.STATUS_LABELS, "methods": labels.METHOD_LABELS,
             "conclusions": labels.CONCLUSION_LABELS, "covered_by": labels.COVERED_BY_LABELS,
-            "appeals": labels.APPEAL_LABELS}
+            "appeals": labels.APPEAL_LABELS, "findings": labels.FINDING_LABELS,
+            "strength_words": labels.strength_words, "verbal_scale": verbal_scale}
 
 
 @bp.get("/kinship")
@@ -82,7 +84,8 @@ def _relationship_page(relationship_id: str, error: RegistryError | None = None,
         awaiting=service.awaiting_rulings(db(), relationship, evidence),
         candidates=service.candidate_documents(db(), actor, relationship) if actor.can(Permission.KINSHIP_WRITE)
         else [],
-        next_upload=service.awaited_evidence(relationship), steps=service.next_steps(relationship), failed=failed)
+        next_upload=service.awaited_evidence(relationship), steps=service.next_steps(relationship), failed=failed,
+        assessment=service.assess_claim(db(), relationship) if actor.can(Permission.GENOMIC_READ) else None)
 
 
 def _claim_now(relationship: Relationship) -> None:
@@ -142,23 +145,42 @@ def _after_recording(document_id: str, page: str, *said: str):
     return redirect(url_for(page, document_id=document_id))
 
 
+def _genomic_page(document_id: str, error: RegistryError | None = None):
+    """The findings (with the persons tested, as far as the actor may see them), or the form to record them."""
+    actor = current_actor()
+    document, result = service.genomic_result(db(), actor, document_id)
+    shown = service.visible_persons(db(), actor, document.person_ids)
+    return render_form("kinship/genomic_result.html", error, document=document, result=result,
+                       persons=service.persons_by_id(db(), shown), shown_persons=shown)
+
+
+def _genomic_form(form) -> dict:
+    """The form's fields as the service takes them: the tested persons ticked, an identity check per donor."""
+    data = form.to_dict()
+    data["tested_person_ids"] = form.getlist("tested_person_ids")
+    data["identity_checks"] = [
+        {"person_id": person_id, "document_type": form.get(f"identity_type_{person_id}", ""),
+         "document_number": form.get(f"identity_number_{person_id}", "")}
+        for person_id in data["tested_person_ids"]
+        if form.get(f"identity_type_{person_id}") or form.get(f"identity_number_{person_id}")]
+    return data
+
+
 @bp.get("/documents/<document_id>/genomic-result")
 @requires(Permission.GENOMIC_READ)
 def genomic_result(document_id: str):
-    document, result = service.genomic_result(db(), current_actor(), document_id)
-    return render_form("kinship/genomic_result.html", document=document, result=result)
+    return _genomic_page(document_id)
 
 
 @bp.post("/documents/<document_id>/genomic-result")
 @requires(Permission.KINSHIP_WRITE)
 def record_genomic_result(document_id: str):
     try:
-        service.record_genomic_result(db(), current_actor(), document_id, request.form.to_dict())
+        service.record_genomic_result(db(), current_actor(), document_id, _genomic_form(request.form))
     except FAILURES as error:
         if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
             return audit_unavailable()
-        document, result = service.genomic_result(db(), current_actor(), document_id)
-        return render_form("kinship/genomic_result.html", error, document=document, result=result)
+        return _genomic_page(document_id, error)
     return _after_recording(document_id, "kinship.genomic_result", _("The laboratory's findings are recorded."))
 
 

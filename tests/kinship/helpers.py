@@ -38,9 +38,13 @@ def link(client: ApiClient, document_id: str, person_id: str, role: str) -> None
 
 
 def genomic_fields(conclusion: str = "inclusion") -> dict:
-    return {"laboratory": "Central Forensic Genetics Laboratory", "accreditation": "ISO/IEC 17025",
-            "method": "autosomal_str", "loci_tested": 24, "combined_relationship_index": "2150000",
-            "probability_of_relatedness": "99.9999" if conclusion == "inclusion" else "0",
+    """A realistic autosomal duo: an inclusion far above the policy, an exclusion on six inconsistent loci."""
+    inclusion = conclusion == "inclusion"
+    return {"laboratory": "Central Forensic Genetics Laboratory", "accreditation": "ISO/IEC 17025, KZ.T.02.0001",
+            "accredited_iso17025": True, "accredited_until": "2030-12-31",
+            "method": "autosomal_str", "loci_tested": 24, "inconsistent_loci": 0 if inclusion else 6,
+            "combined_relationship_index": "2150000" if inclusion else "0",
+            "probability_of_relatedness": "99.9999" if inclusion else "0",
             "conclusion": conclusion, "collected_by": "Nurse A.", "collected_on": "2024-05-02",
             "collected_where": "Aktau rehabilitation centre", "seal_numbers": ["S-100200", "S-100201"],
             "cost": "85000.50", "cost_currency": "KZT", "cost_covered_by": "state"}
