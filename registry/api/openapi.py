@@ -17,10 +17,45 @@ ERROR_SCHEMA = {
             "password_protected", "empty_file", "image_too_large", "conversion_failed", "too_many_attempts",
             "viewing_copy_pending", "viewing_copy_failed", "storage_unavailable",
             "audit_unavailable", "unavailable", "internal_error", "bad_request", "method_not_allowed",
-            "integrity_error", "request_timeout"]},
+            "integrity_error", "request_timeout",
+            # kinship evidence: a genomic method that cannot bear on the relationship (Y-STR and a woman, mtDNA and
+            # a father); a result from a laboratory without valid ISO/IEC 17025 accreditation in a court bundle
+            "biologically_impossible", "laboratory_not_accredited"]},
         "message": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
 }
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+# Query parameters of the lists beside those their ListSpec declares (registry.web.listing).
+_LIST_EXTRAS = {"api.list_persons": {"q": "searches every name in any script, or a registry number"},
+                "api.list_restorations": {"person_id": "the requests of one person"}}
+
+
+def _list_specs() -> dict:
+    """The API lists and what each accepts (imported here: the services import the API's helpers)."""
+    from registry.audit.reports import EVENT_LIST
+    from registry.cases.service import CASE_LIST
+    from registry.persons.service import PERSON_LIST
+    from registry.restoration.service import RESTORATION_LIST
+    return {"api.list_persons": PERSON_LIST, "api.list_cases": CASE_LIST,
+            "api.list_restorations": RESTORATION_LIST, "api.audit_events": EVENT_LIST}
+
+
+def _query_parameters(endpoint: str) -> list[dict]:
+    """A list's filters, order (``-`` first: descending; a value it does not offer is a 422) and page."""
+    spec = _list_specs().get(endpoint)
+    if spec is None:
+        return []
+    text = {"type": "string"}
+    found = [{"name": name, "in": "query", "description": words, "schema": text}
+             for name, words in _LIST_EXTRAS.get(endpoint, {}).items()]
+    found += [{"name": name, "in": "query", "schema": text if choices is None else {"type": "string",
+                                                                                      "enum": list(choices)}}
+              for name, choices in spec.filters.items()]
+    found.append({"name": "sort", "in": "query", "schema": {
+        "type": "string", "enum": [key for s in spec.sorts for key in (s, "-" + s)],
+        **({"default": spec.default_sort} if spec.default_sort else {})}})
+    found += [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+              {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1}}]
+    return found
 
 
 def build_spec() -> dict:
@@ -37,7 +72,8 @@ def build_spec() -> dict:
                 "operationId": rule.endpoint.removeprefix("api."),
                 "summary": doc.splitlines()[0] if doc else rule.endpoint,
                 "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                               for name in _PARAM.findall(rule.rule)],
+                               for name in _PARAM.findall(rule.rule)] + (
+                                   _query_parameters(rule.endpoint) if method == "GET" else []),
                 "responses": {"200": {"description": "OK"},
                               "default": {"description": "Error", "content": {
                                   "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},

@@ -7,7 +7,7 @@ from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
 from registry.api.util import page_args
 from registry.audit import reports
-from registry.audit.views import event_filter
+from registry.audit.views import event_query
 from registry.runtime import db
 from registry.web.policy import current_actor, requires
 
@@ -15,11 +15,14 @@ from registry.web.policy import current_actor, requires
 @api.get("/audit/events")
 @requires(Permission.AUDIT_READ)
 def audit_events():
-    """Events, newest first; filters: actor, actor_id, person_id, action, outcome, since, until (ISO; a date
-    alone means the whole day)."""
+    """Events, newest first; filters: actor, actor_id, person_id (an id or a registry number), action, outcome,
+    since, until (ISO; a date alone means the whole day); order ``sort`` (at, actor, action; ``-`` first for
+    descending)."""
     page, per_page = page_args(default_size=50, max_size=500)
-    found, total = reports.find_events(db(), current_actor(), event_filter(), page=page, per_page=per_page)
-    return jsonify(events=[reports.event_json(e) for e in found], total=total, page=page, per_page=per_page)
+    chosen, wanted = event_query(page=page, per_page=per_page)
+    found = reports.find_events(db(), current_actor(), chosen, wanted)
+    return jsonify(events=[reports.event_json(e) for e in found.items], total=found.total, page=found.page,
+                   per_page=found.per_page, pages=found.pages)
 
 
 @api.get("/persons/<person_id>/access-report")

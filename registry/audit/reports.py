@@ -17,15 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from registry.audit import anomalies, pdf
-from registry.audit.events import Action
+from registry.audit.events import Action, Outcome
 from registry.audit.models import AuditEvent, AuditEventPerson
 from registry.audit.service import AuditSubject, record
 from registry.db import utcnow
 from registry.errors import ServiceUnavailable
 from registry.i18n import _
-
-
-MAX_PAGE = 10_000_000  # deeper than any log; a larger number must not overflow the database's offset
+from registry.web import listing
 
 
 @dataclass(frozen=True)
@@ -39,10 +37,17 @@ class EventFilter:
     until: datetime | None = None
 
 
-def find_events(db: Session, who: AuditSubject, flt: EventFilter, *, page: int = 1,
-                per_page: int = 50) -> tuple[list[AuditEvent], int]:
-    """One page of the events that match, newest first, and how many match in all."""
-    page = min(max(page, 1), MAX_PAGE)
+# The event list: who, whom, what, how it ended and when as filters; newest first unless asked otherwise.
+EVENT_LIST = listing.ListSpec(
+    sorts=("at", "actor", "action"), default_sort="-at", default_size=50, max_size=500,
+    filters={"actor": None, "actor_id": None, "person_id": None, "action": tuple(Action), "outcome": tuple(Outcome),
+             "since": None, "until": None})
+_EVENT_ORDERS = {"at": [AuditEvent.seq], "actor": [AuditEvent.actor_name], "action": [AuditEvent.action]}
+
+
+def find_events(db: Session, who: AuditSubject, flt: EventFilter, wanted: listing.ListQuery
+                ) -> listing.ListPage[AuditEvent]:
+    """One page of the events that match, in the order asked for, and how many match in all."""
     query = sa.select(AuditEvent)
     if flt.actor:
         query = query.where(AuditEvent.actor_name == flt.actor)
@@ -59,11 +64,11 @@ def find_events(db: Session, who: AuditSubject, flt: EventFilter, *, page: int =
         query = query.where(AuditEvent.at >= flt.since)
     if flt.until:
         query = query.where(AuditEvent.at < flt.until)
-    total = db.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    events = list(db.scalars(query.order_by(AuditEvent.seq.desc()).offset((page - 1) * per_page).limit(per_page)))
+    found = listing.page_of(db, listing.ordered(query, wanted, _EVENT_ORDERS, AuditEvent.seq.desc()), wanted)
     record(db, who, Action.AUDIT_READ, target_type="audit", person_ids=[flt.person_id] if flt.person_id else [],
-           details={k: str(v) for k, v in flt.__dict__.items() if v})
-    return events, total
+           details={**{k: str(v) for k, v in flt.__dict__.items() if v},
+                    **({"sort": wanted.sort} if wanted.sort != EVENT_LIST.default_sort else {})})
+    return found
 
 
 def access_report(db: Session, who: AuditSubject, person_id: str, *, export: str = "") -> list[AuditEvent]:

@@ -13,10 +13,9 @@ from flask import Blueprint, Response, redirect, request, url_for
 
 from registry.accounts import service as accounts
 from registry.accounts.permissions import Permission
-from registry.api.util import page_number
 from registry.audit import anomalies, reports
 from registry.audit.checkpoints import published_key
-from registry.audit.events import Action
+from registry.audit.events import Action, Outcome
 from registry.audit.models import AuditEvent
 from registry.audit.service import record
 from registry.cases import service as cases
@@ -24,13 +23,13 @@ from registry.errors import ValidationFailed, validation
 from registry.i18n import _
 from registry.persons import service as persons
 from registry.runtime import current_runtime, db
+from registry.web import listing
 from registry.web.forms import render_form
 from registry.web.labels import label
 from registry.web.policy import current_actor, requires, signed_in
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 EXPORTS = {"csv": "text/csv", "pdf": "application/pdf"}
-PER_PAGE = 50
 
 
 @bp.context_processor
@@ -40,15 +39,15 @@ def _highlighting() -> dict:
             "working_hours": anomalies.WORKING_HOURS}
 
 
-def _moment(value: str | None, *, end: bool = False) -> datetime | None:
-    """A date (whole day; ``end`` includes it) or a date and time, in UTC; anything else is no bound."""
+def _moment(value: str, field_name: str, *, end: bool = False) -> datetime | None:
+    """A date (whole day; ``end`` includes it) or a date and time, in UTC; anything else is refused."""
+    if not value:
+        return None
     try:
-        moment = datetime.fromisoformat(value) if value else None
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        return None
-    if moment is None:
-        return None
-    if end and len(value or "") == 10:
+        raise validation(**{field_name: str(_("Give a date as YYYY-MM-DD."))}) from None
+    if end and len(value) == 10:
         try:
             moment += timedelta(days=1)
         except OverflowError:  # 9999-12-31: no later bound exists
@@ -70,13 +69,16 @@ def person_id_of(typed: str, field_name: str) -> str:
         raise validation(**{field_name: str(_("No person has this registry number."))}) from None
 
 
-def event_filter() -> reports.EventFilter:
-    """The filters of the event list and of its API; the person may be given by registry number."""
-    args = request.args
-    return reports.EventFilter(actor=args.get("actor", "")[:64], actor_id=args.get("actor_id", "")[:36],
-                               person_id=person_id_of(args.get("person_id", ""), "person_id"),
-                               action=args.get("action", "")[:64], outcome=args.get("outcome", "")[:16],
-                               since=_moment(args.get("since")), until=_moment(args.get("until"), end=True))
+def event_query(*, page: int | None = None, per_page: int | None = None
+                ) -> tuple[reports.EventFilter, listing.ListQuery]:
+    """The filters, order and page of the event list and of its API; the person may be given by registry number."""
+    wanted = listing.read(request.args, reports.EVENT_LIST, page=page, per_page=per_page)
+    chosen = reports.EventFilter(
+        actor=wanted.get("actor")[:64], actor_id=wanted.get("actor_id")[:36],
+        person_id=person_id_of(wanted.get("person_id"), "person_id"), action=wanted.get("action"),
+        outcome=wanted.get("outcome"), since=_moment(wanted.get("since"), "since"),
+        until=_moment(wanted.get("until"), "until", end=True))
+    return chosen, wanted
 
 
 @dataclass
@@ -99,27 +101,27 @@ def references(events: Iterable[AuditEvent], person_ids: Iterable[str] = ()) -> 
     return References(persons.registry_numbers(db(), people), usernames, named)
 
 
-def _events_page(found: list[AuditEvent], total: int, page: int, error: ValidationFailed | None = None):
+SORTS = (("-at", _("Newest first")), ("at", _("Oldest first")), ("actor", _("Staff member")),
+         ("action", _("Action")))
+
+
+def _events_page(found: listing.ListPage[AuditEvent] | None, error: ValidationFailed | None = None):
     actions = sorted(((code.value, label(code, "action")) for code in Action), key=lambda choice: choice[1])
-    return render_form("audit/events.html", error, events=found, total=total, page=page, values=request.args,
-                       refs=references(found), actions=actions, newer=_page_url(page - 1) if page > 1 else None,
-                       older=_page_url(page + 1) if page * PER_PAGE < total else None)
+    outcomes = [(code.value, label(code, "outcome")) for code in Outcome]
+    events = found.items if found else []
+    return render_form("audit/events.html", error, result=found, events=events, values=request.args,
+                       refs=references(events), actions=actions, outcomes=outcomes, sorts=SORTS,
+                       sort_default=reports.EVENT_LIST.default_sort)
 
 
 @bp.get("/audit")
 @requires(Permission.AUDIT_READ)
 def events():
-    page = page_number(request.args.get("page"))
     try:
-        chosen = event_filter()
+        chosen, wanted = event_query()
     except ValidationFailed as error:
-        return _events_page([], 0, 1, error)
-    found, total = reports.find_events(db(), current_actor(), chosen, page=page, per_page=PER_PAGE)
-    return _events_page(found, total, page)
-
-
-def _page_url(page: int) -> str:
-    return url_for("audit.events", **{**request.args.to_dict(), "page": page})
+        return _events_page(None, error)
+    return _events_page(reports.find_events(db(), current_actor(), chosen, wanted))
 
 
 @bp.get("/audit/emergency")

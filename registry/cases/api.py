@@ -1,15 +1,16 @@
 """JSON routes for cases, their members and persons, and emergency access."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
 from registry.accounts import service as accounts
 from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
-from registry.api.util import json_body, text_field
+from registry.api.util import json_body, page_args, text_field
 from registry.cases import service
 from registry.cases.models import Case
 from registry.runtime import current_runtime, db
+from registry.web import listing
 from registry.web.policy import current_actor, requires
 
 
@@ -22,8 +23,13 @@ def case_json(case: Case) -> dict:
 @api.get("/cases")
 @requires(Permission.CASE_READ)
 def list_cases():
-    """Cases the caller belongs to (all cases for administrators and clerks)."""
-    return jsonify(cases=[case_json(c) for c in service.cases_for(db(), current_actor())])
+    """Cases the caller belongs to (all cases for administrators and clerks); filter ``status`` (open, closed),
+    order ``sort`` (reference, title, opened; ``-`` first for descending, newest first by default)."""
+    page, per_page = page_args(default_size=100, max_size=500)
+    found = service.list_cases(db(), current_actor(),
+                               listing.read(request.args, service.CASE_LIST, page=page, per_page=per_page))
+    return jsonify(cases=[case_json(c) for c in found.items], total=found.total, page=found.page,
+                   per_page=found.per_page, pages=found.pages)
 
 
 @api.post("/cases")

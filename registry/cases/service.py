@@ -29,6 +29,7 @@ from registry.db import utcnow
 from registry.errors import AuditNote, Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed, validation
 from registry.i18n import _
 from registry.persons.models import Person
+from registry.web import listing
 
 PROBE_LIMIT = 10  # refused requests naming a person (break glass, add to a case) a user may make...
 PROBE_WINDOW = timedelta(hours=1)  # ...in this long; then each one is refused and counts again
@@ -143,11 +144,29 @@ def create_case(db: Session, actor: Actor, *, reference: str, title: str, court_
     return case
 
 
-def cases_for(db: Session, actor: Actor) -> list[Case]:
-    query = sa.select(Case).order_by(Case.created_at.desc())
+def _cases_of(actor: Actor) -> sa.Select:
+    """The cases this actor may see: all for administrators and clerks, their own for the others."""
+    query = sa.select(Case)
     if not (actor.can(Permission.CASE_MANAGE) or sees_whole_registry(actor)):
         query = query.join(CaseMember, CaseMember.case_id == Case.id).where(CaseMember.user_id == actor.user_id)
-    return list(db.scalars(query))
+    return query
+
+
+def cases_for(db: Session, actor: Actor) -> list[Case]:
+    return list(db.scalars(_cases_of(actor).order_by(Case.created_at.desc())))
+
+
+CASE_LIST = listing.ListSpec(sorts=("reference", "title", "opened"), default_sort="-opened",
+                             filters={"status": ("open", "closed")})
+_CASE_ORDERS = {"reference": [Case.reference], "title": [Case.title], "opened": [Case.created_at]}
+
+
+def list_cases(db: Session, actor: Actor, wanted: listing.ListQuery) -> listing.ListPage[Case]:
+    """One page of the actor's cases, open or closed as asked, in the order asked (see ``CASE_LIST``)."""
+    query = _cases_of(actor)
+    if wanted.get("status"):
+        query = query.where(Case.is_open.is_(wanted.get("status") == "open"))
+    return listing.page_of(db, listing.ordered(query, wanted, _CASE_ORDERS, Case.id), wanted)
 
 
 def get_case(db: Session, actor: Actor, case_id: str) -> Case:

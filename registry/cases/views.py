@@ -10,16 +10,32 @@ from registry.errors import ValidationFailed
 from registry.i18n import _
 from registry.persons import service as persons
 from registry.runtime import current_runtime, db
+from registry.web import listing
 from registry.web.forms import render_form
 from registry.web.policy import current_actor, requires
 
 bp = Blueprint("cases", __name__, template_folder="templates")
 
 
+SORTS = (("-opened", _("Newest first")), ("opened", _("Oldest first")), ("reference", _("Reference")),
+         ("title", _("Title")))
+STATUSES = (("open", _("open")), ("closed", _("closed")))
+
+
+def _list_page(error: ValidationFailed | None = None):
+    """The case list as asked for by the query string, with the form to open a case (and its errors)."""
+    try:
+        result = service.list_cases(db(), current_actor(), listing.read(request.args, service.CASE_LIST))
+    except ValidationFailed as refused:
+        error, result = error or refused, None
+    return render_form("cases/list.html", error, result=result, sorts=SORTS, statuses=STATUSES,
+                       filters=request.args, sort_default=service.CASE_LIST.default_sort)
+
+
 @bp.get("/cases")
 @requires(Permission.CASE_READ)
 def list_cases():
-    return render_form("cases/list.html", cases=service.cases_for(db(), current_actor()))
+    return _list_page()
 
 
 @bp.post("/cases")
@@ -30,7 +46,7 @@ def create_case():
         case = service.create_case(db(), current_actor(), reference=form.get("reference", ""),
                                    title=form.get("title", ""), court_case_number=form.get("court_case_number", ""))
     except ValidationFailed as error:
-        return render_form("cases/list.html", error, cases=service.cases_for(db(), current_actor()))
+        return _list_page(error)
     return redirect(url_for("cases.show_case", case_id=case.id))
 
 

@@ -7,9 +7,9 @@ from flask import Blueprint, flash, redirect, request, url_for
 from registry.accounts.permissions import Permission
 from registry.audit.events import Action
 from registry.cases import service as cases
-from registry.documents import service
+from registry.documents import lists, service
 from registry.documents.inspection import DOCUMENT_KINDS
-from registry.documents.models import PersonRole
+from registry.documents.models import PersonRole, ViewingStatus
 from registry.documents.web import send_content, upload_policy, uploaded_file
 from registry.errors import RegistryError, Refused, ValidationFailed
 from registry.i18n import _
@@ -18,6 +18,7 @@ from registry.kinship.labels import KIND_LABELS
 from registry.persons import service as persons
 from registry.persons.models import Person
 from registry.runtime import current_runtime, db
+from registry.web import listing
 from registry.web.errors import audit_unavailable, log_refusal
 from registry.web.forms import render_form
 from registry.web.labels import label
@@ -75,6 +76,29 @@ def upload(person_id: str):
         flash(_("The same file is already attached elsewhere: %(titles)s",
                 titles=", ".join(d.title for d in result.duplicates)), "warning")
     return redirect(url_for("documents.show_document", document_id=result.document.id))
+
+
+SORTS = (("-uploaded", _("Newest first")), ("uploaded", _("Oldest first")), ("title", _("Title")),
+         ("kind", _("Kind")))
+COPY_STATES = ((ViewingStatus.READY.value, _("viewing copy ready")),
+               (ViewingStatus.PENDING.value, _("viewing copy being made")),
+               (ViewingStatus.FAILED.value, _("no viewing copy could be made")))
+
+
+@bp.get("/documents")
+@requires(Permission.DOCUMENT_READ)
+def list_documents():
+    """The documents the caller may read, by kind and by the state of their viewing copy, a page at a time."""
+    actor = current_actor()
+    readable = [k for k in DOCUMENT_KINDS if k != service.GENOMIC or actor.can(Permission.GENOMIC_READ)]
+    page = {"kinds": [(k, label(k, "document_kind")) for k in readable], "states": COPY_STATES, "sorts": SORTS,
+            "sort_default": lists.DOCUMENT_LIST.default_sort, "filters": request.args}
+    try:
+        result = lists.list_documents(db(), actor, listing.read(request.args, lists.DOCUMENT_LIST))
+    except ValidationFailed as error:
+        return render_form("documents/list.html", error, result=None, **page)
+    return render_form("documents/list.html", result=result, numbers=lists.visible_persons(db(), actor, result.items),
+                       **page)
 
 
 def _linked_persons(document) -> list[tuple[Person, str]]:

@@ -8,6 +8,7 @@ from registry.api.blueprint import api
 from registry.api.util import json_body, page_args
 from registry.persons import service
 from registry.runtime import db
+from registry.web import listing
 from registry.web.policy import current_actor, requires
 
 
@@ -22,12 +23,15 @@ def create_person():
 @api.get("/persons")
 @requires(Permission.PERSON_READ)
 def list_persons():
-    """Persons the caller may see; ``q`` searches every name in any script, ranked."""
+    """Persons the caller may see; ``q`` searches every name in any script, ranked; filters ``status``,
+    ``category``, ``region``, ``stage``, ``case``; order ``sort`` (as the person list page)."""
     page, per_page = page_args()
     actor = current_actor()
-    result = service.search_persons(db(), actor, request.args.get("q", ""), page, per_page)
+    wanted = listing.read(request.args, service.PERSON_LIST, page=page, per_page=per_page)
+    result = service.search_persons(db(), actor, request.args.get("q", ""), page, per_page, sort=wanted.sort,
+                                    filters=wanted.filters)
     return jsonify(persons=[service.person_json(p, actor) for p in result.persons], total=result.total,
-                   page=result.page, per_page=result.per_page, truncated=result.truncated)
+                   page=result.page, per_page=result.per_page, pages=result.pages, truncated=result.truncated)
 
 
 @api.get("/persons/<person_id>")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,13 +21,14 @@ from registry.accounts.permissions import Permission
 from registry.audit.events import Action
 from registry.audit.service import record
 from registry.cases import service as cases
-from registry.cases.models import Case
+from registry.cases.models import Case, CasePerson
 from registry.errors import Conflict, NotFound, validation
 from registry.i18n import _
 from registry.persons import name_keys
 from registry.persons.models import (
     Category, DatePrecision, NameKind, NameSearchKey, Person, PersonName, PersonStatus, Script, Sex,
 )
+from registry.web import listing
 
 EDITABLE_FIELDS = ("sex", "birth_date", "birth_date_precision", "place_of_birth_recorded",
                    "place_of_birth_designation", "citizenship", "categories", "status", "return_operation",
@@ -421,41 +422,100 @@ def _in_range(column: sa.ColumnElement[str] | sa.orm.InstrumentedAttribute[str],
     return column == low if high is None else sa.and_(column >= low, column < high)
 
 
+# The person list: its orders and filters (registry.web.listing). Region and stage are free text as typed on
+# the record, matched whole (the page offers the values the caller's persons have); a case is one of the caller's.
+PERSON_LIST = listing.ListSpec(
+    sorts=("registry_number", "name", "born", "status", "registered"), default_sort="",
+    filters={"status": tuple(PersonStatus), "category": tuple(Category), "region": None, "stage": None,
+             "case": None})
+DEFAULT_ORDER = "-registered"  # without a query; with one, best match first
+
+
+def _official_name() -> sa.ScalarSelect:
+    """The name a person is listed under (as ``Person.official_name``), for sorting in SQL."""
+    return (sa.select(PersonName.family_name + " " + PersonName.given_name).where(PersonName.person_id == Person.id)
+            .order_by(PersonName.is_official.desc(), PersonName.position).limit(1).scalar_subquery())
+
+
+def _sort_columns() -> dict[str, list[sa.ColumnElement[Any]]]:
+    return {"registry_number": [Person.registry_number], "name": [_official_name()],
+            "born": [Person.birth_date], "status": [Person.status], "registered": [Person.created_at]}
+
+
+def _filtered(db: Session, actor: Actor, query: sa.Select, filters: Mapping[str, str]) -> sa.Select:
+    """``query`` narrowed by the list's filters; a case outside the caller's cases is refused like an unknown one."""
+    if filters.get("status"):
+        query = query.where(Person.status == filters["status"])
+    if filters.get("category"):  # categories are stored as words separated by spaces
+        query = query.where((" " + Person.categories + " ").contains(f" {filters['category']} ", autoescape=True))
+    if filters.get("region"):
+        query = query.where(Person.centre_or_region == filters["region"])
+    if filters.get("stage"):
+        query = query.where(Person.return_stage == filters["stage"])
+    if filters.get("case"):
+        if filters["case"] not in {c.id for c in cases.cases_for(db, actor)}:
+            raise validation(case=str(_("Choose one of your cases.")))
+        query = query.where(Person.id.in_(sa.select(CasePerson.person_id).where(
+            CasePerson.case_id == filters["case"])))
+    return query
+
+
+def list_choices(db: Session, actor: Actor) -> dict[str, list[str]]:
+    """The regions and return stages written on the records of persons the caller may see: the filters' choices."""
+    base = _visible(sa.select(Person), actor).subquery()
+    return {name: list(db.scalars(sa.select(column).distinct().where(column != "").order_by(column).limit(200)))
+            for name, column in (("region", base.c.centre_or_region), ("stage", base.c.return_stage))}
+
+
 @dataclass
-class SearchPage:
-    persons: list[Person]
-    total: int
-    page: int
-    per_page: int
+class SearchPage(listing.ListPage[Person]):
     truncated: bool = False
 
+    @property
+    def persons(self) -> list[Person]:
+        return self.items
 
-def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: int = 25) -> SearchPage:
+
+def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: int = 25, *, sort: str = "",
+                   filters: Mapping[str, str] | None = None) -> SearchPage:
+    """Persons the caller may see: those ``q`` finds (by name, best first, or by registry number), or all;
+    narrowed by ``filters`` and in the order ``sort`` names (see ``PERSON_LIST``)."""
     q = (q or "").strip()[:200]
+    filters = filters or {}
+    wanted = listing.ListQuery(sort or ("" if q else DEFAULT_ORDER), filters, page, per_page)
     number = as_registry_number(q)
+    truncated = False
     if number:  # forms ask staff for registry numbers: the number finds its person (inside the caller's cases)
-        found = list(db.scalars(_visible(sa.select(Person).where(Person.registry_number == number), actor)))
-        shown, total, truncated = found if page == 1 else [], len(found), False
+        query = _visible(sa.select(Person).where(Person.registry_number == number), actor)
     elif q:
         tokens = name_keys.query_keys(q)
         if not tokens:
             raise validation(q=str(_("Type at least one letter of a name.")))
         ids, truncated = _candidates(db, actor, tokens)
         ranked = _ranked(db, q, ids)
-        total = len(ranked)
-        shown_ids = ranked[(page - 1) * per_page: page * per_page]
-        by_id = {p.id: p for p in db.scalars(sa.select(Person).where(Person.id.in_(shown_ids)))}
-        shown = [by_id[i] for i in shown_ids]
+        if not wanted.sort:  # best match first: the candidates are few (MAX_CANDIDATES), ranked in Python
+            kept = set(db.scalars(_filtered(db, actor, sa.select(Person.id).where(Person.id.in_(ranked)), filters)))
+            ranked = [i for i in ranked if i in kept]
+            shown_ids = ranked[(page - 1) * per_page: page * per_page]
+            by_id = {p.id: p for p in db.scalars(sa.select(Person).where(Person.id.in_(shown_ids)))}
+            return _logged(db, actor, SearchPage([by_id[i] for i in shown_ids], len(ranked), page, per_page,
+                                                 truncated), q, number, filters)
+        query = sa.select(Person).where(Person.id.in_(ranked))
     else:
-        base = _visible(sa.select(Person), actor)
-        total = db.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
-        shown = list(db.scalars(base.order_by(Person.created_at.desc(), Person.id)
-                                .offset((page - 1) * per_page).limit(per_page)))
-        truncated = False
-    record(db, actor, Action.PERSON_SEARCHED, target_type="person_search", person_ids=[p.id for p in shown],
-           details={"query_length": len(q), "results": len(shown), "page": page,
-                    **({"by": "registry_number"} if number else {})})
-    return SearchPage(shown, total, page, per_page, truncated)
+        query = _visible(sa.select(Person), actor)
+    query = listing.ordered(_filtered(db, actor, query, filters), wanted, _sort_columns(), Person.id)
+    found = listing.page_of(db, query, wanted)
+    return _logged(db, actor, SearchPage(found.items, found.total, page, per_page, truncated), q, number, filters)
+
+
+def _logged(db: Session, actor: Actor, result: SearchPage, q: str, number: str | None,
+            filters: Mapping[str, str]) -> SearchPage:
+    """The listed persons are read: one event names them (the filters by name only, not what was chosen)."""
+    record(db, actor, Action.PERSON_SEARCHED, target_type="person_search", person_ids=[p.id for p in result.persons],
+           details={"query_length": len(q), "results": len(result.persons), "page": result.page,
+                    **({"by": "registry_number"} if number else {}),
+                    **({"filters": sorted(filters)} if filters else {})})
+    return result
 
 
 def _ranked(db: Session, q: str, ids: list[str]) -> list[str]:

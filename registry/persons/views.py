@@ -4,14 +4,17 @@ from __future__ import annotations
 from flask import Blueprint, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
-from registry.api.util import page_number
 from registry.audit import reports
+from registry.cases import service as cases
 from registry.documents import service as documents
 from registry.errors import Conflict, ValidationFailed, validation
+from registry.i18n import _
 from registry.persons import service
 from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
 from registry.runtime import db
+from registry.web import listing
 from registry.web.forms import render_form, script_questions
+from registry.web.labels import label
 from registry.web.policy import current_actor, requires
 
 bp = Blueprint("persons", __name__, template_folder="templates")
@@ -31,16 +34,35 @@ def _form_to_data() -> dict:
     return data
 
 
+# The order choices of the list, in the words of the page.
+SORTS = (("", _("Best match first (when searching), newest first")), ("registry_number", _("Registry number")),
+         ("name", _("Name")), ("-born", _("Youngest first")), ("born", _("Eldest first")), ("status", _("Status")),
+         ("-registered", _("Newest registered first")), ("registered", _("Oldest registered first")))
+
+
+def _filter_options(actor) -> dict[str, list[tuple[str, str]]]:
+    """Each filter's (value, words) choices: regions and stages as written on the caller's persons' records."""
+    written = service.list_choices(db(), actor)
+    return {"status": [(s.value, label(s, "person_status")) for s in PersonStatus],
+            "category": [(c.value, label(c, "category")) for c in Category],
+            "region": [(r, r) for r in written["region"]], "stage": [(s, s) for s in written["stage"]],
+            "case": [(c.id, f"{c.reference} · {c.title}") for c in cases.cases_for(db(), actor)]}
+
+
 @bp.get("/persons")
 @requires(Permission.PERSON_READ)
 def list_persons():
-    page = page_number(request.args.get("page"))
+    """Persons the caller may see: searched, filtered, sorted, a page at a time."""
+    actor = current_actor()
     q = request.args.get("q", "")
+    page = dict(q=q, sorts=SORTS, options=_filter_options(actor), values=request.args)
     try:
-        result = service.search_persons(db(), current_actor(), q, page, 25)
+        wanted = listing.read(request.args, service.PERSON_LIST)
+        result = service.search_persons(db(), actor, q, wanted.page, wanted.per_page, sort=wanted.sort,
+                                        filters=wanted.filters)
     except ValidationFailed as error:
-        return render_form("persons/list.html", error, result=None, q=q)
-    return render_form("persons/list.html", result=result, q=q)
+        return render_form("persons/list.html", error, result=None, **page)
+    return render_form("persons/list.html", result=result, **page)
 
 
 @bp.route("/persons/new", methods=["GET", "POST"])

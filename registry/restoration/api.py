@@ -5,10 +5,11 @@ from flask import jsonify, request
 
 from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
-from registry.api.util import json_body, text_field
+from registry.api.util import json_body, page_args, text_field
 from registry.restoration import service
 from registry.restoration.models import RestorationRequest
 from registry.runtime import db
+from registry.web import listing
 from registry.web.policy import current_actor, requires
 
 
@@ -40,11 +41,14 @@ def open_restoration():
 @api.get("/restorations")
 @requires(Permission.RESTORATION_READ)
 def list_restorations():
-    """Requests the caller may see; ``view`` = all, mine, overdue, waiting_for_evidence; ``status``; ``person_id``."""
-    args = request.args
-    found = service.list_requests(db(), current_actor(), view=args.get("view", "all"), status=args.get("status", ""),
-                                  person_id=args.get("person_id", ""))
-    return jsonify(restorations=_json(found))
+    """Requests the caller may see; ``view`` = all, mine, overdue, waiting_for_evidence; ``status``; ``wanted``
+    (the document); ``person_id``; order ``sort`` (due, opened, status, wanted; ``-`` first for descending)."""
+    page, per_page = page_args(default_size=200, max_size=500)
+    found = service.list_requests(db(), current_actor(),
+                                  listing.read(request.args, service.RESTORATION_LIST, page=page, per_page=per_page),
+                                  person_id=request.args.get("person_id", "")[:36])
+    return jsonify(restorations=_json(found.items), total=found.total, page=found.page, per_page=found.per_page,
+                   pages=found.pages)
 
 
 @api.get("/restorations/<request_id>")

@@ -33,6 +33,7 @@ from registry.restoration.models import (
     FINISHED, RestorationEvent, RestorationEvidence, RestorationReason, RestorationRequest, RestorationStatus,
     WantedDocument,
 )
+from registry.web import listing
 
 R = RestorationStatus
 STEPS: dict[str, frozenset[str]] = {
@@ -282,19 +283,31 @@ def _view_filter(query: sa.Select, actor: Actor, view: str) -> sa.Select:
     return query
 
 
-def list_requests(db: Session, actor: Actor, *, view: str = "all", status: str = "", person_id: str = "",
-                  limit: int = 200) -> list[RestorationRequest]:
-    if view not in VIEWS:
-        raise validation(view=str(_("Choose one of: %(allowed)s", allowed=", ".join(VIEWS))))
+# The request list: views, stages and the document wanted as filters; due date, opening, stage as orders.
+RESTORATION_LIST = listing.ListSpec(
+    sorts=("due", "opened", "status", "wanted"), default_sort="due",
+    filters={"view": VIEWS, "status": tuple(RestorationStatus), "wanted": tuple(WantedDocument)})
+_ORDERS = {"due": [RestorationRequest.due_date], "opened": [RestorationRequest.opened_at],
+           "status": [RestorationRequest.status], "wanted": [RestorationRequest.document_wanted]}
+
+
+def list_requests(db: Session, actor: Actor, wanted: listing.ListQuery, *, person_id: str = ""
+                  ) -> listing.ListPage[RestorationRequest]:
+    """One page of the requests the actor may see, narrowed and ordered as asked (see ``RESTORATION_LIST``)."""
+    view = wanted.get("view") or "all"
     query = _view_filter(_visible(sa.select(RestorationRequest), actor), actor, view)
-    if status:
-        query = query.where(RestorationRequest.status == inputs.choice(RestorationStatus, status, "status"))
+    if wanted.get("status"):
+        query = query.where(RestorationRequest.status == wanted.get("status"))
+    if wanted.get("wanted"):
+        query = query.where(RestorationRequest.document_wanted == wanted.get("wanted"))
     if person_id:
         cases.require_person_visible(db, actor, person_id, Action.RESTORATION_VIEWED)
         query = query.where(RestorationRequest.person_id == person_id)
-    found = list(db.scalars(query.order_by(RestorationRequest.due_date, RestorationRequest.id).limit(limit)))
+    found = listing.page_of(db, listing.ordered(query, wanted, _ORDERS, RestorationRequest.id), wanted)
     record(db, actor, Action.RESTORATION_VIEWED, target_type="restoration_list",
-           person_ids={p for r in found for p in r.person_ids}, details={"view": view, "results": len(found)})
+           person_ids={p for r in found.items for p in r.person_ids},
+           details={"view": view, "results": len(found.items), "page": found.page,
+                    **({"filters": sorted(wanted.filters)} if wanted.filters else {})})
     return found
 
 

@@ -7,10 +7,11 @@ from registry.accounts.permissions import Permission
 from registry.documents import service as documents
 from registry.documents.models import Document
 from registry.errors import Conflict, RegistryError, ValidationFailed
+from registry.i18n import _
 from registry.persons import service as persons
 from registry.restoration import labels, service
-from registry.restoration.models import RestorationStatus
 from registry.runtime import db
+from registry.web import listing
 from registry.web.errors import audit_unavailable, log_refusal
 from registry.web.forms import render_form
 from registry.web.policy import current_actor, requires
@@ -25,17 +26,28 @@ def _labels() -> dict:
     return {"wanted": labels.WANTED_LABELS, "reasons": labels.REASON_LABELS, "statuses": labels.STATUS_LABELS}
 
 
+VIEW_WORDS = (("mine", _("My open requests")), ("overdue", _("Overdue")),
+              ("waiting_for_evidence", _("Waiting for evidence")))
+SORTS = (("due", _("Due soonest first")), ("-due", _("Due latest first")), ("-opened", _("Newest first")),
+         ("opened", _("Oldest first")), ("status", _("Status")), ("wanted", _("Document wanted")))
+
+
 @bp.get("/restorations")
 @requires(Permission.RESTORATION_READ)
 def work_list():
+    """Every request the caller may see, or a clerk's view of them (mine, overdue, waiting), by stage and
+    document, in the order asked for, a page at a time."""
     actor = current_actor()
-    work = service.work_list(db(), actor)
-    status = request.args.get("status", "")
-    by_status = service.list_requests(db(), actor, status=status) if status in set(RestorationStatus) else None
-    shown = work.mine + work.overdue + work.waiting_for_evidence + (by_status or [])
-    people, users = service.context_for(db(), shown)
-    return render_form("restoration/work_list.html", work=work, by_status=by_status, chosen_status=status,
-                       persons=people, users=users, is_overdue=service.is_overdue)
+    options = {"views": VIEW_WORDS, "sorts": SORTS, "sort_default": service.RESTORATION_LIST.default_sort,
+               "status_options": list(labels.STATUS_LABELS.items()),
+               "wanted_options": list(labels.WANTED_LABELS.items()), "filters": request.args}
+    try:
+        result = service.list_requests(db(), actor, listing.read(request.args, service.RESTORATION_LIST))
+    except ValidationFailed as error:
+        return render_form("restoration/work_list.html", error, result=None, **options)
+    people, users = service.context_for(db(), result.items)
+    return render_form("restoration/work_list.html", result=result, persons=people, users=users,
+                       is_overdue=service.is_overdue, **options)
 
 
 def _new_page(error: RegistryError | None = None):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from registry.accounts.permissions import Permission
 from registry.audit.events import Action
 from registry.audit.service import UNAVAILABLE, record, replay_reads, take_reads
+from registry.cases.service import sees_whole_registry
 from registry.errors import AuditUnavailable, RegistryError
 from registry.i18n import _
 from registry.runtime import current_runtime, db
@@ -41,9 +43,26 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
             body["error"]["fields"] = fields
         response = jsonify(body)
     else:
-        response = make_response(render_template("error.html", status=status, code=code, message=message))
+        response = make_response(render_template("error.html", status=status, code=code, message=message,
+                                                  emergency_access=_emergency_offer() if status == 404 else None))
     response.status_code = status
     return apply_security_headers(response)
+
+
+def _emergency_offer() -> str | None:
+    """Where a person's address that was not found can be opened by break glass, for a role that may do it.
+
+    The not-found page of a person outside the reader's cases and that of a person who does not exist are the
+    same page, this offer included: it names the address asked for and says nothing about the person. A role
+    that sees the whole registry has nothing to break into, and the emergency form itself offers no way back
+    to itself.
+    """
+    person_id = (request.view_args or {}).get("person_id")
+    actor = current_actor()
+    if (not person_id or request.endpoint == "cases.emergency_access" or actor.user is None
+            or not actor.can(Permission.EMERGENCY_ACCESS) or sees_whole_registry(actor)):
+        return None
+    return url_for("cases.emergency_access", person_id=person_id)
 
 
 def audit_unavailable():

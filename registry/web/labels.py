@@ -104,7 +104,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "nda": _("NDA"), "emergency_access": _("emergency access"), "relationship": _("kinship"),
         "kinship_lists": _("kinship lists"), "restoration": _("document restoration"),
         "restoration_list": _("restoration list"), "request": _("request"), "audit": _("access log"),
-        "anomalies": _("anomalies"),
+        "anomalies": _("anomalies"), "document_list": _("document list"),
     },
 }
 

@@ -83,6 +83,7 @@ EXPECTED: dict[str, Visit] = {
     "persons.show_person": Visit("caseworker", (allowed(A.PERSON_VIEWED, "child"),)),
     "persons.new_person": Visit("clerk", ()),  # an empty form
     "persons.edit_person": Visit("clerk", (allowed(A.PERSON_VIEWED, "child"),)),  # the form filled in
+    "documents.list_documents": Visit("lawyer", (allowed(A.DOCUMENT_VIEWED, *BOTH),)),  # titles, by person
     "documents.upload": Visit("lawyer", (allowed(A.PERSON_VIEWED, "child"),)),  # the form names the person
     "documents.show_document": Visit("lawyer", (allowed(A.DOCUMENT_VIEWED, "child"),)),
     "documents.content": Visit("caseworker", (allowed(A.DOCUMENT_CONTENT_READ, "child"),)),
@@ -169,6 +170,7 @@ OUTSIDE: dict[str, Visit] = {
     "persons.list_persons": answered(allowed(A.PERSON_SEARCHED)),
     "kinship.overview": answered(allowed(A.RELATIONSHIP_VIEWED)),
     "restoration.work_list": answered(allowed(A.RESTORATION_VIEWED)),
+    "documents.list_documents": answered(allowed(A.DOCUMENT_VIEWED)),
     "cases.list_cases": answered(),
     "web.case_work": answered(allowed(A.RELATIONSHIP_VIEWED)),
     "api.person_access_report": GATE_REFUSAL,

@@ -30,17 +30,19 @@ def child(staff, make_person, api):
 
 
 @pytest.fixture
-def russian_page(browser, live_server):
+def russian_page(browser, live_server, axe):
     context = browser.new_context(base_url=live_server, locale="ru-RU", accept_downloads=True,
                                   viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.csp_violations = []
     page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
+    axe.watch(page)
     yield page
     context.close()
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, axe, name: str) -> None:
+    axe(page, name)
     SHOTS.mkdir(exist_ok=True)
     for width in (1366, 820):
         page.set_viewport_size({"width": width, "height": 900})
@@ -48,19 +50,21 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def test_an_auditor_in_russian_finds_a_childs_report_by_number_and_downloads_the_pdf(russian_page, staff, child,
-                                                                                   tmp_path):
+def test_an_auditor_in_russian_finds_a_childs_report_by_number_and_downloads_the_pdf(russian_page, axe, staff,
+                                                                                   child, tmp_path):
     page = russian_page
     auditor = staff("auditor")
     page.goto("/")
+    axe(page, "start page")
     page.click("a.button[href='/login']")
+    axe(page, "sign-in")
     page.fill("#f-username", auditor.username)
     page.fill("#f-password", PASSWORD)
     page.click("main button[type=submit]")
 
     assert page.url.endswith("/work/audit"), "after signing in the auditor lands on their work page"
     assert page.locator("h1").inner_text() == "Работа аудитора"
-    shoot(page, "auditor-work")
+    shoot(page, axe, "auditor-work")
 
     page.fill("#f-person", child["registry_number"].lower())  # typed from a paper, in lower case
     page.click("form[action='/audit/persons'] button")
@@ -69,7 +73,7 @@ def test_an_auditor_in_russian_finds_a_childs_report_by_number_and_downloads_the
     table = page.locator("main table").first.inner_text()
     assert "регистрация лица" in table
     assert not [code for code in RAW_CODES if code in table], table
-    shoot(page, "access-report")
+    shoot(page, axe, "access-report")
 
     with page.expect_download() as download:
         page.click("a[href$='format=pdf']")

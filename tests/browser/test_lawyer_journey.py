@@ -5,10 +5,12 @@ open to appeal, then record it as final. Every step is screenshotted at a deskto
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from registry.kinship.models import Relationship
 from tests.conftest import PASSWORD
@@ -29,13 +31,15 @@ def _scan(title: str) -> bytes:
 class Camera:
     """Screenshots of each step at every width, numbered in the order they were taken."""
 
-    def __init__(self, page):
-        self.page, self.n = page, 0
+    def __init__(self, page, axe):
+        self.page, self.axe, self.n = page, axe, 0
         SHOTS.mkdir(parents=True, exist_ok=True)
         for old in SHOTS.glob("*.png"):
             old.unlink()
 
     def __call__(self, step: str) -> None:
+        """axe looks at the page first: every screenshotted page is also checked."""
+        self.axe(self.page, step)
         self.n += 1
         for width in WIDTHS:
             self.page.set_viewport_size({"width": width, "height": 900})
@@ -58,12 +62,13 @@ def _upload_from_claim(page, shoot, tmp_path, name: str, title: str) -> None:
     page.set_input_files("#f-file", str(scan))
     page.click("main form button[type=submit]")
     page.wait_for_selector(".next-step a.button")
+    page.locator("img.viewer").wait_for(timeout=60_000)  # the viewing copy is shown without a reload
     shoot(f"{name}-uploaded")
     page.click(".next-step a.button")
 
 
-def test_a_lawyer_in_kazakh_takes_a_claim_to_court_established(browser, live_server, runtime, staff, make_person,
-                                                               tmp_path):
+def test_a_lawyer_in_kazakh_takes_a_claim_to_court_established(browser, live_server, axe, runtime, staff,
+                                                               make_person, tmp_path):
     lawyer, clerk = staff("lawyer"), staff("clerk")
     mother = make_person(clerk, names=[{"family_name": "Абдирасулова", "given_name": "Мадина"}], sex="female",
                          birth_date="1990-04-12", birth_date_precision="exact", categories=["woman"])
@@ -74,13 +79,16 @@ def test_a_lawyer_in_kazakh_takes_a_claim_to_court_established(browser, live_ser
     page = context.new_page()
     violations: list[str] = []
     page.on("console", lambda msg: "Content Security Policy" in msg.text and violations.append(msg.text))
-    shoot = Camera(page)
+    axe.watch(page)
+    shoot = Camera(page, axe)
 
     page.goto("/login")
+    axe(page, "sign-in")
     page.fill("#f-username", lawyer.username)
     page.fill("#f-password", PASSWORD)
     page.click("main button[type=submit]")
     assert page.locator("html").get_attribute("lang") == "kk"
+    axe(page, "work page")
 
     page.goto(f"/persons/{child['id']}/family")
     page.fill("#f-registry_number", mother["registry_number"])
@@ -126,5 +134,13 @@ def test_a_lawyer_in_kazakh_takes_a_claim_to_court_established(browser, live_ser
     page.wait_for_url(f"**/relationships/{relationship_id}")
     shoot("established")
     assert _status(runtime, relationship_id) == "court_established"
+
+    page.goto(f"/persons/{child['id']}/family")
+    expect(page.locator("figure.family svg a")).to_have_count(2)  # the child and her mother, each a link
+    shoot("family")
+
+    page.goto(f"/persons/{uuid.uuid4()}")  # a number mistyped, or a person outside the lawyer's cases
+    expect(page.locator(".emergency-offer a")).to_be_visible()
+    shoot("not-found")
     assert violations == []
     context.close()

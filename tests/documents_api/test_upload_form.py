@@ -77,7 +77,7 @@ def test_accepted_file_leads_to_the_document_page(browser, person, tmp_path, mak
     page = document_page.get_data(as_text=True)
     assert "Birth record, Raqqa, 2016" in page
     # The copy is still being made: the page says so and comes back by itself.
-    assert "The viewing copy is being made" in page and '<meta http-equiv="refresh" content="5">' in page
+    assert "The viewing copy is being made" in page and 'data-poll' in page
     assert "<iframe" not in page
 
     make_copies()

@@ -3,7 +3,8 @@
    - before the idle limit ends the session, a warning with a way to stay signed in;
    - uploads: the file's size at once, a refusal in words before sending a file that is too large,
      progress while sending, and a way to cancel;
-   - a name typed in other letters than its script says: a hint while typing. */
+   - a name typed in other letters than its script says: a hint while typing;
+   - a document whose viewing copy is being made: the copy is shown when ready, without reloading the page. */
 (function () {
   "use strict";
 
@@ -145,7 +146,7 @@
     if (xhr.responseURL && xhr.responseURL !== window.location.href) {  /* first: a refresh reloads this URL */
       window.history.pushState(null, "", xhr.responseURL);
     }
-    /* The answer's head as it is (its title, a <meta refresh> while a viewing copy is made)... */
+    /* The answer's head as it is (its title)... */
     document.head.replaceWith(document.adoptNode(answer.head));
     document.body.replaceWith(document.adoptNode(answer.body));
     /* ...but scripts from a parsed page do not run: load those this page did not have yet. */
@@ -184,8 +185,52 @@
     row.addEventListener("change", check);
   }
 
+  /* ---------------------------------------------------------------- viewing copy */
+  var FIRST_WAIT = 3000, LONGEST_WAIT = 30000, GIVE_UP_AFTER = 10 * 60 * 1000;
+  var viewingTimer = null;
+
+  /* Asks for this page again, less and less often, until its viewing copy is ready (or could not be made),
+     then puts the new #document in place of the old and says so; after ten minutes it stops and says how
+     to look later. Every request is an ordinary page view, checked and logged like any other. */
+  function awaitViewingCopy() {
+    clearTimeout(viewingTimer);
+    var part = document.querySelector("#document[data-poll]"), news = document.getElementById("document-news");
+    if (!part || !news || !window.fetch) { return; }
+    var address = window.location.href, started = Date.now(), wait = FIRST_WAIT;
+
+    function ask() {
+      fetch(address, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "text/html"}})
+        .then(function (response) {
+          /* A sign-in page (the session ended) or a refusal is not this page: stop and leave it as it is. */
+          return response.ok && !response.redirected ? response.text() : null;
+        }, function () { return ""; })  /* the network failed: ask again later */
+        .then(function (html) {
+          if (html === null || !document.body.contains(part)) { return; }
+          var fresh = html ? new DOMParser().parseFromString(html, "text/html").getElementById("document") : null;
+          if (html && !fresh) { return; }  /* some other page: stop */
+          if (!fresh || fresh.getAttribute("data-viewing-status") === "pending") { later(); return; }
+          part.replaceWith(document.adoptNode(fresh));
+          if (fresh.getAttribute("data-viewing-status") === "ready") { news.textContent = words(news, "ready"); }
+        });
+    }
+
+    function later() {
+      if (Date.now() - started + wait > GIVE_UP_AFTER) {
+        var waiting = part.querySelector(".viewing-pending");
+        news.textContent = words(news, "stopped");
+        if (waiting) { waiting.textContent = news.textContent; }
+        return;
+      }
+      viewingTimer = setTimeout(ask, wait);
+      wait = Math.min(LONGEST_WAIT, Math.round(wait * 1.5));
+    }
+
+    later();
+  }
+
   function start() {
     focusErrors();
+    awaitViewingCopy();
     watchSession();
     document.querySelectorAll("form[data-progress]").forEach(watchUpload);
     document.querySelectorAll(".name-row").forEach(watchNameRow);
