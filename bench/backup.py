@@ -66,7 +66,7 @@ def fill(runtime, count: int, size: int) -> int:
     with runtime.sessions() as db:
         for _ in range(count):
             info = runtime.store.put(f"objects/{uuid.uuid4()}", io.BytesIO(block), length=size)
-            db.add(StoredObject(key=info.key, size=info.size, sha256=info.sha256, key_id=info.key_id,
+            db.add(StoredObject(key=info.key, size=info.size, fingerprint=info.fingerprint, key_id=info.key_id,
                                 wrapped_key=info.wrapped_key, content_type="application/octet-stream"))
         db.commit()
     return sum(1 for _ in runtime.raw_store.iter_keys("objects/"))

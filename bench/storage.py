@@ -97,7 +97,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size-bytes", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--key-file", help=argparse.SUPPRESS)
     parser.add_argument("--fs-root", help=argparse.SUPPRESS)
-    parser.add_argument("--expected-sha256", help=argparse.SUPPRESS)
+    parser.add_argument("--expected-fingerprint", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -155,9 +155,9 @@ def run_child(args: argparse.Namespace) -> dict[str, object]:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     if mode == "encrypted_put":
-        extra["sha256"] = target.put(key, PatternStream(size), length=size).sha256
+        extra["fingerprint"] = target.put(key, PatternStream(size), length=size).fingerprint
     elif mode == "encrypted_get":
-        with target.open(key, expected_sha256=args.expected_sha256) as reader:
+        with target.open(key, expected_fingerprint=args.expected_fingerprint) as reader:
             while reader.read(MiB):
                 pass
     elif mode == "upload_fileobj":
@@ -204,7 +204,7 @@ def measure(args: argparse.Namespace, mode: str, size: int, key_file: str, sha: 
         if value:
             command += [option, str(value)]
     if sha:
-        command += ["--expected-sha256", sha]
+        command += ["--expected-fingerprint", sha]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"{mode} failed:\n{done.stderr}")
@@ -271,7 +271,7 @@ def report(args: argparse.Namespace, key_file: str) -> None:
             sha = None
             for mode in modes:
                 result = measure(args, mode, size, key_file, sha)
-                sha = result.get("sha256", sha)  # type: ignore[assignment]
+                sha = result.get("fingerprint", sha)  # type: ignore[assignment]
                 result["rate"] = size_mib / result["seconds"]
                 best = results.setdefault(mode, result)
                 best["rate"] = max(best["rate"], result["rate"])

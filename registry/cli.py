@@ -25,7 +25,7 @@ from registry.kinship.cli import bundle as bundle_commands
 from registry.persons.cli import persons as persons_commands
 from registry.runtime import Runtime
 from registry.settings import SettingsError, load_settings
-from storage import KeyringError
+from storage import IntegrityError, KeyringError, ObjectNotFound
 
 DEFAULT_NDA = Path("config/nda/default.md")
 SOURCE_NDA = Path(__file__).resolve().parent.parent / "config" / "nda" / "default.md"
@@ -111,6 +111,7 @@ def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
 
     Safe to run again: it only does what is missing.
     """
+    from registry.documents.scrub import fingerprints_by_key
     from registry.migrate import upgrade
 
     _ensure_key_files()
@@ -132,6 +133,10 @@ def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
                        "Sign in, sign the undertaking (type 'Registry Administrator'), and create staff accounts.")
         else:
             click.echo("Accounts exist already; no administrator was created.")
+        plain = fingerprints_by_key(db).get("", 0)
+    if plain:
+        click.echo(f"{plain} objects still have a plain SHA-256 fingerprint, from which anyone holding the database "
+                   "can confirm a guessed document: run `registry keys refingerprint`.")
     click.echo("The registry is initialised.")
 
 
@@ -301,7 +306,24 @@ def keys_rotate(ctx: Context) -> None:
     with ctx.session() as db:
         count = rewrap_all(db, runtime.store)
         factors = accounts.reseal_totp_secrets(db, runtime.keyring)
-    click.echo(f"New master key {new_id}; {count} data keys rewrapped, {factors} second factors sealed again.")
+    click.echo(f"New master key {new_id}; {count} data keys rewrapped, {factors} second factors sealed again.\n"
+               "Duplicates are found by fingerprints made under one key: run `registry keys refingerprint` "
+               "(it reads every object) before retiring the old key.")
+
+
+@keys.command("refingerprint")
+@pass_ctx
+def keys_refingerprint(ctx: Context) -> None:
+    """Fingerprint every object again under the current master key (after `keys rotate`, and once for
+    plain SHA-256 fingerprints from before keyed ones); each original's new fingerprint is logged."""
+    from registry.documents.scrub import refingerprint_all
+
+    try:
+        with ctx.session() as db:
+            count = refingerprint_all(db, ctx.runtime.store)
+    except (IntegrityError, ObjectNotFound) as exc:
+        raise click.ClickException(f"{exc}; nothing was changed: run `registry storage scrub`") from None
+    click.echo(f"{count} objects fingerprinted again under master key {ctx.runtime.keyring.current_key_id}.")
 
 
 @keys.command("retire")
@@ -309,13 +331,17 @@ def keys_rotate(ctx: Context) -> None:
 @pass_ctx
 def keys_retire(ctx: Context, key_id: str) -> None:
     """Remove a master key that wraps no data key any more (after `keys rotate`) from the key file."""
-    from registry.documents.scrub import master_keys_in_use
+    from registry.documents.scrub import fingerprints_by_key, master_keys_in_use
 
     runtime = ctx.runtime
     if runtime.settings.master_key:
         raise click.ClickException("the master key comes from REGISTRY_MASTER_KEY; retire it where it is kept")
     with ctx.session() as db:
         wrapped = master_keys_in_use(db).get(key_id, 0) + accounts.totp_key_ids(db).get(key_id, 0)
+        fingerprinted = fingerprints_by_key(db).get(key_id, 0)
+    if fingerprinted and not wrapped:
+        raise click.ClickException(f"{fingerprinted} object fingerprints were made with master key {key_id}: "
+                                   "run `registry keys refingerprint` first")
     if wrapped:
         raise click.ClickException(f"master key {key_id} still wraps {wrapped} data keys: run `registry keys rotate` "
                                    "first (or `registry keys reencrypt` if the key leaked)")

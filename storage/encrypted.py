@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
+from storage import fingerprint
 from storage.base import LockMode, ObjectStore
 from storage.errors import IntegrityError, StorageError
 from storage.keyring import KEY_BYTES, Keyring
@@ -40,7 +42,7 @@ class ObjectInfo:
 
     key: str
     size: int
-    sha256: str
+    fingerprint: str  # keyed, see storage.fingerprint
     key_id: str
     wrapped_key: str
     stored_size: int
@@ -65,13 +67,15 @@ class EncryptedStore:
         data_key = secrets.token_bytes(KEY_BYTES)
         key_id, wrapped = self.keyring.wrap(data_key, _bound(key, context))
         wrapped_text = base64.b64encode(wrapped).decode()
-        reader = EncryptingReader(stream, data_key, key, self.segment_size, expected_length=length)
+        fingerprinter = fingerprint.current(self.keyring)
+        reader = EncryptingReader(stream, data_key, key, self.segment_size, expected_length=length,
+                                  digest=fingerprinter.new)
         stored_length = None if length is None else ciphertext_length(length, self.segment_size)
         raw = self.store.put(key, reader, stored_length, _metadata(key_id, wrapped_text))  # type: ignore[arg-type]
         return ObjectInfo(
             key=key,
             size=reader.plaintext_size,
-            sha256=reader.sha256_hex,
+            fingerprint=fingerprinter.text(reader.digest_hex),
             key_id=key_id,
             wrapped_key=wrapped_text,
             stored_size=raw.size,
@@ -84,20 +88,24 @@ class EncryptedStore:
         *,
         key_id: str | None = None,
         wrapped_key: str | None = None,
-        expected_sha256: str | None = None,
+        expected_fingerprint: str | None = None,
         context: str = "",
     ) -> BinaryIO:
         """Return a decrypting reader; it raises IntegrityError on any tampering.
 
         Without ``key_id``/``wrapped_key`` (normally kept in the database) they
-        are taken from the object's metadata.
+        are taken from the object's metadata. With ``expected_fingerprint`` the end of the
+        plaintext is accepted only if it has that fingerprint.
         """
         if key_id is None or wrapped_key is None:
             key_id, wrapped_key = self._key_material(key)
         data_key = self.keyring.unwrap(key_id, _decode_wrapped(wrapped_key), _bound(key, context))
+        fingerprinter, expected = (fingerprint.checker(self.keyring, expected_fingerprint)
+                                   if expected_fingerprint else (None, None))
         raw = self.store.open(key)
         try:
-            return DecryptingReader(raw, data_key, key, expected_sha256)  # type: ignore[return-value]
+            return DecryptingReader(raw, data_key, key, expected,  # type: ignore[return-value]
+                                    digest=fingerprinter.new if fingerprinter else hashlib.sha256)
         except BaseException:
             raw.close()
             raise
@@ -111,6 +119,18 @@ class EncryptedStore:
         metadata.update(_metadata(new_key_id, new_wrapped_text))
         self.store.replace_metadata(key, metadata)
         return new_key_id, new_wrapped_text
+
+    def refingerprint(self, key: str, *, key_id: str, wrapped_key: str, old_fingerprint: str,
+                      context: str = "") -> str:
+        """The plaintext's fingerprint under the current master key, read through a check of the old one,
+        so that a key with fingerprints to its name can be retired."""
+        fresh = fingerprint.current(self.keyring)
+        digest = fresh.new()
+        with self.open(key, key_id=key_id, wrapped_key=wrapped_key, expected_fingerprint=old_fingerprint,
+                       context=context) as reader:
+            while chunk := reader.read(DEFAULT_SEGMENT_SIZE):
+                digest.update(chunk)
+        return fresh.text(digest.hexdigest())
 
     def delete(self, key: str) -> None:
         self.store.delete(key)

@@ -32,7 +32,8 @@ import hmac
 import io
 import secrets
 import struct
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,6 +50,17 @@ MAX_SEGMENT_SIZE = 64 * 1024 * 1024
 _HEADER = struct.Struct(f">4sBI{NONCE_PREFIX_BYTES}s")
 HEADER_BYTES = _HEADER.size
 _MAX_SEGMENTS = 2**32
+
+
+class Digest(Protocol):
+    """What hashlib's and hmac's objects share: the readers hash plaintext with either."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+DigestFactory = Callable[[], Digest]
 
 
 def ciphertext_length(plaintext_length: int, segment_size: int) -> int:
@@ -85,7 +97,7 @@ def _start_of(source: BinaryIO) -> int | None:
 class EncryptingReader(io.RawIOBase):
     """Reads plaintext from ``source`` and yields the encrypted object.
 
-    Hashes the plaintext on the way (``sha256_hex``, ``plaintext_size`` are
+    Hashes the plaintext on the way with ``digest`` (``digest_hex``, ``plaintext_size`` are
     final once the reader is exhausted). Holds two plaintext segments at most.
 
     With a seekable source and an ``expected_length`` the reader is seekable
@@ -107,11 +119,13 @@ class EncryptingReader(io.RawIOBase):
         object_key: str,
         segment_size: int = DEFAULT_SEGMENT_SIZE,
         expected_length: int | None = None,
+        digest: DigestFactory = hashlib.sha256,
     ) -> None:
         super().__init__()
         if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
             raise ValueError(f"segment size must be {MIN_SEGMENT_SIZE}..{MAX_SEGMENT_SIZE}")
         self._source = source
+        self._new_digest = digest
         self._aead = AESGCM(data_key)
         self._segment_size = segment_size
         self._prefix = secrets.token_bytes(NONCE_PREFIX_BYTES)
@@ -130,7 +144,7 @@ class EncryptingReader(io.RawIOBase):
         """Begin the ciphertext at the header, with a fresh size; the hash is kept once a pass completed
         (the same source gives the same bytes again, and hashing them twice costs a tenth of a put)."""
         if not self._hashed:
-            self._hash = hashlib.sha256()
+            self._hash = self._new_digest()
         self._counter = 0
         self._lookahead: bytes | None = None
         self._finished = False
@@ -139,7 +153,7 @@ class EncryptingReader(io.RawIOBase):
         self.plaintext_size = 0
 
     @property
-    def sha256_hex(self) -> str:
+    def digest_hex(self) -> str:
         return self._hash.hexdigest()
 
     def readable(self) -> bool:
@@ -241,7 +255,7 @@ class DecryptingReader(io.BufferedIOBase):
 
     Every byte handed out belongs to a segment that authenticated. The end of
     the object is only accepted once the final segment authenticated and, when
-    ``expected_sha256`` is given, the whole plaintext matched it.
+    ``expected_digest`` is given, the whole plaintext's ``digest`` matched it.
     """
 
     def __init__(
@@ -249,7 +263,8 @@ class DecryptingReader(io.BufferedIOBase):
         source: BinaryIO,
         data_key: bytes,
         object_key: str,
-        expected_sha256: str | None = None,
+        expected_digest: str | None = None,
+        digest: DigestFactory = hashlib.sha256,
     ) -> None:
         super().__init__()
         self._source = source
@@ -260,8 +275,8 @@ class DecryptingReader(io.BufferedIOBase):
         self._aad = header + object_key.encode()
         self._prefix = prefix
         self._sealed_size = segment_size + TAG_BYTES
-        self._expected_sha256 = expected_sha256.lower() if expected_sha256 else None
-        self._hash = hashlib.sha256() if expected_sha256 else None
+        self._expected_digest = expected_digest.lower() if expected_digest else None
+        self._hash = digest() if expected_digest else None
         self._counter = 0
         self._lookahead: bytes | None = None
         self._finished = False
@@ -365,8 +380,8 @@ class DecryptingReader(io.BufferedIOBase):
         if self._hash is None:
             return
         actual = self._hash.hexdigest()
-        if not hmac.compare_digest(actual, self._expected_sha256 or ""):
+        if not hmac.compare_digest(actual, self._expected_digest or ""):
             raise IntegrityError(
-                f"object {self._object_key!r} decrypted but its SHA-256 {actual} "
-                f"differs from the expected {self._expected_sha256}"
+                f"object {self._object_key!r} decrypted but its digest {actual} "
+                f"differs from the expected {self._expected_digest}"
             )

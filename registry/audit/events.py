@@ -40,6 +40,7 @@ class Action(StrEnum):
     PERSONS_IMPORTED = "person.imported"
     DOCUMENT_UPLOADED = "document.uploaded"
     DOCUMENT_VERSION_ADDED = "document.version_added"
+    DOCUMENT_REFINGERPRINTED = "document.refingerprinted"
     DOCUMENT_LINKED = "document.person_linked"
     DOCUMENT_VIEWED = "document.viewed"
     DOCUMENT_CONTENT_READ = "document.content_read"

@@ -202,7 +202,7 @@ def _store_dump(runtime: Runtime, destination: ObjectStore, name: str, snapshot:
             key, fh, length=snapshot.path.stat().st_size, context=DUMP_CONTEXT)
     stored = hashing.stored[key]
     return {"key": key, "kind": snapshot.kind, "format": database.FORMATS[snapshot.kind],
-            "sha256": stored.sha256, "size": stored.size, "plaintext_sha256": info.sha256,
+            "sha256": stored.sha256, "size": stored.size, "plaintext_fingerprint": info.fingerprint,
             "plaintext_size": info.size, "key_id": info.key_id, "wrapped_key": info.wrapped_key,
             "schema_revision": snapshot.schema_revision,
             "audit_head": {"seq": snapshot.audit_seq, "hash": snapshot.audit_hash}}
@@ -365,6 +365,11 @@ def _restore_one(source: ObjectStore, target: ObjectStore, entry: dict[str, Any]
     return reader.digest.size
 
 
+def _dump_fingerprint(dump: dict[str, Any]) -> str:
+    """Backups made before keyed fingerprints name the dump's plain SHA-256."""
+    return dump["plaintext_fingerprint"] if "plaintext_fingerprint" in dump else "sha256:" + dump["plaintext_sha256"]
+
+
 def _load_dump(runtime: Runtime, source: ObjectStore, dump: dict[str, Any], folder: Path) -> None:
     if hash_object(source, dump["key"]) != StoredDigest(dump["sha256"], dump["size"]):
         raise BackupError("the backup's database dump is not what its manifest says: run `registry backup verify`")
@@ -372,7 +377,7 @@ def _load_dump(runtime: Runtime, source: ObjectStore, dump: dict[str, Any], fold
     try:
         with EncryptedStore(source, runtime.keyring).open(
                 dump["key"], key_id=dump["key_id"], wrapped_key=dump["wrapped_key"],
-                expected_sha256=dump["plaintext_sha256"], context=DUMP_CONTEXT) as plain, \
+                expected_fingerprint=_dump_fingerprint(dump), context=DUMP_CONTEXT) as plain, \
                 open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             shutil.copyfileobj(plain, out, 1024 * 1024)
     except IntegrityError as exc:

@@ -1,7 +1,7 @@
 """What each stored object is, bound into its wrapped data key.
 
 The database says which object is a version's original or viewing copy. Its owner could point
-one version at another document's object (sha256 and size copied along): the bytes would
+one version at another document's object (fingerprint and size copied along): the bytes would
 decrypt and be served, or signed into a court bundle, as the wrong document. Each object's data
 key is therefore wrapped with the document id, version number and role as associated data
 (``EncryptedStore.put(context=...)``): opened as anything else, it is an integrity error.

@@ -73,7 +73,7 @@ class _Job:
     key: str
     key_id: str
     wrapped_key: str
-    sha256: str
+    fingerprint: str
     document_id: str
     number: int
 
@@ -130,14 +130,14 @@ def _claim(sessions: sessionmaker[Session], version_id: str, lease: timedelta) -
         assert version is not None
         original = version.original
         job = _Job(version_id, claim, version.content_type, original.key, original.key_id, original.wrapped_key,
-                   original.sha256, version.document_id, version.number)
+                   original.fingerprint, version.document_id, version.number)
         db.commit()
     return job
 
 
 def _fetch_original(store: EncryptedStore, job: _Job, work: str) -> str:
     path = os.path.join(work, "original")
-    with store.open(job.key, key_id=job.key_id, wrapped_key=job.wrapped_key, expected_sha256=job.sha256,
+    with store.open(job.key, key_id=job.key_id, wrapped_key=job.wrapped_key, expected_fingerprint=job.fingerprint,
                     context=job.context(ORIGINAL)) as src, open(path, "wb") as out:
         shutil.copyfileobj(src, out, CHUNK)
     return path
@@ -160,7 +160,7 @@ def _record_outcome(db: Session, store: EncryptedStore, job: _Job, made: tuple[V
     if made is not None:
         copy, info = made
         on_rollback(db, lambda: store.delete(info.key))
-        viewing = StoredObject(key=info.key, size=info.size, sha256=info.sha256, key_id=info.key_id,
+        viewing = StoredObject(key=info.key, size=info.size, fingerprint=info.fingerprint, key_id=info.key_id,
                                wrapped_key=info.wrapped_key, content_type=copy.content_type)
         db.add(viewing)
         db.flush()

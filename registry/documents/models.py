@@ -36,7 +36,9 @@ class StoredObject(Base):
     id: Mapped[str] = uuid_pk()
     key: Mapped[str] = mapped_column(sa.String(200), unique=True, nullable=False)
     size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
-    sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    # A keyed hash of the plaintext (storage.fingerprint): finds duplicates and checks every read, but
+    # nobody holding only the database or a backup can test a guessed document against it.
+    fingerprint: Mapped[str] = mapped_column(sa.String(160), nullable=False, index=True)
     key_id: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     wrapped_key: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     content_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
@@ -78,7 +80,6 @@ class DocumentVersion(Base):
     filename: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     content_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
-    sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
     original_id: Mapped[str] = mapped_column(sa.ForeignKey("stored_objects.id"), nullable=False)
     viewing_id: Mapped[str | None] = mapped_column(sa.ForeignKey("stored_objects.id"))
     viewing_status: Mapped[str] = mapped_column(sa.String(16), nullable=False, index=True,
@@ -100,6 +101,10 @@ class DocumentVersion(Base):
     original: Mapped[StoredObject] = relationship(foreign_keys=[original_id], lazy="joined")
     viewing: Mapped[StoredObject | None] = relationship(foreign_keys=[viewing_id], lazy="joined")
     uploaded_by: Mapped["User"] = relationship(lazy="joined")
+
+    @property
+    def fingerprint(self) -> str:
+        return self.original.fingerprint
 
 
 class DocumentPerson(Base):

@@ -1,5 +1,5 @@
-"""Storage housekeeping: re-read and verify every object; rewrap data keys after a key rotation;
-re-encrypt every object under new data keys after a master key leaked."""
+"""Storage housekeeping: re-read and verify every object; rewrap data keys and fingerprint originals again
+after a key rotation; re-encrypt every object under new data keys after a master key leaked."""
 from __future__ import annotations
 
 import uuid
@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from registry.audit.events import Action
+from registry.audit.service import SYSTEM, record
 from registry.db import on_commit, on_rollback
 from registry.documents.binding import contexts
-from registry.documents.models import StoredObject
-from storage import EncryptedStore, IntegrityError, ObjectNotFound, ObjectStore, StorageError
+from registry.documents.models import DocumentVersion, StoredObject
+from storage import EncryptedStore, IntegrityError, ObjectNotFound, ObjectStore, StorageError, fingerprint
 
 OBJECT_PREFIX = "objects/"
 
@@ -34,7 +36,7 @@ class ScrubReport:
 
 
 def scrub(db: Session, store: EncryptedStore, raw: ObjectStore) -> ScrubReport:
-    """Every object is decrypted in full and its SHA-256 compared with the database."""
+    """Every object is decrypted in full and its fingerprint compared with the database."""
     report = ScrubReport()
     known: set[str] = set()
     bound = contexts(db)
@@ -44,7 +46,7 @@ def scrub(db: Session, store: EncryptedStore, raw: ObjectStore) -> ScrubReport:
         try:
             for context in bound.get(obj.id, [""]):  # an object two records claim must be both: one is lying
                 with store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key,
-                                expected_sha256=obj.sha256, context=context) as fh:
+                                expected_fingerprint=obj.fingerprint, context=context) as fh:
                     while fh.read(1024 * 1024):
                         pass
         except ObjectNotFound:
@@ -72,6 +74,39 @@ def master_keys_in_use(db: Session) -> Counter[str]:
     return Counter({row[0]: row[1] for row in rows})
 
 
+def fingerprints_by_key(db: Session) -> Counter[str]:
+    """Master key id -> how many object fingerprints were made with it ("" counts plain SHA-256 fingerprints
+    from before keyed ones): a key still fingerprinting objects cannot be retired."""
+    return Counter(fingerprint.key_id_of(text) or "" for text in db.scalars(sa.select(StoredObject.fingerprint)))
+
+
+def refingerprint_all(db: Session, store: EncryptedStore) -> int:
+    """Fingerprint again, under the current master key, every object fingerprinted under another key or with a
+    plain SHA-256; each read is checked against the old fingerprint on the way. Returns how many changed."""
+    bound = contexts(db)
+    current = store.keyring.current_key_id
+    count = 0
+    for obj in db.scalars(sa.select(StoredObject).order_by(StoredObject.key)):
+        if fingerprint.key_id_of(obj.fingerprint) == current:
+            continue
+        _fingerprinted_again(db, obj, store.refingerprint(
+            obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, old_fingerprint=obj.fingerprint,
+            context=bound.get(obj.id, [""])[0]))
+        count += 1
+    return count
+
+
+def _fingerprinted_again(db: Session, obj: StoredObject, new: str) -> None:
+    """An original's new fingerprint is logged: a court bundle checks each file against the log, and the
+    upload event's fingerprint cannot be checked once the key it was made with is retired."""
+    if new == obj.fingerprint:
+        return
+    obj.fingerprint = new
+    for version in db.scalars(sa.select(DocumentVersion).where(DocumentVersion.original_id == obj.id)):
+        record(db, SYSTEM, Action.DOCUMENT_REFINGERPRINTED, target_type="document", target_id=version.document_id,
+               person_ids=version.document.person_ids, details={"version": version.number, "fingerprint": new})
+
+
 def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
     """After a master key leaked: every object decrypted and stored again as a new object under a fresh data
     key wrapped by the current master key, the row pointed at it. Rewrapping is not enough there: whoever
@@ -86,11 +121,11 @@ def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
     for obj in db.scalars(sa.select(StoredObject).order_by(StoredObject.key)):
         context = bound.get(obj.id, [""])[0]
         new_key = f"objects/{uuid.uuid4()}"
-        with store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_sha256=obj.sha256,
-                        context=context) as plaintext:
+        # The reader checks the old fingerprint at the end of the plaintext, before the put completes.
+        with store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key,
+                        expected_fingerprint=obj.fingerprint, context=context) as plaintext:
             info = store.put(new_key, plaintext, length=obj.size, context=context)
-        if info.sha256 != obj.sha256:
-            raise IntegrityError(f"object {obj.key} read back differently while it was re-encrypted")
+        _fingerprinted_again(db, obj, info.fingerprint)
         if obj.locked_until is not None and store.supports_lock():
             store.lock(new_key, obj.locked_until)
         replaced.append(obj.key)

@@ -105,7 +105,7 @@ def _check_size(size: int, max_bytes: int) -> None:
 
 def _stored(db: Session, store: EncryptedStore, info: ObjectInfo, content_type: str) -> StoredObject:
     on_rollback(db, lambda: store.delete(info.key))
-    obj = StoredObject(key=info.key, size=info.size, sha256=info.sha256, key_id=info.key_id,
+    obj = StoredObject(key=info.key, size=info.size, fingerprint=info.fingerprint, key_id=info.key_id,
                        wrapped_key=info.wrapped_key, content_type=content_type)
     db.add(obj)
     return obj
@@ -185,7 +185,7 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
         _copy_after_commit(db, policy, version_id, path, opened.cost)
     _lock_after_commit(db, store, original, policy.retention)
     return DocumentVersion(id=version_id, document_id=document_id, number=number, filename=safe_filename(upload.filename), content_type=sniffed, size=size,
-                           sha256=original.sha256, original=original, viewing_status=ViewingStatus.PENDING,
+                           original=original, viewing_status=ViewingStatus.PENDING,
                            pages=opened.pages, copy_cost=opened.cost, uploaded_by_id=actor.user_id)
 
 
@@ -235,11 +235,13 @@ def _fields(fields: Any) -> str:
     return json.dumps({str(k)[:64]: v for k, v in fields.items()}, ensure_ascii=False, sort_keys=True)
 
 
-def _visible_duplicates(db: Session, actor: Actor, sha256: str, exclude: str | None) -> list[Document]:
-    """Earlier uploads of the same bytes, but only where the uploader may see a linked person."""
+def _visible_duplicates(db: Session, actor: Actor, fingerprint: str, exclude: str | None) -> list[Document]:
+    """Earlier uploads of the same bytes, but only where the uploader may see a linked person (fingerprints
+    made under an earlier master key match once `registry keys refingerprint` has run)."""
     query = (sa.select(Document).join(DocumentVersion, DocumentVersion.document_id == Document.id)
              .join(DocumentPerson, DocumentPerson.document_id == Document.id)
-             .where(DocumentVersion.sha256 == sha256))
+             .join(StoredObject, StoredObject.id == DocumentVersion.original_id)
+             .where(StoredObject.fingerprint == fingerprint))
     if exclude:
         query = query.where(Document.id != exclude)
     visible = cases.visible_person_ids(actor)
@@ -262,11 +264,11 @@ def upload_document(db: Session, actor: Actor, store: EncryptedStore, policy: Up
                         persons=[DocumentPerson(person_id=person_id, role=role)], versions=[version])
     db.add(document)
     db.flush()
-    duplicates = _visible_duplicates(db, actor, version.sha256, document.id)
+    duplicates = _visible_duplicates(db, actor, version.fingerprint, document.id)
     record(db, actor, Action.DOCUMENT_UPLOADED, target_type="document", target_id=document.id,
            person_ids=[person_id], reason=reason,
            details={"kind": kind, "size": version.size, "content_type": version.content_type,
-                    "sha256": version.sha256, "duplicates": [d.id for d in duplicates]})
+                    "fingerprint": version.fingerprint, "duplicates": [d.id for d in duplicates]})
     return UploadResult(document, version, duplicates)
 
 
@@ -283,8 +285,8 @@ def add_version(db: Session, actor: Actor, store: EncryptedStore, policy: Upload
     document.versions.append(version)
     db.flush()
     record(db, actor, Action.DOCUMENT_VERSION_ADDED, target_type="document", target_id=document.id,
-           person_ids=document.person_ids, details={"version": version.number, "sha256": version.sha256})
-    return UploadResult(document, version, _visible_duplicates(db, actor, version.sha256, document.id))
+           person_ids=document.person_ids, details={"version": version.number, "fingerprint": version.fingerprint})
+    return UploadResult(document, version, _visible_duplicates(db, actor, version.fingerprint, document.id))
 
 
 def link_person(db: Session, actor: Actor, document: Document, person_id: str, role: str) -> None:
@@ -350,7 +352,7 @@ def _open(db: Session, actor: Actor, store: EncryptedStore, document: Document, 
     obj = version.original if role == ORIGINAL else version.viewing
     assert obj is not None
     try:
-        return store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_sha256=obj.sha256,
+        return store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_fingerprint=obj.fingerprint,
                           context=version_context(version, role))
     except IntegrityError:
         log.error("document %s version %d: the %s object does not belong to it", document.id, version.number, role)
@@ -422,7 +424,7 @@ def document_json(db: Session, actor: Actor, document: Document) -> dict[str, An
         "persons": [{"person_id": link.person_id, "role": link.role} for link in document.persons
                     if cases.can_see_person(db, actor, link.person_id)],
         "versions": [{"number": v.number, "reason": v.reason, "filename": v.filename,
-                      "content_type": v.content_type, "size": v.size, "sha256": v.sha256, "pages": v.pages,
+                      "content_type": v.content_type, "size": v.size, "fingerprint": v.fingerprint, "pages": v.pages,
                       "viewing_copy": _viewing_json(v), "uploaded_by": v.uploaded_by_id,
                       "uploaded_by_name": v.uploaded_by.username,
                       "uploaded_at": v.uploaded_at.isoformat(), "worm_locked": v.original.locked_until is not None}

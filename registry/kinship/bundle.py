@@ -24,6 +24,7 @@ import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -48,7 +49,8 @@ from registry.kinship import service as kinship
 from registry.kinship.models import CourtRuling, GenomicResult, Relationship
 from registry.kinship.policy import current_policy
 from registry.kinship.verify import BUNDLE_CONTEXT, FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
-from storage import EncryptedStore
+from storage import EncryptedStore, IntegrityError, Keyring, fingerprint
+from storage.stream_aead import Digest
 
 SPOOL_BYTES = 16 * 1024 * 1024
 README = """Court evidence bundle from the kinship-evidence registry.
@@ -103,11 +105,14 @@ class _Writer:
         self.archive.writestr(path, data)
         self.files.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **about})
 
-    def add_stream(self, path: str, chunks, **about: Any) -> dict[str, Any]:
-        digest, size = hashlib.sha256(), 0
+    def add_stream(self, path: str, chunks, also: Iterable[Digest] = (), **about: Any) -> dict[str, Any]:
+        """Stream a file in; ``also`` are further digests fed the same bytes (the log's fingerprints)."""
+        digest, size, also = hashlib.sha256(), 0, list(also)
         with self.archive.open(path, "w", force_zip64=True) as out:
             for chunk in chunks:
                 digest.update(chunk)
+                for other in also:
+                    other.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
         entry = {"path": path, "sha256": digest.hexdigest(), "size": size, **about}
@@ -132,38 +137,62 @@ def _users(db: Session, documents_: list[Document]) -> dict[str, User]:
 def _add_originals(db: Session, actor: Actor, store: EncryptedStore, writer: _Writer,
                    documents_: list[Document]) -> None:
     users = _users(db, documents_)
+    keyring = store.keyring
     for document in documents_:
         shown = set(kinship.visible_persons(db, actor, document.person_ids))  # the others are never named
         for version in document.versions:
             content = documents.read_content(db, actor, store, document.id, original=True, version=version.number)
+            events = _fingerprint_events(db, document.id, version.number)
+            checks = _fingerprint_checks(keyring, events)
             uploader = users.get(version.uploaded_by_id)
             entry = writer.add_stream(
                 f"documents/{document.id}/v{version.number}-{_safe(version.filename)}", content.chunks,
+                also=[digest for _event, digest, _hex in checks],
                 document_id=document.id, version=version.number, kind=document.kind, title=document.title,
                 content_type=version.content_type, uploaded_at=version.uploaded_at.isoformat(),
                 uploaded_by={"username": uploader.username if uploader else "",
                              "full_name": uploader.full_name if uploader else ""},
                 persons=[{"person_id": link.person_id, "role": link.role} for link in document.persons
                          if link.person_id in shown])
-            event = _upload_event(db, document.id, version.number)
-            if event is None or entry["sha256"] != version.sha256 or entry["sha256"] != _event_sha256(event):
+            upload = events[0][0] if events and events[0][0].action != Action.DOCUMENT_REFINGERPRINTED else None
+            if upload is None or not checks or any(digest.hexdigest() != hex_ for _e, digest, hex_ in checks):
                 raise _not_as_uploaded(document, version.number)
-            entry["upload_event"] = {"seq": event.seq, "hash": event.hash}
+            entry["upload_event"] = {"seq": upload.seq, "hash": upload.hash}
+            entry["checked_against_events"] = [event.seq for event, _d, _h in checks]
 
 
-def _upload_event(db: Session, document_id: str, number: int) -> AuditEvent | None:
-    """The access-log event that recorded this version's upload (and the SHA-256 it had then)."""
-    action = Action.DOCUMENT_UPLOADED if number == 1 else Action.DOCUMENT_VERSION_ADDED
+_FINGERPRINTING = (Action.DOCUMENT_UPLOADED, Action.DOCUMENT_VERSION_ADDED, Action.DOCUMENT_REFINGERPRINTED)
+
+
+def _fingerprint_events(db: Session, document_id: str, number: int) -> list[tuple[AuditEvent, str]]:
+    """The log's events that fingerprinted this version's original, oldest (its upload) first: the upload and,
+    after key rotations, each fingerprint made again. Events from before keyed fingerprints name a SHA-256."""
+    found = []
     for event in db.scalars(sa.select(AuditEvent).where(
-            AuditEvent.target_type == "document", AuditEvent.target_id == document_id, AuditEvent.action == action,
-            AuditEvent.outcome == "allowed").order_by(AuditEvent.seq)):
-        if number == 1 or json.loads(event.details).get("version") == number:
-            return event
-    return None
+            AuditEvent.target_type == "document", AuditEvent.target_id == document_id,
+            AuditEvent.action.in_(_FINGERPRINTING), AuditEvent.outcome == "allowed").order_by(AuditEvent.seq)):
+        details = json.loads(event.details)
+        if (1 if event.action == Action.DOCUMENT_UPLOADED else details.get("version")) != number:
+            continue
+        text = details.get("fingerprint") or ("sha256:" + str(details["sha256"]) if "sha256" in details else "")
+        found.append((event, text))
+    return found
 
 
-def _event_sha256(event: AuditEvent) -> str:
-    return str(json.loads(event.details).get("sha256", ""))
+def _fingerprint_checks(keyring: Keyring, events: list[tuple[AuditEvent, str]]) -> list[tuple[AuditEvent, Digest, str]]:
+    """A digest to feed the file through, and the value it must give, for each logged fingerprint this keyring can
+    still make (those of a retired key cannot be checked; a later event fingerprinted the file again)."""
+    checks = []
+    for event, text in events:
+        try:
+            key_id, _hex = fingerprint.parse(text)
+            if key_id is not None and key_id not in keyring.key_ids:
+                continue
+            fingerprinter, expected = fingerprint.checker(keyring, text)
+        except IntegrityError:  # an unreadable fingerprint in the log: no file matches it
+            fingerprinter, expected = fingerprint.Fingerprinter(None, None), "unreadable"
+        checks.append((event, fingerprinter.new(), expected))
+    return checks
 
 
 def _not_as_uploaded(document: Document, number: int) -> StoredObjectMismatch:

@@ -78,6 +78,7 @@ LABELS: dict[str, dict[str, Any]] = {
         Action.PERSON_SEARCHED: _("searched for persons"), Action.PERSONS_IMPORTED: _("imported persons"),
         Action.DOCUMENT_UPLOADED: _("uploaded a document"),
         Action.DOCUMENT_VERSION_ADDED: _("added a document version"),
+        Action.DOCUMENT_REFINGERPRINTED: _("fingerprinted a document's original again under a new key"),
         Action.DOCUMENT_LINKED: _("linked a document to a person"), Action.DOCUMENT_VIEWED: _("viewed a document"),
         Action.DOCUMENT_CONTENT_READ: _("opened a document's viewing copy"),
         Action.DOCUMENT_ORIGINAL_READ: _("downloaded a document's original"),

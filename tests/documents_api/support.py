@@ -11,6 +11,7 @@ import pikepdf
 import sqlalchemy as sa
 
 from registry.audit.models import AuditEvent
+from storage import fingerprint
 
 # Names that make a PDF act or carry something besides its pages, as they read after qpdf decodes escapes.
 ACTIVE_PDF_NAMES = ("/JS", "/JavaScript", "/OpenAction", "/AA", "/Launch", "/EmbeddedFile", "/EmbeddedFiles",
@@ -36,6 +37,11 @@ def uploaded(response) -> dict:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint_of(runtime, data: bytes) -> str:
+    """The keyed fingerprint the registry keeps of these bytes (storage.fingerprint)."""
+    return fingerprint.current(runtime.keyring).of(data)
 
 
 def active_names(pdf_bytes: bytes) -> set[str]:

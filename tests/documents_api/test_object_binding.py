@@ -43,7 +43,7 @@ def _point_at(runtime, victim_id: str, source_id: str, *, also_move_version: boo
             conn.execute(sa.update(versions).where(versions.c.id == source.id).values(document_id=victim_id))
             return
         conn.execute(sa.update(versions).where(versions.c.document_id == victim_id).values(
-            original_id=source.original_id, sha256=source.sha256, size=source.size,
+            original_id=source.original_id, size=source.size,
             content_type=source.content_type))
 
 

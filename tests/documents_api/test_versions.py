@@ -10,7 +10,7 @@ import pytest
 from registry.audit.events import Action
 from tests.conftest import error_code
 from tests.documents import files
-from tests.documents_api.support import add_version, events, sha256, stored_keys, upload, uploaded
+from tests.documents_api.support import add_version, events, fingerprint_of, stored_keys, upload, uploaded
 
 
 def _pages(pdf: bytes) -> int:
@@ -40,7 +40,7 @@ class TestVersions:
         path = f"/documents/{document['id']}"
         assert make_copies() == {"ready": 2}
         history = client.get(path).get_json()["document"]["versions"]
-        assert [v["sha256"] for v in history] == [sha256(first), sha256(second)]
+        assert [v["fingerprint"] for v in history] == [fingerprint_of(runtime, first), fingerprint_of(runtime, second)]
         assert _pages(client.get(f"{path}/content").data) == 2
         assert _pages(client.get(f"{path}/content?version=1").data) == 1
         assert client.get(f"{path}/original?version=1").data == first

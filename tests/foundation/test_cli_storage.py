@@ -1,7 +1,9 @@
 """`registry keys rotate` and `registry storage scrub` on a registry with documents in it."""
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -94,3 +96,93 @@ def test_a_leaked_key_is_retired_after_every_object_is_encrypted_again(app, runt
     assert content.status_code == 200 and content.data == _png()
     scrub = CliRunner().invoke(main, ["storage", "scrub"])
     assert scrub.exit_code == 0, scrub.output
+
+
+def _upload(api, clerk, person, content: bytes):
+    return api(clerk).post(f"/persons/{person['id']}/documents",
+                           data={"kind": "birth_record", "title": "Birth record",
+                                 "file": (io.BytesIO(content), "scan.png", "image/png")})
+
+
+def _fingerprint_keys(runtime) -> set[str]:
+    with runtime.engine.connect() as conn:
+        return {text.split(":")[1] for text in conn.scalars(sa.text("SELECT fingerprint FROM stored_objects"))}
+
+
+def test_after_a_rotation_fingerprints_are_made_again_before_the_old_key_can_go(
+        app, runtime, settings, staff, api, make_person, monkeypatch, make_copies):
+    """Fingerprints are keyed: after a rotation a new upload of the same file is found as a duplicate again only
+    once the old fingerprints were made again, and the old key cannot be retired while any was made with it."""
+    clerk = staff("clerk")
+    person = make_person(clerk)
+    first = _upload(api, clerk, person, _png()).get_json()["document"]
+    make_copies()
+    (old_key,) = _fingerprint_keys(runtime)
+    _environment(monkeypatch, settings)
+
+    rotated = CliRunner().invoke(main, ["keys", "rotate"])
+    assert rotated.exit_code == 0 and "registry keys refingerprint" in rotated.output
+    refused = CliRunner().invoke(main, ["keys", "retire", old_key])
+    assert refused.exit_code != 0
+    assert f"2 object fingerprints were made with master key {old_key}" in refused.output
+
+    again = CliRunner().invoke(main, ["keys", "refingerprint"])
+    assert again.exit_code == 0, again.output
+    assert "2 objects fingerprinted again" in again.output
+    assert old_key not in _fingerprint_keys(runtime)
+    retired = CliRunner().invoke(main, ["keys", "retire", old_key])
+    assert retired.exit_code == 0, retired.output
+
+    restarted = create_app(settings)
+    clerk_there = ApiClient(restarted.test_client(), clerk.token)
+    second = clerk_there.post(f"/persons/{person['id']}/documents",
+                              data={"kind": "birth_record", "title": "Birth record, again",
+                                    "file": (io.BytesIO(_png()), "scan.png", "image/png")})
+    assert [d["id"] for d in second.get_json()["duplicates"]] == [first["id"]]
+    assert clerk_there.get(f"/documents/{first['id']}/original").data == _png()
+
+
+def test_plain_hashes_from_before_keyed_fingerprints_are_checked_then_replaced(
+        app, runtime, settings, staff, api, make_person, monkeypatch, make_copies):
+    """What migration 0009 leaves of a deployment's existing rows: 'sha256:<hex>', still checked on every read,
+    reported by `init`, replaced (and logged) by `keys refingerprint`."""
+    clerk = staff("clerk")
+    person = make_person(clerk)
+    document = _upload(api, clerk, person, _png()).get_json()["document"]
+    make_copies()
+    plain = "sha256:" + hashlib.sha256(_png()).hexdigest()
+    with runtime.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE stored_objects SET fingerprint = :f WHERE id = (SELECT original_id FROM "
+                             "document_versions WHERE document_id = :d)"), {"f": plain, "d": document["id"]})
+    assert api(clerk).get(f"/documents/{document['id']}/original").data == _png()
+    _environment(monkeypatch, settings)
+
+    init = CliRunner().invoke(main, ["init"])
+    assert init.exit_code == 0, init.output
+    assert "1 objects still have a plain SHA-256 fingerprint" in init.output
+
+    again = CliRunner().invoke(main, ["keys", "refingerprint"])
+    assert again.exit_code == 0 and "1 objects fingerprinted again" in again.output
+    with runtime.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM stored_objects WHERE fingerprint LIKE 'sha256:%'")) == 0
+        logged = conn.execute(sa.text("SELECT target_id, details FROM audit_events "
+                                      "WHERE action = 'document.refingerprinted'")).all()
+    assert [(target, json.loads(details)["version"]) for target, details in logged] == [(document["id"], 1)]
+    assert "plain SHA-256 fingerprint" not in CliRunner().invoke(main, ["init"]).output
+
+
+def test_a_plain_hash_that_does_not_match_stops_refingerprinting_and_changes_nothing(
+        app, runtime, settings, staff, api, make_person, monkeypatch, make_copies):
+    clerk = staff("clerk")
+    person = make_person(clerk)
+    _upload(api, clerk, person, _png())
+    make_copies()
+    with runtime.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE stored_objects SET fingerprint = :f"), {"f": "sha256:" + "0" * 64})
+    _environment(monkeypatch, settings)
+
+    result = CliRunner().invoke(main, ["keys", "refingerprint"])
+
+    assert result.exit_code != 0 and "nothing was changed: run `registry storage scrub`" in result.output
+    with runtime.engine.connect() as conn:
+        assert set(conn.scalars(sa.text("SELECT fingerprint FROM stored_objects"))) == {"sha256:" + "0" * 64}

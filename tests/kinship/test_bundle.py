@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from registry.audit.checkpoints import public_key_id, published_key
 from registry.kinship.cli import bundle as bundle_command
 from registry.kinship.verify import BUNDLE_CONTEXT, verify_bundle
+from storage import fingerprint
 from tests.conftest import error_code
 from tests.kinship.helpers import claim, genomic_document, ruling_document, scan
 
@@ -66,8 +67,10 @@ def test_an_untouched_bundle_verifies(exported, runtime, pinned, tmp_path):
     assert report.key_id == public_key_id(runtime.audit_key.public_key())
     manifest = _manifest(path)
     originals = [f for f in manifest["files"] if f.get("document_id")]
-    assert {(f["document_id"], f["sha256"]) for f in originals} == {
-        (d["id"], d["versions"][0]["sha256"]) for d in documents}
+    with zipfile.ZipFile(path) as archive:
+        packed = {(f["document_id"], fingerprint.current(runtime.keyring).of(archive.read(f["path"])))
+                  for f in originals}
+    assert packed == {(d["id"], d["versions"][0]["fingerprint"]) for d in documents}
     assert all(f["uploaded_by"]["username"] and f["uploaded_at"] and f["kind"] for f in originals)
     assert [h["to"] for h in manifest["relationships"][0]["history"]] == [
         "claimed", "genetically_supported", "court_established"]

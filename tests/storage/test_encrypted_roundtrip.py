@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 import os
 
 import pytest
 
-from storage import EncryptedStore, IntegrityError, Keyring, ObjectNotFound
+from storage import EncryptedStore, IntegrityError, Keyring, ObjectNotFound, fingerprint
 from storage.encrypted import META_KEY_ID, META_WRAPPED_KEY
 
 SEGMENT = 4096
@@ -31,7 +33,7 @@ def test_roundtrip_around_segment_boundaries(encrypted: EncryptedStore, size: in
 
     assert _read_all(encrypted, "objects/a") == data
     assert info.size == size
-    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert info.fingerprint == fingerprint.current(encrypted.keyring).of(data)
 
 
 @pytest.mark.parametrize("size", [5 * MiB - 1, 5 * MiB, 5 * MiB + 1, 11 * MiB + 7])
@@ -42,7 +44,7 @@ def test_roundtrip_across_multipart_part_sizes(store, keyring: Keyring, size: in
 
     info = encrypted.put("objects/big", io.BytesIO(data))
 
-    assert _read_all(encrypted, "objects/big", expected_sha256=info.sha256) == data
+    assert _read_all(encrypted, "objects/big", expected_fingerprint=info.fingerprint) == data
 
 
 def test_reported_info_matches_what_is_stored(encrypted: EncryptedStore, read_raw) -> None:
@@ -103,8 +105,30 @@ def test_same_plaintext_twice_gives_different_ciphertext(
 def test_wrong_expected_digest_fails_at_the_end(encrypted: EncryptedStore) -> None:
     encrypted.put("objects/a", io.BytesIO(b"evidence"))
 
-    with pytest.raises(IntegrityError, match="SHA-256"):
-        _read_all(encrypted, "objects/a", expected_sha256="00" * 32)
+    key_id = encrypted.keyring.current_key_id
+    with pytest.raises(IntegrityError, match="digest"):
+        _read_all(encrypted, "objects/a", expected_fingerprint=f"hmac-sha256:{key_id}:" + "00" * 32)
+
+
+def test_the_fingerprint_is_keyed_not_a_plain_hash(encrypted: EncryptedStore) -> None:
+    """Whoever holds the database but not the keyring cannot confirm a guessed document by hashing it."""
+    data = b"birth record of a child born in Raqqa, 2016"
+    info = encrypted.put("objects/a", io.BytesIO(data))
+
+    key_id, derived = encrypted.keyring.derive(b"content fingerprint")
+    assert info.fingerprint == f"hmac-sha256:{key_id}:" + hmac.new(derived, data, hashlib.sha256).hexdigest()
+    assert hashlib.sha256(data).hexdigest() not in info.fingerprint
+    another_registry = Keyring.from_env_value(base64.b64encode(os.urandom(32)).decode())
+    assert fingerprint.current(another_registry).of(data) != info.fingerprint
+
+
+def test_a_legacy_plain_fingerprint_is_still_checked(encrypted: EncryptedStore) -> None:
+    data = b"evidence"
+    encrypted.put("objects/a", io.BytesIO(data))
+
+    assert _read_all(encrypted, "objects/a", expected_fingerprint="sha256:" + hashlib.sha256(data).hexdigest()) == data
+    with pytest.raises(IntegrityError, match="digest"):
+        _read_all(encrypted, "objects/a", expected_fingerprint="sha256:" + hashlib.sha256(b"other").hexdigest())
 
 
 def test_key_material_from_the_database_wins_over_metadata(encrypted: EncryptedStore) -> None:

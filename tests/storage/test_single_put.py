@@ -22,7 +22,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from storage import EncryptedStore, Keyring, S3Store, StorageError
+from storage import EncryptedStore, Keyring, ObjectInfo, S3Store, StorageError, fingerprint
 from storage.stream_aead import (
     HEADER_BYTES,
     TAG_BYTES,
@@ -71,10 +71,14 @@ def _sha256_of(path: Path) -> str:
         return hashlib.file_digest(source, "sha256").hexdigest()
 
 
-def _round_trips(encrypted: EncryptedStore, key: str, expected: str) -> bool:
-    """The object decrypts, authenticates, and has the expected digest."""
+def _fingerprint_of(keyring: Keyring, path: Path) -> str:
+    return fingerprint.current(keyring).of(path.read_bytes())
+
+
+def _round_trips(encrypted: EncryptedStore, key: str, info: ObjectInfo, expected: str) -> bool:
+    """The object decrypts, authenticates, has the fingerprint ``put`` reported, and the expected SHA-256."""
     digest = hashlib.sha256()
-    with encrypted.open(key, expected_sha256=expected) as reader:
+    with encrypted.open(key, expected_fingerprint=info.fingerprint) as reader:
         while chunk := reader.read(MiB):
             digest.update(chunk)
     return digest.hexdigest() == expected
@@ -93,9 +97,9 @@ def test_rewound_reader_yields_the_same_bytes_and_digest() -> None:
 
     assert first == second
     assert len(first) == ciphertext_length(len(plaintext), SEGMENT)
-    assert reader.sha256_hex == hashlib.sha256(plaintext).hexdigest()
+    assert reader.digest_hex == hashlib.sha256(plaintext).hexdigest()
     assert reader.plaintext_size == len(plaintext)
-    assert _decrypt(second, reader.sha256_hex) == plaintext
+    assert _decrypt(second, reader.digest_hex) == plaintext
 
 
 def test_rewind_mid_stream_resets_digest_and_size() -> None:
@@ -107,7 +111,7 @@ def test_rewind_mid_stream_resets_digest_and_size() -> None:
     whole = reader.read()
 
     assert reader.plaintext_size == len(plaintext)
-    assert reader.sha256_hex == hashlib.sha256(plaintext).hexdigest()
+    assert reader.digest_hex == hashlib.sha256(plaintext).hexdigest()
     assert _decrypt(whole) == plaintext
 
 
@@ -150,7 +154,7 @@ def test_seek_to_any_offset_reads_that_slice(offset: int) -> None:
     assert reader.read() == whole[offset:]
     assert reader.seek(-10, io.SEEK_END) == len(whole) - 10
     assert reader.read() == whole[-10:]
-    assert reader.sha256_hex == hashlib.sha256(plaintext).hexdigest()
+    assert reader.digest_hex == hashlib.sha256(plaintext).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -168,7 +172,7 @@ def test_reader_cannot_seek_without_a_seekable_source_and_a_length(
         reader.seek(0)
     with pytest.raises(io.UnsupportedOperation):
         reader.tell()
-    assert len(_decrypt(reader.read(), reader.sha256_hex)) == reader.plaintext_size == 3
+    assert len(_decrypt(reader.read(), reader.digest_hex)) == reader.plaintext_size == 3
 
 
 # -- one PutObject on S3 ------------------------------------------------------
@@ -210,9 +214,9 @@ def test_encrypted_put_of_a_seekable_file_is_one_put_object(
 
     assert calls == ["PutObject"]
     assert info.size == SIZE
-    assert info.sha256 == _sha256_of(big_file)
+    assert info.fingerprint == _fingerprint_of(encrypted.keyring, big_file)
     assert info.stored_size == ciphertext_length(SIZE, encrypted.segment_size)
-    assert _round_trips(encrypted, "objects/a", _sha256_of(big_file))
+    assert _round_trips(encrypted, "objects/a", info, _sha256_of(big_file))
 
 
 def test_a_retried_put_object_sends_the_same_ciphertext(
@@ -237,8 +241,8 @@ def test_a_retried_put_object_sends_the_same_ciphertext(
         info = encrypted.put("objects/a", source, length=SIZE)
 
     assert calls == ["PutObject"] and len(tries) == 2
-    assert info.sha256 == _sha256_of(big_file)
-    assert _round_trips(encrypted, "objects/a", _sha256_of(big_file))
+    assert info.fingerprint == _fingerprint_of(encrypted.keyring, big_file)
+    assert _round_trips(encrypted, "objects/a", info, _sha256_of(big_file))
 
 
 def test_unseekable_stream_still_goes_multipart(
@@ -248,11 +252,11 @@ def test_unseekable_stream_still_goes_multipart(
     calls = _record_calls(encrypted.store)
     source = GeneratedStream(SIZE)
 
-    encrypted.put("objects/a", source, length=SIZE)  # type: ignore[arg-type]
+    info = encrypted.put("objects/a", source, length=SIZE)  # type: ignore[arg-type]
 
     assert calls[0] == "CreateMultipartUpload" and calls[-1] == "CompleteMultipartUpload"
     assert "PutObject" not in calls
-    assert _round_trips(encrypted, "objects/a", source.sha256.hexdigest())
+    assert _round_trips(encrypted, "objects/a", info, source.sha256.hexdigest())
 
 
 def test_seekable_stream_above_single_put_max_goes_multipart(
@@ -262,10 +266,10 @@ def test_seekable_stream_above_single_put_max_goes_multipart(
     calls = _record_calls(encrypted.store)
 
     with big_file.open("rb") as source:
-        encrypted.put("objects/a", source, length=SIZE)
+        info = encrypted.put("objects/a", source, length=SIZE)
 
     assert calls[0] == "CreateMultipartUpload" and "PutObject" not in calls
-    assert _round_trips(encrypted, "objects/a", _sha256_of(big_file))
+    assert _round_trips(encrypted, "objects/a", info, _sha256_of(big_file))
 
 
 def test_plain_put_streams_from_where_the_stream_stands(s3_store: S3Store) -> None:
@@ -363,7 +367,7 @@ baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with open(path, "rb") as source:
     info = encrypted.put("objects/big", source, length=os.path.getsize(path))
 growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline
-print(json.dumps({"rss_growth_mib": growth / 1024, "calls": calls, "sha256": info.sha256}))
+print(json.dumps({"rss_growth_mib": growth / 1024, "calls": calls, "fingerprint": info.fingerprint}))
 """
 
 
@@ -393,7 +397,7 @@ def test_single_put_of_60_mib_keeps_memory_flat(
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["calls"] == ["PutObject"]
-    assert result["sha256"] == _sha256_of(path)
+    assert result["fingerprint"] == _fingerprint_of(Keyring.load(key_file), path)
     assert result["rss_growth_mib"] < MAX_GROWTH_MIB
 
 

@@ -22,7 +22,7 @@ MAX_GROWTH_MIB = 64
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "storage.py"
 
 
-def _measure(mode: str, target: list[str], key_file: Path, sha256: str | None = None) -> dict:
+def _measure(mode: str, target: list[str], key_file: Path, fingerprint: str | None = None) -> dict:
     command = [
         sys.executable,
         str(BENCH),
@@ -34,8 +34,8 @@ def _measure(mode: str, target: list[str], key_file: Path, sha256: str | None = 
         str(key_file),
         *target,
     ]
-    if sha256:
-        command += ["--expected-sha256", sha256]
+    if fingerprint:
+        command += ["--expected-fingerprint", fingerprint]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -66,7 +66,7 @@ def test_200_mib_object_put_and_get_with_flat_memory(target: list[str], tmp_path
 
     put = _measure("encrypted_put", target, key_file)
     get = _measure(
-        "encrypted_get", target, key_file, put["sha256"]
+        "encrypted_get", target, key_file, put["fingerprint"]
     )  # fails unless the digest matches
 
     assert put["rss_growth_mib"] < MAX_GROWTH_MIB

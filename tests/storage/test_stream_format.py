@@ -75,7 +75,7 @@ def test_digest_is_of_the_plaintext() -> None:
     reader = EncryptingReader(io.BytesIO(data), KEY, "objects/a", 256)
     reader.read()
 
-    assert reader.sha256_hex == hashlib.sha256(data).hexdigest()
+    assert reader.digest_hex == hashlib.sha256(data).hexdigest()
     assert reader.plaintext_size == 1000
 
 
