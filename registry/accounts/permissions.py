@@ -40,6 +40,10 @@ class Permission(StrEnum):
     # The list of role-change proposals and their decisions: auditors check it, administrators work from it.
     ROLE_CHANGE_READ = "role_change.read"
     NDA_MANAGE = "nda.manage"
+    HOLD_MANAGE = "hold.manage"
+    # Proposing and approving disposals under the retention schedule (never the same person for one disposal).
+    RETENTION_MANAGE = "retention.manage"
+    PERSON_EXPORT = "person.export"
 
 
 P = Permission
@@ -49,11 +53,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.PERSON_READ, P.PERSON_WRITE, P.PERSON_IMPORT, P.DOCUMENT_READ, P.DOCUMENT_UPLOAD,
         P.DOCUMENT_ORIGINAL, P.GENOMIC_READ, P.KINSHIP_READ, P.KINSHIP_WRITE,
         P.RESTORATION_READ, P.RESTORATION_WRITE, P.CASE_READ, P.CASE_PERSONS, P.EMERGENCY_ACCESS,
+        P.HOLD_MANAGE, P.RETENTION_MANAGE, P.PERSON_EXPORT,
     }),
     Role.LAWYER: frozenset({
         P.PERSON_READ, P.DOCUMENT_READ, P.DOCUMENT_UPLOAD, P.DOCUMENT_ORIGINAL, P.GENOMIC_READ,
         P.KINSHIP_READ, P.KINSHIP_WRITE, P.BUNDLE_EXPORT, P.RESTORATION_READ, P.CASE_READ,
-        P.EMERGENCY_ACCESS,
+        P.EMERGENCY_ACCESS, P.HOLD_MANAGE, P.PERSON_EXPORT,
     }),
     Role.CASEWORKER: frozenset({
         P.PERSON_READ, P.DOCUMENT_READ, P.KINSHIP_READ, P.RESTORATION_READ, P.CASE_READ,

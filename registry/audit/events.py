@@ -65,6 +65,17 @@ class Action(StrEnum):
     ACCOUNT_SET_UP = "auth.account_set_up"
     # Production started on a store that cannot lock objects, as the operator accepted (once per process).
     UNLOCKABLE_STORE_ACCEPTED = "audit.unlockable_store_accepted"
+    # Legal holds keep a person's, a case's or a document's records from disposal until lifted.
+    LEGAL_HOLD_PLACED = "hold.placed"
+    LEGAL_HOLD_LIFTED = "hold.lifted"
+    LEGAL_HOLDS_READ = "hold.read"
+    # Retention: a disposal is proposed by one person, approved by another, and its record signed.
+    DISPOSAL_PROPOSED = "retention.disposal_proposed"
+    DISPOSAL_APPROVED = "retention.disposal_approved"
+    DISPOSAL_REJECTED = "retention.disposal_rejected"
+    DOCUMENT_DISPOSED = "document.disposed"
+    # Everything the registry holds about one person, as one signed ZIP (for a court or the person).
+    PERSON_EXPORTED = "person.exported"
 
 
 class Outcome(StrEnum):

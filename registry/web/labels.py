@@ -98,6 +98,14 @@ LABELS: dict[str, dict[str, Any]] = {
         Action.ACCOUNT_SETUP_ISSUED: _("issued an account set-up link"),
         Action.ACCOUNT_SET_UP: _("set up their account"),
         Action.UNLOCKABLE_STORE_ACCEPTED: _("started on a store that cannot lock objects (accepted by the operator)"),
+        Action.LEGAL_HOLD_PLACED: _("placed a legal hold"),
+        Action.LEGAL_HOLD_LIFTED: _("lifted a legal hold"),
+        Action.LEGAL_HOLDS_READ: _("viewed legal holds"),
+        Action.DISPOSAL_PROPOSED: _("proposed a disposal under the retention schedule"),
+        Action.DISPOSAL_APPROVED: _("approved a disposal (signed disposal record)"),
+        Action.DISPOSAL_REJECTED: _("rejected a disposal"),
+        Action.DOCUMENT_DISPOSED: _("disposed of a document's files (its record kept)"),
+        Action.PERSON_EXPORTED: _("exported everything held about a person"),
     },
     "target": {
         "person": _("person"), "person_search": _("person search"), "person_import": _("person import"),
@@ -106,6 +114,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "kinship_lists": _("kinship lists"), "restoration": _("document restoration"),
         "restoration_list": _("restoration list"), "request": _("request"), "audit": _("access log"),
         "anomalies": _("anomalies"), "document_list": _("document list"),
+        "legal_hold": _("legal hold"), "disposal": _("disposal"),
     },
 }
 
