@@ -54,11 +54,12 @@ def list_documents(db: Session, actor: Actor, wanted: listing.ListQuery) -> list
     return found
 
 
-def visible_persons(db: Session, actor: Actor, documents: list[Document]) -> dict[str, str]:
-    """Person id -> registry number of the persons the listed documents concern that the actor may see."""
+def visible_persons(db: Session, actor: Actor, documents: list[Document]) -> dict[str, Person]:
+    """Person id -> person, for the persons the listed documents concern that the actor may see."""
     ids = {p for d in documents for p in d.person_ids}
     if not ids:
         return {}
-    query = sa.select(Person.id, Person.registry_number).where(Person.id.in_(ids))
+    query = sa.select(Person).where(Person.id.in_(ids))
     visible = cases.visible_person_ids(actor)
-    return dict(db.execute(query if visible is None else query.where(Person.id.in_(visible))).all())
+    found = db.scalars(query if visible is None else query.where(Person.id.in_(visible)))
+    return {person.id: person for person in found}

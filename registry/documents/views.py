@@ -97,7 +97,7 @@ def list_documents():
         result = lists.list_documents(db(), actor, listing.read(request.args, lists.DOCUMENT_LIST))
     except ValidationFailed as error:
         return render_form("documents/list.html", error, result=None, **page)
-    return render_form("documents/list.html", result=result, numbers=lists.visible_persons(db(), actor, result.items),
+    return render_form("documents/list.html", result=result, persons=lists.visible_persons(db(), actor, result.items),
                        **page)
 
 

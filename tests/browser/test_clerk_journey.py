@@ -211,5 +211,13 @@ def test_a_clerks_first_day_in_russian(page, axe, staff, runtime, tmp_path):
                                                   "uploadThroughput": -1})
     page.locator("img.viewer").wait_for(timeout=60_000)
     assert "/documents/" in page.url
-    axe(page, "document")
+    _shoot(page, axe, "6-document")
+
+    page.click("nav a[href='/documents']")
+    axe(page, "documents")
+    page.select_option("#f-kind", "birth_record")
+    page.click("main form button[type=submit]")
+    expect(page.locator("main table a").first).to_have_text("Запись о рождении, Ракка")
+    expect(page.locator("main table td").nth(2)).to_contain_text("Абдирасулова Айгерим")  # a name, not only a number
+    _shoot(page, axe, "7-documents-list")
     assert page.csp_violations == []
