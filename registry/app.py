@@ -21,7 +21,7 @@ from registry.runtime import Runtime, check_store_lock, current_runtime, load_ke
 from registry.settings import Settings, load_settings
 from registry.audit.service import take_reads
 from registry.web.body import receive_body
-from registry.web.errors import audit_unavailable, refuse_response
+from registry.web.errors import audit_unavailable, database_down, database_unavailable, refuse_response
 from storage import open_store
 
 DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit", "kinship", "restoration")
@@ -123,8 +123,10 @@ def _commit_or_refuse(response):
         return refuse_response(response)
     try:
         session_.commit()
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
         log.exception("commit failed for request %s", g.get("request_id"))
+        if database_down(error):
+            return database_unavailable()
         session_.rollback()
         return audit_unavailable()
     _after_commit(session_)

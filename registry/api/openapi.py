@@ -16,7 +16,7 @@ ERROR_SCHEMA = {
             "unsupported_content_type", "content_type_mismatch", "file_too_large", "malformed_file",
             "password_protected", "empty_file", "image_too_large", "conversion_failed", "too_many_attempts",
             "viewing_copy_pending", "viewing_copy_failed", "storage_unavailable",
-            "audit_unavailable", "unavailable", "internal_error", "bad_request", "method_not_allowed",
+            "audit_unavailable", "database_unavailable", "unavailable", "internal_error", "bad_request", "method_not_allowed",
             "integrity_error", "request_timeout",
             # kinship evidence: a genomic method that cannot bear on the relationship (Y-STR and a woman, mtDNA and
             # a father); a result from a laboratory without valid ISO/IEC 17025 accreditation in a court bundle

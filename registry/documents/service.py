@@ -44,7 +44,7 @@ from registry.documents.viewing_copy import ConversionLimits, inspect_original
 from registry.errors import AuditNote, Forbidden, NotFound, Refused, StoredObjectMismatch, validation
 from registry.i18n import _
 from registry.persons.models import Person
-from storage import EncryptedStore, IntegrityError, LockUnsupported, ObjectInfo, StorageError
+from storage import EncryptedStore, IntegrityError, LockUnsupported, ObjectInfo, StorageError, StorageUnavailable
 
 log = logging.getLogger("registry.documents")
 CHUNK = 1024 * 1024
@@ -354,6 +354,8 @@ def _open(db: Session, actor: Actor, store: EncryptedStore, document: Document, 
     try:
         return store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_fingerprint=obj.fingerprint,
                           context=version_context(version, role))
+    except StorageUnavailable as error:
+        raise storage_unavailable(error, _failed_read(document, version, action)) from None
     except IntegrityError:
         log.error("document %s version %d: the %s object does not belong to it", document.id, version.number, role)
         raise StoredObjectMismatch(
@@ -364,10 +366,34 @@ def _open(db: Session, actor: Actor, store: EncryptedStore, document: Document, 
                             details={"version": version.number, "integrity": role})) from None
 
 
-def _chunks(reader: BinaryIO) -> Iterator[bytes]:
+def _first_chunk(reader: BinaryIO, document: Document, version: DocumentVersion, action: str) -> bytes:
+    """Read the first segment before the read is logged as allowed and headers leave: a store that cannot
+    serve the object is a 503 the client can retry (logged as failed), not a download broken after 200."""
+    try:
+        return reader.read(CHUNK)
+    except StorageUnavailable as error:
+        reader.close()
+        raise storage_unavailable(error, _failed_read(document, version, action)) from None
+
+
+def _failed_read(document: Document, version: DocumentVersion, action: str) -> AuditNote:
+    return AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
+                     person_ids=tuple(document.person_ids), details={"version": version.number, "failed": "storage"})
+
+
+def storage_unavailable(error: Exception, audit: AuditNote | None = None) -> Refused:
+    log.error("the object store failed: %s", error)
+    return Refused("storage_unavailable", 503, str(_(
+        "The document store cannot be reached just now. Try again in a few minutes; if it keeps failing, tell "
+        "the administrator.")), audit=audit)
+
+
+def _chunks(reader: BinaryIO, first: bytes) -> Iterator[bytes]:
     with reader as fh:
-        while chunk := fh.read(CHUNK):
+        chunk = first
+        while chunk:
             yield chunk
+            chunk = fh.read(CHUNK)
 
 
 def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: str, *, original: bool,
@@ -380,11 +406,12 @@ def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: 
     if obj is None:
         raise _no_viewing_copy(document, chosen, action)
     reader = _open(db, actor, store, document, chosen, ORIGINAL if original else VIEWING, action)
+    first = _first_chunk(reader, document, chosen, action)
     record(db, actor, action, target_type="document", target_id=document.id, person_ids=document.person_ids,
            details={"version": chosen.number})
     stem = os.path.splitext(chosen.filename)[0] or "document"
     filename = chosen.filename if original else f"{stem}-view{_extension(obj.content_type)}"
-    return Content(_chunks(reader), obj.size, obj.content_type, filename)
+    return Content(_chunks(reader, first), obj.size, obj.content_type, filename)
 
 
 def _no_viewing_copy(document: Document, version: DocumentVersion, action: str) -> Refused:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify, make_response, render_template, request, url_for
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request, url_for
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry.accounts.permissions import Permission
@@ -30,6 +31,9 @@ HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404:
               405: "method_not_allowed", 408: "request_timeout", 409: "conflict",
               413: "file_too_large", 415: "unsupported_content_type",
               422: "validation_error", 429: "too_many_attempts", 503: "unavailable"}
+# How long a client should wait before trying again after a 503 (a database or store outage, a log that
+# cannot be written): long enough for a restart or a failover, short enough for a clerk to retry.
+RETRY_AFTER_SECONDS = 30
 
 
 def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
@@ -46,6 +50,8 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
         response = make_response(render_template("error.html", status=status, code=code, message=message,
                                                   emergency_access=_emergency_offer() if status == 404 else None))
     response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return apply_security_headers(response)
 
 
@@ -67,6 +73,26 @@ def _emergency_offer() -> str | None:
 
 def audit_unavailable():
     return error_response(503, "audit_unavailable", str(UNAVAILABLE))
+
+
+def database_down(error: BaseException) -> bool:
+    """The database cannot be reached or answer (refused, dropped, pool exhausted, locked): retry later.
+    Nothing can be logged then either; the client is told to come back, not that the registry is broken."""
+    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+def database_unavailable():
+    # The signed-in account cannot be loaded now: the page is drawn for nobody (flask-login keeps the
+    # request's user in g._login_user), in the language the session or the browser asks for.
+    g._login_user = current_app.login_manager.anonymous_user()
+    try:
+        db().rollback()
+    except SQLAlchemyError:
+        pass
+    return error_response(503, "database_unavailable", str(_(
+        "The registry's database cannot be reached just now, so nothing was done. Try again in a minute; if it "
+        "keeps failing, tell the administrator.")))
 
 
 def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool:
@@ -151,6 +177,9 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(500, "integrity_error", str(
                 _("A stored file did not match its record, so it was not used. Tell the administrator: the "
                   "registry's storage check (scrub) shows which.")))
+        if database_down(error):
+            log.error("the database is unavailable in request %s: %s", g.get("request_id"), error)
+            return database_unavailable()
         if is_audit_failure(error):
             log.exception("the access log could not be written in request %s", g.get("request_id"))
             log_refusal(None, page_shown=False)
