@@ -65,8 +65,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
                                 x_host=settings.trusted_proxies)  # type: ignore[method-assign]
 
-    from registry.web import errors, headers, policy
+    from registry.web import errors, headers, metrics, policy, request_log
 
+    # Counted and logged after everything else has answered (after_request hooks run last-registered first).
+    app.extensions["metrics"] = metrics.install(app, runtime, settings.metrics_token)
+    request_log.configure(app, settings.log_format)
     app.before_request(policy.assign_request_id)  # before every other hook, Flask-WTF's CSRF check included
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are server-side rows, rotated at login

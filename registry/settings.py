@@ -66,6 +66,10 @@ class Settings:
     require_accredited_laboratory: bool = False
     # Converter children one server process runs at once (each renders one file in its own limited process).
     converter_children: int = 2
+    # Bearer token that opens /metrics (Prometheus); empty: no metrics are served.
+    metrics_token: str = ""
+    # "text" for people at a terminal; "json" for one JSON object per line (a log collector).
+    log_format: str = "text"
     testing: bool = False
 
     @property
@@ -177,6 +181,10 @@ def validate(s: Settings) -> Settings:
         ZoneInfo(s.time_zone)
     except (ValueError, ZoneInfoNotFoundError):
         raise SettingsError(f"{PREFIX}TIME_ZONE must name a time zone such as Asia/Almaty, not {s.time_zone!r}") from None
+    if s.log_format not in ("text", "json"):
+        raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'text' or 'json', not {s.log_format!r}")
+    if s.metrics_token and len(s.metrics_token) < 24:
+        raise SettingsError(f"{PREFIX}METRICS_TOKEN must be at least 24 characters (a random token), or empty")
     if not 1 <= s.converter_children <= 16:
         raise SettingsError(f"{PREFIX}CONVERTER_CHILDREN must be between 1 and 16, not {s.converter_children}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",

@@ -264,6 +264,11 @@ class Witness:
         self._last: Checkpoint | None = None
         self._signed_at: datetime | None = None
 
+    @property
+    def signed_at(self) -> datetime | None:
+        """When this process last signed a checkpoint (None: not yet)."""
+        return self._signed_at
+
     def due(self) -> bool:
         return self._signed_at is None or self.clock() - self._signed_at >= timedelta(seconds=self.interval_seconds)
 

@@ -318,6 +318,11 @@ class ViewingCopies:
                 outcomes[make_copy(self.sessions, self.store(), self.policy, version_id) or "taken"] += 1
         return outcomes
 
+    def running(self) -> int:
+        """Copies queued or being drawn in this process (each draws in one converter child)."""
+        with self._lock:
+            return len(self._queued)
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the queued copies are made (tests, the demo); False on time-out."""
         with self._lock:

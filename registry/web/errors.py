@@ -50,6 +50,7 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
         response = make_response(render_template("error.html", status=status, code=code, message=message,
                                                   emergency_access=_emergency_offer() if status == 404 else None))
     response.status_code = status
+    g.error_code = code  # for the metrics: which part was unavailable
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return apply_security_headers(response)

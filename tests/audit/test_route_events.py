@@ -44,7 +44,7 @@ class Visit:
 # GET routes that need no permission, so show no personal data: not walked, listed here on purpose.
 NOT_PERSONAL = {
     "static", "web.index", "web.healthz", "web.readyz", "accounts.login", "accounts.account_setup",  # public
-    "api.openapi",
+    "api.openapi", "metrics",  # counts only, behind its own token
     "accounts.my_account", "accounts.enrol_two_factor", "accounts.nda", "api.me", "api.get_nda",  # own account
     "audit.signing_key",  # the registry's public signing key, published for courts
 }

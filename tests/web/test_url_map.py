@@ -24,7 +24,8 @@ pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 # Reachable without signing in. A new public route must be added here on purpose.
 PUBLIC = {"static", "web.index", "web.healthz", "web.readyz", "web.choose_language", "accounts.login",
-          "accounts.account_setup", "api.openapi"}
+          "accounts.account_setup", "api.openapi",
+          "metrics"}  # counts only; its own bearer token (REGISTRY_METRICS_TOKEN), else 404
 # The caller's own account, reachable before the undertaking is signed, and the registry's public signing
 # key (published for courts): none shows personal data.
 OWN_ACCOUNT = {"audit.signing_key", "accounts.logout", "accounts.enrol_two_factor", "accounts.nda", "accounts.my_account",
