@@ -16,7 +16,7 @@ from registry.accounts.permissions import Permission, Role
 from registry.errors import Conflict, RegistryError, TooManyAttempts, Unauthenticated, ValidationFailed
 from registry.i18n import LOCALES, _
 from registry.runtime import current_runtime, db
-from registry.web.errors import audit_unavailable, log_refusal
+from registry.web.errors import refused
 from registry.web.forms import render_form
 from registry.web.labels import label
 from registry.web.policy import current_actor, public, requires, safe_next, signed_in_before_gates
@@ -56,10 +56,8 @@ def login():
 
 def _refused_login(refusal: RegistryError):
     """The form again, with the same words whatever was wrong, so a clerk can simply retry."""
-    if not log_refusal(refusal):
-        return audit_unavailable()
-    return render_form("accounts/login.html", status=refusal.http_status, errors={"form": refusal.message},
-                       next=request.form.get("next", ""))
+    return refused(refusal, lambda: render_form("accounts/login.html", status=refusal.http_status,
+                                                errors={"form": refusal.message}, next=request.form.get("next", "")))
 
 
 @bp.post("/logout")

@@ -19,7 +19,7 @@ from registry.persons import service as persons
 from registry.persons.models import Person
 from registry.runtime import current_runtime, db
 from registry.web import listing
-from registry.web.errors import audit_unavailable, log_refusal
+from registry.web.errors import refused
 from registry.web.forms import render_form
 from registry.web.labels import label
 from registry.web.policy import current_actor, requires
@@ -61,12 +61,10 @@ def upload(person_id: str):
         if target is not None:
             kinship.attach_upload(db(), actor, target, result.document, form.get("other_role", ""))
     except (ValidationFailed, Refused) as error:
-        if not log_refusal(error):
-            return audit_unavailable()
         # A refused file keeps its own status (413, 415, 422, 503) and is explained beside the file field.
         errors = error.fields or {"file" if isinstance(error, Refused) else "form": error.message}
-        return render_form("documents/upload.html", person=person, **FORM, errors=errors,
-                           status=error.http_status, target=target)
+        return refused(error, lambda: render_form("documents/upload.html", person=person, **FORM, errors=errors,
+                                                  status=error.http_status, target=target))
     if target is None:
         flash(_("The document is uploaded."), "info")
     else:
@@ -132,9 +130,7 @@ def link_person(document_id: str):
         person = persons.person_by_number(db(), form.get("registry_number", ""), actor)
         service.link_person(db(), actor, document, person.id, form.get("role", ""))
     except ValidationFailed as error:
-        if not log_refusal(error):
-            return audit_unavailable()
-        return _document_page(document_id, error)
+        return refused(error, lambda: _document_page(document_id, error))
     flash(_("The document now also concerns %(number)s (%(role)s).", number=person.registry_number,
             role=label(form.get("role") or "subject", "person_role")), "info")
     return redirect(url_for("documents.show_document", document_id=document_id))
@@ -165,7 +161,11 @@ def add_version(document_id: str):
         service.add_version(db(), current_actor(), current_runtime().store, upload_policy(),
                             document_id=document_id, upload=uploaded_file(), reason=request.form.get("reason", ""))
     except (ValidationFailed, Refused) as error:
-        if not log_refusal(error):
-            return audit_unavailable()
-        flash(error.message, "error")
+        return refused(error, lambda: _flashed(error.message, document_id))
+    return redirect(url_for("documents.show_document", document_id=document_id))
+
+
+def _flashed(message: str, document_id: str):
+    """A refused new version is told on the document page, which the browser is sent back to."""
+    flash(message, "error")
     return redirect(url_for("documents.show_document", document_id=document_id))

@@ -12,7 +12,7 @@ from registry.persons import service as persons
 from registry.restoration import labels, service
 from registry.runtime import db
 from registry.web import listing
-from registry.web.errors import audit_unavailable, log_refusal
+from registry.web.errors import refused
 from registry.web.forms import render_form
 from registry.web.policy import current_actor, requires
 
@@ -67,9 +67,7 @@ def new_request():
                                       assigned_clerk_id=form.get("assigned_clerk_id", ""),
                                       due_date=form.get("due_date", ""), notes=form.get("notes", ""))
     except FAILURES as error:
-        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
-            return audit_unavailable()
-        return _new_page(error)
+        return refused(error, lambda: _new_page(error))
     return redirect(url_for("restoration.show", request_id=opened.id))
 
 
@@ -109,9 +107,7 @@ def _step(request_id: str, failed: str, action):
     try:
         action()
     except FAILURES as error:
-        if not log_refusal(error):  # rolls back, keeps the refused attempt in the log
-            return audit_unavailable()
-        return _show_page(request_id, error, failed)
+        return refused(error, lambda: _show_page(request_id, error, failed))
     return redirect(url_for("restoration.show", request_id=request_id))
 
 

@@ -8,8 +8,10 @@ internals, so no route ever shows a traceback to a client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -133,6 +135,15 @@ def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool
         session.rollback()
         return False
     return True
+
+
+def refused(error: RegistryError, page: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
+    """A refused form: the request's work rolled back and only its refusal logged, then ``page`` drawn from what
+    is really stored, with the error. Every view that shows its form again goes through here, so none can forget
+    the rollback or the refusal event; if the refusal cannot be logged, nothing is shown but that."""
+    if not log_refusal(error):
+        return audit_unavailable()
+    return page()
 
 
 def refuse_response(response: Response) -> Response:
