@@ -29,11 +29,24 @@ def test_the_app_runs_as_the_restricted_role_after_the_owner_migrated():
     assert "registry init" not in " ".join(app["command"])  # migrations are the owner's, not the app's
 
 
-def test_app_and_migrate_share_keys_storage_and_settings():
-    app, migrate = SERVICES["app"], SERVICES["migrate"]
-    assert app["volumes"] == migrate["volumes"]
-    shared = {k: v for k, v in app["environment"].items() if k != "REGISTRY_DATABASE_URL"}
-    assert shared.items() <= migrate["environment"].items()
+def test_app_copier_and_migrate_share_keys_storage_and_settings():
+    app, migrate, copier = SERVICES["app"], SERVICES["migrate"], SERVICES["copier"]
+    assert app["volumes"] == migrate["volumes"] == copier["volumes"]
+    own = {"REGISTRY_DATABASE_URL", "REGISTRY_COPY_WORKERS", "REGISTRY_CONVERTER_CHILDREN"}
+    shared = {k: v for k, v in app["environment"].items() if k not in own}
+    assert shared.items() <= migrate["environment"].items() and shared.items() <= copier["environment"].items()
+    assert copier["environment"]["REGISTRY_DATABASE_URL"] == app["environment"]["REGISTRY_DATABASE_URL"]
+
+
+def test_replicated_app_containers_leave_the_copies_to_the_copier_and_share_no_work_folder():
+    """Two app containers behind the proxy; one that starts clears leftover uploads in its own folder only."""
+    app, copier = SERVICES["app"], SERVICES["copier"]
+    assert int(str(app["deploy"]["replicas"]).split("-")[-1].rstrip("}")) >= 2
+    assert app["environment"]["REGISTRY_COPY_WORKERS"] == "0"
+    assert copier["command"] == ["registry", "copies", "make", "--follow"]
+    work = [v for v in app["volumes"] if v.endswith("/var/lib/registry/uploads")]
+    assert work == ["/var/lib/registry/uploads"]  # anonymous: one per container
+    assert "app-work" not in COMPOSE.get("volumes", {})
 
 
 def test_every_dependency_names_a_service():
