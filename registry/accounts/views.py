@@ -56,8 +56,9 @@ def login():
 
 def _refused_login(refusal: RegistryError):
     """The form again, with the same words whatever was wrong, so a clerk can simply retry."""
-    return refused(refusal, lambda: render_form("accounts/login.html", status=refusal.http_status,
-                                                errors={"form": refusal.message}, next=request.form.get("next", "")))
+    return refused(refusal, lambda failed: render_form(
+        "accounts/login.html", status=failed.http_status, errors={"form": failed.message},
+        next=request.form.get("next", "")))
 
 
 @bp.post("/logout")

@@ -63,8 +63,8 @@ def upload(person_id: str):
     except (ValidationFailed, Refused) as error:
         # A refused file keeps its own status (413, 415, 422, 503) and is explained beside the file field.
         errors = error.fields or {"file" if isinstance(error, Refused) else "form": error.message}
-        return refused(error, lambda: render_form("documents/upload.html", person=person, **FORM, errors=errors,
-                                                  status=error.http_status, target=target))
+        return refused(error, lambda failed: render_form("documents/upload.html", person=person, **FORM,
+                                                         errors=errors, status=failed.http_status, target=target))
     if target is None:
         flash(_("The document is uploaded."), "info")
     else:
@@ -130,7 +130,7 @@ def link_person(document_id: str):
         person = persons.person_by_number(db(), form.get("registry_number", ""), actor)
         service.link_person(db(), actor, document, person.id, form.get("role", ""))
     except ValidationFailed as error:
-        return refused(error, lambda: _document_page(document_id, error))
+        return refused(error, lambda failed: _document_page(document_id, failed))
     flash(_("The document now also concerns %(number)s (%(role)s).", number=person.registry_number,
             role=label(form.get("role") or "subject", "person_role")), "info")
     return redirect(url_for("documents.show_document", document_id=document_id))
@@ -161,7 +161,7 @@ def add_version(document_id: str):
         service.add_version(db(), current_actor(), current_runtime().store, upload_policy(),
                             document_id=document_id, upload=uploaded_file(), reason=request.form.get("reason", ""))
     except (ValidationFailed, Refused) as error:
-        return refused(error, lambda: _flashed(error.message, document_id))
+        return refused(error, lambda failed: _flashed(failed.message, document_id))
     return redirect(url_for("documents.show_document", document_id=document_id))
 
 

@@ -65,7 +65,7 @@ def claim(person_id: str):
         relationship = service.claim_relationship(db(), actor, person_id=person, relative_id=relative,
                                                   kind=form.get("kind", ""), note=form.get("note", ""))
     except FAILURES as error:
-        return refused(error, lambda: _family_page(person_id, error))
+        return refused(error, lambda failed: _family_page(person_id, failed))
     flash(_("The claim is recorded. Next, upload the evidence for it."), "info")
     return redirect(url_for("kinship.relationship", relationship_id=relationship.id))
 
@@ -104,7 +104,7 @@ def attach_evidence(relationship_id: str):
                                                document_id=request.form.get("document_id", ""),
                                                note=request.form.get("note", ""))
     except FAILURES as error:
-        return refused(error, lambda: _relationship_page(relationship_id, error, "evidence"))
+        return refused(error, lambda failed: _relationship_page(relationship_id, failed, "evidence"))
     flash(_("The document is attached to the claim."), "info")
     _claim_now(relationship)
     return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
@@ -118,7 +118,7 @@ def change_status(relationship_id: str):
         relationship = service.change_status(db(), current_actor(), relationship_id, status=form.get("status", ""),
                                              document_id=form.get("document_id", ""), note=form.get("note", ""))
     except FAILURES as error:
-        return refused(error, lambda: _relationship_page(relationship_id, error, "status"))
+        return refused(error, lambda failed: _relationship_page(relationship_id, failed, "status"))
     _claim_now(relationship)
     return redirect(url_for("kinship.relationship", relationship_id=relationship_id))
 
@@ -172,7 +172,7 @@ def record_genomic_result(document_id: str):
     try:
         service.record_genomic_result(db(), current_actor(), document_id, _genomic_form(request.form))
     except FAILURES as error:
-        return refused(error, lambda: _genomic_page(document_id, error))
+        return refused(error, lambda failed: _genomic_page(document_id, failed))
     return _after_recording(document_id, "kinship.genomic_result", _("The laboratory's findings are recorded."))
 
 
@@ -214,7 +214,7 @@ def _ruling_changed(document_id: str, change: Callable[[], CourtRuling], said: C
     try:
         ruling = change()
     except FAILURES as error:
-        return refused(error, lambda: _ruling_page(document_id, error))
+        return refused(error, lambda failed: _ruling_page(document_id, failed))
     return _after_recording(document_id, "kinship.court_ruling", said(labels.APPEAL_LABELS[ruling.appeal_status]))
 
 

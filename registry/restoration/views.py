@@ -67,7 +67,7 @@ def new_request():
                                       assigned_clerk_id=form.get("assigned_clerk_id", ""),
                                       due_date=form.get("due_date", ""), notes=form.get("notes", ""))
     except FAILURES as error:
-        return refused(error, lambda: _new_page(error))
+        return refused(error, lambda failed: _new_page(failed))
     return redirect(url_for("restoration.show", request_id=opened.id))
 
 
@@ -107,7 +107,7 @@ def _step(request_id: str, failed: str, action):
     try:
         action()
     except FAILURES as error:
-        return refused(error, lambda: _show_page(request_id, error, failed))
+        return refused(error, lambda refusal: _show_page(request_id, refusal, failed))
     return redirect(url_for("restoration.show", request_id=request_id))
 
 

@@ -137,13 +137,13 @@ def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool
     return True
 
 
-def refused(error: RegistryError, page: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
-    """A refused form: the request's work rolled back and only its refusal logged, then ``page`` drawn from what
-    is really stored, with the error. Every view that shows its form again goes through here, so none can forget
-    the rollback or the refusal event; if the refusal cannot be logged, nothing is shown but that."""
+def refused(error: RegistryError, page: Callable[[RegistryError], ResponseReturnValue]) -> ResponseReturnValue:
+    """A refused form: the request's work rolled back and only its refusal logged, then ``page(error)`` drawn from
+    what is really stored. Every view that shows its form again goes through here, so none can forget the
+    rollback or the refusal event; if the refusal cannot be logged, nothing is shown but that."""
     if not log_refusal(error):
         return audit_unavailable()
-    return page()
+    return page(error)
 
 
 def refuse_response(response: Response) -> Response:
