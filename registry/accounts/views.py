@@ -166,7 +166,9 @@ def create_token():
 @bp.post("/account/tokens/<token_id>/revoke")
 @signed_in_before_gates
 def revoke_token(token_id: str):
-    service.revoke_token(db(), current_actor(), current_actor().user, token_id)
+    actor = current_actor()
+    assert actor.user is not None  # the route is for signed-in staff
+    service.revoke_token(db(), actor, actor.user, token_id)
     flash(_("The token is revoked."), "info")
     return redirect(url_for("accounts.my_account"))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from registry.kinship.verify import parse_fingerprint
 from registry.settings import SettingsError, load_settings
 from storage import StorageError
 
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
 MiB = 1024 * 1024
 
 
@@ -18,7 +22,7 @@ class _Bar:
     """Progress on the terminal (stderr), one bar per stage."""
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: ProgressBar[int] | None = None
 
     def begin(self, label: str, total: int) -> None:
         self._bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)

@@ -86,7 +86,7 @@ def inspect_original(
     if outcome.get("ok") is not True:
         raise _reported_refusal(outcome)
     pages, cost = outcome.get("pages"), outcome.get("cost")
-    if not (_whole_or_none(pages) and _whole(cost) and cost >= 0):
+    if not (_whole_or_none(pages) and isinstance(cost, int) and not isinstance(cost, bool) and cost >= 0):
         raise refusal("conversion_error")
     if cost > FAR_BEYOND * limits.cpu_seconds * 1000:
         logger.info("refused a %s whose copy is estimated at %d s of CPU", content_type, cost // 1000)

@@ -21,7 +21,7 @@ from registry.i18n import _
 from registry.kinship.models import Conclusion, GenomicMethod, GenomicResult
 from registry.kinship.models import RelationshipKind as K
 from registry.kinship.models import RelationshipStatus as S
-from registry.kinship.policy import PARENTAGE, EvidencePolicy
+from registry.kinship.policy import PARENTAGE, EvidencePolicy, KindPolicy
 from registry.persons.models import Sex
 
 ENFSI_SOURCE = "ENFSI Guideline for Evaluative Reporting in Forensic Science (2015)"
@@ -118,8 +118,7 @@ def impossibility(method: str, kind: str, person_sex: str, relative_sex: str) ->
     return None
 
 
-def _autosomal(result: GenomicResult, kind: str, policy: EvidencePolicy, trio: bool) -> Reading:
-    rule = policy.for_kind(kind)
+def _autosomal(result: GenomicResult, kind: str, rule: KindPolicy, trio: bool) -> Reading:
     inconsistent, ratio = result.inconsistent_loci, result.combined_relationship_index
     reading = Reading(result, Finding.INCONCLUSIVE)
     parentage = kind in PARENTAGE
@@ -133,7 +132,7 @@ def _autosomal(result: GenomicResult, kind: str, policy: EvidencePolicy, trio: b
         elif parentage and inconsistent is None:
             reading.reasons.append(_("The laboratory gave no count of inconsistent loci; parentage is excluded on "
                                      "%(need)d or more.", need=rule.exclude_inconsistent_loci))
-        elif parentage and inconsistent < rule.exclude_inconsistent_loci:
+        elif parentage and inconsistent is not None and inconsistent < rule.exclude_inconsistent_loci:
             reading.reasons.append(_("An exclusion on %(n)d inconsistent loci: parentage is excluded on %(need)d "
                                      "or more; one or two are expected from mutations. Extended testing is "
                                      "advised.", n=inconsistent, need=rule.exclude_inconsistent_loci))
@@ -200,12 +199,12 @@ def read_result(result: GenomicResult, tested: list[str], kind: str, person_ids:
     if not set(person_ids) <= set(tested):
         return Reading(result, Finding.NOT_APPLICABLE, [_("This result did not test both persons of the claim.")],
                        tested=tested)
-    if policy.for_kind(kind) is None or (result.lineage_only
-                                         and kind not in LINEAGE_KINDS[GenomicMethod(result.method)]):
+    rule = policy.for_kind(kind)
+    if rule is None or (result.lineage_only and kind not in LINEAGE_KINDS[GenomicMethod(result.method)]):
         return Reading(result, Finding.NOT_APPLICABLE, [_("This method cannot bear on this relationship.")],
                        tested=tested)
     reading = (_lineage(result, kind, policy) if result.lineage_only
-               else _autosomal(result, kind, policy, trio=len(tested) > 2))
+               else _autosomal(result, kind, rule, trio=len(tested) > 2))
     reading.tested = tested
     if (reading.finding in (Finding.SUPPORTS, Finding.EXCLUDES) or reading.short_of_ratio) \
             and policy.require_accredited_laboratory \
@@ -230,7 +229,8 @@ def assess(kind: str, person_ids: list[str], results: Iterable[tuple[GenomicResu
     readings = [read_result(result, tested, kind, person_ids, policy) for result, tested in results]
     assessment = Assessment(readings)
     applicable = [r for r in readings if r.finding != Finding.NOT_APPLICABLE]
-    if not applicable:
+    rule = policy.for_kind(kind)
+    if not applicable or rule is None:
         return assessment
     found = {r.finding for r in applicable}
     if Finding.EXCLUDES in found and (Finding.SUPPORTS in found or Finding.LINEAGE_CONSISTENT in found):
@@ -254,12 +254,12 @@ def assess(kind: str, person_ids: list[str], results: Iterable[tuple[GenomicResu
         for method in {r.result.method for r in lineage}:  # one line per method: the same line tested twice
             combined *= max(r.result.combined_relationship_index or 1 for r in lineage if r.result.method == method)
         assessment.combined_likelihood_ratio = combined
-        if combined >= policy.for_kind(kind).support_likelihood_ratio:
+        if combined >= rule.support_likelihood_ratio:
             assessment.outcome, assessment.implied = Finding.SUPPORTS, S.GENETICALLY_SUPPORTED
             return assessment
         assessment.reasons.append(_("Together with the lineage result the likelihood ratio is %(ratio)s, still "
                                     "below the %(need)s this relationship needs.", ratio=_number(combined),
-                                    need=_number(policy.for_kind(kind).support_likelihood_ratio)))
+                                    need=_number(rule.support_likelihood_ratio)))
     assessment.outcome = Finding.LINEAGE_CONSISTENT if lineage else Finding.INCONCLUSIVE
     if lineage and not short:
         assessment.reasons.append(_("A lineage test alone cannot make a claim genetically supported: an autosomal "

@@ -77,8 +77,9 @@ def _kind(name: str, base: KindPolicy, table: Any) -> KindPolicy:
     if unknown:
         raise PolicyError(f"[{name}] has unknown keys: {', '.join(sorted(unknown))} "
                           f"(known: {', '.join(_KIND_KEYS)})")
-    values = {key: _number(name, key, value, key in ("min_autosomal_loci", "exclude_inconsistent_loci"))
-              for key, value in table.items()}
+    values: dict[str, Any] = {
+        key: _number(name, key, value, key in ("min_autosomal_loci", "exclude_inconsistent_loci"))
+        for key, value in table.items()}
     kind = replace(base, **values)
     if not 1 <= kind.min_autosomal_loci <= 10_000:
         raise PolicyError(f"{name}.min_autosomal_loci must be between 1 and 10000")

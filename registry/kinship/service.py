@@ -74,7 +74,8 @@ def awaited_evidence(relationship: Relationship) -> str | None:
     """The kind of document the claim waits for: a laboratory's result, then a ruling (nothing once decided)."""
     if relationship.kind == K.GUARDIAN:
         return COURT_RULING if relationship.status == S.CLAIMED else None
-    return {S.CLAIMED: GENOMIC, S.TESTING: GENOMIC, S.GENETICALLY_SUPPORTED: COURT_RULING}.get(relationship.status)
+    waiting = {S.CLAIMED: GENOMIC, S.TESTING: GENOMIC, S.GENETICALLY_SUPPORTED: COURT_RULING}
+    return waiting.get(S(relationship.status))
 
 
 def next_steps(relationship: Relationship) -> list[str]:
@@ -528,7 +529,7 @@ def evidence_upload(db: Session, actor: Actor, relationship_id: str, person_id: 
                        audit=AuditNote(Action.EVIDENCE_ATTACHED, target_type="relationship",
                                        target_id=relationship.id, person_ids=(person_id,)))
     other_id = next(p for p in relationship.person_ids if p != person_id)
-    return EvidenceUpload(relationship, db.get(Person, person_id), db.get(Person, other_id))
+    return EvidenceUpload(relationship, db.get_one(Person, person_id), db.get_one(Person, other_id))
 
 
 def other_role(value: str) -> str:
