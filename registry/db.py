@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData, event
@@ -62,6 +62,12 @@ def uuid_pk() -> Mapped[str]:
 
 def created_at_column() -> Mapped[datetime]:
     return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def rows_changed(db: Session, statement: sa.Executable) -> int:
+    """How many rows an UPDATE or DELETE changed: a claim that must win exactly once checks it is 1."""
+    result: sa.CursorResult[Any] = db.execute(statement)  # type: ignore[assignment]
+    return result.rowcount
 
 
 def make_engine(url: str) -> Engine:

@@ -23,7 +23,7 @@ from registry.accounts.service import (
 )
 from registry.audit.events import Action
 from registry.audit.service import record
-from registry.db import utcnow
+from registry.db import rows_changed, utcnow
 from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
 from registry.i18n import _
 
@@ -134,12 +134,12 @@ def _pending(db: Session, request_id: str) -> RoleChangeRequest:
 def _decide(db: Session, who: Actor, proposal: RoleChangeRequest, status: RoleChangeStatus) -> None:
     """Claim the decision in one conditional UPDATE: of two administrators deciding at once, one wins."""
     now = utcnow()
-    claimed = db.execute(
+    claimed = rows_changed(db, 
         sa.update(RoleChangeRequest)
         .where(RoleChangeRequest.id == proposal.id, RoleChangeRequest.status == RoleChangeStatus.PENDING)
         .values(status=status, decided_by_id=who.user_id, decided_at=now)
         .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    if claimed != 1:
         raise Conflict(str(_("This proposal has been decided already.")))
     db.refresh(proposal)
 
@@ -275,12 +275,12 @@ def complete_setup(db: Session, who: Actor, token: str, *, password: str, repeat
     if repeated != password:
         raise validation(repeat_password=str(_("The two passwords are not the same.")))
     now = utcnow()
-    claimed = db.execute(
+    claimed = rows_changed(db, 
         sa.update(AccountSetupLink)
         .where(AccountSetupLink.id == link.id, AccountSetupLink.used_at.is_(None),
                AccountSetupLink.revoked_at.is_(None), AccountSetupLink.expires_at > now)
         .values(used_at=now).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:  # the same link sent twice at once: the other request won
+    if claimed != 1:  # the same link sent twice at once: the other request won
         raise _unusable_link()
     user.password_hash = hash_password(password)
     user.password_changed_at = now

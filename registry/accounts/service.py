@@ -33,7 +33,7 @@ from registry.accounts.passwords import hash_password, needs_rehash, password_pr
 from registry.accounts.permissions import PERSONAL_DATA_ROLES, Role
 from registry.audit.events import Action, Outcome
 from registry.audit.service import AuditSubject, record
-from registry.db import utcnow
+from registry.db import rows_changed, utcnow
 from registry.errors import (
     AuditNote, Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyAttempts, Unauthenticated, ValidationFailed,
     validation,
@@ -336,7 +336,7 @@ def reseal_totp_secrets(db: Session, keyring: Keyring) -> int:
 
 def totp_key_ids(db: Session) -> Counter[str]:
     """Master key id -> how many second factors it seals."""
-    return Counter(sealed.rpartition(":")[0] for sealed in
+    return Counter((sealed or "").rpartition(":")[0] for sealed in
                    db.scalars(sa.select(User.totp_secret).where(User.totp_secret.is_not(None))))
 
 
@@ -369,10 +369,10 @@ def verify_totp(db: Session, user: User, code: str, keyring: Keyring) -> bool:
     step = _matching_step(_open_totp(user, keyring), code)
     if step is None:
         return False
-    claimed = db.execute(
+    claimed = rows_changed(db, 
         sa.update(User).where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
         .values(totp_last_step=step).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    if claimed != 1:
         return False
     set_committed_value(user, "totp_last_step", step)
     return True

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from registry.errors import validation
 from registry.i18n import _
@@ -111,8 +111,12 @@ def read(args: Mapping[str, str], spec: ListSpec, *, page: int | None = None, pe
                                                                     spec.max_size))
 
 
-def ordered(query: sa.Select, wanted: ListQuery, columns: Mapping[str, Sequence[sa.ColumnElement[Any]]],
-            tiebreak: sa.ColumnElement[Any]) -> sa.Select:
+# A column, or an ORM model's attribute for one.
+Orderable = sa.ColumnElement[Any] | InstrumentedAttribute[Any]
+
+
+def ordered(query: sa.Select, wanted: ListQuery, columns: Mapping[str, Sequence[Orderable]],
+            tiebreak: Orderable) -> sa.Select:
     """``query`` in the order asked for (empty values last either way), then by ``tiebreak``, so that
     pages do not overlap or skip rows that sort equal."""
     direction = (lambda c: c.desc().nulls_last()) if wanted.descending else (lambda c: c.asc().nulls_last())
