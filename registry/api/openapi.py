@@ -24,6 +24,13 @@ ERROR_SCHEMA = {
         "message": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
 }
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+# Signed ZIP downloads (registry.exports): the ZIP, and the SHA-256 of its signed manifest in a header.
+_SIGNED_ZIPS = {"api.relationship_bundle", "api.person_bundle", "api.person_export"}
+_SIGNED_ZIP_RESPONSE = {
+    "description": "A signed ZIP; check it with `registry bundle verify FILE --fingerprint HEX`",
+    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {"X-Manifest-SHA256": {"description": "SHA-256 of manifest.json, as the access log records it",
+                                      "schema": {"type": "string"}}}}
 # Query parameters of the lists beside those their ListSpec declares (registry.web.listing).
 _LIST_EXTRAS = {"api.list_persons": {"q": "searches every name in any script, or a registry number"},
                 "api.list_restorations": {"person_id": "the requests of one person"}}
@@ -74,7 +81,7 @@ def build_spec() -> dict:
                 "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                                for name in _PARAM.findall(rule.rule)] + (
                                    _query_parameters(rule.endpoint) if method == "GET" else []),
-                "responses": {"200": {"description": "OK"},
+                "responses": {"200": _SIGNED_ZIP_RESPONSE if rule.endpoint in _SIGNED_ZIPS else {"description": "OK"},
                               "default": {"description": "Error", "content": {
                                   "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             }

@@ -88,6 +88,7 @@ class Outcome(StrEnum):
 READ_ACTIONS: frozenset[str] = frozenset({
     Action.PERSON_VIEWED, Action.PERSON_SEARCHED, Action.DOCUMENT_VIEWED, Action.DOCUMENT_CONTENT_READ,
     Action.DOCUMENT_ORIGINAL_READ, Action.RELATIONSHIP_VIEWED, Action.BUNDLE_EXPORTED, Action.RESTORATION_VIEWED,
+    Action.PERSON_EXPORTED,
 })
 
 

@@ -71,11 +71,16 @@ def find_events(db: Session, who: AuditSubject, flt: EventFilter, wanted: listin
     return found
 
 
-def access_report(db: Session, who: AuditSubject, person_id: str, *, export: str = "") -> list[AuditEvent]:
-    """Who saw or changed this person's data, when, how and why."""
-    events = list(db.scalars(
+def events_naming(db: Session, person_id: str) -> list[AuditEvent]:
+    """Every event of the log that names this person, oldest first: what an access report is made of."""
+    return list(db.scalars(
         sa.select(AuditEvent).join(AuditEventPerson, AuditEventPerson.seq == AuditEvent.seq)
         .where(AuditEventPerson.person_id == person_id).order_by(AuditEvent.seq)))
+
+
+def access_report(db: Session, who: AuditSubject, person_id: str, *, export: str = "") -> list[AuditEvent]:
+    """Who saw or changed this person's data, when, how and why."""
+    events = events_naming(db, person_id)
     record(db, who, Action.ACCESS_REPORT_EXPORTED if export else Action.ACCESS_REPORT_READ, target_type="person",
            target_id=person_id, person_ids=[person_id], details={"format": export or "page"})
     return events

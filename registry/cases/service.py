@@ -156,6 +156,13 @@ def cases_for(db: Session, actor: Actor) -> list[Case]:
     return list(db.scalars(_cases_of(actor).order_by(Case.created_at.desc())))
 
 
+def cases_of_person(db: Session, actor: Actor, person_id: str) -> list[tuple[Case, CasePerson]]:
+    """The cases one person is in that this actor may see (a lawyer's own, every case for a clerk), oldest first."""
+    query = _cases_of(actor).add_columns(CasePerson).join(CasePerson, CasePerson.case_id == Case.id)
+    return [(case, link) for case, link in db.execute(
+        query.where(CasePerson.person_id == person_id).order_by(Case.created_at, Case.id))]
+
+
 CASE_LIST = listing.ListSpec(sorts=("reference", "title", "opened"), default_sort="-opened",
                              filters={"status": ("open", "closed")})
 _CASE_ORDERS = {"reference": [Case.reference], "title": [Case.title], "opened": [Case.created_at]}

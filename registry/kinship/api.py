@@ -1,13 +1,12 @@
 """JSON routes for relationships, their evidence, genomic results, court rulings and bundles."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import jsonify, send_file
+from flask import jsonify
 
 from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
 from registry.api.util import json_body, text_field
+from registry.exports.web import send_signed_zip, spool_folder
 from registry.kinship import service
 from registry.kinship.bundle import export_bundle
 from registry.runtime import current_runtime, db
@@ -19,18 +18,11 @@ def _relationship(relationship) -> dict:
 
 
 def bundle_response(*, relationship_id: str | None = None, person_id: str | None = None):
-    """Shared with the HTML routes: export, then send the signed ZIP with its manifest hash in a header.
-
-    The ZIP is spooled inside the instance folder (never the shared /tmp): it holds originals in clear.
-    """
+    """Shared with the HTML routes: export, then send the signed ZIP with its manifest hash in a header."""
     runtime = current_runtime()
-    bundle = export_bundle(db(), current_actor(), runtime.store, runtime.audit_key, relationship_id=relationship_id,
-                           person_id=person_id, workdir=str(Path(runtime.settings.instance_path) / "bundles"))
-    response = send_file(bundle.file, mimetype="application/zip", as_attachment=True,
-                         download_name=bundle.filename, max_age=0)
-    response.headers["X-Manifest-SHA256"] = bundle.manifest_sha256
-    response.call_on_close(bundle.file.close)
-    return response
+    return send_signed_zip(export_bundle(db(), current_actor(), runtime.store, runtime.audit_key,
+                                         relationship_id=relationship_id, person_id=person_id,
+                                         workdir=spool_folder()))
 
 
 @api.post("/relationships")

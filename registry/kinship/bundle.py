@@ -16,43 +16,30 @@ an emergency access, the details, addresses and browsers stay in the registry.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import os
-import re
-import tempfile
-import zipfile
-from dataclasses import dataclass
-from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from registry.accounts.actor import Actor
-from registry.accounts.models import User
 from registry.accounts.permissions import Permission
-from registry.audit.checkpoints import published_key
 from registry.audit.events import Action, format_time
 from registry.audit.models import AuditEvent
 from registry.audit.service import record
 from registry.cases import service as cases
-from registry.db import utcnow
 from registry.documents import service as documents
 from registry.documents.models import Document, DocumentPerson
-from registry.errors import AuditNote, Forbidden, Refused, StoredObjectMismatch
+from registry.errors import AuditNote, Forbidden, Refused
+from registry.exports.archive import HOW_TO_CHECK, ArchiveWriter, SignedZip
 from registry.i18n import _
 from registry.kinship import evidence, labels
 from registry.kinship import service as kinship
 from registry.kinship.models import CourtRuling, GenomicResult, Relationship
 from registry.kinship.policy import current_policy
-from registry.kinship.verify import BUNDLE_CONTEXT, FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
-from storage import EncryptedStore, IntegrityError, Keyring, fingerprint
-from storage.stream_aead import Digest
+from registry.kinship.verify import FORMAT
+from storage import EncryptedStore
 
-SPOOL_BYTES = 16 * 1024 * 1024
 README = """Court evidence bundle from the kinship-evidence registry.
 
 documents/   the original files, bit for bit as they were uploaded
@@ -64,60 +51,10 @@ manifest.json  every file's SHA-256, size, kind, upload time and uploader; the h
                outcome, and every emergency access to these persons (marked "emergency";
                the reasons stay in the registry), each entry with its sequence number and
                hash so the registry can show the same entry in its log
-manifest.sig   Ed25519 signature (base64) over the line "kinship-registry/bundle/v1" and a
-               newline, followed by the exact bytes of manifest.json
-public_key.pem the key that made the signature. Anyone can sign a bundle with a key of their
-               own: this file proves nothing until its SHA-256 fingerprint is the one the
-               registry publishes (ask the registry for it apart from this bundle)
-
-Check it with the registry's key pinned:
-  registry bundle verify THIS_FILE.zip --fingerprint SHA256_HEX_FROM_THE_REGISTRY
-  registry bundle verify THIS_FILE.zip --public-key registry-audit-key.pem
-By hand (OpenSSL 3):
-  openssl pkey -pubin -in public_key.pem -outform DER | sha256sum   (compare with the published fingerprint)
-  sha256sum each file and compare with manifest.json
-  base64 -d manifest.sig > manifest.sig.bin
-  (printf 'kinship-registry/bundle/v1\\n'; cat manifest.json) > signed.bin
-  openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin -in signed.bin -sigfile manifest.sig.bin
-"""
-
-
-@dataclass
-class Bundle:
-    file: IO[bytes]
-    filename: str
-    size: int
-    manifest_sha256: str
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:120] or "file"
-
-
-class _Writer:
-    """Adds entries to the ZIP and remembers what the manifest must say about each."""
-
-    def __init__(self, archive: zipfile.ZipFile):
-        self.archive = archive
-        self.files: list[dict[str, Any]] = []
-
-    def add_bytes(self, path: str, data: bytes, **about: Any) -> None:
-        self.archive.writestr(path, data)
-        self.files.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **about})
-
-    def add_stream(self, path: str, chunks, also: Iterable[Digest] = (), **about: Any) -> dict[str, Any]:
-        """Stream a file in; ``also`` are further digests fed the same bytes (the log's fingerprints)."""
-        digest, size, also = hashlib.sha256(), 0, list(also)
-        with self.archive.open(path, "w", force_zip64=True) as out:
-            for chunk in chunks:
-                digest.update(chunk)
-                for other in also:
-                    other.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        entry = {"path": path, "sha256": digest.hexdigest(), "size": size, **about}
-        self.files.append(entry)
-        return entry
+""" + HOW_TO_CHECK
+# A file that is not what its upload recorded stops the bundle (registry.exports.archive).
+ALTERED = _("A document of this bundle is not the file its upload recorded, so no bundle was made. The record or "
+            "the store has been altered: tell the administrator.")
 
 
 def _documents_for(db: Session, actor: Actor, relationships: list[Relationship], person_id: str | None
@@ -127,81 +64,6 @@ def _documents_for(db: Session, actor: Actor, relationships: list[Relationship],
         ids |= set(db.scalars(sa.select(DocumentPerson.document_id).where(DocumentPerson.person_id == person_id)))
     found = [documents.get_document(db, actor, i, log=False) for i in sorted(ids)]
     return sorted(found, key=lambda d: d.created_at)
-
-
-def _users(db: Session, documents_: list[Document]) -> dict[str, User]:
-    ids = {v.uploaded_by_id for d in documents_ for v in d.versions}
-    return {u.id: u for u in db.scalars(sa.select(User).where(User.id.in_(ids)))}
-
-
-def _add_originals(db: Session, actor: Actor, store: EncryptedStore, writer: _Writer,
-                   documents_: list[Document]) -> None:
-    users = _users(db, documents_)
-    keyring = store.keyring
-    for document in documents_:
-        shown = set(kinship.visible_persons(db, actor, document.person_ids))  # the others are never named
-        for version in document.versions:
-            content = documents.read_content(db, actor, store, document.id, original=True, version=version.number)
-            events = _fingerprint_events(db, document.id, version.number)
-            checks = _fingerprint_checks(keyring, events)
-            uploader = users.get(version.uploaded_by_id)
-            entry = writer.add_stream(
-                f"documents/{document.id}/v{version.number}-{_safe(version.filename)}", content.chunks,
-                also=[digest for _event, digest, _hex in checks],
-                document_id=document.id, version=version.number, kind=document.kind, title=document.title,
-                content_type=version.content_type, uploaded_at=version.uploaded_at.isoformat(),
-                uploaded_by={"username": uploader.username if uploader else "",
-                             "full_name": uploader.full_name if uploader else ""},
-                persons=[{"person_id": link.person_id, "role": link.role} for link in document.persons
-                         if link.person_id in shown])
-            upload = events[0][0] if events and events[0][0].action != Action.DOCUMENT_REFINGERPRINTED else None
-            if upload is None or not checks or any(digest.hexdigest() != hex_ for _e, digest, hex_ in checks):
-                raise _not_as_uploaded(document, version.number)
-            entry["upload_event"] = {"seq": upload.seq, "hash": upload.hash}
-            entry["checked_against_events"] = [event.seq for event, _d, _h in checks]
-
-
-_FINGERPRINTING = (Action.DOCUMENT_UPLOADED, Action.DOCUMENT_VERSION_ADDED, Action.DOCUMENT_REFINGERPRINTED)
-
-
-def _fingerprint_events(db: Session, document_id: str, number: int) -> list[tuple[AuditEvent, str]]:
-    """The log's events that fingerprinted this version's original, oldest (its upload) first: the upload and,
-    after key rotations, each fingerprint made again. Events from before keyed fingerprints name a SHA-256."""
-    found = []
-    for event in db.scalars(sa.select(AuditEvent).where(
-            AuditEvent.target_type == "document", AuditEvent.target_id == document_id,
-            AuditEvent.action.in_(_FINGERPRINTING), AuditEvent.outcome == "allowed").order_by(AuditEvent.seq)):
-        details = json.loads(event.details)
-        if (1 if event.action == Action.DOCUMENT_UPLOADED else details.get("version")) != number:
-            continue
-        text = details.get("fingerprint") or ("sha256:" + str(details["sha256"]) if "sha256" in details else "")
-        found.append((event, text))
-    return found
-
-
-def _fingerprint_checks(keyring: Keyring, events: list[tuple[AuditEvent, str]]) -> list[tuple[AuditEvent, Digest, str]]:
-    """A digest to feed the file through, and the value it must give, for each logged fingerprint this keyring can
-    still make (those of a retired key cannot be checked; a later event fingerprinted the file again)."""
-    checks = []
-    for event, text in events:
-        try:
-            key_id, _hex = fingerprint.parse(text)
-            if key_id is not None and key_id not in keyring.key_ids:
-                continue
-            fingerprinter, expected = fingerprint.checker(keyring, text)
-        except IntegrityError:  # an unreadable fingerprint in the log: no file matches it
-            fingerprinter, expected = fingerprint.Fingerprinter(None, None), "unreadable"
-        checks.append((event, fingerprinter.new(), expected))
-    return checks
-
-
-def _not_as_uploaded(document: Document, number: int) -> StoredObjectMismatch:
-    """A file that is not what its upload recorded goes into no bundle: the database or the store was altered."""
-    return StoredObjectMismatch(
-        str(_("A document of this bundle is not the file its upload recorded, so no bundle was made. The record or "
-              "the store has been altered: tell the administrator.")),
-        audit=AuditNote(Action.BUNDLE_EXPORTED, outcome="failed", target_type="document", target_id=document.id,
-                        person_ids=tuple(document.person_ids), details={"version": number, "integrity": "upload"}))
 
 
 def _custody_entry(event: AuditEvent) -> dict[str, Any]:
@@ -226,7 +88,7 @@ def _access_log(db: Session, document_ids: list[str], person_ids: set[str]) -> l
     return [_custody_entry(e) for e in events]
 
 
-def _relationship_record(db: Session, actor: Actor, relationship: Relationship) -> dict[str, Any]:
+def relationship_record(db: Session, actor: Actor, relationship: Relationship) -> dict[str, Any]:
     data = kinship.relationship_json(db, actor, relationship)
     return {key: data[key] for key in ("id", "kind", "status", "person", "relative", "history", "evidence",
                                        "genomic_assessment")}
@@ -304,7 +166,7 @@ def _summary(records: list[dict[str, Any]], structured: dict[str, Any], persons:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _structured(db: Session, actor: Actor, documents_: list[Document]) -> dict[str, Any]:
+def structured_evidence(db: Session, actor: Actor, documents_: list[Document]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for document in documents_:
         if document.kind == kinship.GENOMIC and (result := db.get(GenomicResult, document.id)):
@@ -316,7 +178,7 @@ def _structured(db: Session, actor: Actor, documents_: list[Document]) -> dict[s
 
 def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519PrivateKey, *,
                   relationship_id: str | None = None, person_id: str | None = None,
-                  workdir: str | None = None) -> Bundle:
+                  workdir: str | None = None) -> SignedZip:
     """A signed ZIP for one relationship or one person; the caller sends it and then closes ``file``.
 
     Past a few megabytes the ZIP spills to an unnamed file in ``workdir`` (created private).
@@ -334,38 +196,19 @@ def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519
     _require_accredited(db, found)
     person_ids = {p for r in relationships for p in r.person_ids} | ({person_id} if person_id else set())
     persons = kinship.persons_by_id(db, person_ids)
-    public = published_key(key.public_key())
-    if workdir:
-        os.makedirs(workdir, mode=0o700, exist_ok=True)
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=workdir)
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        writer = _Writer(archive)
+    with ArchiveWriter(key, workdir, action=Action.BUNDLE_EXPORTED, altered=ALTERED) as writer:
         writer.add_bytes("README.txt", README.encode(), kind="readme")
-        _add_originals(db, actor, store, writer, found)
-        structured = _structured(db, actor, found)
-        records = [_relationship_record(db, actor, r) for r in relationships]
+        writer.add_documents(db, actor, store, found)
+        structured = structured_evidence(db, actor, found)
+        records = [relationship_record(db, actor, r) for r in relationships]
         writer.add_bytes("summary.txt", _summary(records, structured, persons), kind="summary")
-        manifest = {
-            "format": FORMAT, "created_at": format_time(utcnow()),
-            "created_by": {"username": actor.username, "full_name": actor.user.full_name if actor.user else ""},
-            "subject": subject,
+        bundle = writer.sign(actor, {
+            "format": FORMAT, "subject": subject,
             "persons": [kinship.person_label(persons[p]) for p in sorted(persons)],
-            "files": writer.files,
-            "structured_evidence": structured,
-            "relationships": records,
+            "structured_evidence": structured, "relationships": records,
             "access_log": _access_log(db, [d.id for d in found], person_ids),
-            "signing": {"algorithm": "Ed25519", "key_id": public.key_id, "fingerprint_sha256": public.fingerprint,
-                        "signed_file": MANIFEST, "context": BUNDLE_CONTEXT.decode()},
-        }
-        manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
-        archive.writestr(MANIFEST, manifest_bytes)
-        archive.writestr(SIGNATURE, base64.b64encode(key.sign(BUNDLE_CONTEXT + manifest_bytes)) + b"\n")
-        archive.writestr(PUBLIC_KEY, public.pem)
-    manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+        }, f"evidence-{subject['type']}-{subject['id'][:8]}")
     record(db, actor, Action.BUNDLE_EXPORTED, target_type=subject["type"], target_id=subject["id"],
-           person_ids=person_ids, details={"manifest_sha256": manifest_sha256, "files": len(writer.files),
+           person_ids=person_ids, details={"manifest_sha256": bundle.manifest_sha256, "files": len(writer.files),
                                            "documents": [d.id for d in found]})
-    size = spool.tell()
-    spool.seek(0)
-    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
-    return Bundle(spool, f"evidence-{subject['type']}-{subject['id'][:8]}-{stamp}.zip", size, manifest_sha256)
+    return bundle

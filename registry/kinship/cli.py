@@ -18,7 +18,7 @@ def _fingerprint_option(_ctx, _param, value: str | None) -> str | None:
 
 @click.group()
 def bundle() -> None:
-    """Court evidence bundles."""
+    """Court evidence bundles and persons' exports (both signed the same way)."""
 
 
 @bundle.command("verify")

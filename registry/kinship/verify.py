@@ -1,4 +1,4 @@
-"""Checking a court evidence bundle with nothing but the file and the registry's published key.
+"""Checking a court evidence bundle (or a person's export) with nothing but the file and the registry's published key.
 
 This module imports no part of the registry's application, database or storage, so a
 court, a defence lawyer or an expert can check a bundle on their own machine. A bundle
@@ -28,6 +28,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FORMAT = "registry-evidence-bundle/2"
+# A person's export (registry.persons.export) is signed and checked the same way; its manifest says which it is.
+PERSON_EXPORT_FORMAT = "registry-person-export/1"
+FORMATS = frozenset({FORMAT, PERSON_EXPORT_FORMAT})
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 PUBLIC_KEY = "public_key.pem"
@@ -177,7 +180,7 @@ def verify_bundle(source: str | IO[bytes], pinned_public_key: bytes | None = Non
         if not isinstance(manifest, dict):
             report.problems.append(f"{MANIFEST}: not a JSON object")
             return report
-        if manifest.get("format") != FORMAT:
+        if manifest.get("format") not in FORMATS:
             report.problems.append(f"{MANIFEST}: unknown format {manifest.get('format')!r}")
         signing = manifest.get("signing") if isinstance(manifest.get("signing"), dict) else {}
         if report.key_id and (signing.get("key_id"), signing.get("fingerprint_sha256")) != (

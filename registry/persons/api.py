@@ -6,9 +6,12 @@ from flask import jsonify, request
 from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
 from registry.api.util import json_body, page_args
+from registry.exports.web import send_signed_zip, spool_folder
 from registry.persons import service
-from registry.runtime import db
+from registry.persons.export import export_person
+from registry.runtime import current_runtime, db
 from registry.web import listing
+from registry.web.labels import label
 from registry.web.policy import current_actor, requires
 
 
@@ -49,3 +52,21 @@ def update_person(person_id: str):
     actor = current_actor()
     person = service.update_person(db(), actor, person_id, json_body())
     return jsonify(person=service.person_json(person, actor))
+
+
+def export_response(person_id: str):
+    """Shared with the person page: export, then send the signed ZIP with its manifest hash in a header."""
+    runtime = current_runtime()
+    return send_signed_zip(export_person(db(), current_actor(), runtime.store, runtime.audit_key, person_id,
+                                         workdir=spool_folder(), words=label))
+
+
+@api.get("/persons/<person_id>/export")
+@requires(Permission.PERSON_EXPORT)
+def person_export(person_id: str):
+    """Everything held about one person, as one signed ZIP (check it with ``registry bundle verify``).
+
+    The record, every linked document's versions (original and viewing copy), relationships with their history,
+    restorations, cases and the access report, as far as the caller may see them; not_found outside the caller's
+    cases. ``X-Manifest-SHA256`` is the SHA-256 of the signed manifest, also in the access log."""
+    return export_response(person_id)

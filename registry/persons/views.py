@@ -10,6 +10,7 @@ from registry.documents import service as documents
 from registry.errors import Conflict, ValidationFailed, validation
 from registry.i18n import _
 from registry.persons import service
+from registry.persons.api import export_response
 from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
 from registry.runtime import db
 from registry.web import listing
@@ -130,3 +131,10 @@ def show_person(person_id: str):
     return render_form("persons/show.html", person=person, restricted=service.sees_restricted(actor),
                        documents=documents.documents_of_person(db(), actor, person),
                        history=reports.changes_of_person(db(), person.id))
+
+
+@bp.get("/persons/<person_id>/export")
+@requires(Permission.PERSON_EXPORT)
+def export_person(person_id: str):
+    """The person page's download: the same signed ZIP as the API's."""
+    return export_response(person_id)

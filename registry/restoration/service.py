@@ -269,6 +269,13 @@ def _visible(query: sa.Select, actor: Actor) -> sa.Select:
                        sa.or_(RestorationRequest.mother_id.is_(None), RestorationRequest.mother_id.in_(visible)))
 
 
+def requests_of_person(db: Session, actor: Actor, person_id: str) -> list[RestorationRequest]:
+    """The requests for this person or naming her as the mother, those whose persons the actor may all see."""
+    query = sa.select(RestorationRequest).where(sa.or_(RestorationRequest.person_id == person_id,
+                                                       RestorationRequest.mother_id == person_id))
+    return list(db.scalars(_visible(query, actor).order_by(RestorationRequest.opened_at, RestorationRequest.id)))
+
+
 VIEWS = ("all", "mine", "overdue", "waiting_for_evidence")
 
 

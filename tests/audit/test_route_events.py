@@ -56,6 +56,12 @@ CLAIM_BUNDLE = (allowed(A.RELATIONSHIP_VIEWED, *BOTH), allowed(A.DOCUMENT_ORIGIN
 CHILD_BUNDLE = (allowed(A.RELATIONSHIP_VIEWED, *BOTH), allowed(A.DOCUMENT_ORIGINAL_READ, "child"),  # birth record
                 allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH), allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),  # result, ruling
                 allowed(A.BUNDLE_EXPORTED, *BOTH))
+# A person's export reads each document's original and its viewing copy, each its own event, then records itself.
+CHILD_EXPORT = (allowed(A.RELATIONSHIP_VIEWED, *BOTH),
+                allowed(A.DOCUMENT_ORIGINAL_READ, "child"), allowed(A.DOCUMENT_CONTENT_READ, "child"),  # birth record
+                allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH), allowed(A.DOCUMENT_CONTENT_READ, *BOTH),  # genomic result
+                allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH), allowed(A.DOCUMENT_CONTENT_READ, *BOTH),  # ruling
+                allowed(A.PERSON_EXPORTED, *BOTH))
 
 # A caller inside the boundary: what each personal-data read must write.
 EXPECTED: dict[str, Visit] = {
@@ -72,6 +78,7 @@ EXPECTED: dict[str, Visit] = {
     "api.kinship_lists": Visit("caseworker", (allowed(A.RELATIONSHIP_VIEWED, *BOTH),)),
     "api.relationship_bundle": Visit("lawyer", CLAIM_BUNDLE),
     "api.person_bundle": Visit("lawyer", CHILD_BUNDLE),
+    "api.person_export": Visit("lawyer", CHILD_EXPORT),
     "api.get_restoration": Visit("lawyer", (allowed(A.RESTORATION_VIEWED, *BOTH),)),
     "api.list_restorations": Visit("caseworker", (allowed(A.RESTORATION_VIEWED, *BOTH),)),
     "api.list_cases": Visit("lawyer", ()),  # references, titles and opaque ids: no person's data
@@ -83,6 +90,7 @@ EXPECTED: dict[str, Visit] = {
     "persons.show_person": Visit("caseworker", (allowed(A.PERSON_VIEWED, "child"),)),
     "persons.new_person": Visit("clerk", ()),  # an empty form
     "persons.edit_person": Visit("clerk", (allowed(A.PERSON_VIEWED, "child"),)),  # the form filled in
+    "persons.export_person": Visit("lawyer", CHILD_EXPORT),
     "documents.list_documents": Visit("lawyer", (allowed(A.DOCUMENT_VIEWED, *BOTH),)),  # titles, by person
     "documents.upload": Visit("lawyer", (allowed(A.PERSON_VIEWED, "child"),)),  # the form names the person
     "documents.show_document": Visit("lawyer", (allowed(A.DOCUMENT_VIEWED, "child"),)),
@@ -146,8 +154,10 @@ OUTSIDE: dict[str, Visit] = {
     "api.person_relationships": hidden(denied(A.RELATIONSHIP_VIEWED, "child")),
     "api.relationship_bundle": hidden(denied(A.BUNDLE_EXPORTED, "child")),
     "api.person_bundle": hidden(denied(A.BUNDLE_EXPORTED, "child")),
+    "api.person_export": hidden(denied(A.PERSON_EXPORTED, "child")),
     "api.get_restoration": hidden(denied(A.RESTORATION_VIEWED, "child")),
     "persons.show_person": hidden(denied(A.PERSON_VIEWED, "child")),
+    "persons.export_person": hidden(denied(A.PERSON_EXPORTED, "child")),
     "documents.upload": hidden(denied(A.PERSON_VIEWED, "child")),
     "documents.show_document": hidden(denied(A.DOCUMENT_VIEWED, "child")),
     "documents.content": hidden(denied(A.DOCUMENT_CONTENT_READ, "child")),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
@@ -30,6 +31,17 @@ def upload(client: ApiClient, person_id: str, kind: str, title: str = "", role: 
         "file": (io.BytesIO(content), f"{kind}.png", "image/png")}, content_type="multipart/form-data")
     assert response.status_code == 201, response.get_json()
     return response.get_json()["document"]
+
+
+def rewrite_zip(source, target, change: dict[str, bytes | None], add: dict[str, bytes] | None = None) -> None:
+    """Copy a ZIP, replacing (or with None dropping) some entries, adding others: what a forger would do."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            data = change.get(item.filename, old.read(item.filename))
+            if data is not None:
+                new.writestr(item.filename, data)
+        for name, data in (add or {}).items():
+            new.writestr(name, data)
 
 
 def link(client: ApiClient, document_id: str, person_id: str, role: str) -> None:

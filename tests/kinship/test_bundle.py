@@ -19,7 +19,7 @@ from registry.kinship.cli import bundle as bundle_command
 from registry.kinship.verify import BUNDLE_CONTEXT, verify_bundle
 from storage import fingerprint
 from tests.conftest import error_code
-from tests.kinship.helpers import claim, genomic_document, ruling_document, scan
+from tests.kinship.helpers import claim, genomic_document, rewrite_zip, ruling_document, scan
 
 
 @pytest.fixture
@@ -42,17 +42,6 @@ def exported(api, family, tmp_path):
 def pinned(runtime) -> bytes:
     """The registry's public key in PEM, as a court obtains it from the registry."""
     return published_key(runtime.audit_key.public_key()).pem.encode()
-
-
-def _rewrite(source, target, change: dict[str, bytes | None], add: dict[str, bytes] | None = None) -> None:
-    """Copy a ZIP, replacing (or with None dropping) some entries: what a forger would do."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
-        for item in old.infolist():
-            data = change.get(item.filename, old.read(item.filename))
-            if data is not None:
-                new.writestr(item.filename, data)
-        for name, data in (add or {}).items():
-            new.writestr(name, data)
 
 
 def _manifest(path) -> dict:
@@ -101,12 +90,12 @@ def test_an_altered_added_or_removed_file_is_named(exported, tmp_path):
     paths = {f.get("document_id"): f["path"] for f in _manifest(path)["files"]}
     altered, removed = paths[documents[0]["id"]], paths[documents[1]["id"]]
     forged = tmp_path / "forged.zip"
-    _rewrite(path, forged, {altered: scan("a different result")})
+    rewrite_zip(path, forged, {altered: scan("a different result")})
     report = verify_bundle(str(forged))
     assert not report.ok and [p for p in report.problems if p.startswith(altered)] == report.problems
     result = CliRunner().invoke(bundle_command, ["verify", str(forged)])
     assert result.exit_code == 1 and f"ALTERED: {altered}" in result.output
-    _rewrite(path, forged, {removed: None}, add={"documents/extra.png": scan("planted")})
+    rewrite_zip(path, forged, {removed: None}, add={"documents/extra.png": scan("planted")})
     problems = verify_bundle(str(forged)).problems
     assert any(p.startswith(removed) and "missing" in p for p in problems)
     assert any(p.startswith("documents/extra.png") and "not listed" in p for p in problems)
@@ -117,7 +106,7 @@ def test_a_changed_or_resigned_manifest_fails_the_signature_check(exported, pinn
     manifest = _manifest(path)
     manifest["created_by"]["username"] = "someone-else"
     changed = tmp_path / "changed.zip"
-    _rewrite(path, changed, {"manifest.json": json.dumps(manifest, indent=2, sort_keys=True).encode()})
+    rewrite_zip(path, changed, {"manifest.json": json.dumps(manifest, indent=2, sort_keys=True).encode()})
     problems = verify_bundle(str(changed)).problems
     assert any(p.startswith("manifest.json: the signature does not match") for p in problems)
     assert CliRunner().invoke(bundle_command, ["verify", str(changed)]).exit_code == 1
@@ -126,7 +115,7 @@ def test_a_changed_or_resigned_manifest_fails_the_signature_check(exported, pinn
     with zipfile.ZipFile(changed) as archive:
         forged_manifest = archive.read("manifest.json")
     resigned = tmp_path / "resigned.zip"
-    _rewrite(changed, resigned, {
+    rewrite_zip(changed, resigned, {
         "manifest.sig": base64.b64encode(forger.sign(BUNDLE_CONTEXT + forged_manifest)),
         "public_key.pem": forger.public_key().public_bytes(serialization.Encoding.PEM,
                                                            serialization.PublicFormat.SubjectPublicKeyInfo)})
