@@ -9,6 +9,7 @@ from registry.documents.models import Document, DocumentPerson, DocumentVersion,
 from registry.kinship.models import (  # noqa: F401
     CourtRuling, CourtRulingRelationship, GenomicResult, Relationship, RelationshipEvent, RelationshipEvidence,
 )
+from registry.matching.models import MatchPair, PersonMatchKey, PersonMerge  # noqa: F401
 from registry.persons.models import NameSearchKey, Person, PersonName  # noqa: F401
 from registry.restoration.models import RestorationEvent, RestorationEvidence, RestorationRequest  # noqa: F401
 

@@ -23,6 +23,36 @@ ERROR_SCHEMA = {
             "biologically_impossible", "laboratory_not_accredited"]},
         "message": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
 }
+# Possible same person (registry.matching): what a candidate looks like, and the bodies its operations take.
+CANDIDATE_SCHEMA = {
+    "type": "object", "required": ["person", "probability", "weight", "band", "reasons"],
+    "properties": {
+        "person": {"type": "object", "properties": {"id": {"type": "string"}, "registry_number": {"type": "string"},
+                                                    "name": {"type": "string"}}},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "weight": {"type": "number", "description": "Fellegi-Sunter match weight in bits (prior included)"},
+        "band": {"type": "string", "enum": ["likely", "possible"]},
+        "reasons": {"type": "array", "items": {"type": "object", "required": ["field", "level", "weight"],
+                                               "properties": {
+            "field": {"type": "string", "enum": ["name", "birth_date", "sex", "place_of_birth", "document_number",
+                                                 "mother", "child"]},
+            "level": {"type": "string"}, "weight": {"type": "number"},
+            "family": {"type": "string"}, "given": {"type": "string"}, "patronymic": {"type": "string"},
+            "swapped": {"type": "boolean"}, "ours": {"type": "string"}, "theirs": {"type": "string"}}}}},
+}
+_REASON = {"type": "string", "minLength": 10}
+_BODIES = {
+    "api.draft_matches": {"type": "object", "required": ["names"], "properties": {
+        "names": {"type": "array", "items": {"type": "object"}}, "sex": {"type": "string"},
+        "birth_date": {"type": "string", "format": "date"}, "birth_date_precision": {"type": "string"},
+        "place_of_birth_designation": {"type": "string"},
+        "document_numbers": {"type": "array", "items": {"type": "string"}, "maxItems": 10}}},
+    "api.decide_match": {"type": "object", "required": ["decision", "reason"], "properties": {
+        "decision": {"type": "string", "enum": ["same", "not_same"]}, "reason": _REASON,
+        "survivor_id": {"type": "string"}}},
+    "api.undo_merge": {"type": "object", "required": ["reason"], "properties": {"reason": _REASON}},
+}
+_CANDIDATE_LISTS = {"api.person_matches", "api.draft_matches"}
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 # Signed ZIP downloads (registry.exports): the ZIP, and the SHA-256 of its signed manifest in a header.
 _SIGNED_ZIPS = {"api.relationship_bundle", "api.person_bundle", "api.person_export"}
@@ -40,10 +70,11 @@ def _list_specs() -> dict:
     """The API lists and what each accepts (imported here: the services import the API's helpers)."""
     from registry.audit.reports import EVENT_LIST
     from registry.cases.service import CASE_LIST
+    from registry.matching.api import MATCH_QUEUE
     from registry.persons.service import PERSON_LIST
     from registry.restoration.service import RESTORATION_LIST
     return {"api.list_persons": PERSON_LIST, "api.list_cases": CASE_LIST,
-            "api.list_restorations": RESTORATION_LIST, "api.audit_events": EVENT_LIST}
+            "api.list_restorations": RESTORATION_LIST, "api.audit_events": EVENT_LIST, "api.match_queue": MATCH_QUEUE}
 
 
 def _query_parameters(endpoint: str) -> list[dict]:
@@ -85,6 +116,15 @@ def build_spec() -> dict:
                               "default": {"description": "Error", "content": {
                                   "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             }
+            if " " in doc.strip() and len(doc.splitlines()) > 1:
+                operation["description"] = " ".join(doc.split())
+            if rule.endpoint in _BODIES:
+                operation["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": _BODIES[rule.endpoint]}}}
+            if rule.endpoint in _CANDIDATE_LISTS:
+                operation["responses"]["200"]["content"] = {"application/json": {"schema": {
+                    "type": "object", "properties": {"candidates": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/Candidate"}}}}}}
             if access is not None and access.public:
                 operation["security"] = []
             elif access is not None and access.permission is not None:
@@ -95,7 +135,7 @@ def build_spec() -> dict:
         "info": {"title": "Kinship-evidence registry API", "version": "1"},
         "servers": [{"url": "/"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": {"Error": ERROR_SCHEMA}},
+                       "schemas": {"Error": ERROR_SCHEMA, "Candidate": CANDIDATE_SCHEMA}},
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
     }

@@ -76,6 +76,10 @@ class Action(StrEnum):
     DOCUMENT_DISPOSED = "document.disposed"
     # Everything the registry holds about one person, as one signed ZIP (for a court or the person).
     PERSON_EXPORTED = "person.exported"
+    # Possible same person: a clerk's decision on two records, each with its reason (registry.matching).
+    PERSON_NOT_SAME = "person.not_same"
+    PERSON_MERGED = "person.merged"
+    PERSON_MERGE_UNDONE = "person.merge_undone"
 
 
 class Outcome(StrEnum):

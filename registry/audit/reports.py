@@ -23,6 +23,7 @@ from registry.audit.service import AuditSubject, record
 from registry.db import utcnow
 from registry.errors import ServiceUnavailable
 from registry.i18n import _
+from registry.persons.models import Person
 from registry.web import listing
 
 
@@ -71,15 +72,33 @@ def find_events(db: Session, who: AuditSubject, flt: EventFilter, wanted: listin
     return found
 
 
+def merged_into(db: Session, person_id: str) -> list[str]:
+    """The person and every record merged into it (and into those): one person's events are under all these ids.
+
+    The log itself is never rewritten when records are merged (its events are chained); it is read through
+    the pointer instead. A merge undone takes its record's events back with it.
+    """
+    found, frontier = [person_id], [person_id]
+    while frontier:
+        frontier = [i for i in db.scalars(sa.select(Person.id).where(Person.merged_into_id.in_(frontier)))
+                    if i not in found]
+        found.extend(frontier)
+    return found
+
+
+def _events_of(person_ids: list[str]) -> sa.Select:
+    return sa.select(AuditEvent).where(AuditEvent.seq.in_(
+        sa.select(AuditEventPerson.seq).where(AuditEventPerson.person_id.in_(person_ids))))
+
+
 def events_naming(db: Session, person_id: str) -> list[AuditEvent]:
-    """Every event of the log that names this person, oldest first: what an access report is made of."""
-    return list(db.scalars(
-        sa.select(AuditEvent).join(AuditEventPerson, AuditEventPerson.seq == AuditEvent.seq)
-        .where(AuditEventPerson.person_id == person_id).order_by(AuditEvent.seq)))
+    """Every event of the log that names this person (or a record merged into it), oldest first: what an access
+    report and a person's export are made of."""
+    return list(db.scalars(_events_of(merged_into(db, person_id)).order_by(AuditEvent.seq)))
 
 
 def access_report(db: Session, who: AuditSubject, person_id: str, *, export: str = "") -> list[AuditEvent]:
-    """Who saw or changed this person's data, when, how and why."""
+    """Who saw or changed this person's data, when, how and why (also under records merged into it)."""
     events = events_naming(db, person_id)
     record(db, who, Action.ACCESS_REPORT_EXPORTED if export else Action.ACCESS_REPORT_READ, target_type="person",
            target_id=person_id, person_ids=[person_id], details={"format": export or "page"})
@@ -191,16 +210,16 @@ def access_report_pdf(person_id: str, events: list[AuditEvent], who: AuditSubjec
 
 CHANGE_ACTIONS = (Action.PERSON_CREATED, Action.PERSON_UPDATED, Action.DOCUMENT_UPLOADED, Action.DOCUMENT_VERSION_ADDED,
                   Action.DOCUMENT_LINKED, Action.RELATIONSHIP_CLAIMED, Action.RELATIONSHIP_CHANGED,
-                  Action.EVIDENCE_ATTACHED, Action.RESTORATION_OPENED, Action.RESTORATION_CHANGED)
+                  Action.EVIDENCE_ATTACHED, Action.RESTORATION_OPENED, Action.RESTORATION_CHANGED,
+                  Action.PERSON_NOT_SAME, Action.PERSON_MERGED, Action.PERSON_MERGE_UNDONE)
 
 
 def changes_of_person(db: Session, person_id: str, limit: int = 100) -> list[AuditEvent]:
     """What was done to a person's file, by whom and when: the history on the person's page.
 
-    Only changes, never who looked: reads stay for auditors.
+    Only changes, never who looked: reads stay for auditors. Records merged into this one bring their history.
     """
     return list(db.scalars(
-        sa.select(AuditEvent).join(AuditEventPerson, AuditEventPerson.seq == AuditEvent.seq)
-        .where(AuditEventPerson.person_id == person_id, AuditEvent.outcome == "allowed",
-               AuditEvent.action.in_([a.value for a in CHANGE_ACTIONS]))
+        _events_of(merged_into(db, person_id)).where(AuditEvent.outcome == "allowed",
+                                                     AuditEvent.action.in_([a.value for a in CHANGE_ACTIONS]))
         .order_by(AuditEvent.seq.desc()).limit(limit)))

@@ -83,3 +83,27 @@ def _fail(refused: ImportRefused, *, reported: bool = False) -> NoReturn:
         _report(refused.rejections)
     hint = " Fix the rows, or run again with --skip-invalid to import the others." if reported else ""
     raise click.ClickException(f"{refused.message}{hint}")
+
+
+@persons.command("find-duplicates")
+def find_duplicates_command() -> None:
+    """Put every possible same person in the clerks' review queue (after an import, or after upgrading).
+
+    Registering or changing a person does this for that person; an import does not, to stay fast.
+    Pairs already decided stay as decided. Nobody is shown anything, so nothing is read into the log.
+    """
+    import sqlalchemy as sa
+
+    from registry.cli import Context
+    from registry.matching import engine
+    from registry.persons.models import Person
+
+    ctx = click.get_current_context().ensure_object(Context)
+    with ctx.session() as db:
+        ids = list(db.scalars(sa.select(Person.id).where(Person.merged_into_id.is_(None)).order_by(Person.id)))
+        found = 0
+        with click.progressbar(ids, label="Comparing", file=sys.stderr) as bar:
+            for person_id in bar:
+                found += engine.queue_candidates(db, person_id)
+    click.echo(f"Compared {len(ids)} persons; {found} possible same persons offered for review (each pair from "
+               "both sides).")

@@ -85,6 +85,8 @@ from registry.audit.service import AuditSubject, record
 from registry.db import new_id, utcnow
 from registry.errors import Forbidden, ValidationFailed
 from registry.i18n import _
+from registry.matching.keys import match_keys as blocking_keys
+from registry.matching.models import PersonMatchKey
 from registry.persons.models import NameSearchKey, Person, PersonName, Script
 from registry.persons.service import (
     EDITABLE_FIELDS, NameInput, _new_registry_number, _search_keys, clean_names, clean_person_fields,
@@ -397,6 +399,7 @@ def _insert_batch(db: Session, batch: list[PersonRow], now: datetime, numbers: s
     persons: list[dict[str, Any]] = []
     names: list[dict[str, Any]] = []
     keys: list[dict[str, str]] = []
+    match_keys: list[dict[str, str]] = []
     for row in batch:
         person = Person(id=new_id(), registry_number=_unused_number(db, numbers), names=[
             PersonName(id=new_id(), position=i, kind=n.kind, script=n.script,
@@ -409,8 +412,13 @@ def _insert_batch(db: Session, batch: list[PersonRow], now: datetime, numbers: s
                       "script": n.script, "family_name": n.family_name, "given_name": n.given_name,
                       "patronymic": n.patronymic, "is_official": n.is_official} for n in person.names)
         keys.extend({"person_id": k.person_id, "key": k.key} for k in _search_keys(person))
-    for model, rows in ((Person, persons), (PersonName, names), (NameSearchKey, keys)):
-        db.execute(sa.insert(cast(sa.Table, model.__table__)), rows)  # Core: executemany, no unit of work
+        fields = {**_PERSON_DEFAULTS, **row.fields}
+        match_keys.extend({"person_id": person.id, "key": k} for k in blocking_keys(
+            [(n.family_name, n.given_name, n.patronymic) for n in row.names], fields.get("birth_date"),
+            fields.get("birth_date_precision") or "unknown"))
+    for model, rows in ((Person, persons), (PersonName, names), (NameSearchKey, keys), (PersonMatchKey, match_keys)):
+        if rows:  # Core: executemany, no unit of work
+            db.execute(sa.insert(cast(sa.Table, model.__table__)), rows)
     return [p["id"] for p in persons]
 
 

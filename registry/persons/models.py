@@ -74,6 +74,10 @@ class Person(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
     revision: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+    # Set when a clerk found this record to be the same person as another: the survivor it was merged into
+    # (registry.matching.merge). The record stays; its page leads to the survivor, and an undo clears this.
+    # No foreign key, so that SQLite adds and drops the column in place (migration 0011); persons are never deleted.
+    merged_into_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
 
     names: Mapped[list["PersonName"]] = relationship(
         back_populates="person", cascade="all, delete-orphan", lazy="selectin", order_by="PersonName.position")

@@ -24,6 +24,8 @@ from registry.cases import service as cases
 from registry.cases.models import Case, CasePerson
 from registry.errors import Conflict, NotFound, validation
 from registry.i18n import _
+from registry.matching import engine as matching
+from registry.matching.keys import store_keys
 from registry.persons import name_keys
 from registry.persons.models import (
     Category, DatePrecision, NameKind, NameSearchKey, Person, PersonName, PersonStatus, Script, Sex,
@@ -174,6 +176,11 @@ def _replace_names(db: Session, person: Person, names: list[NameInput]) -> None:
                                given_name=n.given_name, patronymic=n.patronymic, is_official=n.is_official)
                     for i, n in enumerate(names)]
     db.flush()
+    refresh_search_keys(db, person)
+
+
+def refresh_search_keys(db: Session, person: Person) -> None:
+    """The person's search keys again, from the names it has now (a merge adds names, its undo removes them)."""
     db.execute(sa.delete(NameSearchKey).where(NameSearchKey.person_id == person.id))
     db.add_all(_search_keys(person))
 
@@ -185,6 +192,8 @@ def create_person(db: Session, actor: Actor, data: dict[str, Any]) -> Person:
     db.add(person)
     db.flush()
     _replace_names(db, person, names)
+    store_keys(db, person)
+    matching.queue_candidates(db, person.id)  # possible same persons wait for a clerk's review
     record(db, actor, Action.PERSON_CREATED, target_type="person", target_id=person.id, person_ids=[person.id],
            details={"fields": sorted(fields), "names": len(names)})
     return person
@@ -203,6 +212,9 @@ def update_person(db: Session, actor: Actor, person_id: str, data: dict[str, Any
         _replace_names(db, person, clean_names(data["names"]))
         changed["names"] = "changed"
     db.flush()
+    if {"names", "birth_date", "birth_date_precision"} & set(changed):
+        store_keys(db, person)
+        matching.queue_candidates(db, person.id)
     record(db, actor, Action.PERSON_UPDATED, target_type="person", target_id=person.id, person_ids=[person.id],
            details={"changed": sorted(changed)})  # names only: auditors read no personal values
     return person
@@ -219,6 +231,17 @@ def get_person(db: Session, actor: Actor, person_id: str, *, log: bool = True) -
         record(db, actor, Action.PERSON_VIEWED, target_type="person", target_id=person.id,
                person_ids=[person.id], reason=reason)
     return person
+
+
+def survivor_of(db: Session, person_id: str) -> str:
+    """The record a person's data now lives on: itself, or the record it was merged into (and so on)."""
+    seen = {person_id}
+    while (target := db.scalar(sa.select(Person.merged_into_id).where(Person.id == person_id))) is not None:
+        if target in seen:
+            break
+        seen.add(target)
+        person_id = target
+    return person_id
 
 
 def as_registry_number(text: str) -> str | None:
@@ -444,6 +467,7 @@ def _sort_columns() -> dict[str, list[sa.ColumnElement[Any]]]:
 
 def _filtered(db: Session, actor: Actor, query: sa.Select, filters: Mapping[str, str]) -> sa.Select:
     """``query`` narrowed by the list's filters; a case outside the caller's cases is refused like an unknown one."""
+    query = query.where(Person.merged_into_id.is_(None))  # a merged record is found as its survivor
     if filters.get("status"):
         query = query.where(Person.status == filters["status"])
     if filters.get("category"):  # categories are stored as words separated by spaces
@@ -486,7 +510,8 @@ def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: i
     number = as_registry_number(q)
     truncated = False
     if number:  # forms ask staff for registry numbers: the number finds its person (inside the caller's cases)
-        query = _visible(sa.select(Person).where(Person.registry_number == number), actor)
+        found = db.scalar(sa.select(Person.id).where(Person.registry_number == number))
+        query = _visible(sa.select(Person).where(Person.id == survivor_of(db, found) if found else sa.false()), actor)
     elif q:
         tokens = name_keys.query_keys(q)
         if not tokens:
@@ -560,7 +585,7 @@ def person_json(person: Person, actor: Actor) -> dict[str, Any]:
         "place_of_birth_designation": person.place_of_birth_designation, "citizenship": person.citizenship,
         "categories": person.category_list, "status": person.status, "return_operation": person.return_operation,
         "return_stage": person.return_stage, "centre_or_region": person.centre_or_region,
-        "revision": person.revision,
+        "revision": person.revision, "merged_into_id": person.merged_into_id,
         "names": [{"id": n.id, "kind": n.kind, "script": n.script, "family_name": n.family_name,
                    "given_name": n.given_name, "patronymic": n.patronymic, "is_official": n.is_official}
                   for n in person.names],

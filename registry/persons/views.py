@@ -1,7 +1,7 @@
 """Person pages: list and search, one person, registration and editing."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
 from registry.audit import reports
@@ -9,6 +9,9 @@ from registry.cases import service as cases
 from registry.documents import service as documents
 from registry.errors import Conflict, ValidationFailed, validation
 from registry.i18n import _
+from registry.matching import engine as match_engine
+from registry.matching import service as matching
+from registry.matching import words
 from registry.persons import service
 from registry.persons.api import export_response
 from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
@@ -71,13 +74,31 @@ def list_persons():
 def new_person():
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("persons/edit.html", person=None, choices=CHOICES, checked_categories=[])
+    candidates: list = []
     try:
         _question_scripts()
-        person = service.create_person(db(), current_actor(), _form_to_data())
+        data = _form_to_data()
+        candidates = _likely_same(data)
+        if candidates:
+            raise validation(possible_matches=str(_(
+                "This person may be registered already: see the records below. Open the one that is the same "
+                "person, or tick that none is and register anyway.")))
+        person = service.create_person(db(), current_actor(), data)
     except ValidationFailed as error:
         return render_form("persons/edit.html", error, person=None, choices=CHOICES,
-                           checked_categories=request.form.getlist("categories"))
+                           checked_categories=request.form.getlist("categories"), candidates=candidates,
+                           explained=words.explained, bands=words.BANDS)
     return redirect(url_for("persons.show_person", person_id=person.id))
+
+
+def _likely_same(data: dict) -> list:
+    """Before a new record is saved: registered persons likely to be the same one, asked about once (the clerk
+    opens one of them instead, or ticks that none is and registers anyway)."""
+    if request.form.get("register_anyway"):
+        return []
+    draft = matching.clean_draft(data)
+    return matching.candidates_of_draft(db(), current_actor(), data, draft=draft, threshold=match_engine.LIKELY,
+                                        log_empty=False)
 
 
 def _question_scripts() -> None:
@@ -127,10 +148,23 @@ def edit_person(person_id: str):
 @requires(Permission.PERSON_READ)
 def show_person(person_id: str):
     actor = current_actor()
+    survivor = service.survivor_of(db(), person_id)
+    if survivor != person_id and cases.can_see_person(db(), actor, survivor):
+        flash(_("That record was found to be the same person as this one and was merged into it."), "info")
+        return redirect(url_for("persons.show_person", person_id=survivor))
+    return person_page(person_id)
+
+
+def person_page(person_id: str, error=None):
+    """The person's page; shown again with ``error`` when a decision made on it was refused."""
+    actor = current_actor()
     person = service.get_person(db(), actor, person_id)
-    return render_form("persons/show.html", person=person, restricted=service.sees_restricted(actor),
+    return render_form("persons/show.html", error, person=person, restricted=service.sees_restricted(actor),
                        documents=documents.documents_of_person(db(), actor, person),
-                       history=reports.changes_of_person(db(), person.id))
+                       history=reports.changes_of_person(db(), person.id),
+                       candidates=matching.candidates_of_person(db(), actor, person.id, on_page=True),
+                       merges=matching.merges_into(db(), person.id) if actor.can(Permission.PERSON_WRITE) else [],
+                       explained=words.explained, bands=words.BANDS)
 
 
 @bp.get("/persons/<person_id>/export")

@@ -106,6 +106,9 @@ LABELS: dict[str, dict[str, Any]] = {
         Action.DISPOSAL_REJECTED: _("rejected a disposal"),
         Action.DOCUMENT_DISPOSED: _("disposed of a document's files (its record kept)"),
         Action.PERSON_EXPORTED: _("exported everything held about a person"),
+        Action.PERSON_NOT_SAME: _("decided that two records are not the same person"),
+        Action.PERSON_MERGED: _("merged two records of the same person"),
+        Action.PERSON_MERGE_UNDONE: _("undid a merge of two records"),
     },
     "target": {
         "person": _("person"), "person_search": _("person search"), "person_import": _("person import"),
@@ -114,7 +117,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "kinship_lists": _("kinship lists"), "restoration": _("document restoration"),
         "restoration_list": _("restoration list"), "request": _("request"), "audit": _("access log"),
         "anomalies": _("anomalies"), "document_list": _("document list"),
-        "legal_hold": _("legal hold"), "disposal": _("disposal"),
+        "legal_hold": _("legal hold"), "disposal": _("disposal"), "merge": _("merge of two records"),
     },
 }
 

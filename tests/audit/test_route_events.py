@@ -85,6 +85,9 @@ EXPECTED: dict[str, Visit] = {
     "accounts.role_changes": Visit("auditor", ()),  # staff accounts and roles: no registered person's data
     "api.audit_events": Visit("auditor", (allowed(A.AUDIT_READ),)),
     "api.person_access_report": Visit("auditor", (allowed(A.ACCESS_REPORT_READ, "child"),)),
+    # possible same person: the person asked about (mother and child are no candidates of each other)
+    "api.person_matches": Visit("caseworker", (allowed(A.PERSON_SEARCHED, "child"),)),
+    "api.match_queue": Visit("clerk", ()),  # no pair waits in this world: nobody is named
     # pages
     "persons.list_persons": Visit("lawyer", (allowed(A.PERSON_SEARCHED, *BOTH),)),
     "persons.show_person": Visit("caseworker", (allowed(A.PERSON_VIEWED, "child"),)),
@@ -117,6 +120,7 @@ EXPECTED: dict[str, Visit] = {
     "audit.user_activity": Visit("auditor", (allowed(A.AUDIT_READ),)),
     "audit.access_report": Visit("auditor", (allowed(A.ACCESS_REPORT_READ, "child"),)),
     "audit.find_report": Visit("auditor", ()),  # the form asking for a registry number
+    "matching.review_queue": Visit("clerk", ()),  # no pair waits in this world: nobody is named
     # work pages: what waits for each role, read through the same services as the full lists
     "web.clerk_work": Visit("clerk", (allowed(A.RESTORATION_VIEWED, *BOTH), allowed(A.PERSON_SEARCHED, *BOTH))),
     "web.case_work": Visit("lawyer", (allowed(A.RELATIONSHIP_VIEWED, *BOTH),)),
@@ -156,6 +160,7 @@ OUTSIDE: dict[str, Visit] = {
     "api.person_bundle": hidden(denied(A.BUNDLE_EXPORTED, "child")),
     "api.person_export": hidden(denied(A.PERSON_EXPORTED, "child")),
     "api.get_restoration": hidden(denied(A.RESTORATION_VIEWED, "child")),
+    "api.person_matches": hidden(denied(A.PERSON_SEARCHED, "child")),
     "persons.show_person": hidden(denied(A.PERSON_VIEWED, "child")),
     "persons.export_person": hidden(denied(A.PERSON_EXPORTED, "child")),
     "documents.upload": hidden(denied(A.PERSON_VIEWED, "child")),
