@@ -24,7 +24,7 @@ from registry.web.body import receive_body
 from registry.web.errors import audit_unavailable, refuse_response
 from storage import open_store
 
-DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit", "kinship", "restoration")
+DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit", "kinship", "restoration", "holds")
 log = logging.getLogger("registry")
 
 

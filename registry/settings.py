@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from registry.holds.retention import RetentionError, parse_schedule
 from registry.kinship.policy import PolicyError, load_policy
 
 PREFIX = "REGISTRY_"
@@ -66,11 +67,19 @@ class Settings:
     require_accredited_laboratory: bool = False
     # Converter children one server process runs at once (each renders one file in its own limited process).
     converter_children: int = 2
+    # How long each document kind's files are kept after its newest version: "passport=75,other=25" changes the
+    # named kinds ("permanent" never disposes); the defaults are in registry/holds/retention.py.
+    retention_years: str = ""
     testing: bool = False
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def retention_schedule(self) -> dict[str, int | None]:
+        """Kind -> years its files are kept (None: permanent); validated at start-up."""
+        return parse_schedule(self.retention_years, self.worm_retention_days)
 
     def with_overrides(self, **values: Any) -> "Settings":
         return validate(replace(self, **values))
@@ -177,6 +186,12 @@ def validate(s: Settings) -> Settings:
         ZoneInfo(s.time_zone)
     except (ValueError, ZoneInfoNotFoundError):
         raise SettingsError(f"{PREFIX}TIME_ZONE must name a time zone such as Asia/Almaty, not {s.time_zone!r}") from None
+    if s.worm_retention_days < 1:
+        raise SettingsError(f"{PREFIX}WORM_RETENTION_DAYS must be at least 1, not {s.worm_retention_days}")
+    try:
+        parse_schedule(s.retention_years, s.worm_retention_days)
+    except RetentionError as exc:
+        raise SettingsError(f"{PREFIX}RETENTION_YEARS: {exc}") from None
     if not 1 <= s.converter_children <= 16:
         raise SettingsError(f"{PREFIX}CONVERTER_CHILDREN must be between 1 and 16, not {s.converter_children}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",
