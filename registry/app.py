@@ -24,7 +24,7 @@ from registry.web.body import receive_body
 from registry.web.errors import audit_unavailable, database_down, database_unavailable, refuse_response
 from storage import open_store
 
-DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit", "kinship", "restoration", "matching")
+DOMAINS = ("web", "accounts", "cases", "persons", "documents", "audit", "kinship", "restoration", "matching", "holds")
 log = logging.getLogger("registry")
 
 

@@ -21,6 +21,7 @@ from registry.audit.service import SYSTEM, ensure_chain_head
 from registry.backup.cli import backup as backup_commands
 from registry.backup.cli import restore as restore_command
 from registry.errors import RegistryError
+from registry.holds.cli import retention as retention_commands
 from registry.kinship.cli import bundle as bundle_commands
 from registry.persons.cli import persons as persons_commands
 from registry.runtime import Runtime
@@ -512,3 +513,4 @@ main.add_command(persons_commands)
 main.add_command(bundle_commands)
 main.add_command(backup_commands)
 main.add_command(restore_command)
+main.add_command(retention_commands)

@@ -6,6 +6,7 @@ from registry.audit.models import AuditChainHead, AuditEvent, AuditEventPerson  
 from registry.cases.models import Case, CaseMember, CasePerson, EmergencyAccess  # noqa: F401
 from registry.db import Base
 from registry.documents.models import Document, DocumentPerson, DocumentVersion, StoredObject  # noqa: F401
+from registry.holds.models import Disposal, DisposalItem, LegalHold  # noqa: F401
 from registry.kinship.models import (  # noqa: F401
     CourtRuling, CourtRulingRelationship, GenomicResult, Relationship, RelationshipEvent, RelationshipEvidence,
 )

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from registry.holds.retention import RetentionError, parse_schedule
 from registry.kinship.policy import PolicyError, load_policy
 
 PREFIX = "REGISTRY_"
@@ -70,11 +71,19 @@ class Settings:
     metrics_token: str = ""
     # "text" for people at a terminal; "json" for one JSON object per line (a log collector).
     log_format: str = "text"
+    # How long each document kind's files are kept after its newest version: "passport=75,other=25" changes the
+    # named kinds ("permanent" never disposes); the defaults are in registry/holds/retention.py.
+    retention_years: str = ""
     testing: bool = False
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def retention_schedule(self) -> dict[str, int | None]:
+        """Kind -> years its files are kept (None: permanent); validated at start-up."""
+        return parse_schedule(self.retention_years, self.worm_retention_days)
 
     def with_overrides(self, **values: Any) -> "Settings":
         return validate(replace(self, **values))
@@ -185,6 +194,12 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'text' or 'json', not {s.log_format!r}")
     if s.metrics_token and len(s.metrics_token) < 24:
         raise SettingsError(f"{PREFIX}METRICS_TOKEN must be at least 24 characters (a random token), or empty")
+    if s.worm_retention_days < 1:
+        raise SettingsError(f"{PREFIX}WORM_RETENTION_DAYS must be at least 1, not {s.worm_retention_days}")
+    try:
+        parse_schedule(s.retention_years, s.worm_retention_days)
+    except RetentionError as exc:
+        raise SettingsError(f"{PREFIX}RETENTION_YEARS: {exc}") from None
     if not 1 <= s.converter_children <= 16:
         raise SettingsError(f"{PREFIX}CONVERTER_CHILDREN must be between 1 and 16, not {s.converter_children}")
     for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",

@@ -132,6 +132,17 @@ class ObjectStore(Protocol):
     def supports_lock(self) -> bool:
         """Tell whether ``lock`` can work on this backend/bucket."""
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Turn the store's legal hold on every version of the object on or off; LockUnsupported where the
+        backend has none. A version under a legal hold cannot be deleted until the hold is off."""
+
+    def supports_legal_hold(self) -> bool:
+        """Tell whether ``set_legal_hold`` can work on this backend/bucket."""
+
+    def deletion_blocked(self, key: str) -> str | None:
+        """Why the store would refuse to delete the object now (a retention date in the future, a legal
+        hold), or None: asked before a deletion is promised, so the promise is not broken afterwards."""
+
     def ensure_container(self) -> None:
         """Create the folder or bucket if missing; safe to call repeatedly."""
 

@@ -147,6 +147,15 @@ class EncryptedStore:
     def supports_lock(self) -> bool:
         return self.store.supports_lock()
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        self.store.set_legal_hold(key, on)
+
+    def supports_legal_hold(self) -> bool:
+        return self.store.supports_legal_hold()
+
+    def deletion_blocked(self, key: str) -> str | None:
+        return self.store.deletion_blocked(key)
+
     def ensure_container(self) -> None:
         self.store.ensure_container()
 

@@ -111,6 +111,20 @@ class FilesystemStore:
     def supports_lock(self) -> bool:
         return False
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        raise LockUnsupported(
+            "the filesystem store has no legal hold; the registry's own hold still keeps the object "
+            "from disposal (use an S3 bucket with Object Lock for a hold the store enforces)"
+        )
+
+    def supports_legal_hold(self) -> bool:
+        return False
+
+    def deletion_blocked(self, key: str) -> str | None:
+        """A folder refuses nothing: the registry's own checks are all there is."""
+        validate_key(key)
+        return None
+
     def ensure_container(self) -> None:
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -371,6 +371,14 @@ class S3Store:
                     VersionId=copy.get("VersionId") or self._head(key)["VersionId"],
                     Retention={"Mode": head["ObjectLockMode"], "RetainUntilDate": until},
                 )
+        if head.get("ObjectLockLegalHoldStatus") == "ON":  # a held object stays held in its new version
+            with self._errors(key):
+                self._client.put_object_legal_hold(
+                    Bucket=self.bucket,
+                    Key=key,
+                    VersionId=copy.get("VersionId") or self._head(key)["VersionId"],
+                    LegalHold={"Status": "ON"},
+                )
 
     def delete(self, key: str) -> None:
         """Delete every version of the key; refused for versions under retention."""
@@ -417,6 +425,64 @@ class S3Store:
                     "object lock enabled to keep objects write-once"
                 ) from exc
             raise
+
+    def _stored_versions(self, key: str) -> list[str]:
+        """The version ids of the key's stored versions (delete markers hold no bytes and no hold)."""
+        found = []
+        paginator = self._client.get_paginator("list_object_versions")
+        with self._errors(key):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+                found += [v["VersionId"] for v in page.get("Versions", []) if v["Key"] == key]
+        return found
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Object Lock legal hold ON or OFF on every stored version of the key: held on the newest
+        version only, an older one (the key rewrapped) could still be deleted."""
+        validate_key(key)
+        versions = self._stored_versions(key)
+        if not versions:
+            raise ObjectNotFound(f"no object stored under {key!r}")
+        for version_id in versions:
+            try:
+                with self._errors(key):
+                    self._client.put_object_legal_hold(
+                        Bucket=self.bucket,
+                        Key=key,
+                        VersionId=version_id,
+                        LegalHold={"Status": "ON" if on else "OFF"},
+                    )
+            except StorageError as exc:
+                if _is_lock_missing(exc.__cause__):
+                    raise LockUnsupported(
+                        f"bucket {self.bucket!r} has no Object Lock, so no legal hold; it must be "
+                        "created with object lock enabled"
+                    ) from exc
+                raise
+
+    def legal_hold(self, key: str) -> bool:
+        """Whether any stored version of the key is under a legal hold."""
+        validate_key(key)
+        return any(
+            self._head(key, VersionId=version_id).get("ObjectLockLegalHoldStatus") == "ON"
+            for version_id in self._stored_versions(key)
+        )
+
+    def supports_legal_hold(self) -> bool:
+        return self.supports_lock()
+
+    def deletion_blocked(self, key: str) -> str | None:
+        """The first stored version the server would refuse to delete: under a legal hold, or retained
+        until a date still to come. None also when nothing is stored under the key."""
+        validate_key(key)
+        now = datetime.now(UTC)
+        for version_id in self._stored_versions(key):
+            head = self._head(key, VersionId=version_id)
+            if head.get("ObjectLockLegalHoldStatus") == "ON":
+                return f"version {version_id} of {key} is under the store's legal hold"
+            until = head.get("ObjectLockRetainUntilDate")
+            if until is not None and until > now:
+                return f"version {version_id} of {key} is retained by the store until {until:%Y-%m-%d}"
+        return None
 
     def supports_lock(self) -> bool:
         """Asked of the server once it says yes: Object Lock cannot be switched off again."""

@@ -3,7 +3,7 @@ decisions (person_match_pairs), merges with what each moved (person_merges), and
 to its survivor (persons.merged_into_id). Existing persons get their keys here.
 
 Revision ID: 0011
-Revises: 0009 (0010 once the legal-hold migration lands)
+Revises: 0010 (0010 once the legal-hold migration lands)
 """
 from datetime import date
 
@@ -14,7 +14,7 @@ import registry.db
 
 revision = '0011'
 # 0010 (legal holds) is written elsewhere: set to '0010' when both are merged.
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,9 @@ ERROR_SCHEMA = {
             "integrity_error", "request_timeout",
             # kinship evidence: a genomic method that cannot bear on the relationship (Y-STR and a woman, mtDNA and
             # a father); a result from a laboratory without valid ISO/IEC 17025 accreditation in a court bundle
-            "biologically_impossible", "laboratory_not_accredited"]},
+            "biologically_impossible", "laboratory_not_accredited",
+            # the document's files were disposed of under the retention schedule (410): its record remains
+            "disposed"]},
         "message": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
 }
 # Possible same person (registry.matching): what a candidate looks like, and the bodies its operations take.
@@ -64,6 +66,10 @@ _SIGNED_ZIP_RESPONSE = {
 # Query parameters of the lists beside those their ListSpec declares (registry.web.listing).
 _LIST_EXTRAS = {"api.list_persons": {"q": "searches every name in any script, or a registry number"},
                 "api.list_restorations": {"person_id": "the requests of one person"}}
+# Query parameters of routes that are not paged lists.
+_QUERIES = {"api.list_legal_holds": {"target_type": "person, case or document: only the holds on one target",
+                                     "target_id": "the id of that person, case or document",
+                                     "active": "true: leave out lifted holds"}}
 
 
 def _list_specs() -> dict:
@@ -81,7 +87,8 @@ def _query_parameters(endpoint: str) -> list[dict]:
     """A list's filters, order (``-`` first: descending; a value it does not offer is a 422) and page."""
     spec = _list_specs().get(endpoint)
     if spec is None:
-        return []
+        return [{"name": name, "in": "query", "description": words, "schema": {"type": "string"}}
+                for name, words in _QUERIES.get(endpoint, {}).items()]
     text = {"type": "string"}
     found = [{"name": name, "in": "query", "description": words, "schema": text}
              for name, words in _LIST_EXTRAS.get(endpoint, {}).items()]

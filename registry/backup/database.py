@@ -61,7 +61,9 @@ def dumped(engine: Engine, workdir: Path) -> Iterator[Snapshot]:
 
 def _named(cursor) -> tuple[tuple[str, ...], int, str, str]:
     """What the snapshot names: stored object keys, the chain head, the schema revision."""
-    cursor.execute("SELECT key FROM stored_objects ORDER BY key")
+    # Objects an approved disposal deleted are not copied: a backup made after a disposal holds its record, not
+    # its files (older backups still hold them until they are rotated out).
+    cursor.execute("SELECT key FROM stored_objects WHERE disposed_at IS NULL ORDER BY key")
     keys = tuple(row[0] for row in cursor.fetchall())
     cursor.execute(f"SELECT seq, hash FROM audit_chain_head WHERE id = {CHAIN_ID:d}")
     head = cursor.fetchone() or (0, "")

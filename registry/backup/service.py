@@ -392,20 +392,24 @@ def _load_dump(runtime: Runtime, source: ObjectStore, dump: dict[str, Any], fold
 
 
 def _lock_again(runtime: Runtime, checkpoints: list[str]) -> int:
-    """Objects that were under retention (WORM) in the registry are locked again where the store can."""
+    """Objects that were under retention (WORM) in the registry are locked again where the store can, and
+    objects under an active legal hold get the store's legal hold again."""
     store = runtime.raw_store
     if not store.supports_lock():
         return 0
     from registry.documents.models import StoredObject
+    from registry.holds import coverage
 
     now = datetime.now(timezone.utc)
     with runtime.sessions() as db:
         locks = [(o.key, o.locked_until) for o in db.scalars(sa.select(StoredObject).where(
-            StoredObject.locked_until.is_not(None)))]
+            StoredObject.locked_until.is_not(None), StoredObject.disposed_at.is_(None)))]
+        held = coverage.held_object_keys(db)
     locks = [(key, until) for key, until in locks if until > now]
     locks += [(key, now + RETENTION) for key in checkpoints]
     for key, until in locks:
         store.lock(key, until)
+    coverage.apply_store_holds(store, [(key, True) for key in held])
     return len(locks)
 
 

@@ -85,5 +85,5 @@ def link_person(document_id: str):
     actor = current_actor()
     document = service.get_document(db(), actor, document_id, log=False, action=Action.DOCUMENT_LINKED)
     service.link_person(db(), actor, document, text_field(body, "person_id", required=True, max_length=36),
-                        text_field(body, "role", required=True, max_length=24))
+                        text_field(body, "role", required=True, max_length=24), store=current_runtime().store)
     return jsonify(document=service.document_json(db(), actor, document)), 201

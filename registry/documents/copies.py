@@ -38,6 +38,7 @@ from registry.documents.binding import ORIGINAL, VIEWING, object_context
 from registry.documents.inspection import FileRefused
 from registry.documents.models import DocumentVersion, StoredObject, ViewingStatus
 from registry.documents.viewing_copy import ConversionLimits, ViewingCopy, make_viewing_copy, prepare_converter
+from registry.holds import coverage
 from storage import EncryptedStore, ObjectInfo, StorageError
 
 log = logging.getLogger("registry.documents.copies")
@@ -178,6 +179,8 @@ def _record_outcome(db: Session, store: EncryptedStore, job: _Job, made: tuple[V
         log.warning("viewing copy of version %s: another worker took the job over", job.version_id)
         db.rollback()
         return None
+    if made is not None:
+        coverage.sync_store_holds(db, store, [job.document_id])  # a held document's copy is held too
     db.commit()
     return str(values["viewing_status"])
 

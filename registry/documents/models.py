@@ -44,6 +44,8 @@ class StoredObject(Base):
     content_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The bytes were deleted by an approved disposal (retention); the row stays, and nothing reads the object.
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Document(Base):
@@ -67,6 +69,11 @@ class Document(Base):
     @property
     def person_ids(self) -> list[str]:
         return [link.person_id for link in self.persons]
+
+    @property
+    def disposed(self) -> bool:
+        """Its files were disposed of under the retention schedule (every version at once)."""
+        return any(version.disposed for version in self.versions)
 
 
 class DocumentVersion(Base):
@@ -96,6 +103,8 @@ class DocumentVersion(Base):
     copy_cost: Mapped[int | None] = mapped_column(sa.Integer)
     uploaded_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     uploaded_at: Mapped[datetime] = created_at_column()
+    # The approved disposal that deleted this version's files (its record, like every version, stays).
+    disposal_id: Mapped[str | None] = mapped_column(sa.ForeignKey("disposals.id"))
 
     document: Mapped[Document] = relationship(back_populates="versions")
     original: Mapped[StoredObject] = relationship(foreign_keys=[original_id], lazy="joined")
@@ -106,6 +115,10 @@ class DocumentVersion(Base):
     def fingerprint(self) -> str:
         return self.original.fingerprint
 
+    @property
+    def disposed(self) -> bool:
+        return self.disposal_id is not None
+
 
 class DocumentPerson(Base):
     __tablename__ = "document_persons"
@@ -113,3 +126,7 @@ class DocumentPerson(Base):
     document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
     person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+
+
+# A version names the disposal that took its files: that table belongs in every metadata that holds this one.
+from registry.holds import models as _holds  # noqa: E402,F401

@@ -14,9 +14,13 @@ from registry.audit.service import SYSTEM, record
 from registry.db import on_commit, on_rollback
 from registry.documents.binding import contexts
 from registry.documents.models import DocumentVersion, StoredObject
+from registry.holds import coverage
 from storage import EncryptedStore, IntegrityError, ObjectNotFound, ObjectStore, StorageError, fingerprint
 
 OBJECT_PREFIX = "objects/"
+
+
+LIVE = StoredObject.disposed_at.is_(None)  # a disposed object's bytes are gone on purpose: nothing reads them
 
 
 @dataclass
@@ -25,6 +29,9 @@ class ScrubReport:
     missing: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    disposed: int = 0
+    # Disposed of, yet still in the store (its deletion was refused or interrupted): `registry retention run`.
+    leftovers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -32,16 +39,23 @@ class ScrubReport:
 
     def lines(self) -> list[str]:
         return ([f"MISSING {k}" for k in self.missing] + [f"CORRUPT {k}" for k in self.corrupt]
-                + [f"ORPHAN  {k}" for k in self.orphans])
+                + [f"ORPHAN  {k}" for k in self.orphans]
+                + [f"DISPOSED-BUT-STORED {k} (run `registry retention run` to delete it)" for k in self.leftovers])
 
 
 def scrub(db: Session, store: EncryptedStore, raw: ObjectStore) -> ScrubReport:
-    """Every object is decrypted in full and its fingerprint compared with the database."""
+    """Every object is decrypted in full and its fingerprint compared with the database. Objects whose files
+    an approved disposal deleted are not missing: they are counted apart (and named if still stored)."""
     report = ScrubReport()
     known: set[str] = set()
     bound = contexts(db)
     for obj in db.scalars(sa.select(StoredObject).order_by(StoredObject.key)):
         known.add(obj.key)
+        if obj.disposed_at is not None:
+            report.disposed += 1
+            if raw.exists(obj.key):
+                report.leftovers.append(obj.key)
+            continue
         report.checked += 1
         try:
             for context in bound.get(obj.id, [""]):  # an object two records claim must be both: one is lying
@@ -61,7 +75,7 @@ def rewrap_all(db: Session, store: EncryptedStore) -> int:
     """Rewrap each data key under the current master key, in the row and in the object's metadata."""
     count = 0
     bound = contexts(db)
-    for obj in db.scalars(sa.select(StoredObject)):
+    for obj in db.scalars(sa.select(StoredObject).where(LIVE)):
         obj.key_id, obj.wrapped_key = store.rewrap(obj.key, obj.key_id, obj.wrapped_key,
                                                    context=bound.get(obj.id, [""])[0])
         count += 1
@@ -70,14 +84,15 @@ def rewrap_all(db: Session, store: EncryptedStore) -> int:
 
 def master_keys_in_use(db: Session) -> Counter[str]:
     """Master key id -> how many data keys it still wraps (a key in use cannot be retired)."""
-    rows = db.execute(sa.select(StoredObject.key_id, sa.func.count()).group_by(StoredObject.key_id))
+    rows = db.execute(sa.select(StoredObject.key_id, sa.func.count()).where(LIVE).group_by(StoredObject.key_id))
     return Counter({row[0]: row[1] for row in rows})
 
 
 def fingerprints_by_key(db: Session) -> Counter[str]:
     """Master key id -> how many object fingerprints were made with it ("" counts plain SHA-256 fingerprints
     from before keyed ones): a key still fingerprinting objects cannot be retired."""
-    return Counter(fingerprint.key_id_of(text) or "" for text in db.scalars(sa.select(StoredObject.fingerprint)))
+    return Counter(fingerprint.key_id_of(text) or ""
+                   for text in db.scalars(sa.select(StoredObject.fingerprint).where(LIVE)))
 
 
 def refingerprint_all(db: Session, store: EncryptedStore) -> int:
@@ -86,7 +101,7 @@ def refingerprint_all(db: Session, store: EncryptedStore) -> int:
     bound = contexts(db)
     current = store.keyring.current_key_id
     count = 0
-    for obj in db.scalars(sa.select(StoredObject).order_by(StoredObject.key)):
+    for obj in db.scalars(sa.select(StoredObject).where(LIVE).order_by(StoredObject.key)):
         if fingerprint.key_id_of(obj.fingerprint) == current:
             continue
         _fingerprinted_again(db, obj, store.refingerprint(
@@ -118,7 +133,8 @@ def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
     """
     bound = contexts(db)
     replaced: list[str] = []
-    for obj in db.scalars(sa.select(StoredObject).order_by(StoredObject.key)):
+    held = set(coverage.held_object_keys(db))
+    for obj in db.scalars(sa.select(StoredObject).where(LIVE).order_by(StoredObject.key)):
         context = bound.get(obj.id, [""])[0]
         new_key = f"objects/{uuid.uuid4()}"
         # The reader checks the old fingerprint at the end of the plaintext, before the put completes.
@@ -128,6 +144,8 @@ def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
         _fingerprinted_again(db, obj, info.fingerprint)
         if obj.locked_until is not None and store.supports_lock():
             store.lock(new_key, obj.locked_until)
+        if obj.key in held:  # the new object is held like the old (which stays until the hold is lifted)
+            coverage.apply_store_holds(store, [(new_key, True)])
         replaced.append(obj.key)
         on_rollback(db, lambda key=new_key: store.delete(key))
         obj.key, obj.key_id, obj.wrapped_key = new_key, info.key_id, info.wrapped_key

@@ -42,6 +42,8 @@ from registry.documents.models import (
 from registry.documents.spool import UploadSpool
 from registry.documents.viewing_copy import ConversionLimits, inspect_original
 from registry.errors import AuditNote, Forbidden, NotFound, Refused, StoredObjectMismatch, validation
+from registry.holds import coverage
+from registry.holds.models import Disposal
 from registry.i18n import _
 from registry.persons.models import Person
 from storage import EncryptedStore, IntegrityError, LockUnsupported, ObjectInfo, StorageError, StorageUnavailable
@@ -264,6 +266,7 @@ def upload_document(db: Session, actor: Actor, store: EncryptedStore, policy: Up
                         persons=[DocumentPerson(person_id=person_id, role=role)], versions=[version])
     db.add(document)
     db.flush()
+    coverage.sync_store_holds(db, store, [document.id])  # uploaded for a held person: the store holds it too
     duplicates = _visible_duplicates(db, actor, version.fingerprint, document.id)
     record(db, actor, Action.DOCUMENT_UPLOADED, target_type="document", target_id=document.id,
            person_ids=[person_id], reason=reason,
@@ -279,23 +282,31 @@ def add_version(db: Session, actor: Actor, store: EncryptedStore, policy: Upload
     if not reason:
         raise validation(reason=str(_("Say why there is a new version (restored, re-issued, better scan...).")))
     document = get_document(db, actor, document_id, log=False, action=Action.DOCUMENT_VERSION_ADDED)
+    if document.disposed:
+        raise _disposed(db, document, document.current, Action.DOCUMENT_VERSION_ADDED, str(_(
+            "Its files were disposed of under the retention schedule: upload the new file as a new document.")))
     version = _ingest(db, actor, store, upload, document.kind, policy, Action.DOCUMENT_VERSION_ADDED,
                       document.person_ids, document.id, document.current.number + 1)
     version.reason = reason[:500]
     document.versions.append(version)
     db.flush()
+    coverage.sync_store_holds(db, store, [document.id])
     record(db, actor, Action.DOCUMENT_VERSION_ADDED, target_type="document", target_id=document.id,
            person_ids=document.person_ids, details={"version": version.number, "fingerprint": version.fingerprint})
     return UploadResult(document, version, _visible_duplicates(db, actor, version.fingerprint, document.id))
 
 
-def link_person(db: Session, actor: Actor, document: Document, person_id: str, role: str) -> None:
+def link_person(db: Session, actor: Actor, document: Document, person_id: str, role: str,
+                store: EncryptedStore | None = None) -> None:
+    """Linked to a held person (or one of a held case), the document is held too; with ``store``, there as well."""
     role = _role(role)
     cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
     if any(link.person_id == person_id and link.role == role for link in document.persons):
         return
     document.persons.append(DocumentPerson(person_id=person_id, role=role))
     db.flush()
+    if store is not None:
+        coverage.sync_store_holds(db, store, [document.id])
     record(db, actor, Action.DOCUMENT_LINKED, target_type="document", target_id=document.id,
            person_ids=[person_id], details={"role": role})
 
@@ -402,6 +413,8 @@ def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: 
     action = Action.DOCUMENT_ORIGINAL_READ if original else Action.DOCUMENT_CONTENT_READ
     document = get_document(db, actor, document_id, log=False, action=action)
     chosen = _version(document, version)
+    if chosen.disposed:
+        raise _disposed(db, document, chosen, action)
     obj = chosen.original if original else chosen.viewing
     if obj is None:
         raise _no_viewing_copy(document, chosen, action)
@@ -412,6 +425,31 @@ def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: 
     stem = os.path.splitext(chosen.filename)[0] or "document"
     filename = chosen.filename if original else f"{stem}-view{_extension(obj.content_type)}"
     return Content(_chunks(reader, first), obj.size, obj.content_type, filename)
+
+
+def disposal_of(db: Session, version: DocumentVersion) -> Disposal | None:
+    """The approved disposal that took this version's files, if any."""
+    return db.get(Disposal, version.disposal_id) if version.disposal_id else None
+
+
+def disposed_words(disposal: Disposal) -> str:
+    """When and under which disposal the files went, in the reader's language."""
+    moment = disposal.decided_at or disposal.proposed_at
+    return str(_("The files of this document were disposed of on %(date)s under disposal %(disposal)s, as the "
+                 "retention schedule provides (proposed by %(proposer)s, approved by %(approver)s). Its record, "
+                 "its versions and the access log remain.", date=moment.date().isoformat(), disposal=disposal.id,
+                 proposer=disposal.proposed_by.username,
+                 approver=disposal.decided_by.username if disposal.decided_by else ""))
+
+
+def _disposed(db: Session, document: Document, version: DocumentVersion, action: str, more: str = "") -> Refused:
+    """410 ``disposed``: the files are gone for good, not missing; the page says when and under which disposal."""
+    disposal = disposal_of(db, version)
+    assert disposal is not None
+    return Refused("disposed", 410, f"{disposed_words(disposal)} {more}".strip(),
+                   audit=AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
+                                   person_ids=tuple(document.person_ids),
+                                   details={"version": version.number, "disposal": disposal.id}))
 
 
 def _no_viewing_copy(document: Document, version: DocumentVersion, action: str) -> Refused:
@@ -454,8 +492,12 @@ def document_json(db: Session, actor: Actor, document: Document) -> dict[str, An
                       "content_type": v.content_type, "size": v.size, "fingerprint": v.fingerprint, "pages": v.pages,
                       "viewing_copy": _viewing_json(v), "uploaded_by": v.uploaded_by_id,
                       "uploaded_by_name": v.uploaded_by.username,
-                      "uploaded_at": v.uploaded_at.isoformat(), "worm_locked": v.original.locked_until is not None}
+                      "uploaded_at": v.uploaded_at.isoformat(), "worm_locked": v.original.locked_until is not None,
+                      "disposal_id": v.disposal_id,
+                      "disposed_at": v.original.disposed_at.isoformat() if v.original.disposed_at else None}
                      for v in document.versions],
+        "disposed": document.disposed,
+        "legal_hold": bool(coverage.holds_on_document(db, document.id)),
     }
 
 

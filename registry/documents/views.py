@@ -12,6 +12,7 @@ from registry.documents.inspection import DOCUMENT_KINDS
 from registry.documents.models import PersonRole, ViewingStatus
 from registry.documents.web import send_content, upload_policy, uploaded_file
 from registry.errors import RegistryError, Refused, ValidationFailed
+from registry.holds import service as holds
 from registry.i18n import _
 from registry.kinship import service as kinship
 from registry.kinship.labels import KIND_LABELS
@@ -108,9 +109,11 @@ def _linked_persons(document) -> list[tuple[Person, str]]:
 
 def _document_page(document_id: str, error: RegistryError | None = None):
     document = service.get_document(db(), current_actor(), document_id)
+    disposal = service.disposal_of(db(), document.current)
     return render_form("documents/show.html", error, document=document, problem=service.viewing_problem(
         document.current), linked=_linked_persons(document), roles=CHOICES["roles"],
-        recorded=kinship.findings_recorded(db(), document))
+        recorded=kinship.findings_recorded(db(), document), held=holds.document_held(db(), document),
+        disposed=service.disposed_words(disposal) if disposal else "")
 
 
 @bp.get("/documents/<document_id>")
@@ -128,7 +131,7 @@ def link_person(document_id: str):
     document = service.get_document(db(), actor, document_id, log=False, action=Action.DOCUMENT_LINKED)
     try:
         person = persons.person_by_number(db(), form.get("registry_number", ""), actor)
-        service.link_person(db(), actor, document, person.id, form.get("role", ""))
+        service.link_person(db(), actor, document, person.id, form.get("role", ""), store=current_runtime().store)
     except ValidationFailed as error:
         return refused(error, lambda failed: _document_page(document_id, failed))
     flash(_("The document now also concerns %(number)s (%(role)s).", number=person.registry_number,

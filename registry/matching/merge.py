@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from registry.cases.models import CasePerson, EmergencyAccess
+from registry.holds.models import HoldTarget, LegalHold
 from registry.db import utcnow
 from registry.documents.models import DocumentPerson
 from registry.errors import Conflict
@@ -49,7 +50,7 @@ def merge(db: Session, survivor: Person, merged: Person, *, reason: str, by: str
     """Move everything of ``merged`` to ``survivor`` and point ``merged`` at it; returns the undoable record."""
     _refuse_unless_mergeable(db, survivor, merged)
     moved: dict[str, list] = {"names": [], "documents": [], "relationships": [], "cases": [], "restorations": [],
-                              "emergency": [], "genomic": []}
+                              "emergency": [], "genomic": [], "holds": []}
     moved["names"] = _copy_names(db, survivor, merged)
     for document_id, role in db.execute(sa.select(DocumentPerson.document_id, DocumentPerson.role).where(
             DocumentPerson.person_id == merged.id)).all():
@@ -75,6 +76,12 @@ def merge(db: Session, survivor: Person, merged: Person, *, reason: str, by: str
         db.execute(sa.update(EmergencyAccess).where(EmergencyAccess.id.in_(grants)).values(person_id=survivor.id))
     moved["emergency"] = grants
     moved["genomic"] = _replace_tested(db, merged.id, survivor.id)
+    # A legal hold on the merged record follows its documents: a merge must never leave held files disposable.
+    holds = list(db.scalars(sa.select(LegalHold.id).where(LegalHold.target_type == HoldTarget.PERSON,
+                                                          LegalHold.target_id == merged.id)))
+    if holds:
+        db.execute(sa.update(LegalHold).where(LegalHold.id.in_(holds)).values(target_id=survivor.id))
+    moved["holds"] = holds
     merged.merged_into_id = survivor.id
     db.flush()
     store_keys(db, survivor)
@@ -114,6 +121,9 @@ def undo(db: Session, record: PersonMerge, *, reason: str, by: str | None) -> No
                    .values(person_id=merged.id))
     for document_id in moved.get("genomic", []):
         _replace_tested(db, survivor.id, merged.id, only=[document_id])
+    for hold_id in moved.get("holds", []):
+        db.execute(sa.update(LegalHold).where(LegalHold.id == hold_id, LegalHold.target_id == survivor.id)
+                   .values(target_id=merged.id))
     merged.merged_into_id = None
     record.undone_at, record.undone_by_id, record.undo_reason = utcnow(), by, reason
     db.flush()

@@ -1,5 +1,6 @@
 """A small registry to walk the URL map in: staff of every role, one case with a mother and her
-child, their documents, a kinship claim and a restoration request, all made through the API.
+child, their documents, a kinship claim, a restoration request and a legal hold on the child, all made
+through the API.
 
 Also what the walk needs to read back: the access-log events one request wrote, with the
 persons they name given by the world's names ("mother", "child") instead of ids.
@@ -82,6 +83,8 @@ def build_world(app: Flask, staff: Callable[..., Staff], api: Callable[[Staff], 
     restoration_id = _restoration(clerk, child["id"], mother["id"], birth["id"])
     _created(api(team["on_call"]).post(f"/persons/{mother['id']}/emergency-access",
                                       json={"reason": "The mother is in hospital and her file is needed tonight."}))
+    _created(clerk.post("/legal-holds", json={"target_type": "person", "target_id": child["id"],
+                                              "reason": "The family court asked for everything on the child."}))
     return World(app, team, {"mother": mother["id"], "child": child["id"]},
                  {"birth_record": birth["id"], "genomic": genomic["id"], "ruling": ruling["id"]},
                  case_id, relationship_id, restoration_id)

@@ -128,6 +128,12 @@ EXPECTED: dict[str, Visit] = {
     "web.admin_work": Visit("admin", ()),  # staff accounts and role proposals only
     "accounts.admin_users": Visit("admin", ()),  # staff accounts only
     "accounts.admin_nda": Visit("admin", ()),  # undertaking versions and who signed them
+    # legal holds (the world's clerk holds the child) and the retention schedule
+    "api.list_legal_holds": Visit("lawyer", (allowed(A.LEGAL_HOLDS_READ, "child"),)),
+    "holds.list_holds": Visit("lawyer", (allowed(A.LEGAL_HOLDS_READ, "child"),)),
+    "holds.retention": Visit("clerk", ()),  # document ids, kinds and dates past their period: nobody's data
+    "api.retention_due": Visit("clerk", ()),
+    "api.list_disposals": Visit("clerk", ()),
 }
 
 NOT_FOUND = 404
@@ -188,6 +194,9 @@ OUTSIDE: dict[str, Visit] = {
     "documents.list_documents": answered(allowed(A.DOCUMENT_VIEWED)),
     "cases.list_cases": answered(),
     "web.case_work": answered(allowed(A.RELATIONSHIP_VIEWED)),
+    # the hold on the child is not listed to a lawyer outside the case, and the read names nobody
+    "api.list_legal_holds": answered(allowed(A.LEGAL_HOLDS_READ)),
+    "holds.list_holds": answered(allowed(A.LEGAL_HOLDS_READ)),
     "api.person_access_report": GATE_REFUSAL,
     "audit.access_report": GATE_REFUSAL,
     "audit.user_activity": GATE_REFUSAL,

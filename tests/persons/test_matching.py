@@ -213,3 +213,28 @@ def test_refused_decisions_change_nothing(app, runtime, api, staff, make_person)
         assert page.status_code == status
         assert changed_tables(before, snapshot(runtime)) == set()
     assert "A kinship claim links these two records" in page.get_data(as_text=True)
+
+
+def test_a_legal_hold_on_the_merged_record_follows_its_documents_and_returns_on_undo(runtime, api, staff,
+                                                                                      make_person):
+    """A merge must never leave held files open to disposal: the hold moves with the documents it covered."""
+    from registry.holds.coverage import held_document_ids
+
+    clerk = staff("clerk")
+    mother, again = make_person(clerk, **MOTHER), make_person(clerk, **MOTHER_AGAIN)
+    scan = upload(api(clerk), again["id"], "identity_document", "Camp registration card")
+    placed = api(clerk).post("/legal-holds", json={"target_type": "person", "target_id": again["id"],
+                                                   "reason": "Court case 2-114/2026 on her return is pending."})
+    assert placed.status_code == 201, placed.get_json()
+
+    done = _decide(api, clerk, mother["id"], again["id"], decision="same", survivor_id=mother["id"],
+                   reason="Same woman: camp list spelling of her Kazakh passport name, same birth year.")
+    assert done.status_code == 200, done.get_json()
+    with runtime.sessions() as db:
+        assert scan["id"] in held_document_ids(db)
+
+    merge = done.get_json()["merge"]
+    assert api(clerk).post(f"/merges/{merge['id']}/undo", json={"reason": "Wrong: the DNA test excluded her."}) \
+        .status_code == 200
+    with runtime.sessions() as db:
+        assert scan["id"] in held_document_ids(db)
