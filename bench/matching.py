@@ -30,7 +30,6 @@ import itertools
 import math
 import os
 import random
-import secrets
 import shutil
 import statistics
 import sys
@@ -47,11 +46,9 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from flask_babel import force_locale  # noqa: E402
 
-from registry.accounts import service as accounts  # noqa: E402
+from bench.search import clerk_actor  # noqa: E402
 from registry.accounts.actor import Actor  # noqa: E402
-from registry.accounts.permissions import Role  # noqa: E402
 from registry.app import create_app  # noqa: E402
-from registry.audit.service import SYSTEM, ensure_chain_head  # noqa: E402
 from registry.db import Base, make_engine, make_session_factory  # noqa: E402
 from registry.matching import compare  # noqa: E402
 from registry.matching import engine as matching  # noqa: E402
@@ -452,15 +449,6 @@ def timed(sessions, actor: Actor, drafts: list[dict], numbers: list[str]) -> tup
     return lookups, baseline
 
 
-def clerk(sessions) -> Actor:
-    with sessions() as db:
-        ensure_chain_head(db)
-        user = accounts.create_user(db, SYSTEM, username="bench-clerk", full_name="Bench Clerk",
-                                    password=secrets.token_urlsafe(24), roles={Role.CLERK})
-        db.commit()
-        return Actor(user, via="bench")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--persons", type=int, default=20_000, help="distinct persons in the registry")
@@ -495,7 +483,7 @@ def main() -> None:
     try:
         with app.app_context(), force_locale("en"):
             sessions = make_session_factory(engine)
-            actor = clerk(sessions)
+            actor = clerk_actor(sessions)
             key_rows = load(engine, records, actor.user_id)
             print(f"registry: {len(records):,} records ({args.persons:,} persons, {len(dups):,} registered twice), "
                   f"{key_rows:,} blocking keys; built in {time.perf_counter() - started:.0f} s")

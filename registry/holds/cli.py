@@ -11,8 +11,7 @@ import sys
 import click
 import sqlalchemy as sa
 
-from registry.accounts import service as accounts
-from registry.accounts.actor import Actor
+from registry.accounts.cli import staff_acting
 from registry.accounts.permissions import Permission
 from registry.audit.events import Action
 from registry.audit.models import AuditEvent
@@ -70,14 +69,7 @@ def propose(username: str) -> None:
     ctx = _context()
     runtime = ctx.runtime
     with ctx.session() as db:
-        user = accounts.user_by_name(db, username)
-        actor = Actor(user, user_agent="registry-cli", via="cli")
-        if not user.is_active:
-            raise click.ClickException(f"{username} is deactivated")
-        if not actor.can(Permission.RETENTION_MANAGE):
-            raise click.ClickException(f"{username} does not manage retention (the retention.manage permission)")
-        if not accounts.has_signed_current(db, user):
-            raise click.ClickException(f"{username} has not signed the current non-disclosure undertaking")
+        actor = staff_acting(db, username, Permission.RETENTION_MANAGE, "does not manage retention")
         proposal = disposals.propose(db, actor, runtime.settings.retention_schedule, runtime.store)
         lines = [f"  {i.kind:<20} {i.document_id}  newest upload {i.newest_upload:%Y-%m-%d}" for i in proposal.items]
         disposal_id = proposal.id

@@ -56,21 +56,11 @@ def merge(db: Session, survivor: Person, merged: Person, *, reason: str, by: str
             DocumentPerson.person_id == merged.id)).all():
         if _move_link(db, DocumentPerson, {"document_id": document_id, "role": role}, merged.id, survivor.id):
             moved["documents"].append([document_id, role])
-    for side in ("person_id", "relative_id"):
-        column = getattr(Relationship, side)
-        ids = list(db.scalars(sa.select(Relationship.id).where(column == merged.id)))
-        if ids:
-            db.execute(sa.update(Relationship).where(Relationship.id.in_(ids)).values({side: survivor.id}))
-        moved["relationships"] += [[i, side] for i in ids]
+    moved["relationships"] = _repoint(db, Relationship, ("person_id", "relative_id"), merged.id, survivor.id)
     for (case_id,) in db.execute(sa.select(CasePerson.case_id).where(CasePerson.person_id == merged.id)).all():
         if _move_link(db, CasePerson, {"case_id": case_id}, merged.id, survivor.id):
             moved["cases"].append(case_id)
-    for side in ("person_id", "mother_id"):
-        column = getattr(RestorationRequest, side)
-        ids = list(db.scalars(sa.select(RestorationRequest.id).where(column == merged.id)))
-        if ids:
-            db.execute(sa.update(RestorationRequest).where(RestorationRequest.id.in_(ids)).values({side: survivor.id}))
-        moved["restorations"] += [[i, side] for i in ids]
+    moved["restorations"] = _repoint(db, RestorationRequest, ("person_id", "mother_id"), merged.id, survivor.id)
     grants = list(db.scalars(sa.select(EmergencyAccess.id).where(EmergencyAccess.person_id == merged.id)))
     if grants:
         db.execute(sa.update(EmergencyAccess).where(EmergencyAccess.id.in_(grants)).values(person_id=survivor.id))
@@ -105,16 +95,10 @@ def undo(db: Session, record: PersonMerge, *, reason: str, by: str | None) -> No
         db.execute(sa.delete(PersonName).where(PersonName.id.in_(copies), PersonName.person_id == survivor.id))
     for document_id, role in moved.get("documents", []):
         _move_link(db, DocumentPerson, {"document_id": document_id, "role": role}, survivor.id, merged.id)
-    for relationship_id, side in moved.get("relationships", []):
-        column = getattr(Relationship, side)
-        db.execute(sa.update(Relationship).where(Relationship.id == relationship_id, column == survivor.id)
-                   .values({side: merged.id}))
+    _point_back(db, Relationship, moved.get("relationships", []), survivor.id, merged.id)
     for case_id in moved.get("cases", []):
         _move_link(db, CasePerson, {"case_id": case_id}, survivor.id, merged.id)
-    for request_id, side in moved.get("restorations", []):
-        column = getattr(RestorationRequest, side)
-        db.execute(sa.update(RestorationRequest).where(RestorationRequest.id == request_id, column == survivor.id)
-                   .values({side: merged.id}))
+    _point_back(db, RestorationRequest, moved.get("restorations", []), survivor.id, merged.id)
     for grant_id in moved.get("emergency", []):
         db.execute(sa.update(EmergencyAccess).where(EmergencyAccess.id == grant_id,
                                                     EmergencyAccess.person_id == survivor.id)
@@ -131,6 +115,25 @@ def undo(db: Session, record: PersonMerge, *, reason: str, by: str | None) -> No
     refresh_search_keys(db, survivor)
     store_keys(db, survivor)
     store_keys(db, merged)
+
+
+def _repoint(db: Session, model, sides: tuple[str, ...], source: str, target: str) -> list[list[str]]:
+    """Rows of ``model`` naming ``source`` on any of ``sides`` now name ``target``; returns [[row id, side]]."""
+    moved = []
+    for side in sides:
+        column = getattr(model, side)
+        ids = list(db.scalars(sa.select(model.id).where(column == source)))
+        if ids:
+            db.execute(sa.update(model).where(model.id.in_(ids)).values({side: target}))
+        moved += [[i, side] for i in ids]
+    return moved
+
+
+def _point_back(db: Session, model, moved: list[list[str]], survivor: str, merged: str) -> None:
+    """Undo ``_repoint``: each moved row that still names the survivor on its side names the merged record again."""
+    for row_id, side in moved:
+        db.execute(sa.update(model).where(model.id == row_id, getattr(model, side) == survivor)
+                   .values({side: merged}))
 
 
 def _move_link(db: Session, model, key: dict[str, str], source: str, target: str) -> bool:

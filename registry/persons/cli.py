@@ -9,8 +9,7 @@ import click
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from registry.accounts import service as accounts
-from registry.accounts.actor import Actor
+from registry.accounts.cli import staff_acting
 from registry.accounts.permissions import Permission
 from registry.audit.service import SYSTEM, AuditSubject
 from registry.i18n import LOCALES
@@ -62,15 +61,7 @@ def _importer(db: Session, username: str | None) -> AuditSubject:
     """Who the access log names: a staff member who may import (active, current NDA signed), or the system."""
     if username is None:
         return SYSTEM
-    user = accounts.user_by_name(db, username)
-    actor = Actor(user, user_agent="registry-cli", via="cli")
-    if not user.is_active:
-        raise click.ClickException(f"{username} is deactivated")
-    if not actor.can(Permission.PERSON_IMPORT):
-        raise click.ClickException(f"{username} may not import persons (the person.import permission is missing)")
-    if not accounts.has_signed_current(db, user):
-        raise click.ClickException(f"{username} has not signed the current non-disclosure undertaking")
-    return actor
+    return staff_acting(db, username, Permission.PERSON_IMPORT, "may not import persons")
 
 
 def _report(rejections: list[Rejection]) -> None:
