@@ -28,10 +28,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -43,9 +43,9 @@ from registry.accounts.actor import Actor  # noqa: E402
 from registry.accounts.permissions import Role  # noqa: E402
 from registry.app import create_app  # noqa: E402
 from registry.audit import service as audit  # noqa: E402
+from registry.audit import verify as verify_module  # noqa: E402
 from registry.audit.checkpoints import Checkpoint  # noqa: E402
 from registry.audit.events import GENESIS_HASH, canonical_event, canonical_text, event_hash, format_time  # noqa: E402
-from registry.audit import verify as verify_module  # noqa: E402
 from registry.audit.verify import verify_chain  # noqa: E402
 from registry.db import make_engine  # noqa: E402
 from registry.migrate import upgrade  # noqa: E402
@@ -185,7 +185,7 @@ def chain_rows(count: int, kind: str, checkpoints: list[Checkpoint], links: list
     """``count`` valid events, hashed exactly as ``record`` hashes them; their person links go to ``links``."""
     actors = [(str(uuid.uuid4()), f"clerk{i}") for i in range(40)]
     people = [str(uuid.uuid4()) for _ in range(5000)]
-    start = datetime(2025, 1, 6, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
     previous = GENESIS_HASH
     for seq in range(1, count + 1):
         at = start + timedelta(microseconds=seq * 37_123)

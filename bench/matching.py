@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -285,7 +285,7 @@ def duplicate(source: Rec, rng: random.Random) -> Rec:
 
 def load(engine: sa.Engine, records: list[Rec], clerk_id: str) -> int:
     """Persons, names, blocking keys and mothers' claims by bulk inserts (as the importer does)."""
-    now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2025, 1, 1, tzinfo=UTC)
     persons, names, keys, claims = [], [], [], []
     for number, r in enumerate(records):
         persons.append({"id": r.id, "registry_number": f"M{number:08d}",

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.audit.checkpoints import CheckpointTimer, checkpoint_if_new, maybe_checkpoint
+from registry.audit.service import take_reads
 from registry.db import make_engine, make_session_factory
 from registry.documents.copies import CopyPolicy, ViewingCopies
 from registry.documents.web import SpoolingRequest
@@ -19,7 +20,6 @@ from registry.extensions import babel, csrf, login_manager
 from registry.i18n import LOCALES
 from registry.runtime import Runtime, check_store_lock, current_runtime, load_keyring
 from registry.settings import Settings, load_settings
-from registry.audit.service import take_reads
 from registry.web.body import receive_body
 from registry.web.errors import audit_unavailable, database_down, database_unavailable, refuse_response
 from storage import open_store

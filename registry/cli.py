@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import click
 import sqlalchemy as sa

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from flask import current_app, g
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,7 +37,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     raw_store: ObjectStore
     keyring: Keyring
-    viewing_copies: "ViewingCopies"
+    viewing_copies: ViewingCopies
     worm: WormStatus | None = None
     checkpoint_timer: CheckpointTimer | None = None
     witness: Witness = field(init=False)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -85,7 +86,7 @@ class Settings:
         """Kind -> years its files are kept (None: permanent); validated at start-up."""
         return parse_schedule(self.retention_years, self.worm_retention_days)
 
-    def with_overrides(self, **values: Any) -> "Settings":
+    def with_overrides(self, **values: Any) -> Settings:
         return validate(replace(self, **values))
 
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest

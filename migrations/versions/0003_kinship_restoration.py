@@ -4,10 +4,10 @@ document restoration requests (with their history and evidence).
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op
 import sqlalchemy as sa
-import registry.db
+from alembic import op
 
+import registry.db
 
 revision = '0003'
 down_revision = '0002'

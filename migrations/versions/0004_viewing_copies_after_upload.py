@@ -6,10 +6,10 @@ Existing versions all have their copy, so they are `ready`.
 Revision ID: 0004
 Revises: 0003
 """
-from alembic import op
 import sqlalchemy as sa
-import registry.db
+from alembic import op
 
+import registry.db
 
 revision = '0004'
 down_revision = '0003'

@@ -7,10 +7,10 @@ Existing accounts keep the roles they have; no existing row changes.
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op
 import sqlalchemy as sa
-import registry.db
+from alembic import op
 
+import registry.db
 
 revision = '0005'
 down_revision = '0004'

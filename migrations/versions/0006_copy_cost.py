@@ -4,9 +4,8 @@ lane and small uploads are not queued behind it. Versions uploaded before have n
 Revision ID: 0006
 Revises: 0005
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'

@@ -8,10 +8,10 @@ Existing signatures were all made on the English text: they get language 'en'.
 Revision ID: 0007
 Revises: 0006
 """
-from alembic import op
 import sqlalchemy as sa
-import registry.db
+from alembic import op
 
+import registry.db
 
 revision = '0007'
 down_revision = '0006'

@@ -10,9 +10,8 @@ any keyed fingerprint exists: a plain hash cannot be recovered from it.
 Revision ID: 0009
 Revises: 0008
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'

@@ -9,10 +9,10 @@ approved: the record of which files were deleted, and why, must not be dropped.
 Revision ID: 0010
 Revises: 0009
 """
-from alembic import op
 import sqlalchemy as sa
-import registry.db
+from alembic import op
 
+import registry.db
 
 revision = '0010'
 down_revision = '0009'

@@ -7,10 +7,10 @@ Revises: 0010 (0010 once the legal-hold migration lands)
 """
 from datetime import date
 
-from alembic import op
 import sqlalchemy as sa
-import registry.db
+from alembic import op
 
+import registry.db
 
 revision = '0011'
 # 0010 (legal holds) is written elsewhere: set to '0010' when both are merged.

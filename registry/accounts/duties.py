@@ -18,7 +18,13 @@ from registry.accounts.models import AccountSetupLink, RoleChangeRequest, RoleCh
 from registry.accounts.passwords import hash_password, password_problem
 from registry.accounts.permissions import Role
 from registry.accounts.service import (
-    acting_as, check_combination, digest, new_user, refuse_own_account, revoke_all_sessions, revoke_all_tokens,
+    acting_as,
+    check_combination,
+    digest,
+    new_user,
+    refuse_own_account,
+    revoke_all_sessions,
+    revoke_all_tokens,
     set_active,
 )
 from registry.audit.events import Action
@@ -134,7 +140,7 @@ def _pending(db: Session, request_id: str) -> RoleChangeRequest:
 def _decide(db: Session, who: Actor, proposal: RoleChangeRequest, status: RoleChangeStatus) -> None:
     """Claim the decision in one conditional UPDATE: of two administrators deciding at once, one wins."""
     now = utcnow()
-    claimed = rows_changed(db, 
+    claimed = rows_changed(db,
         sa.update(RoleChangeRequest)
         .where(RoleChangeRequest.id == proposal.id, RoleChangeRequest.status == RoleChangeStatus.PENDING)
         .values(status=status, decided_by_id=who.user_id, decided_at=now)
@@ -275,7 +281,7 @@ def complete_setup(db: Session, who: Actor, token: str, *, password: str, repeat
     if repeated != password:
         raise validation(repeat_password=str(_("The two passwords are not the same.")))
     now = utcnow()
-    claimed = rows_changed(db, 
+    claimed = rows_changed(db,
         sa.update(AccountSetupLink)
         .where(AccountSetupLink.id == link.id, AccountSetupLink.used_at.is_(None),
                AccountSetupLink.revoked_at.is_(None), AccountSetupLink.expires_at > now)

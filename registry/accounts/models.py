@@ -29,7 +29,7 @@ class User(Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
 
-    role_grants: Mapped[list["RoleGrant"]] = relationship(
+    role_grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
     @property
@@ -168,7 +168,7 @@ class NdaVersion(Base):
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     published_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
-    translations: Mapped[list["NdaTranslation"]] = relationship(lazy="selectin", order_by="NdaTranslation.language")
+    translations: Mapped[list[NdaTranslation]] = relationship(lazy="selectin", order_by="NdaTranslation.language")
 
 
 class NdaTranslation(Base):

@@ -80,7 +80,7 @@ PERSONAL_DATA: frozenset[Permission] = frozenset(Permission)
 REGISTRY_WIDE_ROLES: frozenset[Role] = frozenset({Role.CLERK})
 
 
-def permissions_for(roles: "set[Role] | frozenset[Role] | list[Role]") -> frozenset[Permission]:
+def permissions_for(roles: set[Role] | frozenset[Role] | list[Role]) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:
         granted |= ROLE_PERMISSIONS[Role(role)]

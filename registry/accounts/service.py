@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import logging
 import hmac
+import logging
 import re
 import secrets
 import unicodedata
@@ -27,7 +27,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.accounts.actor import Actor
 from registry.accounts.models import (
-    ApiToken, LoginAttempt, NdaAcknowledgement, NdaTranslation, NdaVersion, RoleGrant, StaffSession, User,
+    ApiToken,
+    LoginAttempt,
+    NdaAcknowledgement,
+    NdaTranslation,
+    NdaVersion,
+    RoleGrant,
+    StaffSession,
+    User,
 )
 from registry.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from registry.accounts.permissions import PERSONAL_DATA_ROLES, Role
@@ -35,7 +42,14 @@ from registry.audit.events import Action, Outcome
 from registry.audit.service import AuditSubject, record
 from registry.db import rows_changed, utcnow
 from registry.errors import (
-    AuditNote, Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyAttempts, Unauthenticated, ValidationFailed,
+    AuditNote,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    TooManyAttempts,
+    Unauthenticated,
+    ValidationFailed,
     validation,
 )
 from registry.i18n import LOCALES, _
@@ -369,7 +383,7 @@ def verify_totp(db: Session, user: User, code: str, keyring: Keyring) -> bool:
     step = _matching_step(_open_totp(user, keyring), code)
     if step is None:
         return False
-    claimed = rows_changed(db, 
+    claimed = rows_changed(db,
         sa.update(User).where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
         .values(totp_last_step=step).execution_options(synchronize_session=False))
     if claimed != 1:

@@ -9,8 +9,11 @@ from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from registry.accounts import duties, service
-from registry.accounts import signin  # noqa: F401  (registers the flask-login loader)
+from registry.accounts import (
+    duties,
+    service,
+    signin,  # noqa: F401  (registers the flask-login loader)
+)
 from registry.accounts.models import User
 from registry.accounts.permissions import Permission, Role
 from registry.errors import Conflict, RegistryError, TooManyAttempts, Unauthenticated, ValidationFailed

@@ -21,7 +21,7 @@ import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -122,7 +122,7 @@ class Checkpoint:
                    None if witness is None else int(witness))
 
     def signed_at(self) -> datetime:
-        return datetime.strptime(self.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(self.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def checkpoint_key(seq: int) -> str:
@@ -154,7 +154,7 @@ def write_checkpoint(sessions, store: ObjectStore, key: Ed25519PrivateKey, *, wi
     body = checkpoint.to_json()
     store.put(object_key, BytesIO(body), length=len(body), metadata={"kind": "audit-checkpoint"})
     try:
-        store.lock(object_key, datetime.now(timezone.utc) + RETENTION)
+        store.lock(object_key, datetime.now(UTC) + RETENTION)
     except LockUnsupported:
         pass
     return checkpoint

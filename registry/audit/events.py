@@ -4,10 +4,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 from json.encoder import encode_basestring
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 GENESIS_HASH = "0" * 64
 CHAIN_ID = 1
@@ -187,4 +188,4 @@ def event_hash(canonical: bytes) -> str:
 
 def format_time(at: datetime) -> str:
     """The hashed form of an event's time: UTC, microseconds, as the database keeps it."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

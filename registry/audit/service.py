@@ -9,16 +9,28 @@ or leave a gap in the sequence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from registry.audit.events import (
-    CHAIN_ID, EVENT_FIELDS, GENESIS_HASH, READ_ACTIONS, Action, Outcome, canonical_event, canonical_strings,
-    canonical_text, clean, clean_details, event_hash, format_time,
+    CHAIN_ID,
+    EVENT_FIELDS,
+    GENESIS_HASH,
+    READ_ACTIONS,
+    Action,
+    Outcome,
+    canonical_event,
+    canonical_strings,
+    canonical_text,
+    clean,
+    clean_details,
+    event_hash,
+    format_time,
 )
 from registry.audit.models import AuditChainHead, AuditEvent, AuditEventPerson
 from registry.db import utcnow

@@ -19,13 +19,14 @@ import hashlib
 import logging
 import multiprocessing
 import os
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import chain
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from registry.audit.events import CHAIN_ID, GENESIS_HASH, Action, canonical_event, canonical_strings
 from registry.db import utcnow
@@ -165,7 +166,7 @@ def _unwitnessed_tail(cursor, dialect: str, last: int, checkpoints: Sequence[Che
     else:
         cursor.execute(f"SELECT {_TIME[dialect]} FROM audit_events ORDER BY seq LIMIT 1")
         written = cursor.fetchone()[0]
-        since = datetime.strptime(written, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        since = datetime.strptime(written, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         what = f"there is no signed checkpoint, and event {first} was written at {written}"
     if now - since <= timedelta(seconds=2 * interval):
         return None

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, redirect, request, url_for
 
@@ -52,7 +52,7 @@ def _moment(value: str, field_name: str, *, end: bool = False) -> datetime | Non
             moment += timedelta(days=1)
         except OverflowError:  # 9999-12-31: no later bound exists
             return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def person_id_of(typed: str, field_name: str) -> str:

@@ -71,7 +71,7 @@ class SignedManifest:
     public_pem: bytes
 
     @classmethod
-    def read(cls, store: ObjectStore, name: str) -> "SignedManifest":
+    def read(cls, store: ObjectStore, name: str) -> SignedManifest:
         return cls(name, read_member(store, name, MANIFEST), read_member(store, name, SIGNATURE),
                    read_member(store, name, PUBLIC_KEY))
 

@@ -18,17 +18,19 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from registry.audit.checkpoints import PREFIX as CHECKPOINTS, RETENTION, checkpoint_key, published_key
+from registry.audit.checkpoints import PREFIX as CHECKPOINTS
+from registry.audit.checkpoints import RETENTION, checkpoint_key, published_key
 from registry.audit.events import format_time
 from registry.backup import database
 from registry.backup.manifest import (
@@ -400,7 +402,7 @@ def _lock_again(runtime: Runtime, checkpoints: list[str]) -> int:
     from registry.documents.models import StoredObject
     from registry.holds import coverage
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with runtime.sessions() as db:
         locks = [(o.key, o.locked_until) for o in db.scalars(sa.select(StoredObject).where(
             StoredObject.locked_until.is_not(None), StoredObject.disposed_at.is_(None)))]
@@ -445,7 +447,7 @@ def audit_check(runtime: Runtime, made_at: str):
     moment the backup was made (its last events were witnessed then, not at the restore)."""
     from registry.audit.verify import verify_log
 
-    moment = datetime.strptime(made_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(made_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return verify_log(runtime.engine, runtime.raw_store, runtime.audit_key.public_key(),
                       witness_seconds=runtime.settings.audit_witness_seconds, now=moment)
 

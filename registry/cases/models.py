@@ -18,8 +18,8 @@ class Case(Base):
     court_case_number: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
     is_open: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = created_at_column()
-    members: Mapped[list["CaseMember"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    persons: Mapped[list["CasePerson"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    members: Mapped[list[CaseMember]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    persons: Mapped[list[CasePerson]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
 class CaseMember(Base):

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -116,7 +116,7 @@ def make_copy(sessions: sessionmaker[Session], store: EncryptedStore, policy: Co
 
 
 def _claim(sessions: sessionmaker[Session], version_id: str, lease: timedelta) -> _Job | None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claim = str(uuid.uuid4())
     with sessions() as db:
         taken = db.execute(
@@ -206,7 +206,7 @@ def waiting_versions(sessions: sessionmaker[Session], lease: timedelta,
     with sessions() as db:
         return [(version_id, cost) for version_id, cost in db.execute(
             sa.select(DocumentVersion.id, DocumentVersion.copy_cost)
-            .where(_waiting(datetime.now(timezone.utc), lease))
+            .where(_waiting(datetime.now(UTC), lease))
             .order_by(sa.func.coalesce(DocumentVersion.copy_cost, 0), DocumentVersion.uploaded_at).limit(limit))]
 
 
@@ -348,7 +348,7 @@ def clear_leftovers(policy: CopyPolicy) -> None:
 
     Nothing there lives longer than a lease: a request or a copy job that old was killed.
     """
-    cutoff = (datetime.now(timezone.utc) - policy.lease).timestamp()
+    cutoff = (datetime.now(UTC) - policy.lease).timestamp()
     try:
         entries = list(os.scandir(policy.workdir))
     except FileNotFoundError:

@@ -58,12 +58,12 @@ class Document(Base):
     created_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
 
-    versions: Mapped[list["DocumentVersion"]] = relationship(
+    versions: Mapped[list[DocumentVersion]] = relationship(
         back_populates="document", order_by="DocumentVersion.number", lazy="selectin")
-    persons: Mapped[list["DocumentPerson"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    persons: Mapped[list[DocumentPerson]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
-    def current(self) -> "DocumentVersion":
+    def current(self) -> DocumentVersion:
         return self.versions[-1]
 
     @property
@@ -109,7 +109,7 @@ class DocumentVersion(Base):
     document: Mapped[Document] = relationship(back_populates="versions")
     original: Mapped[StoredObject] = relationship(foreign_keys=[original_id], lazy="joined")
     viewing: Mapped[StoredObject | None] = relationship(foreign_keys=[viewing_id], lazy="joined")
-    uploaded_by: Mapped["User"] = relationship(lazy="joined")
+    uploaded_by: Mapped[User] = relationship(lazy="joined")
 
     @property
     def fingerprint(self) -> str:

@@ -16,10 +16,11 @@ import logging
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, Iterator, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO, Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -32,12 +33,22 @@ from registry.audit.service import record
 from registry.cases import service as cases
 from registry.db import new_id, on_commit, on_rollback
 from registry.documents.binding import ORIGINAL, VIEWING, object_context, version_context
-from registry.documents.inspection import (
-    DOCUMENT_KINDS, FileRefused, check_declared_type, refusal, safe_filename, sniff_content_type,
-)
 from registry.documents.copies import store_file
+from registry.documents.inspection import (
+    DOCUMENT_KINDS,
+    FileRefused,
+    check_declared_type,
+    refusal,
+    safe_filename,
+    sniff_content_type,
+)
 from registry.documents.models import (
-    Document, DocumentPerson, DocumentVersion, PersonRole, StoredObject, ViewingStatus,
+    Document,
+    DocumentPerson,
+    DocumentVersion,
+    PersonRole,
+    StoredObject,
+    ViewingStatus,
 )
 from registry.documents.spool import UploadSpool
 from registry.documents.viewing_copy import ConversionLimits, inspect_original
@@ -126,7 +137,7 @@ def _discard(store: EncryptedStore, storing: Future[ObjectInfo]) -> None:
 
 
 def _lock_after_commit(db: Session, store: EncryptedStore, obj: StoredObject, retention: timedelta) -> None:
-    until = datetime.now(timezone.utc) + retention
+    until = datetime.now(UTC) + retention
 
     def lock() -> None:
         try:

@@ -11,7 +11,7 @@ from registry.documents import lists, service
 from registry.documents.inspection import DOCUMENT_KINDS
 from registry.documents.models import PersonRole, ViewingStatus
 from registry.documents.web import send_content, upload_policy, uploaded_file
-from registry.errors import RegistryError, Refused, ValidationFailed
+from registry.errors import Refused, RegistryError, ValidationFailed
 from registry.holds import service as holds
 from registry.i18n import _
 from registry.kinship import service as kinship

@@ -69,7 +69,7 @@ class Disposal(Base):
 
     proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
-    items: Mapped[list["DisposalItem"]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+    items: Mapped[list[DisposalItem]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                        order_by="DisposalItem.newest_upload")
 
 

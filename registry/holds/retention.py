@@ -7,7 +7,7 @@ shorter than the WORM lock on originals stops the process. Imports nothing of Fl
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from registry.documents.inspection import DOCUMENT_KINDS
 
@@ -65,7 +65,7 @@ def describe(schedule: dict[str, int | None]) -> str:
 
 def years_later(moment: datetime, years: int) -> date:
     """The calendar day ``years`` after ``moment`` (UTC); 29 February falls on 28 February."""
-    day = moment.astimezone(timezone.utc).date()
+    day = moment.astimezone(UTC).date()
     try:
         return day.replace(year=day.year + years)
     except ValueError:
@@ -79,4 +79,4 @@ def cutoff(today: date, years: int) -> datetime:
     except ValueError:
         start = today.replace(year=today.year - years, day=28)
     # Uploaded on day D, due on D + years: due today when D + years <= today, i.e. uploaded before the next day.
-    return datetime(start.year, start.month, start.day, tzinfo=timezone.utc) + timedelta(days=1)
+    return datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(days=1)

@@ -71,10 +71,10 @@ class Relationship(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
-    events: Mapped[list["RelationshipEvent"]] = relationship(
+    events: Mapped[list[RelationshipEvent]] = relationship(
         back_populates="relationship", order_by="RelationshipEvent.id", lazy="selectin",
         cascade="all, delete-orphan")
-    evidence: Mapped[list["RelationshipEvidence"]] = relationship(
+    evidence: Mapped[list[RelationshipEvidence]] = relationship(
         order_by="RelationshipEvidence.attached_at", lazy="selectin", cascade="all, delete-orphan")
 
     @property
@@ -186,7 +186,7 @@ class CourtRuling(Base):
     recorded_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     recorded_at: Mapped[datetime] = created_at_column()
 
-    established: Mapped[list["CourtRulingRelationship"]] = relationship(
+    established: Mapped[list[CourtRulingRelationship]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")
 
     @property

@@ -34,11 +34,21 @@ from registry.documents.models import Document, PersonRole
 from registry.errors import AuditNote, Conflict, Forbidden, NotFound, Refused, validation
 from registry.i18n import _
 from registry.kinship import evidence, inputs, labels
-from registry.kinship.policy import current_policy
 from registry.kinship.models import (
-    AppealStatus, Conclusion, CostCoveredBy, CourtRuling, CourtRulingRelationship, GenomicMethod, GenomicResult,
-    Relationship, RelationshipEvent, RelationshipEvidence, RelationshipKind, RelationshipStatus,
+    AppealStatus,
+    Conclusion,
+    CostCoveredBy,
+    CourtRuling,
+    CourtRulingRelationship,
+    GenomicMethod,
+    GenomicResult,
+    Relationship,
+    RelationshipEvent,
+    RelationshipEvidence,
+    RelationshipKind,
+    RelationshipStatus,
 )
+from registry.kinship.policy import current_policy
 from registry.persons.models import DatePrecision, Person, Sex
 
 GENOMIC = documents.GENOMIC

@@ -10,10 +10,10 @@ from registry.accounts.permissions import Permission
 from registry.errors import Conflict, Refused, RegistryError, ValidationFailed
 from registry.i18n import _
 from registry.kinship import labels, service
-from registry.kinship.evidence import verbal_scale
 from registry.kinship.api import bundle_response
-from registry.kinship.models import CourtRuling, Relationship
+from registry.kinship.evidence import verbal_scale
 from registry.kinship.graph import family_svg
+from registry.kinship.models import CourtRuling, Relationship
 from registry.persons import service as persons
 from registry.runtime import db
 from registry.web.errors import refused

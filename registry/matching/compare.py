@@ -83,7 +83,7 @@ class NamePart:
     sound: str
 
     @classmethod
-    def of(cls, text: str) -> "NamePart":
+    def of(cls, text: str) -> NamePart:
         return _part(text or "")
 
     def __bool__(self) -> bool:
@@ -103,7 +103,7 @@ class Name:
     patronymic: NamePart
 
     @classmethod
-    def of(cls, family: str, given: str, patronymic: str = "") -> "Name":
+    def of(cls, family: str, given: str, patronymic: str = "") -> Name:
         return cls(NamePart.of(family), NamePart.of(given), NamePart.of(patronymic))
 
     @property

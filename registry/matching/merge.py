@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from registry.cases.models import CasePerson, EmergencyAccess
-from registry.holds.models import HoldTarget, LegalHold
 from registry.db import utcnow
 from registry.documents.models import DocumentPerson
 from registry.errors import Conflict
+from registry.holds.models import HoldTarget, LegalHold
 from registry.i18n import _
 from registry.kinship.models import GenomicResult, Relationship
 from registry.matching.keys import store_keys

@@ -89,7 +89,12 @@ from registry.matching.keys import match_keys as blocking_keys
 from registry.matching.models import PersonMatchKey
 from registry.persons.models import NameSearchKey, Person, PersonName, Script
 from registry.persons.service import (
-    EDITABLE_FIELDS, NameInput, _new_registry_number, _search_keys, clean_names, clean_person_fields,
+    EDITABLE_FIELDS,
+    NameInput,
+    _new_registry_number,
+    _search_keys,
+    clean_names,
+    clean_person_fields,
 )
 
 BATCH = 1000

@@ -79,7 +79,7 @@ class Person(Base):
     # No foreign key, so that SQLite adds and drops the column in place (migration 0011); persons are never deleted.
     merged_into_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
 
-    names: Mapped[list["PersonName"]] = relationship(
+    names: Mapped[list[PersonName]] = relationship(
         back_populates="person", cascade="all, delete-orphan", lazy="selectin", order_by="PersonName.position")
 
     __mapper_args__ = {"version_id_col": revision}
@@ -89,7 +89,7 @@ class Person(Base):
         return [c for c in self.categories.split() if c]
 
     @property
-    def official_name(self) -> "PersonName | None":
+    def official_name(self) -> PersonName | None:
         return next((n for n in self.names if n.is_official), self.names[0] if self.names else None)
 
 

@@ -28,7 +28,15 @@ from registry.matching import engine as matching
 from registry.matching.keys import store_keys
 from registry.persons import name_keys
 from registry.persons.models import (
-    Category, DatePrecision, NameKind, NameSearchKey, Person, PersonName, PersonStatus, Script, Sex,
+    Category,
+    DatePrecision,
+    NameKind,
+    NameSearchKey,
+    Person,
+    PersonName,
+    PersonStatus,
+    Script,
+    Sex,
 )
 from registry.web import listing
 

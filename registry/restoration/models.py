@@ -63,9 +63,9 @@ class RestorationRequest(Base):
     # Kept apart from the choice and shown only to roles that register persons.
     actual_place_of_birth: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
 
-    events: Mapped[list["RestorationEvent"]] = relationship(
+    events: Mapped[list[RestorationEvent]] = relationship(
         order_by="RestorationEvent.id", lazy="selectin", cascade="all, delete-orphan")
-    evidence: Mapped[list["RestorationEvidence"]] = relationship(
+    evidence: Mapped[list[RestorationEvidence]] = relationship(
         order_by="RestorationEvidence.attached_at", lazy="selectin", cascade="all, delete-orphan")
 
     @property

@@ -30,7 +30,12 @@ from registry.i18n import _
 from registry.kinship import inputs
 from registry.persons.models import Person, Sex
 from registry.restoration.models import (
-    FINISHED, RestorationEvent, RestorationEvidence, RestorationReason, RestorationRequest, RestorationStatus,
+    FINISHED,
+    RestorationEvent,
+    RestorationEvidence,
+    RestorationReason,
+    RestorationRequest,
+    RestorationStatus,
     WantedDocument,
 )
 from registry.web import listing

@@ -11,7 +11,7 @@ is shown so, never with a day that nobody recorded.
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -153,7 +153,7 @@ def when(value: datetime | None) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return format_datetime(value, "short", tzinfo=_zone(), locale=_locale())
 
 

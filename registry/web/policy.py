@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, url_for

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from registry.accounts.models import ApiToken, User
-from tests.accounts.test_totp import enrol
 from tests.accounts.test_tokens_page import create, shown_token
+from tests.accounts.test_totp import enrol
 from tests.audit.conftest import cli  # noqa: F401 (fixture)
 from tests.conftest import ApiClient, error_code
 from tests.web.browser import quick_hashing, signed_in  # noqa: F401 (fixture)

@@ -2,7 +2,8 @@
 with the powers of a database owner (triggers and foreign keys switched off)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import re
-from datetime import timezone
+from datetime import UTC
 
 import rfc8785
 import sqlalchemy as sa
@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.audit.events import (
-    EVENT_FIELDS, Action, canonical_event, canonical_json, canonical_text, clean, clean_details, format_time,
+    EVENT_FIELDS,
+    Action,
+    canonical_event,
+    canonical_json,
+    canonical_text,
+    clean,
+    clean_details,
+    format_time,
 )
 from registry.audit.models import AuditEvent
 from registry.audit.reports import events_csv
@@ -51,7 +58,7 @@ def test_canonical_json_of_cleaned_details_is_rfc8785(details):
 
 
 @settings(max_examples=400)
-@given(seq=st.integers(1, 2 ** 53 - 1), at=st.datetimes(timezones=st.just(timezone.utc)),
+@given(seq=st.integers(1, 2 ** 53 - 1), at=st.datetimes(timezones=st.just(UTC)),
        actor_id=st.one_of(st.none(), st.uuids().map(str)), texts=st.lists(any_text, min_size=9, max_size=9),
        persons=st.lists(any_text, max_size=4), details=raw_details,
        prev_hash=st.text("0123456789abcdef", min_size=64, max_size=64))

@@ -13,7 +13,14 @@ import sqlalchemy as sa
 
 from registry.app import create_app
 from registry.audit.checkpoints import (
-    CHECKPOINT_CONTEXT, PREFIX, Checkpoint, CheckpointTimer, checkpoint_if_new, checkpoint_key, public_key_id)
+    CHECKPOINT_CONTEXT,
+    PREFIX,
+    Checkpoint,
+    CheckpointTimer,
+    checkpoint_if_new,
+    checkpoint_key,
+    public_key_id,
+)
 from registry.audit.events import format_time
 from registry.audit.models import AuditChainHead
 from registry.db import utcnow

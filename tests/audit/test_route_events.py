@@ -15,7 +15,15 @@ import pytest
 from registry.accounts.permissions import ROLE_PERMISSIONS, Role
 from registry.audit.events import Action
 from tests.audit.route_world import (
-    EMPLOYEES, Seen, World, build_world, events_after, guarded_reads, last_seq, unguarded_reads, url_parameters,
+    EMPLOYEES,
+    Seen,
+    World,
+    build_world,
+    events_after,
+    guarded_reads,
+    last_seq,
+    unguarded_reads,
+    url_parameters,
 )
 from tests.web.browser import quick_hashing  # noqa: F401 (fixture)
 

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from registry.audit import verify
 from registry.audit.checkpoints import Checkpoint, checkpoint_key, public_key_id
 from registry.audit.events import EVENT_FIELDS, canonical_event, event_hash, format_time
-from registry.audit import verify
 from registry.audit.models import AuditEvent
 from tests.conftest import PG_URL
 

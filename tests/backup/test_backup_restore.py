@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from registry.audit.checkpoints import published_key
 from registry.backup import service
 from registry.backup.manifest import POOL, SignedManifest
-from registry.audit.checkpoints import published_key
 from tests.backup.conftest import add_document
 from tests.conftest import ApiClient
 

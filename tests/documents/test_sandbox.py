@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.documents import sandbox, viewing_copy
+from registry.documents import viewing_copy
 from registry.documents.inspection import PDF
 from registry.documents.viewing_copy import ConversionLimits
 

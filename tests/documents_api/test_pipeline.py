@@ -7,10 +7,10 @@ an upload that fails half-way leaves neither a row nor an object behind.
 from __future__ import annotations
 
 import errno
-from datetime import datetime, timezone
 import io
 import json
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -166,7 +166,7 @@ def test_storage_failure_while_storing_the_copy_keeps_the_job_and_no_stray_objec
     assert make_copies() == {}  # a failed attempt waits a lease before the next ...
     with runtime.sessions() as db:
         db.execute(sa.update(DocumentVersion).values(
-            viewing_claimed_at=datetime.now(timezone.utc) - runtime.viewing_copies.policy.lease))
+            viewing_claimed_at=datetime.now(UTC) - runtime.viewing_copies.policy.lease))
         db.commit()
     assert make_copies() == {"ready": 1}  # ... then the store works again and the copy is made
     assert client.get(f"/documents/{document['id']}/content").status_code == 200

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -109,7 +109,7 @@ def test_a_dead_workers_claim_expires_and_the_job_is_taken_up_from_the_store(cli
     lease = runtime.viewing_copies.policy.lease
     with runtime.sessions() as db:
         db.execute(sa.update(DocumentVersion).values(viewing_claim="worker-that-died",
-                                                     viewing_claimed_at=datetime.now(timezone.utc) - lease / 2))
+                                                     viewing_claimed_at=datetime.now(UTC) - lease / 2))
         db.commit()
 
     assert make_copies() == {}  # a live claim is left alone
@@ -117,7 +117,7 @@ def test_a_dead_workers_claim_expires_and_the_job_is_taken_up_from_the_store(cli
 
     with runtime.sessions() as db:
         db.execute(sa.update(DocumentVersion).values(
-            viewing_claimed_at=datetime.now(timezone.utc) - lease - timedelta(seconds=1)))
+            viewing_claimed_at=datetime.now(UTC) - lease - timedelta(seconds=1)))
         db.commit()
     assert make_copies() == {"ready": 1}  # the spooled upload is gone: the original came back from the store
     assert _version(runtime).viewing_claim is None

@@ -12,7 +12,13 @@ import pytest
 
 from tests.conftest import error_code
 from tests.kinship.helpers import (
-    Family, claim, csrf_token, genomic_document, join_case, ruling_document, web_login,
+    Family,
+    claim,
+    csrf_token,
+    genomic_document,
+    join_case,
+    ruling_document,
+    web_login,
 )
 
 RIVAL_WARNING = "Another claim of the same kind"

@@ -9,7 +9,15 @@ import sqlalchemy as sa
 
 from registry.documents.models import DocumentPerson
 from tests.kinship.helpers import (
-    claim, csrf_token, genomic_document, genomic_fields, join_case, ruling_document, scan, upload, web_login,
+    claim,
+    csrf_token,
+    genomic_document,
+    genomic_fields,
+    join_case,
+    ruling_document,
+    scan,
+    upload,
+    web_login,
 )
 from tests.web.test_refusals_change_nothing import changed_tables, snapshot
 

@@ -10,7 +10,14 @@ import pytest
 
 from tests.conftest import error_code
 from tests.kinship.helpers import (
-    claim, csrf_token, genomic_document, genomic_fields, join_case, link, upload, web_login,
+    claim,
+    csrf_token,
+    genomic_document,
+    genomic_fields,
+    join_case,
+    link,
+    upload,
+    web_login,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from tests.audit.route_world import World, build_world, events_after, last_seq
 from tests.web.browser import Browser, quick_hashing, signed_in  # noqa: F401 (fixture)
 

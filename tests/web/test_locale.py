@@ -2,7 +2,7 @@
 shown as partial, never with an invented day."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -38,7 +38,7 @@ def test_partial_dates_stay_partial(in_locale):
 def test_times_are_shown_in_the_registry_zone_whatever_the_server_zone(in_locale, app):
     assert app.extensions["registry"].settings.time_zone == "Asia/Almaty"
     with in_locale("ru"):
-        assert labels.when(datetime(2024, 3, 1, 10, 5, tzinfo=timezone.utc)).endswith("15:05")
+        assert labels.when(datetime(2024, 3, 1, 10, 5, tzinfo=UTC)).endswith("15:05")
 
 
 def test_sizes_are_human_readable(in_locale):
