@@ -16,6 +16,7 @@ on a temporary PostgreSQL database that is dropped afterwards.
 
     .venv/bin/python bench/audit.py [--only view|verify] [--events 1000000] [--pg-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,12 +55,29 @@ from registry.settings import load_settings  # noqa: E402
 
 VIEW_RATIO_TARGET = 1.3
 VERIFY_TARGET_SECONDS = 10.0
-COLUMNS = ("seq", "at", "actor_id", "actor_name", "action", "outcome", "target_type", "target_id", "person_ids",
-           "ip", "user_agent", "request_id", "reason", "details", "prev_hash", "hash")
+COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "person_ids",
+    "ip",
+    "user_agent",
+    "request_id",
+    "reason",
+    "details",
+    "prev_hash",
+    "hash",
+)
 USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
 
 
 # ---------------------------------------------------------------- databases
+
 
 @contextmanager
 def database(kind: str, pg_url: str, folder: Path) -> Iterator[str]:
@@ -86,6 +104,7 @@ def database(kind: str, pg_url: str, folder: Path) -> Iterator[str]:
 
 # ---------------------------------------------------------------- (a) person-view throughput
 
+
 def _no_record(*_args, **_kwargs) -> None:
     return None
 
@@ -105,22 +124,43 @@ def unaudited() -> Iterator[int]:
 
 
 def _view_fixture(url: str, folder: Path):
-    settings = load_settings({}, instance_path=str(folder / f"instance-{uuid.uuid4().hex[:6]}"), database_url=url,
-                             storage_url=(folder / "objects").as_uri(), testing=True)
+    settings = load_settings(
+        {},
+        instance_path=str(folder / f"instance-{uuid.uuid4().hex[:6]}"),
+        database_url=url,
+        storage_url=(folder / "objects").as_uri(),
+        testing=True,
+    )
     app = create_app(settings)
     runtime = app.extensions["registry"]
     runtime.raw_store.ensure_container()
     with runtime.sessions() as db:
         audit.ensure_chain_head(db)
         nda = accounts.publish_nda(db, audit.SYSTEM, title="Undertaking", text="I keep what I see to myself.")
-        clerk = accounts.create_user(db, audit.SYSTEM, username="clerk", full_name="Bench Clerk",
-                                     password="correct horse battery staple 42", roles={Role.CLERK})
+        clerk = accounts.create_user(
+            db,
+            audit.SYSTEM,
+            username="clerk",
+            full_name="Bench Clerk",
+            password="correct horse battery staple 42",
+            roles={Role.CLERK},
+        )
         token = accounts.create_api_token(db, audit.SYSTEM, clerk, name="bench")
-        accounts.acknowledge_nda(db, Actor(clerk), clerk, version=nda.version, text_sha256=nda.text_sha256,
-                                 typed_full_name="Bench Clerk")
-        person = persons.create_person(db, Actor(clerk), {
-            "names": [{"family_name": "Абдирасулова", "given_name": "Айгерим", "script": "cyrillic",
-                       "kind": "official"}], "sex": "female", "birth_date": "2016-03-01", "categories": ["child"]})
+        accounts.acknowledge_nda(
+            db, Actor(clerk), clerk, version=nda.version, text_sha256=nda.text_sha256, typed_full_name="Bench Clerk"
+        )
+        person = persons.create_person(
+            db,
+            Actor(clerk),
+            {
+                "names": [
+                    {"family_name": "Абдирасулова", "given_name": "Айгерим", "script": "cyrillic", "kind": "official"}
+                ],
+                "sex": "female",
+                "birth_date": "2016-03-01",
+                "categories": ["child"],
+            },
+        )
         db.commit()
         return app, token, person.id
 
@@ -143,6 +183,7 @@ def _relax_durability(engine: sa.Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute(statement)
         cursor.close()
+
     engine.dispose()
 
 
@@ -158,7 +199,7 @@ def bench_view(kind: str, url: str, folder: Path, requests: int, rounds: int, du
     bare: list[float] = []
     _timed_round(client, path, headers, 20)  # warm caches and pools
     for round_number in range(rounds):
-        for logged in ((True, False) if round_number % 2 == 0 else (False, True)):
+        for logged in (True, False) if round_number % 2 == 0 else (False, True):
             if logged:
                 audited.append(_timed_round(client, path, headers, requests))
             else:
@@ -169,19 +210,26 @@ def bench_view(kind: str, url: str, folder: Path, requests: int, rounds: int, du
     runtime.engine.dispose()
     ratio = statistics.median(a / b for a, b in zip(audited, bare))
     label = "durable commits (as deployed)" if durable else "commits not waiting for the disk (log's own work)"
-    print(f"[{kind}] person view, {label}: {rounds} paired rounds x {requests} requests, "
-          f"record replaced in {replaced} modules")
+    print(
+        f"[{kind}] person view, {label}: {rounds} paired rounds x {requests} requests, "
+        f"record replaced in {replaced} modules"
+    )
     print(f"    with the access log    {requests / statistics.median(audited):8.1f} requests/s (median round)")
     print(f"    without (no-op record) {requests / statistics.median(bare):8.1f} requests/s (median round)")
-    print(f"    cost ratio {ratio:.3f}x, median of paired rounds (target <= {VIEW_RATIO_TARGET}x) "
-          f"{'OK' if ratio <= VIEW_RATIO_TARGET else 'OVER TARGET'}; {logged_views} view events logged", flush=True)
+    print(
+        f"    cost ratio {ratio:.3f}x, median of paired rounds (target <= {VIEW_RATIO_TARGET}x) "
+        f"{'OK' if ratio <= VIEW_RATIO_TARGET else 'OVER TARGET'}; {logged_views} view events logged",
+        flush=True,
+    )
     return ratio
 
 
 # ---------------------------------------------------------------- (b) verify a million events
 
-def chain_rows(count: int, kind: str, checkpoints: list[Checkpoint], links: list[tuple[int, str]],
-               every: int = 1000) -> Iterator[tuple]:
+
+def chain_rows(
+    count: int, kind: str, checkpoints: list[Checkpoint], links: list[tuple[int, str]], every: int = 1000
+) -> Iterator[tuple]:
     """``count`` valid events, hashed exactly as ``record`` hashes them; their person links go to ``links``."""
     actors = [(str(uuid.uuid4()), f"clerk{i}") for i in range(40)]
     people = [str(uuid.uuid4()) for _ in range(5000)]
@@ -191,9 +239,23 @@ def chain_rows(count: int, kind: str, checkpoints: list[Checkpoint], links: list
         at = start + timedelta(microseconds=seq * 37_123)
         actor_id, actor_name = actors[seq % len(actors)]
         person = people[seq % len(people)]
-        fields = (seq, format_time(at), actor_id, actor_name, "person.viewed", "allowed", "person", person,
-                  canonical_text([person]), f"192.0.2.{seq % 250}", USER_AGENT, uuid.UUID(int=seq).hex, "",
-                  canonical_text({"via": "web"}) if seq % 3 else "{}", previous)
+        fields = (
+            seq,
+            format_time(at),
+            actor_id,
+            actor_name,
+            "person.viewed",
+            "allowed",
+            "person",
+            person,
+            canonical_text([person]),
+            f"192.0.2.{seq % 250}",
+            USER_AGENT,
+            uuid.UUID(int=seq).hex,
+            "",
+            canonical_text({"via": "web"}) if seq % 3 else "{}",
+            previous,
+        )
         digest = event_hash(canonical_event(fields))
         stored_at = at.strftime("%Y-%m-%d %H:%M:%S.%f") + ("+00" if kind == "postgresql" else "")
         yield (seq, stored_at, *fields[2:], digest)
@@ -230,8 +292,10 @@ def insert_chain(kind: str, url: str, count: int) -> tuple[list[Checkpoint], flo
                 with cur.copy("COPY audit_event_persons (seq, person_id) FROM STDIN") as copy:
                     for link in links:
                         copy.write_row(link)
-                cur.execute("INSERT INTO audit_chain_head (id, seq, hash) "
-                            "SELECT 1, seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                cur.execute(
+                    "INSERT INTO audit_chain_head (id, seq, hash) "
+                    "SELECT 1, seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+                )
             conn.commit()
             conn.autocommit = True
             conn.execute("VACUUM ANALYZE audit_events")
@@ -259,13 +323,17 @@ def bench_verify(kind: str, url: str, count: int, profile: bool) -> float:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
     engine.dispose()
     worst = max(wall for wall, _cpu in timings.values())
-    print(f"[{kind}] verify_chain over {count:,} events and {len(checkpoints)} checkpoints "
-          f"({verify_module.WORKERS} worker processes from {verify_module.PARALLEL_FROM:,} events; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} processors):")
+    print(
+        f"[{kind}] verify_chain over {count:,} events and {len(checkpoints)} checkpoints "
+        f"({verify_module.WORKERS} worker processes from {verify_module.PARALLEL_FROM:,} events; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} processors):"
+    )
     for label, (wall, cpu) in timings.items():
         print(f"    {label:<12} {wall:6.2f} s ({count / wall:,.0f} events/s; {cpu:.2f} s CPU in this process)")
-    print(f"    target <= {VERIFY_TARGET_SECONDS:.0f} s: {'OK' if worst <= VERIFY_TARGET_SECONDS else 'OVER TARGET'}",
-          flush=True)
+    print(
+        f"    target <= {VERIFY_TARGET_SECONDS:.0f} s: {'OK' if worst <= VERIFY_TARGET_SECONDS else 'OVER TARGET'}",
+        flush=True,
+    )
     return worst
 
 
@@ -275,8 +343,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=100, help="Requests per round (default 100).")
     parser.add_argument("--rounds", type=int, default=16, help="Rounds of each kind, alternating (default 16).")
     parser.add_argument("--events", type=int, default=1_000_000, help="Events to verify (default 1,000,000).")
-    parser.add_argument("--pg-url", default=os.environ.get("REGISTRY_TEST_DATABASE_URL", ""),
-                        help="PostgreSQL server URL (postgresql+psycopg://...); a temporary database is made.")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("REGISTRY_TEST_DATABASE_URL", ""),
+        help="PostgreSQL server URL (postgresql+psycopg://...); a temporary database is made.",
+    )
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only.")
     parser.add_argument("--profile", action="store_true", help="Print a cProfile of the one-process verify run.")
     args = parser.parse_args()

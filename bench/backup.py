@@ -10,6 +10,7 @@ emulator's; the ratio is what counts.
 
     .venv/bin/python bench/backup.py [--count 32] [--size 2] [--endpoint URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,18 +39,25 @@ def parse_args() -> argparse.Namespace:
 
 
 def bucket_url(endpoint: str, bucket: str) -> str:
-    return (f"s3://{bucket}?endpoint_url={endpoint}&region=us-east-1&path_style=true"
-            "&access_key=testing&secret_key=testing")
+    return (
+        f"s3://{bucket}?endpoint_url={endpoint}&region=us-east-1&path_style=true&access_key=testing&secret_key=testing"
+    )
 
 
 def deployment(folder: Path, endpoint: str, name: str, database_url: str | None = None):
     from registry.app import create_app
     from registry.settings import load_settings
 
-    settings = load_settings({}, instance_path=str(folder / name),
-                             database_url=database_url or f"sqlite:///{folder / name}.sqlite3",
-                             storage_url=bucket_url(endpoint, f"bench-{name}-{uuid.uuid4().hex[:8]}"),
-                             worm_selftest=False, copy_workers=0, copy_sweep_seconds=0, audit_checkpoint_minutes=0)
+    settings = load_settings(
+        {},
+        instance_path=str(folder / name),
+        database_url=database_url or f"sqlite:///{folder / name}.sqlite3",
+        storage_url=bucket_url(endpoint, f"bench-{name}-{uuid.uuid4().hex[:8]}"),
+        worm_selftest=False,
+        copy_workers=0,
+        copy_sweep_seconds=0,
+        audit_checkpoint_minutes=0,
+    )
     app = create_app(settings)
     runtime = app.extensions["registry"]
     runtime.raw_store.ensure_container()
@@ -66,8 +74,16 @@ def fill(runtime, count: int, size: int) -> int:
     with runtime.sessions() as db:
         for _ in range(count):
             info = runtime.store.put(f"objects/{uuid.uuid4()}", io.BytesIO(block), length=size)
-            db.add(StoredObject(key=info.key, size=info.size, fingerprint=info.fingerprint, key_id=info.key_id,
-                                wrapped_key=info.wrapped_key, content_type="application/octet-stream"))
+            db.add(
+                StoredObject(
+                    key=info.key,
+                    size=info.size,
+                    fingerprint=info.fingerprint,
+                    key_id=info.key_id,
+                    wrapped_key=info.wrapped_key,
+                    content_type="application/octet-stream",
+                )
+            )
         db.commit()
     return sum(1 for _ in runtime.raw_store.iter_keys("objects/"))
 
@@ -75,8 +91,13 @@ def fill(runtime, count: int, size: int) -> int:
 def plain_boto3_copy(endpoint: str, source_bucket: str, keys: list[str], threads: int) -> float:
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     target = f"bench-plain-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=target)
 
@@ -118,8 +139,10 @@ def main() -> None:
             again = service.backup(origin, destination)
 
             (folder / "target").mkdir(mode=0o700)  # the keys, as `registry keys import` leaves them
-            for name, path in (("master-keys.json", origin.settings.master_key_file),
-                               ("audit-signing-key.pem", origin.settings.audit_signing_key_file)):
+            for name, path in (
+                ("master-keys.json", origin.settings.master_key_file),
+                ("audit-signing-key.pem", origin.settings.audit_signing_key_file),
+            ):
                 shutil.copy(path, folder / "target" / name)
             target = deployment(folder, endpoint, "target")
             started = time.perf_counter()
@@ -133,12 +156,18 @@ def main() -> None:
     mib = stored / MiB
     print(f"{count} objects, {mib:.1f} MiB stored (encrypted), {service.WORKERS} threads, endpoint {endpoint}")
     print(f"plain boto3 get+upload_fileobj  {plain:7.2f} s  {mib / plain:8.1f} MiB/s  (1.00)")
-    print(f"registry backup (full)          {backup_seconds:7.2f} s  {mib / backup_seconds:8.1f} MiB/s  "
-          f"({plain / backup_seconds:.2f} of plain boto3)")
-    print(f"registry backup (nothing new)   {again.seconds:7.2f} s  {mib / again.seconds:8.1f} MiB/s read  "
-          f"({again.copied} copied)")
-    print(f"registry restore                {restore_seconds:7.2f} s  {mib / restore_seconds:8.1f} MiB/s  "
-          f"({plain / restore_seconds:.2f} of plain boto3); audit verify + scrub {'pass' if checks_ok else 'FAIL'}")
+    print(
+        f"registry backup (full)          {backup_seconds:7.2f} s  {mib / backup_seconds:8.1f} MiB/s  "
+        f"({plain / backup_seconds:.2f} of plain boto3)"
+    )
+    print(
+        f"registry backup (nothing new)   {again.seconds:7.2f} s  {mib / again.seconds:8.1f} MiB/s read  "
+        f"({again.copied} copied)"
+    )
+    print(
+        f"registry restore                {restore_seconds:7.2f} s  {mib / restore_seconds:8.1f} MiB/s  "
+        f"({plain / restore_seconds:.2f} of plain boto3); audit verify + scrub {'pass' if checks_ok else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ the emulator's and the ratio is what counts.
 
     .venv/bin/python bench/ingest.py [--ceph | --endpoint URL] [--size-mib 50] [--repeat 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,6 +58,7 @@ SCAN_PIXELS = (2480, 3508)  # A4 at 300 dpi, as office scanners deliver it
 
 
 # ---------------------------------------------------------------- the test file
+
 
 def scanned_page(seed: int) -> bytes:
     """One colour A4 page at 300 dpi: paper grain, lines of dark 'words', JPEG quality 85 (~1.7 MB)."""
@@ -111,6 +113,7 @@ def file_sha256(path: Path) -> str:
 
 # ---------------------------------------------------------------- the registry
 
+
 @dataclass
 class Registry:
     """A throwaway installation: settings in REGISTRY_* variables, a clerk's token, one person."""
@@ -138,9 +141,12 @@ def install(folder: Path, storage_url: str) -> Registry:
     from registry.settings import load_settings
     from storage import open_store
 
-    env = {"REGISTRY_INSTANCE_PATH": str(folder / "instance"),
-           "REGISTRY_DATABASE_URL": f"sqlite:///{folder / 'registry.sqlite3'}",
-           "REGISTRY_STORAGE_URL": storage_url, "REGISTRY_MAX_UPLOAD_MB": "200"}
+    env = {
+        "REGISTRY_INSTANCE_PATH": str(folder / "instance"),
+        "REGISTRY_DATABASE_URL": f"sqlite:///{folder / 'registry.sqlite3'}",
+        "REGISTRY_STORAGE_URL": storage_url,
+        "REGISTRY_MAX_UPLOAD_MB": "200",
+    }
     engine = make_engine(env["REGISTRY_DATABASE_URL"])
     upgrade(engine)
     engine.dispose()
@@ -149,17 +155,32 @@ def install(folder: Path, storage_url: str) -> Registry:
     runtime = app.extensions["registry"]
     with runtime.sessions() as db:
         ensure_chain_head(db)
-        nda = accounts.publish_nda(db, SYSTEM, title="Undertaking",
-                                   text="I will keep everything I see in this registry to myself.")
-        clerk = accounts.create_user(db, SYSTEM, username="bench-clerk", full_name="Bench Clerk",
-                                     password=secrets.token_urlsafe(24), roles={Role.CLERK})
+        nda = accounts.publish_nda(
+            db, SYSTEM, title="Undertaking", text="I will keep everything I see in this registry to myself."
+        )
+        clerk = accounts.create_user(
+            db,
+            SYSTEM,
+            username="bench-clerk",
+            full_name="Bench Clerk",
+            password=secrets.token_urlsafe(24),
+            roles={Role.CLERK},
+        )
         token = accounts.create_api_token(db, SYSTEM, clerk, name="bench")
-        accounts.acknowledge_nda(db, Actor(clerk), clerk, version=nda.version, text_sha256=nda.text_sha256,
-                                 typed_full_name="Bench Clerk")
+        accounts.acknowledge_nda(
+            db, Actor(clerk), clerk, version=nda.version, text_sha256=nda.text_sha256, typed_full_name="Bench Clerk"
+        )
         db.commit()
-    person = app.test_client().post("/api/v1/persons", headers={"Authorization": f"Bearer {token}"}, json={
-        "names": [{"family_name": "Abdirasulova", "given_name": "Aigerim", "script": "latin", "kind": "official"}],
-        "sex": "female", "birth_date": "2016-03-01", "birth_date_precision": "year"})
+    person = app.test_client().post(
+        "/api/v1/persons",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "names": [{"family_name": "Abdirasulova", "given_name": "Aigerim", "script": "latin", "kind": "official"}],
+            "sex": "female",
+            "birth_date": "2016-03-01",
+            "birth_date_precision": "year",
+        },
+    )
     if person.status_code != 201:
         raise SystemExit(f"could not create the person: {person.get_json()}")
     runtime.engine.dispose()
@@ -175,7 +196,12 @@ class Server:
         env = {**os.environ, **registry.env, "REGISTRY_BIND": f"127.0.0.1:{self.port}", "REGISTRY_WORKERS": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config/gunicorn.conf.py"), "registry.wsgi:app"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.worker = self._wait_for_worker()
 
     def _wait_for_worker(self) -> int:
@@ -258,14 +284,19 @@ def is_converter(pid: int) -> bool:
 
 # ---------------------------------------------------------------- HTTP, streamed
 
+
 def post_document(port: int, registry: Registry, path: Path) -> tuple[int, dict]:
     """Multipart POST of the file, sent in 1 MiB pieces straight from disk (never whole in memory)."""
     boundary = secrets.token_hex(16)
     fields = {"kind": "birth_record", "title": "Birth record, scanned, 30 pages"}
-    head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-                   for name, value in fields.items())
-    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
-             "Content-Type: application/pdf\r\n\r\n")
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    )
     tail = f"\r\n--{boundary}--\r\n".encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     connection.putrequest("POST", f"/api/v1/persons/{registry.person_id}/documents")
@@ -298,6 +329,7 @@ def get_streamed(port: int, registry: Registry, url: str) -> tuple[int, int, str
 
 
 # ---------------------------------------------------------------- measurements
+
 
 @dataclass
 class Timing:
@@ -338,8 +370,14 @@ def boto3_client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1", aws_access_key_id=args.access_key,
-                        aws_secret_access_key=args.secret_key, config=Config(s3={"addressing_style": "path"}))
+    return boto3.client(
+        "s3",
+        endpoint_url=args.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=args.access_key,
+        aws_secret_access_key=args.secret_key,
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def raw_put(client, bucket: str, path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -389,14 +427,21 @@ def wait_for_copy(port: int, registry: Registry, document: str) -> None:
     raise SystemExit("the viewing copy was not made within 10 minutes")
 
 
-def one_round(server: Server, registry: Registry, client, bucket: str, pdf: Path,  # type: ignore[no-untyped-def]
-              expected: str) -> Round:
+def one_round(
+    server: Server,
+    registry: Registry,
+    client,
+    bucket: str,
+    pdf: Path,  # type: ignore[no-untyped-def]
+    expected: str,
+) -> Round:
     done = Round()
     done.seconds["put_object"], done.cpu["put_object"], _ = timed_busy(partial(raw_put, client, bucket, pdf))
     done.seconds["upload_fileobj"] = timed(partial(managed_put, client, bucket, pdf))[0]
     with ChildMemory(server.worker) as children:
         done.seconds["api_upload"], done.cpu["api_upload"], (status, body) = timed_busy(
-            partial(post_document, server.port, registry, pdf))
+            partial(post_document, server.port, registry, pdf)
+        )
         if status != 201 or body["document"]["versions"][0]["size"] != pdf.stat().st_size:
             raise SystemExit(f"upload failed ({status}): {body}")
         document = f"/api/v1/documents/{body['document']['id']}"
@@ -406,11 +451,13 @@ def one_round(server: Server, registry: Registry, client, bucket: str, pdf: Path
     done.seconds["get_object"] = timed(partial(raw_get, client, bucket))[0]
     done.seconds["download_fileobj"] = timed(partial(managed_get, client, bucket))[0]
     done.seconds["api_original"], (status, size, digest) = timed(
-        partial(get_streamed, server.port, registry, f"{document}/original"))
+        partial(get_streamed, server.port, registry, f"{document}/original")
+    )
     if (status, size, digest) != (200, pdf.stat().st_size, expected):
         raise SystemExit(f"/original came back wrong: {status}, {size} bytes")
     done.seconds["api_content"], (status, done.copy_size, _) = timed(
-        partial(get_streamed, server.port, registry, f"{document}/content"))
+        partial(get_streamed, server.port, registry, f"{document}/content")
+    )
     if status != 200:
         raise SystemExit(f"/content failed: {status}")
     return done
@@ -418,8 +465,10 @@ def one_round(server: Server, registry: Registry, client, bucket: str, pdf: Path
 
 def measure(args: argparse.Namespace, folder: Path, pdf: Path, pages: int) -> None:
     bucket = f"bench-{secrets.token_hex(6)}"
-    storage_url = (f"s3://{bucket}?endpoint_url={args.endpoint}&region=us-east-1&path_style=true"
-                   f"&access_key={args.access_key}&secret_key={args.secret_key}")
+    storage_url = (
+        f"s3://{bucket}?endpoint_url={args.endpoint}&region=us-east-1&path_style=true"
+        f"&access_key={args.access_key}&secret_key={args.secret_key}"
+    )
     registry = install(folder, storage_url)
     client = boto3_client(args)
     size, expected = pdf.stat().st_size, file_sha256(pdf)
@@ -435,16 +484,27 @@ def measure(args: argparse.Namespace, folder: Path, pdf: Path, pages: int) -> No
     timings["api_content"].size = rounds[0].copy_size
     report(args, size, pages, timings, at_start, worker_peak, max(r.converter_peak for r in rounds))
     report_rounds(rounds)
-    print(f"viewing copy ready {min(r.copy_ready for r in rounds):.2f} s after the upload answered "
-          f"(made by the worker's copy thread; the downloads above were measured after it)")
+    print(
+        f"viewing copy ready {min(r.copy_ready for r in rounds):.2f} s after the upload answered "
+        f"(made by the worker's copy thread; the downloads above were measured after it)"
+    )
     breakdown(folder, pdf, registry, storage_url)
 
 
-def report(args: argparse.Namespace, size: int, pages: int, timings: dict[str, Timing], at_start: float,
-           worker_peak: float, converter_peak: float) -> None:
-    print(f"endpoint {args.endpoint}{' (moto)' if args.moto else ' (Ceph RGW)' if args.ceph else ''}; file {size / MiB:.1f} MiB, {pages} pages "
-          f"of 300 dpi JPEG scans; best of {args.repeat}; {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+def report(
+    args: argparse.Namespace,
+    size: int,
+    pages: int,
+    timings: dict[str, Timing],
+    at_start: float,
+    worker_peak: float,
+    converter_peak: float,
+) -> None:
+    print(
+        f"endpoint {args.endpoint}{' (moto)' if args.moto else ' (Ceph RGW)' if args.ceph else ''}; file {size / MiB:.1f} MiB, {pages} pages "
+        f"of 300 dpi JPEG scans; best of {args.repeat}; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
     print(f"{'':22}{'MiB':>8}{'seconds':>10}{'MiB/s':>9}")
     for timing in timings.values():
         print(f"{timing.label:22}{timing.size / MiB:8.1f}{timing.best:10.2f}{timing.rate:9.1f}")
@@ -452,25 +512,34 @@ def report(args: argparse.Namespace, size: int, pages: int, timings: dict[str, T
     verdict = "ok" if upload >= UPLOAD_RATIO_TARGET else "BELOW TARGET"
     print(f"ratio upload   API / put_object     {upload:.2f}  (target {UPLOAD_RATIO_TARGET}: {verdict})")
     print(f"ratio upload   API / upload_fileobj {timings['api_upload'].rate / timings['upload_fileobj'].rate:.2f}")
-    print(f"ratio download /original / get_object {timings['api_original'].rate / timings['get_object'].rate:.2f}"
-          f"   / download_fileobj {timings['api_original'].rate / timings['download_fileobj'].rate:.2f}")
-    print(f"service peak RSS: gunicorn worker VmHWM {worker_peak:.0f} MiB (after start {at_start:.0f} MiB); "
-          f"converter child VmHWM >= {converter_peak:.0f} MiB (sampled every 20 ms)")
+    print(
+        f"ratio download /original / get_object {timings['api_original'].rate / timings['get_object'].rate:.2f}"
+        f"   / download_fileobj {timings['api_original'].rate / timings['download_fileobj'].rate:.2f}"
+    )
+    print(
+        f"service peak RSS: gunicorn worker VmHWM {worker_peak:.0f} MiB (after start {at_start:.0f} MiB); "
+        f"converter child VmHWM >= {converter_peak:.0f} MiB (sampled every 20 ms)"
+    )
 
 
 def report_rounds(rounds: list[Round]) -> None:
     """Round by round, each API upload against the put_object just before it: drift on a shared machine hits
     both alike, where the best of each may come from different moments."""
     ratios = sorted(r.seconds["put_object"] / r.seconds["api_upload"] for r in rounds)
-    print(f"ratio upload   API / put_object round by round: median {statistics.median(ratios):.2f} "
-          f"(from {ratios[0]:.2f} to {ratios[-1]:.2f}, {len(ratios)} rounds)")
+    print(
+        f"ratio upload   API / put_object round by round: median {statistics.median(ratios):.2f} "
+        f"(from {ratios[0]:.2f} to {ratios[-1]:.2f}, {len(ratios)} rounds)"
+    )
     put_cpu = statistics.median(r.cpu["put_object"] for r in rounds)
     api_cpu = statistics.median(r.cpu["api_upload"] for r in rounds)
-    print(f"CPU busy on the machine ({os.cpu_count()} cores, every process: client, service, S3 server), median: "
-          f"put_object {put_cpu:.2f} s, API upload {api_cpu:.2f} s ({api_cpu / put_cpu:.1f}x)")
+    print(
+        f"CPU busy on the machine ({os.cpu_count()} cores, every process: client, service, S3 server), median: "
+        f"put_object {put_cpu:.2f} s, API upload {api_cpu:.2f} s ({api_cpu / put_cpu:.1f}x)"
+    )
 
 
 # ---------------------------------------------------------------- where the upload time goes
+
 
 def breakdown(folder: Path, pdf: Path, registry: Registry, storage_url: str) -> None:
     """The pipeline's steps one after the other, in this process, on the same file and store."""
@@ -494,8 +563,13 @@ def breakdown(folder: Path, pdf: Path, registry: Registry, storage_url: str) -> 
     def encrypt_only() -> None:
         """What EncryptedStore.put does to the bytes (AES-256-GCM segments + SHA-256), sent nowhere."""
         with open(spooled, "rb") as fh:
-            sealed = EncryptingReader(fh, secrets.token_bytes(32), "bench/encrypt-only", DEFAULT_SEGMENT_SIZE,
-                                      expected_length=spooled.stat().st_size)
+            sealed = EncryptingReader(
+                fh,
+                secrets.token_bytes(32),
+                "bench/encrypt-only",
+                DEFAULT_SEGMENT_SIZE,
+                expected_length=spooled.stat().st_size,
+            )
             while sealed.read(8 * MiB):
                 pass
 
@@ -510,27 +584,37 @@ def breakdown(folder: Path, pdf: Path, registry: Registry, storage_url: str) -> 
     convert_s, copy = timed(partial(make_viewing_copy, str(spooled), "application/pdf", str(work)))
     copy_path = Path(copy.path)
     copy_s = timed(partial(put, copy_path))[0]
-    steps = [("spool to disk", spool_s), ("content type (libmagic)", sniff_s),
-             ("open + count pages (child process)", inspect_s), ("encrypt + put original", original_s),
-             ("after the answer: viewing copy (child)", convert_s),
-             (f"after the answer: put copy ({copy_path.stat().st_size / MiB:.1f} MiB)", copy_s)]
+    steps = [
+        ("spool to disk", spool_s),
+        ("content type (libmagic)", sniff_s),
+        ("open + count pages (child process)", inspect_s),
+        ("encrypt + put original", original_s),
+        ("after the answer: viewing copy (child)", convert_s),
+        (f"after the answer: put copy ({copy_path.stat().st_size / MiB:.1f} MiB)", copy_s),
+    ]
     total = sum(seconds for _, seconds in steps)
     print("where an upload's time goes (each step alone, in this process, same file and store):")
     for label, seconds in steps:
         print(f"  {label:44}{seconds:7.2f} s  {100 * seconds / total:4.0f} %")
     print(f"  of 'encrypt + put original', encryption and hashing alone: {timed(encrypt_only)[0]:.2f} s")
     request = spool_s + sniff_s + max(inspect_s, original_s)
-    print(f"  the request itself (the original stored while the child opens the file): {request:.2f} s; "
-          f"the copy after it: {convert_s + copy_s:.2f} s")
+    print(
+        f"  the request itself (the original stored while the child opens the file): {request:.2f} s; "
+        f"the copy after it: {convert_s + copy_s:.2f} s"
+    )
 
 
 # ---------------------------------------------------------------- main
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", help="S3 endpoint URL, credentials testing/testing (default: start moto)")
-    parser.add_argument("--ceph", action="store_true",
-                        help="start a throwaway Ceph RGW (tests/support/ceph_rgw.py), a real S3 server, instead of moto")
+    parser.add_argument(
+        "--ceph",
+        action="store_true",
+        help="start a throwaway Ceph RGW (tests/support/ceph_rgw.py), a real S3 server, instead of moto",
+    )
     parser.add_argument("--size-mib", type=int, default=50, help="size of the scanned PDF (default 50)")
     parser.add_argument("--repeat", type=int, default=2, help="rounds, interleaved; the best is shown")
     parser.add_argument("--pdf", type=Path, help="use this PDF instead of generating one")

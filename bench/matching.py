@@ -22,6 +22,7 @@ It prints:
 
 Targets: recall >= 0.95 at precision >= 0.90; candidates in under 100 ms. Exit 1 if a target is missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,30 +65,102 @@ search = importlib.util.module_from_spec(_spec)  # the search bench's name lists
 sys.modules["bench_search"] = search
 _spec.loader.exec_module(search)
 ARABIC_SCRIPT, FATHER, GIVEN, RU_SURNAMES, SURNAMES, Weighted = (
-    search.ARABIC_SCRIPT, search.FATHER, search.GIVEN, search.RU_SURNAMES, search.SURNAMES, search.Weighted)
+    search.ARABIC_SCRIPT,
+    search.FATHER,
+    search.GIVEN,
+    search.RU_SURNAMES,
+    search.SURNAMES,
+    search.Weighted,
+)
 
 TARGET_RECALL, TARGET_PRECISION, TARGET_MS = 0.95, 0.90, 100.0
-UZBEK_SURNAMES = Weighted("""Юсупов Рахимов Каримов Алимов Турсунов Назаров Усманов Мирзаев Хамидов Саидов
+UZBEK_SURNAMES = Weighted(
+    """Юсупов Рахимов Каримов Алимов Турсунов Назаров Усманов Мирзаев Хамидов Саидов
 Абдуллаев Исмоилов Эргашев Носиров Рашидов Файзиев Ходжаев Шарипов Умаров Якубов Азимов Бакиров Валиев
 Гафуров Джураев Жураев Зиёев Иргашев Камолов Латипов Мадаминов Набиев Облакулов Пулатов Раджабов Султонов
-Тошматов Убайдуллаев Фозилов Хасанов Холматов Шукуров Эшонов Юлдашев Ядгаров Абдурахимов Мухаммадиев""".split())
-UZBEK_GIVEN = {True: Weighted("""Дильноза Гулноза Нигора Мохира Шахноза Феруза Зилола Мадина Севара Нодира
+Тошматов Убайдуллаев Фозилов Хасанов Холматов Шукуров Эшонов Юлдашев Ядгаров Абдурахимов Мухаммадиев""".split()
+)
+UZBEK_GIVEN = {
+    True: Weighted(
+        """Дильноза Гулноза Нигора Мохира Шахноза Феруза Зилола Мадина Севара Нодира
 Умида Барно Лола Мукаддас Хилола Дилфуза Гулчехра Дилором Зарина Камола Лобар Малика Муниса Нилуфар
-Одина Рано Сайёра Ситора Тамила Улугой Шоира Юлдуз Азиза Гулбахор Дурдона Зебо""".split()),
-               False: Weighted("""Шерзод Фаррух Бахтиёр Жасур Улугбек Рустам Тимур Ботир Даврон Санжар
+Одина Рано Сайёра Ситора Тамила Улугой Шоира Юлдуз Азиза Гулбахор Дурдона Зебо""".split()
+    ),
+    False: Weighted(
+        """Шерзод Фаррух Бахтиёр Жасур Улугбек Рустам Тимур Ботир Даврон Санжар
 Азиз Акмал Бобур Дилшод Жахонгир Отабек Абдулазиз Бекзод Гайрат Журабек Зафар Икром Комил Лазиз Мансур
-Нодир Одил Равшан Сардор Толиб Уктам Фарход Хуршид Шухрат Элёр Ёркин""".split())}
-PLACES = ["Алматы", "Шымкент", "Актобе", "Атырау", "Тараз", "Караганда", "Кызылорда", "Актау", "Уральск",
-          "Семей", "Туркестан", "Ташкент", "Наманган", "Ракка", "Хасеке", "Мосул", "Идлиб", "Дейр-эз-Зор",
-          "Эль-Хол", "Рош", "Стамбул", "Газиантеп"]
+Нодир Одил Равшан Сардор Толиб Уктам Фарход Хуршид Шухрат Элёр Ёркин""".split()
+    ),
+}
+PLACES = [
+    "Алматы",
+    "Шымкент",
+    "Актобе",
+    "Атырау",
+    "Тараз",
+    "Караганда",
+    "Кызылорда",
+    "Актау",
+    "Уральск",
+    "Семей",
+    "Туркестан",
+    "Ташкент",
+    "Наманган",
+    "Ракка",
+    "Хасеке",
+    "Мосул",
+    "Идлиб",
+    "Дейр-эз-Зор",
+    "Эль-Хол",
+    "Рош",
+    "Стамбул",
+    "Газиантеп",
+]
 # One Cyrillic letter as different papers write it in Latin letters (the first: a Kazakh passport).
-TRANSLIT = {"а": ["a"], "б": ["b"], "в": ["v", "w"], "г": ["g"], "д": ["d"], "е": ["e", "ye"], "ё": ["e", "yo"],
-            "ж": ["zh", "j", "dj"], "з": ["z"], "и": ["i"], "й": ["i", "y", "j"], "к": ["k"], "л": ["l"],
-            "м": ["m"], "н": ["n"], "о": ["o"], "п": ["p"], "р": ["r"], "с": ["s"], "т": ["t"], "у": ["u", "ou"],
-            "ф": ["f"], "х": ["kh", "h", "x"], "ц": ["ts", "c"], "ч": ["ch"], "ш": ["sh"], "щ": ["shch", "sch"],
-            "ъ": [""], "ы": ["y", "i"], "ь": ["", "'"], "э": ["e"], "ю": ["yu", "iu"], "я": ["ya", "ia"],
-            "ә": ["a", "ae"], "ғ": ["g", "gh"], "қ": ["k", "q"], "ң": ["n", "ng"], "ө": ["o", "oe"], "ұ": ["u"],
-            "ү": ["u", "ue"], "һ": ["h"], "і": ["i"]}
+TRANSLIT = {
+    "а": ["a"],
+    "б": ["b"],
+    "в": ["v", "w"],
+    "г": ["g"],
+    "д": ["d"],
+    "е": ["e", "ye"],
+    "ё": ["e", "yo"],
+    "ж": ["zh", "j", "dj"],
+    "з": ["z"],
+    "и": ["i"],
+    "й": ["i", "y", "j"],
+    "к": ["k"],
+    "л": ["l"],
+    "м": ["m"],
+    "н": ["n"],
+    "о": ["o"],
+    "п": ["p"],
+    "р": ["r"],
+    "с": ["s"],
+    "т": ["t"],
+    "у": ["u", "ou"],
+    "ф": ["f"],
+    "х": ["kh", "h", "x"],
+    "ц": ["ts", "c"],
+    "ч": ["ch"],
+    "ш": ["sh"],
+    "щ": ["shch", "sch"],
+    "ъ": [""],
+    "ы": ["y", "i"],
+    "ь": ["", "'"],
+    "э": ["e"],
+    "ю": ["yu", "iu"],
+    "я": ["ya", "ia"],
+    "ә": ["a", "ae"],
+    "ғ": ["g", "gh"],
+    "қ": ["k", "q"],
+    "ң": ["n", "ng"],
+    "ө": ["o", "oe"],
+    "ұ": ["u"],
+    "ү": ["u", "ue"],
+    "һ": ["h"],
+    "і": ["i"],
+}
 
 
 def translit(text: str, rng: random.Random, faithful: bool = False) -> str:
@@ -104,6 +177,7 @@ def translit(text: str, rng: random.Random, faithful: bool = False) -> str:
 
 
 # ---------------------------------------------------------------- the registry
+
 
 @dataclass
 class Rec:
@@ -163,19 +237,32 @@ def families(count: int, rng: random.Random) -> list[Rec]:
             female = rng.random() < 0.4
             family, given = _surname(origin, female, rng), _given(origin, female, rng)
             born, precision = _birth(rng, 1965, 2003, 0.7)
-            names = [(family, given, _patronymic(FATHER.draw(rng), female, origin == "kz", rng), "cyrillic",
-                      "official")]
+            names = [
+                (family, given, _patronymic(FATHER.draw(rng), female, origin == "kz", rng), "cyrillic", "official")
+            ]
             if rng.random() < 0.4:
                 names.append(_abroad(family, given, rng))
-            out.append(Rec(str(uuid.UUID(int=rng.getrandbits(128), version=4)), names, female, born, precision,
-                           place))
+            out.append(Rec(str(uuid.UUID(int=rng.getrandbits(128), version=4)), names, female, born, precision, place))
             continue
         mother_family = _surname(origin, True, rng)
         mother_given = _given(origin, True, rng)
         born, precision = _birth(rng, 1975, 2001, 0.7)
-        mother = Rec(str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                     [(mother_family, mother_given, _patronymic(FATHER.draw(rng), True, origin == "kz", rng),
-                       "cyrillic", "official")], True, born, precision, rng.choice(PLACES))
+        mother = Rec(
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            [
+                (
+                    mother_family,
+                    mother_given,
+                    _patronymic(FATHER.draw(rng), True, origin == "kz", rng),
+                    "cyrillic",
+                    "official",
+                )
+            ],
+            True,
+            born,
+            precision,
+            rng.choice(PLACES),
+        )
         if rng.random() < 0.4:
             mother.names.append(_abroad(mother_family, mother_given, rng))
         out.append(mother)
@@ -197,8 +284,15 @@ def families(count: int, rng: random.Random) -> list[Rec]:
             names = [(family, given, _patronymic(father, female, origin == "kz", rng), "cyrillic", "official")]
             if rng.random() < 0.3:
                 names.append(_abroad(family, given, rng))
-            child = Rec(str(uuid.UUID(int=rng.getrandbits(128), version=4)), names, female, born, precision, place,
-                        mother=mother.id if rng.random() < 0.6 else None)
+            child = Rec(
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                names,
+                female,
+                born,
+                precision,
+                place,
+                mother=mother.id if rng.random() < 0.6 else None,
+            )
             out.append(child)
             previous = child
     return out[:count]
@@ -206,19 +300,20 @@ def families(count: int, rng: random.Random) -> list[Rec]:
 
 # ---------------------------------------------------------------- duplicates, as they arise here
 
+
 def _typo(word: str, rng: random.Random) -> str:
     if len(word) < 4:
         return word
     at = rng.randrange(1, len(word) - 1)
     kind = rng.choice(["drop", "double", "swap", "replace"])
     if kind == "drop":
-        return word[:at] + word[at + 1:]
+        return word[:at] + word[at + 1 :]
     if kind == "double":
         return word[:at] + word[at] + word[at:]
     if kind == "swap":
-        return word[:at - 1] + word[at] + word[at - 1] + word[at + 1:]
+        return word[: at - 1] + word[at] + word[at - 1] + word[at + 1 :]
     letters = "аеиоуынкрлстм" if any("а" <= c <= "я" for c in word.lower()) else "aeiounkrlstm"
-    return word[:at] + rng.choice(letters) + word[at + 1:]
+    return word[:at] + rng.choice(letters) + word[at + 1 :]
 
 
 def _other_patronymic(patronymic: str, female: bool, rng: random.Random, latin: bool) -> str:
@@ -237,7 +332,7 @@ def _date_typo(born: date, rng: random.Random) -> date:
                 return born.replace(month=born.day, day=born.month)
             digits = f"{born.year:04d}{born.month:02d}{born.day:02d}"
             at = rng.choice([3, 5, 7])
-            typed = digits[:at] + str((int(digits[at]) + rng.choice([1, 9])) % 10) + digits[at + 1:]
+            typed = digits[:at] + str((int(digits[at]) + rng.choice([1, 9])) % 10) + digits[at + 1 :]
             candidate = date(int(typed[:4]), int(typed[4:6]), int(typed[6:]))
             if candidate != born and candidate <= date.today():
                 return candidate
@@ -277,35 +372,76 @@ def duplicate(source: Rec, rng: random.Random) -> Rec:
         born, precision = None, "unknown"
     female = None if rng.random() < 0.1 else source.female
     place = "" if rng.random() < 0.5 else (translit(source.place, rng) if rng.random() < 0.5 else source.place)
-    return replace(source, id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), names=names, female=female,
-                   born=born, precision=precision, place=place, mother=None, source=source.id)
+    return replace(
+        source,
+        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        names=names,
+        female=female,
+        born=born,
+        precision=precision,
+        place=place,
+        mother=None,
+        source=source.id,
+    )
 
 
 # ---------------------------------------------------------------- loading
+
 
 def load(engine: sa.Engine, records: list[Rec], clerk_id: str) -> int:
     """Persons, names, blocking keys and mothers' claims by bulk inserts (as the importer does)."""
     now = datetime(2025, 1, 1, tzinfo=UTC)
     persons, names, keys, claims = [], [], [], []
     for number, r in enumerate(records):
-        persons.append({"id": r.id, "registry_number": f"M{number:08d}",
-                        "sex": "unknown" if r.female is None else "female" if r.female else "male",
-                        "birth_date": r.born, "birth_date_precision": r.precision if r.born else "unknown",
-                        "place_of_birth_designation": r.place, "created_at": now, "updated_at": now})
+        persons.append(
+            {
+                "id": r.id,
+                "registry_number": f"M{number:08d}",
+                "sex": "unknown" if r.female is None else "female" if r.female else "male",
+                "birth_date": r.born,
+                "birth_date_precision": r.precision if r.born else "unknown",
+                "place_of_birth_designation": r.place,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         for position, (family, given, patronymic, script, kind) in enumerate(r.names):
-            names.append({"id": str(uuid.uuid4()), "person_id": r.id, "position": position, "kind": kind,
-                          "script": script, "family_name": family, "given_name": given, "patronymic": patronymic,
-                          "is_official": position == 0})
-        keys.extend({"person_id": r.id, "key": k} for k in match_keys([n[:3] for n in r.names], r.born,
-                                                                      r.precision if r.born else "unknown"))
+            names.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "person_id": r.id,
+                    "position": position,
+                    "kind": kind,
+                    "script": script,
+                    "family_name": family,
+                    "given_name": given,
+                    "patronymic": patronymic,
+                    "is_official": position == 0,
+                }
+            )
+        keys.extend(
+            {"person_id": r.id, "key": k}
+            for k in match_keys([n[:3] for n in r.names], r.born, r.precision if r.born else "unknown")
+        )
         if r.mother:
-            claims.append({"id": str(uuid.uuid4()), "kind": "biological_mother", "person_id": r.id,
-                           "relative_id": r.mother, "status": "claimed", "note": "", "claimed_by_id": clerk_id,
-                           "created_at": now, "updated_at": now})
+            claims.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "kind": "biological_mother",
+                    "person_id": r.id,
+                    "relative_id": r.mother,
+                    "status": "claimed",
+                    "note": "",
+                    "claimed_by_id": clerk_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
     with engine.begin() as conn:
         person_table = Person.__table__
-        defaults = {c.name: c.default.arg for c in person_table.columns if c.default is not None
-                    and not callable(c.default.arg)}
+        defaults = {
+            c.name: c.default.arg for c in person_table.columns if c.default is not None and not callable(c.default.arg)
+        }
         conn.execute(person_table.insert(), [{**defaults, **p} for p in persons])
         for table, rows in (("person_names", names), ("person_match_keys", keys), ("relationships", claims)):
             if rows:
@@ -315,6 +451,7 @@ def load(engine: sa.Engine, records: list[Rec], clerk_id: str) -> int:
 
 
 # ---------------------------------------------------------------- measuring
+
 
 @dataclass
 class Quality:
@@ -359,7 +496,7 @@ def evaluate(sessions, records: list[Rec], truth: set[frozenset[str]], *, throug
             loaded: dict[str, compare.Record] = {}
             ids = [r.id for r in records]
             for start in range(0, len(ids), 500):
-                loaded.update(matching.load_records(db, ids[start:start + 500]))
+                loaded.update(matching.load_records(db, ids[start : start + 500]))
             keys_of: dict[str, list[str]] = {}
             holders: dict[str, list[str]] = {}
             for person_id, key in db.execute(sa.select(PersonMatchKey.person_id, PersonMatchKey.key)):
@@ -371,7 +508,7 @@ def evaluate(sessions, records: list[Rec], truth: set[frozenset[str]], *, throug
                     for other in holders[key]:
                         if other != r.id:
                             shared[other] = shared.get(other, 0) + 1
-                block = sorted(shared, key=lambda i: (-shared[i], i))[:matching.MAX_BLOCK]
+                block = sorted(shared, key=lambda i: (-shared[i], i))[: matching.MAX_BLOCK]
                 quality.compared += len(block)
                 quality.blocked += sum(frozenset((r.id, i)) in truth for i in block)
                 scored = [compare.score(loaded[r.id], loaded[i]) for i in block]
@@ -379,8 +516,10 @@ def evaluate(sessions, records: list[Rec], truth: set[frozenset[str]], *, throug
                     same = frozenset((r.id, other)) in truth
                     for reason in result.reasons:
                         quality.levels.setdefault((reason.field, reason.level), [0, 0])[0 if same else 1] += 1
-                kept = sorted((s for s in scored if s.probability >= matching.SHOWN),
-                              key=lambda s: (-s.weight, s.record.registry_number))[:matching.MAX_SHOWN]
+                kept = sorted(
+                    (s for s in scored if s.probability >= matching.SHOWN),
+                    key=lambda s: (-s.weight, s.record.registry_number),
+                )[: matching.MAX_SHOWN]
                 quality.found.update(frozenset((r.id, s.record.id)) for s in kept)
     quality.blocked //= 2  # each true pair is blocked from both sides
     return quality
@@ -391,40 +530,55 @@ def show_levels(quality: Quality) -> None:
     pairs blocking put together): where the two part, the weights do not fit this registry."""
     true_total = sum(1 for _ in quality.truth) * 2 or 1  # each true pair is compared from both sides
     other_total = max(1, quality.compared - true_total)
-    in_use = {"name": None, "birth_date": compare.DATE_WEIGHTS, "sex": compare.SEX_WEIGHTS,
-              "place_of_birth": compare.PLACE_WEIGHTS, "mother": compare.MOTHER_WEIGHTS}
+    in_use = {
+        "name": None,
+        "birth_date": compare.DATE_WEIGHTS,
+        "sex": compare.SEX_WEIGHTS,
+        "place_of_birth": compare.PLACE_WEIGHTS,
+        "mother": compare.MOTHER_WEIGHTS,
+    }
     print("\n  field level: weight in use | log2(m/u) measured (m, u)")
     for (name, level), (same, other) in sorted(quality.levels.items()):
         m, u = same / true_total, other / other_total
         measured = f"{math.log2(m / u):+.1f}" if m and u else "n/a"
         weight = (in_use.get(name) or {}).get(level)
-        print(f"    {name:15} {level:22} {'' if weight is None else f'{weight:+.1f}':>6} | {measured:>6} "
-              f"({m:.3f}, {u:.4f})")
+        print(
+            f"    {name:15} {level:22} {'' if weight is None else f'{weight:+.1f}':>6} | {measured:>6} "
+            f"({m:.3f}, {u:.4f})"
+        )
 
 
 def show_errors(sessions, quality: Quality, count: int) -> None:
     """Pairs offered wrongly and pairs missed, each with its field comparisons: what to tune."""
     with sessions() as db:
-        for title, pairs in (("offered, not the same person", quality.found - quality.truth),
-                             ("missed", quality.truth - quality.found)):
+        for title, pairs in (
+            ("offered, not the same person", quality.found - quality.truth),
+            ("missed", quality.truth - quality.found),
+        ):
             print(f"\n  {title}:")
             for pair in sorted(pairs, key=sorted)[:count]:
                 a, b = sorted(pair)
                 records = matching.load_records(db, [a, b])
                 scored = compare.score(records[a], records[b])
-                print(f"    {scored.weight:6.1f}  {[n.written for n in records[a].names]} "
-                      f"{records[a].birth_date}/{records[a].birth_date_precision} {records[a].sex} | "
-                      f"{[n.written for n in records[b].names]} {records[b].birth_date}/"
-                      f"{records[b].birth_date_precision} {records[b].sex}")
+                print(
+                    f"    {scored.weight:6.1f}  {[n.written for n in records[a].names]} "
+                    f"{records[a].birth_date}/{records[a].birth_date_precision} {records[a].sex} | "
+                    f"{[n.written for n in records[b].names]} {records[b].birth_date}/"
+                    f"{records[b].birth_date_precision} {records[b].sex}"
+                )
                 print("            " + ", ".join(f"{r.field}={r.level}({r.weight:+.1f})" for r in scored.reasons))
 
 
 def draft_of(r: Rec) -> dict:
-    return {"names": [{"family_name": f, "given_name": g, "patronymic": p, "script": s, "kind": k}
-                      for f, g, p, s, k in r.names],
-            "sex": "unknown" if r.female is None else "female" if r.female else "male",
-            "birth_date": r.born.isoformat() if r.born else None,
-            "birth_date_precision": r.precision if r.born else "unknown", "place_of_birth_designation": r.place}
+    return {
+        "names": [
+            {"family_name": f, "given_name": g, "patronymic": p, "script": s, "kind": k} for f, g, p, s, k in r.names
+        ],
+        "sex": "unknown" if r.female is None else "female" if r.female else "male",
+        "birth_date": r.born.isoformat() if r.born else None,
+        "birth_date_precision": r.precision if r.born else "unknown",
+        "place_of_birth_designation": r.place,
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -456,11 +610,19 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=200, help="timed lookups of a new person")
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--keep", action="store_true", help="keep the database (its location is printed)")
-    parser.add_argument("--through-service", action="store_true",
-                        help="look every record up through the database (slow) instead of in memory")
+    parser.add_argument(
+        "--through-service",
+        action="store_true",
+        help="look every record up through the database (slow) instead of in memory",
+    )
     parser.add_argument("--show-levels", action="store_true", help="print each field level's m and u as measured")
-    parser.add_argument("--show-errors", type=int, default=0, metavar="N",
-                        help="print N wrongly offered and N missed pairs with their comparisons")
+    parser.add_argument(
+        "--show-errors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print N wrongly offered and N missed pairs with their comparisons",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="bench-matching-"))
@@ -475,9 +637,18 @@ def main() -> None:
     engine = make_engine(url)
     upgrade(engine)
     # No timers (checkpoints, copies): the bench measures lookups, not the background work of a server.
-    app = create_app(load_settings({}, database_url=url, instance_path=str(workdir / "instance"), testing=True,
-                                   audit_checkpoint_minutes=0, copy_workers=0, copy_sweep_seconds=0,
-                                   worm_selftest=False))
+    app = create_app(
+        load_settings(
+            {},
+            database_url=url,
+            instance_path=str(workdir / "instance"),
+            testing=True,
+            audit_checkpoint_minutes=0,
+            copy_workers=0,
+            copy_sweep_seconds=0,
+            worm_selftest=False,
+        )
+    )
     app.extensions["registry"].raw_store.ensure_container()
     ok = True
     try:
@@ -485,19 +656,26 @@ def main() -> None:
             sessions = make_session_factory(engine)
             actor = clerk_actor(sessions)
             key_rows = load(engine, records, actor.user_id)
-            print(f"registry: {len(records):,} records ({args.persons:,} persons, {len(dups):,} registered twice), "
-                  f"{key_rows:,} blocking keys; built in {time.perf_counter() - started:.0f} s")
+            print(
+                f"registry: {len(records):,} records ({args.persons:,} persons, {len(dups):,} registered twice), "
+                f"{key_rows:,} blocking keys; built in {time.perf_counter() - started:.0f} s"
+            )
             started = time.perf_counter()
             quality = evaluate(sessions, records, truth, through_service=args.through_service)
             elapsed = time.perf_counter() - started
             how = "through the database" if args.through_service else "in memory, the engine's blocking and scoring"
-            print(f"\nquality at match probability >= {matching.SHOWN} "
-                  f"(every record looked up {how}, {elapsed:.0f} s):")
+            print(
+                f"\nquality at match probability >= {matching.SHOWN} (every record looked up {how}, {elapsed:.0f} s):"
+            )
             print(f"  true pairs {len(truth):,}; offered {len(quality.found):,}; right {quality.true_positives:,}")
-            print(f"  precision {quality.precision:.3f} (target >= {TARGET_PRECISION})   "
-                  f"recall {quality.recall:.3f} (target >= {TARGET_RECALL})")
-            print(f"  blocking: {quality.compared / len(records):.1f} records compared per lookup; "
-                  f"true pairs sharing a key {quality.blocked / len(truth):.3f}")
+            print(
+                f"  precision {quality.precision:.3f} (target >= {TARGET_PRECISION})   "
+                f"recall {quality.recall:.3f} (target >= {TARGET_RECALL})"
+            )
+            print(
+                f"  blocking: {quality.compared / len(records):.1f} records compared per lookup; "
+                f"true pairs sharing a key {quality.blocked / len(truth):.3f}"
+            )
             ok &= quality.precision >= TARGET_PRECISION and quality.recall >= TARGET_RECALL
             if args.show_levels and not args.through_service:
                 show_levels(quality)
@@ -514,10 +692,14 @@ def main() -> None:
             lookups, baseline = timed(sessions, actor, drafts, numbers)
             median, p95 = statistics.median(lookups), percentile(lookups, 95)
             base_median = statistics.median(baseline)
-            print(f"candidates for one new person ({len(lookups)} lookups, half of them duplicates): "
-                  f"median {median:.1f} ms, p95 {p95:.1f} ms (target < {TARGET_MS:.0f} ms)")
-            print(f"baseline, one person by registry number: median {base_median:.2f} ms, "
-                  f"p95 {percentile(baseline, 95):.2f} ms; candidates / baseline = {median / base_median:.0f}x")
+            print(
+                f"candidates for one new person ({len(lookups)} lookups, half of them duplicates): "
+                f"median {median:.1f} ms, p95 {p95:.1f} ms (target < {TARGET_MS:.0f} ms)"
+            )
+            print(
+                f"baseline, one person by registry number: median {base_median:.2f} ms, "
+                f"p95 {percentile(baseline, 95):.2f} ms; candidates / baseline = {median / base_median:.0f}x"
+            )
             ok &= p95 < TARGET_MS
     finally:
         app.extensions["registry"].engine.dispose()

@@ -21,6 +21,7 @@ check). The machine may be shared: the load average is printed before measuring.
 The PostgreSQL database is created for the run and dropped afterwards (``--keep`` keeps
 it and the SQLite file, and prints where they are).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -121,19 +122,67 @@ FATHERS = """Серик Нурлан Ержан Марат Асхат Булат
 Ринат Тагир Ильдар Марлен Мирлан Нурдаулет Олжас Санжар Темирлан Жасулан""".split()
 # Arabic script as names are written in Syrian and Iraqi records.
 ARABIC_SCRIPT = {
-    "Мухаммед": "محمد", "Абдулла": "عبدالله", "Юсуф": "يوسف", "Ибрахим": "إبراهيم", "Омар": "عمر", "Али": "علي",
-    "Хасан": "حسن", "Хусейн": "حسين", "Ахмед": "أحمد", "Муса": "موسى", "Иса": "عيسى", "Яхья": "يحيى",
-    "Абдурахман": "عبد الرحمن", "Абубакр": "أبو بكر", "Билал": "بلال", "Хамза": "حمزة", "Умар": "عمر",
-    "Салман": "سلمان", "Ильяс": "إلياس", "Ислам": "إسلام", "Карим": "كريم", "Рахим": "رحيم",
-    "Абдулазиз": "عبد العزيز", "Сулейман": "سليمان", "Якуб": "يعقوب", "Идрис": "إدريس", "Халид": "خالد",
-    "Мустафа": "مصطفى", "Айша": "عائشة", "Фатима": "فاطمة", "Хадиша": "خديجة", "Зейнеп": "زينب",
-    "Марьям": "مريم", "Асия": "آسية", "Сафия": "صفية", "Амина": "آمنة", "Лейла": "ليلى", "Хава": "حواء",
-    "Рукия": "رقية", "Самира": "سميرة", "Хафса": "حفصة", "Сумайя": "سمية", "Халима": "حليمة", "Зухра": "زهرة",
-    "Мунира": "منيرة", "Нафиса": "نفيسة",
+    "Мухаммед": "محمد",
+    "Абдулла": "عبدالله",
+    "Юсуф": "يوسف",
+    "Ибрахим": "إبراهيم",
+    "Омар": "عمر",
+    "Али": "علي",
+    "Хасан": "حسن",
+    "Хусейн": "حسين",
+    "Ахмед": "أحمد",
+    "Муса": "موسى",
+    "Иса": "عيسى",
+    "Яхья": "يحيى",
+    "Абдурахман": "عبد الرحمن",
+    "Абубакр": "أبو بكر",
+    "Билал": "بلال",
+    "Хамза": "حمزة",
+    "Умар": "عمر",
+    "Салман": "سلمان",
+    "Ильяс": "إلياس",
+    "Ислам": "إسلام",
+    "Карим": "كريم",
+    "Рахим": "رحيم",
+    "Абдулазиз": "عبد العزيز",
+    "Сулейман": "سليمان",
+    "Якуб": "يعقوب",
+    "Идрис": "إدريس",
+    "Халид": "خالد",
+    "Мустафа": "مصطفى",
+    "Айша": "عائشة",
+    "Фатима": "فاطمة",
+    "Хадиша": "خديجة",
+    "Зейнеп": "زينب",
+    "Марьям": "مريم",
+    "Асия": "آسية",
+    "Сафия": "صفية",
+    "Амина": "آمنة",
+    "Лейла": "ليلى",
+    "Хава": "حواء",
+    "Рукия": "رقية",
+    "Самира": "سميرة",
+    "Хафса": "حفصة",
+    "Сумайя": "سمية",
+    "Халима": "حليمة",
+    "Зухра": "زهرة",
+    "Мунира": "منيرة",
+    "Нафиса": "نفيسة",
 }
 # How names recorded abroad differ from the Kazakh passport spelling.
-VARIANTS = (("i", "u"), ("kh", "h"), ("zh", "j"), ("u", "ou"), ("y", "i"), ("ts", "c"), ("e", "ie"),
-            ("s", "ss"), ("ov", "ow"), ("ya", "ia"), ("k", "q"))
+VARIANTS = (
+    ("i", "u"),
+    ("kh", "h"),
+    ("zh", "j"),
+    ("u", "ou"),
+    ("y", "i"),
+    ("ts", "c"),
+    ("e", "ie"),
+    ("s", "ss"),
+    ("ov", "ow"),
+    ("ya", "ia"),
+    ("k", "q"),
+)
 
 
 class Weighted:
@@ -154,12 +203,23 @@ class Weighted:
 
 # The listed surnames interleaved with composed ones (a listed one, then four made from one
 # stem), so that both kinds are among the common and the rare; the stems left over add "-ов".
-SURNAMES = Weighted([name for group in zip(KAZAKH_SURNAMES, *([stem + suffix for stem in SURNAME_STEMS]
-                                                               for suffix in SURNAME_SUFFIXES), strict=False)
-                     for name in group] + [stem + "ов" for stem in SURNAME_STEMS[len(KAZAKH_SURNAMES):]])
+SURNAMES = Weighted(
+    [
+        name
+        for group in zip(
+            KAZAKH_SURNAMES, *([stem + suffix for stem in SURNAME_STEMS] for suffix in SURNAME_SUFFIXES), strict=False
+        )
+        for name in group
+    ]
+    + [stem + "ов" for stem in SURNAME_STEMS[len(KAZAKH_SURNAMES) :]]
+)
 RU_SURNAMES = Weighted(RUSSIAN_SURNAMES)
-GIVEN = {("kz", True): Weighted(KAZAKH_FEMALE + ARABIC_FEMALE), ("kz", False): Weighted(KAZAKH_MALE + ARABIC_MALE),
-         ("ru", True): Weighted(RUSSIAN_FEMALE), ("ru", False): Weighted(RUSSIAN_MALE)}
+GIVEN = {
+    ("kz", True): Weighted(KAZAKH_FEMALE + ARABIC_FEMALE),
+    ("kz", False): Weighted(KAZAKH_MALE + ARABIC_MALE),
+    ("ru", True): Weighted(RUSSIAN_FEMALE),
+    ("ru", False): Weighted(RUSSIAN_MALE),
+}
 FATHER = Weighted(FATHERS)
 
 
@@ -171,7 +231,7 @@ def variant(latin: str, rng: random.Random) -> str:
     old, new = rng.choice(options)
     at = latin.find(old, 1 + rng.randrange(max(1, len(latin) - len(old))) // 2)
     at = at if at > 0 else latin.find(old, 1)
-    return latin[:at] + new + latin[at + len(old):]
+    return latin[:at] + new + latin[at + len(old) :]
 
 
 def title(latin: str) -> str:
@@ -179,6 +239,7 @@ def title(latin: str) -> str:
 
 
 # ---------------------------------------------------------------- generated persons
+
 
 @dataclass(frozen=True)
 class Name:
@@ -221,8 +282,9 @@ def generate(count: int, seed: int = 7) -> Iterator[GeneratedPerson]:
             if rng.random() < 0.4:
                 family = variant(family, rng)
             abroad = Name("recorded_abroad", "latin", family, first)
-        yield GeneratedPerson(str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"B{i:08d}", female,
-                              (official, abroad))
+        yield GeneratedPerson(
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"B{i:08d}", female, (official, abroad)
+        )
 
 
 class KeyMaker:
@@ -247,8 +309,13 @@ class KeyMaker:
 
     def check(self, persons: list[GeneratedPerson]) -> None:
         for person in persons:
-            model = Person(id=person.id, names=[PersonName(family_name=n.family_name, given_name=n.given_name,
-                                                           patronymic=n.patronymic) for n in person.names])
+            model = Person(
+                id=person.id,
+                names=[
+                    PersonName(family_name=n.family_name, given_name=n.given_name, patronymic=n.patronymic)
+                    for n in person.names
+                ],
+            )
             stored = {k.key for k in service._search_keys(model)}
             if stored != self.keys(person):
                 raise SystemExit(f"key mismatch for {person.names}: {stored ^ self.keys(person)}")
@@ -256,11 +323,36 @@ class KeyMaker:
 
 # ---------------------------------------------------------------- loading
 
-PERSON_COLUMNS = ("id", "registry_number", "sex", "birth_date", "birth_date_precision", "place_of_birth_recorded",
-                  "place_of_birth_designation", "citizenship", "categories", "status", "return_operation",
-                  "return_stage", "centre_or_region", "restricted_notes", "created_at", "updated_at", "revision")
-NAME_COLUMNS = ("id", "person_id", "position", "kind", "script", "family_name", "given_name", "patronymic",
-                "is_official")
+PERSON_COLUMNS = (
+    "id",
+    "registry_number",
+    "sex",
+    "birth_date",
+    "birth_date_precision",
+    "place_of_birth_recorded",
+    "place_of_birth_designation",
+    "citizenship",
+    "categories",
+    "status",
+    "return_operation",
+    "return_stage",
+    "centre_or_region",
+    "restricted_notes",
+    "created_at",
+    "updated_at",
+    "revision",
+)
+NAME_COLUMNS = (
+    "id",
+    "person_id",
+    "position",
+    "kind",
+    "script",
+    "family_name",
+    "given_name",
+    "patronymic",
+    "is_official",
+)
 KEY_COLUMNS = ("person_id", "key")
 BIG_TABLES = (Person.__table__, PersonName.__table__, NameSearchKey.__table__)
 
@@ -275,11 +367,41 @@ class Rows:
 def rows_of(chunk: list[GeneratedPerson], keys: KeyMaker, created: str, true: object, false: object) -> Rows:
     rows = Rows()
     for p in chunk:
-        rows.persons.append((p.id, p.number, "female" if p.female else "male", None, "unknown", "", "", "KZ",
-                             "", "returned", "Zhusan", "", "", "", created, created, 1))
+        rows.persons.append(
+            (
+                p.id,
+                p.number,
+                "female" if p.female else "male",
+                None,
+                "unknown",
+                "",
+                "",
+                "KZ",
+                "",
+                "returned",
+                "Zhusan",
+                "",
+                "",
+                "",
+                created,
+                created,
+                1,
+            )
+        )
         for position, n in enumerate(p.names):
-            rows.names.append((str(uuid.uuid4()), p.id, position, n.kind, n.script, n.family_name, n.given_name,
-                               n.patronymic, true if position == 0 else false))
+            rows.names.append(
+                (
+                    str(uuid.uuid4()),
+                    p.id,
+                    position,
+                    n.kind,
+                    n.script,
+                    n.family_name,
+                    n.given_name,
+                    n.patronymic,
+                    true if position == 0 else false,
+                )
+            )
         rows.keys.extend((p.id, k) for k in keys.keys(p))
     return rows
 
@@ -300,10 +422,14 @@ def load_sqlite(engine: sa.Engine, persons: Iterator[list[GeneratedPerson]], key
         total = 0
         for chunk in persons:
             rows = rows_of(chunk, keys, "2025-01-01 00:00:00.000000", 1, 0)
-            db.executemany(f"INSERT INTO persons ({', '.join(PERSON_COLUMNS)}) VALUES "
-                           f"({', '.join('?' * len(PERSON_COLUMNS))})", rows.persons)
-            db.executemany(f"INSERT INTO person_names ({', '.join(NAME_COLUMNS)}) VALUES "
-                           f"({', '.join('?' * len(NAME_COLUMNS))})", rows.names)
+            db.executemany(
+                f"INSERT INTO persons ({', '.join(PERSON_COLUMNS)}) VALUES ({', '.join('?' * len(PERSON_COLUMNS))})",
+                rows.persons,
+            )
+            db.executemany(
+                f"INSERT INTO person_names ({', '.join(NAME_COLUMNS)}) VALUES ({', '.join('?' * len(NAME_COLUMNS))})",
+                rows.names,
+            )
             db.executemany('INSERT INTO name_search_keys (person_id, "key") VALUES (?, ?)', rows.keys)
             total += len(rows.keys)
         db.execute("COMMIT")
@@ -326,9 +452,11 @@ def load_postgresql(engine: sa.Engine, persons: Iterator[list[GeneratedPerson]],
             total = 0
             for chunk in persons:
                 rows = rows_of(chunk, keys, "2025-01-01 00:00:00+00", True, False)
-                for table, columns, data in (("persons", PERSON_COLUMNS, rows.persons),
-                                             ("person_names", NAME_COLUMNS, rows.names),
-                                             ("name_search_keys", KEY_COLUMNS, rows.keys)):
+                for table, columns, data in (
+                    ("persons", PERSON_COLUMNS, rows.persons),
+                    ("person_names", NAME_COLUMNS, rows.names),
+                    ("name_search_keys", KEY_COLUMNS, rows.keys),
+                ):
                     quoted = ", ".join(f'"{c}"' for c in columns)
                     with cur.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                         for row in data:
@@ -347,6 +475,7 @@ def load_postgresql(engine: sa.Engine, persons: Iterator[list[GeneratedPerson]],
 
 # ---------------------------------------------------------------- queries
 
+
 @dataclass(frozen=True)
 class Query:
     kind: str
@@ -364,10 +493,11 @@ def make_queries(sample: list[GeneratedPerson], per_kind: int, seed: int = 11) -
     makers: dict[str, Callable[[GeneratedPerson], str]] = {
         "exact surname": lambda p: p.names[0].family_name,
         "exact full name": lambda p: f"{p.names[0].family_name} {p.names[0].given_name} {p.names[0].patronymic}",
-        "prefix": lambda p: latin(p.names[0].family_name)[:rng.randint(3, 6)].lower(),
+        "prefix": lambda p: latin(p.names[0].family_name)[: rng.randint(3, 6)].lower(),
         "misspelt": lambda p: variant(latin(p.names[0].family_name), rng),
-        "other script": lambda p: (p.names[1].given_name if p.names[1].script == "arabic"
-                                   else latin(p.names[0].family_name)),
+        "other script": lambda p: (
+            p.names[1].given_name if p.names[1].script == "arabic" else latin(p.names[0].family_name)
+        ),
         "two words": lambda p: f"{latin(p.names[0].given_name)} {variant(latin(p.names[0].family_name), rng)}",
     }
     chosen = [(kind, make, rng.choice(sample)) for kind, make in makers.items() for _ in range(per_kind)]
@@ -375,6 +505,7 @@ def make_queries(sample: list[GeneratedPerson], per_kind: int, seed: int = 11) -
 
 
 # ---------------------------------------------------------------- measuring
+
 
 @dataclass
 class Timing:
@@ -393,8 +524,14 @@ def percentile(values: list[float], p: float) -> float:
 def clerk_actor(sessions) -> Actor:
     with sessions() as db:
         ensure_chain_head(db)
-        user = accounts.create_user(db, SYSTEM, username="bench-clerk", full_name="Bench Clerk",
-                                    password=secrets.token_urlsafe(24), roles={Role.CLERK})
+        user = accounts.create_user(
+            db,
+            SYSTEM,
+            username="bench-clerk",
+            full_name="Bench Clerk",
+            password=secrets.token_urlsafe(24),
+            roles={Role.CLERK},
+        )
         db.commit()
         return Actor(user, via="bench")
 
@@ -407,8 +544,9 @@ def measure(sessions, actor: Actor, queries: list[Query]) -> list[Timing]:
             page = service.search_persons(db, actor, query.text)
             elapsed = (time.perf_counter() - started) * 1000
             db.rollback()
-            timings.append(Timing(query.kind, elapsed, page.total, page.truncated,
-                                  query.person_id in {p.id for p in page.persons}))
+            timings.append(
+                Timing(query.kind, elapsed, page.total, page.truncated, query.person_id in {p.id for p in page.persons})
+            )
     return timings
 
 
@@ -429,8 +567,10 @@ class Statements:
 
 
 # SQLite says SCAN for reading a whole table or index (SEARCH is a lookup); PostgreSQL, Seq Scan.
-FULL_SCAN = {"sqlite": ("SCAN name_search_keys", "SCAN persons", "SCAN person_names"),
-             "postgresql": ("Seq Scan on name_search_keys", "Seq Scan on persons", "Seq Scan on person_names")}
+FULL_SCAN = {
+    "sqlite": ("SCAN name_search_keys", "SCAN persons", "SCAN person_names"),
+    "postgresql": ("Seq Scan on name_search_keys", "Seq Scan on persons", "Seq Scan on person_names"),
+}
 
 
 def explain(engine: sa.Engine, sessions, actor: Actor, queries: list[Query]) -> list[str]:
@@ -445,8 +585,10 @@ def explain(engine: sa.Engine, sessions, actor: Actor, queries: list[Query]) -> 
     out: list[str] = []
     with engine.connect() as conn:
         for statement, parameters in capture.seen:
-            plan = [" | ".join(str(c) for c in row if c is not None)
-                    for row in conn.exec_driver_sql(prefix + statement, parameters)]
+            plan = [
+                " | ".join(str(c) for c in row if c is not None)
+                for row in conn.exec_driver_sql(prefix + statement, parameters)
+            ]
             flagged = [line for line in plan if any(scan in line for scan in FULL_SCAN[engine.dialect.name])]
             out.append(("FULL SCAN! " if flagged else "") + " ".join(statement.split())[:160])
             out.extend("    " + line for line in plan)
@@ -455,16 +597,20 @@ def explain(engine: sa.Engine, sessions, actor: Actor, queries: list[Query]) -> 
 
 def report(backend: str, timings: list[Timing]) -> bool:
     print(f"\n{backend}: search_persons as a clerk, page 1 of 25, {len(timings)} queries")
-    print(f"  {'kind':<16}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'found (median)':>16}{'truncated':>11}"
-          f"{'source on page 1':>18}")
+    print(
+        f"  {'kind':<16}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'found (median)':>16}{'truncated':>11}"
+        f"{'source on page 1':>18}"
+    )
     by_kind: dict[str, list[Timing]] = {}
     for t in timings:
         by_kind.setdefault(t.kind, []).append(t)
     for kind, group in [*by_kind.items(), ("all", timings)]:
         ms = [t.ms for t in group]
-        print(f"  {kind:<16}{len(group):>5}{percentile(ms, 50):>9.1f}{percentile(ms, 95):>9.1f}{max(ms):>9.1f}"
-              f"{statistics.median(t.found for t in group):>16.0f}{sum(t.truncated for t in group):>11}"
-              f"{sum(t.source_on_page for t in group):>18}")
+        print(
+            f"  {kind:<16}{len(group):>5}{percentile(ms, 50):>9.1f}{percentile(ms, 95):>9.1f}{max(ms):>9.1f}"
+            f"{statistics.median(t.found for t in group):>16.0f}{sum(t.truncated for t in group):>11}"
+            f"{sum(t.source_on_page for t in group):>18}"
+        )
     p95 = percentile([t.ms for t in timings], 95)
     verdict = "meets" if p95 <= TARGET_P95_MS else "MISSES"
     print(f"  p95 {p95:.1f} ms {verdict} the target of {TARGET_P95_MS:.0f} ms")
@@ -472,6 +618,7 @@ def report(backend: str, timings: list[Timing]) -> bool:
 
 
 # ---------------------------------------------------------------- one backend
+
 
 def chunks(count: int) -> Iterator[list[GeneratedPerson]]:
     people = generate(count)
@@ -486,8 +633,10 @@ def run_backend(backend: str, url: str, workdir: Path, count: int, queries: list
     started = time.perf_counter()
     key_rows = loader(engine, chunks(count), KeyMaker())
     build = time.perf_counter() - started
-    print(f"\n{backend}: built {count:,} persons, {2 * count:,} names, {key_rows:,} search keys "
-          f"in {build:.0f} s (generation + load + indexes)")
+    print(
+        f"\n{backend}: built {count:,} persons, {2 * count:,} names, {key_rows:,} search keys "
+        f"in {build:.0f} s (generation + load + indexes)"
+    )
     # The app is created for its translations (search messages) and settings, as in a request.
     app = create_app(load_settings({}, database_url=url, instance_path=str(workdir / "instance")))
     try:

@@ -72,9 +72,7 @@ class NullSink(io.RawIOBase):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="50,500", help="object sizes in MiB, comma-separated")
     parser.add_argument("--endpoint", help="S3 endpoint URL (default: start a moto server)")
     parser.add_argument(
@@ -88,9 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--secret-key", default=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
     parser.add_argument("--part-mib", type=int, help="S3Store part size (default: S3Store's)")
     parser.add_argument("--threads", type=int, help="S3Store transfer threads (default: S3Store's)")
-    parser.add_argument(
-        "--in-flight", type=int, help="S3Store parts in flight (default: S3Store's)"
-    )
+    parser.add_argument("--in-flight", type=int, help="S3Store parts in flight (default: S3Store's)")
     parser.add_argument("--only", help="comma-separated subset of measurements")
     parser.add_argument("--repeat", type=int, default=2, help="rounds per size (best is shown)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -257,10 +253,7 @@ def report(args: argparse.Namespace, key_file: str) -> None:
     """Best of ``--repeat`` rounds per measurement, rounds interleaved so drift hits all."""
     only = set(args.only.split(",")) if args.only else set(PUTS + GETS)
     modes = [mode for mode in PUTS + GETS if mode in only]
-    print(
-        f"endpoint {args.endpoint}  S3Store settings {tuning(args) or 'defaults'}  "
-        f"best of {args.repeat}"
-    )
+    print(f"endpoint {args.endpoint}  S3Store settings {tuning(args) or 'defaults'}  best of {args.repeat}")
     for mode in ("encrypted_put", "upload_fileobj"):  # first writes create pools, warm caches
         measure(args, mode, 16 * MiB, key_file, None)
     print(f"{'size MiB':>8}  {'measurement':<17} {'MiB/s':>8}  {'RSS growth MiB':>14}")

@@ -1,4 +1,5 @@
 """Alembic environment: the registry's metadata, the URL from the caller or the settings."""
+
 from alembic import context
 
 from registry.models import metadata
@@ -21,8 +22,12 @@ def run_migrations() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,4 +1,5 @@
 """The application factory."""
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,13 @@ log = logging.getLogger("registry")
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
-    app = Flask("registry", instance_path=settings.instance_path, root_path=str(Path(__file__).parent),
-                template_folder="web/templates", static_folder="web/static")
+    app = Flask(
+        "registry",
+        instance_path=settings.instance_path,
+        root_path=str(Path(__file__).parent),
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,
@@ -50,20 +56,36 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     uploads = str(Path(settings.instance_path) / "uploads")
-    copies = ViewingCopies(sessions, lambda: runtime.store, CopyPolicy(uploads, children=settings.converter_children), threads=settings.copy_workers,
-                           sweep_seconds=settings.copy_sweep_seconds)
-    runtime = Runtime(settings=settings, engine=engine, sessions=sessions, raw_store=open_store(settings.storage_url),
-                      keyring=load_keyring(settings, create=not settings.production), viewing_copies=copies)
+    copies = ViewingCopies(
+        sessions,
+        lambda: runtime.store,
+        CopyPolicy(uploads, children=settings.converter_children),
+        threads=settings.copy_workers,
+        sweep_seconds=settings.copy_sweep_seconds,
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        raw_store=open_store(settings.storage_url),
+        keyring=load_keyring(settings, create=not settings.production),
+        viewing_copies=copies,
+    )
     check_store_lock(runtime)
     if settings.audit_checkpoint_minutes:
-        runtime.checkpoint_timer = CheckpointTimer(lambda: checkpoint_if_new(runtime),
-                                                   interval_seconds=settings.audit_witness_seconds)
+        runtime.checkpoint_timer = CheckpointTimer(
+            lambda: checkpoint_if_new(runtime), interval_seconds=settings.audit_witness_seconds
+        )
     app.extensions["registry"] = runtime
     app.request_class = SpoolingRequest
     if settings.trusted_proxies:
         # Behind a reverse proxy the client address (sign-in throttling, the access log) comes from X-Forwarded-For.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
-                                x_host=settings.trusted_proxies)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )  # type: ignore[method-assign]
 
     from registry.web import errors, headers, metrics, policy, request_log
 

@@ -1,4 +1,5 @@
 """The ``registry`` command: set-up, serving, staff, keys, storage and the access log."""
+
 from __future__ import annotations
 
 import os
@@ -76,9 +77,10 @@ def main() -> None:
 
 # ---------------------------------------------------------------- set-up and serving
 
+
 def _nda_path(path: str | None) -> Path:
     """The English text; its translations are the files beside it named default.ru.md, default.kk.md."""
-    for candidate in ([Path(path)] if path else [DEFAULT_NDA, SOURCE_NDA]):
+    for candidate in [Path(path)] if path else [DEFAULT_NDA, SOURCE_NDA]:
         if candidate.is_file():
             return candidate
     raise click.ClickException("the first NDA text was not found; give it with --nda-file")
@@ -99,8 +101,9 @@ def _ensure_key_files() -> None:
         click.echo(f"Generated the master keyring {settings.master_key_file}: back it up apart from the data.")
     if not Path(settings.audit_signing_key_file).exists():
         load_signing_key(settings.audit_signing_key_file, create=True)
-        click.echo(f"Generated the audit signing key {settings.audit_signing_key_file}: back it up apart "
-                   "from the database.")
+        click.echo(
+            f"Generated the audit signing key {settings.audit_signing_key_file}: back it up apart from the database."
+        )
 
 
 @main.command()
@@ -128,16 +131,26 @@ def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
             click.echo("Published the first non-disclosure undertaking.")
         if db.scalar(sa.select(sa.func.count()).select_from(User)) == 0:
             password = secrets.token_urlsafe(12)
-            accounts.create_user(db, SYSTEM, username=admin_name, full_name="Registry Administrator",
-                                 password=password, roles={Role.ADMIN})
-            click.echo(f"Created the first administrator.\n  user name: {admin_name}\n  password:  {password}\n"
-                       "Sign in, sign the undertaking (type 'Registry Administrator'), and create staff accounts.")
+            accounts.create_user(
+                db,
+                SYSTEM,
+                username=admin_name,
+                full_name="Registry Administrator",
+                password=password,
+                roles={Role.ADMIN},
+            )
+            click.echo(
+                f"Created the first administrator.\n  user name: {admin_name}\n  password:  {password}\n"
+                "Sign in, sign the undertaking (type 'Registry Administrator'), and create staff accounts."
+            )
         else:
             click.echo("Accounts exist already; no administrator was created.")
         plain = fingerprints_by_key(db).get("", 0)
     if plain:
-        click.echo(f"{plain} objects still have a plain SHA-256 fingerprint, from which anyone holding the database "
-                   "can confirm a guessed document: run `registry keys refingerprint`.")
+        click.echo(
+            f"{plain} objects still have a plain SHA-256 fingerprint, from which anyone holding the database "
+            "can confirm a guessed document: run `registry keys refingerprint`."
+        )
     click.echo("The registry is initialised.")
 
 
@@ -156,6 +169,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
 # ---------------------------------------------------------------- staff
 
+
 @main.group()
 def users() -> None:
     """Staff accounts."""
@@ -163,8 +177,14 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("username")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice([r.value for r in Role]), help="May be given several times.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="May be given several times.",
+)
 @click.option("--full-name", default="", help="Full name as it will be typed when signing the NDA.")
 @click.option("--password", help="First password; a random one is printed if omitted.")
 @pass_ctx
@@ -172,8 +192,14 @@ def create_user(ctx: Context, username: str, roles: tuple[str, ...], full_name: 
     """Create a staff account."""
     password = password or secrets.token_urlsafe(12)
     with ctx.session() as db:
-        accounts.create_user(db, SYSTEM, username=username, full_name=full_name or username, password=password,
-                             roles={Role(r) for r in roles})
+        accounts.create_user(
+            db,
+            SYSTEM,
+            username=username,
+            full_name=full_name or username,
+            password=password,
+            roles={Role(r) for r in roles},
+        )
     click.echo(f"Created {username} ({', '.join(roles)}). Password: {password}")
 
 
@@ -192,12 +218,14 @@ def user_token(ctx: Context, username: str, days: int, name: str) -> None:
         if accounts.second_factor_missing(user, required=ctx.runtime.settings.require_mfa):
             raise click.ClickException(
                 f"{user.username} has no second factor and REGISTRY_REQUIRE_MFA is on, so the API would refuse "
-                "the token: they sign in, set up a second factor on their account page, then ask again")
+                "the token: they sign in, set up a second factor on their account page, then ask again"
+            )
         token = accounts.create_api_token(db, SYSTEM, user, name=name, days=days)
     click.echo(token)
 
 
 # ---------------------------------------------------------------- access log
+
 
 @main.group()
 def audit() -> None:
@@ -211,8 +239,12 @@ def audit_verify(ctx: Context) -> None:
     from registry.audit.verify import verify_log
 
     runtime = ctx.runtime
-    report = verify_log(runtime.engine, runtime.raw_store, runtime.audit_key.public_key(),
-                        witness_seconds=runtime.settings.audit_witness_seconds)
+    report = verify_log(
+        runtime.engine,
+        runtime.raw_store,
+        runtime.audit_key.public_key(),
+        witness_seconds=runtime.settings.audit_witness_seconds,
+    )
     click.echo(f"{report.events} events, {report.checkpoints} signed checkpoints, last event {report.last_seq}")
     for note in report.notes:
         click.echo(f"NOTE: {note}")
@@ -231,10 +263,12 @@ def audit_checkpoint(ctx: Context) -> None:
     from registry.audit.checkpoints import write_checkpoint
 
     runtime = ctx.runtime
-    checkpoint = write_checkpoint(runtime.sessions, runtime.raw_store, runtime.audit_key,
-                                  witness_seconds=runtime.settings.audit_witness_seconds)
-    click.echo("The log is empty." if checkpoint is None
-               else f"Checkpoint at event {checkpoint.seq}: {checkpoint.hash}")
+    checkpoint = write_checkpoint(
+        runtime.sessions, runtime.raw_store, runtime.audit_key, witness_seconds=runtime.settings.audit_witness_seconds
+    )
+    click.echo(
+        "The log is empty." if checkpoint is None else f"Checkpoint at event {checkpoint.seq}: {checkpoint.hash}"
+    )
 
 
 @audit.command("key")
@@ -246,13 +280,16 @@ def audit_key(ctx: Context, pem_only: bool) -> None:
 
     key = published_key(ctx.runtime.audit_key.public_key())
     if not pem_only:
-        click.echo(f"Audit signing key (Ed25519), signs access-log checkpoints and evidence bundles\n"
-                   f"key id:      {key.key_id}\nfingerprint: {key.fingerprint}  (SHA-256 of the DER public key)\n"
-                   f"A court checks a bundle with: registry bundle verify BUNDLE.zip --fingerprint {key.fingerprint}")
+        click.echo(
+            f"Audit signing key (Ed25519), signs access-log checkpoints and evidence bundles\n"
+            f"key id:      {key.key_id}\nfingerprint: {key.fingerprint}  (SHA-256 of the DER public key)\n"
+            f"A court checks a bundle with: registry bundle verify BUNDLE.zip --fingerprint {key.fingerprint}"
+        )
     click.echo(key.pem, nl=False)
 
 
 # ---------------------------------------------------------------- storage and keys
+
 
 @main.group()
 def storage() -> None:
@@ -267,8 +304,10 @@ def storage_scrub(ctx: Context) -> None:
 
     with ctx.session() as db:
         report = scrub(db, ctx.runtime.store, ctx.runtime.raw_store)
-    click.echo(f"{report.checked} objects checked: {len(report.missing)} missing, {len(report.corrupt)} corrupt, "
-               f"{len(report.orphans)} orphans")
+    click.echo(
+        f"{report.checked} objects checked: {len(report.missing)} missing, {len(report.corrupt)} corrupt, "
+        f"{len(report.orphans)} orphans"
+    )
     for line in report.lines():
         click.echo(line)
     if not report.ok:
@@ -307,9 +346,11 @@ def keys_rotate(ctx: Context) -> None:
     with ctx.session() as db:
         count = rewrap_all(db, runtime.store)
         factors = accounts.reseal_totp_secrets(db, runtime.keyring)
-    click.echo(f"New master key {new_id}; {count} data keys rewrapped, {factors} second factors sealed again.\n"
-               "Duplicates are found by fingerprints made under one key: run `registry keys refingerprint` "
-               "(it reads every object) before retiring the old key.")
+    click.echo(
+        f"New master key {new_id}; {count} data keys rewrapped, {factors} second factors sealed again.\n"
+        "Duplicates are found by fingerprints made under one key: run `registry keys refingerprint` "
+        "(it reads every object) before retiring the old key."
+    )
 
 
 @keys.command("refingerprint")
@@ -341,17 +382,23 @@ def keys_retire(ctx: Context, key_id: str) -> None:
         wrapped = master_keys_in_use(db).get(key_id, 0) + accounts.totp_key_ids(db).get(key_id, 0)
         fingerprinted = fingerprints_by_key(db).get(key_id, 0)
     if fingerprinted and not wrapped:
-        raise click.ClickException(f"{fingerprinted} object fingerprints were made with master key {key_id}: "
-                                   "run `registry keys refingerprint` first")
+        raise click.ClickException(
+            f"{fingerprinted} object fingerprints were made with master key {key_id}: "
+            "run `registry keys refingerprint` first"
+        )
     if wrapped:
-        raise click.ClickException(f"master key {key_id} still wraps {wrapped} data keys: run `registry keys rotate` "
-                                   "first (or `registry keys reencrypt` if the key leaked)")
+        raise click.ClickException(
+            f"master key {key_id} still wraps {wrapped} data keys: run `registry keys rotate` "
+            "first (or `registry keys reencrypt` if the key leaked)"
+        )
     try:
         runtime.keyring.retire(runtime.settings.master_key_file, key_id)
     except KeyringError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Master key {key_id} retired. Copies of the key file made before now (backups) still hold it: "
-               "destroy them, or re-encrypt if it may have leaked.")
+    click.echo(
+        f"Master key {key_id} retired. Copies of the key file made before now (backups) still hold it: "
+        "destroy them, or re-encrypt if it may have leaked."
+    )
 
 
 @keys.command("reencrypt")
@@ -384,7 +431,8 @@ PASSPHRASE_VARIABLE = "REGISTRY_KEYS_PASSPHRASE"
 
 def _keys_passphrase(*, confirm: bool) -> str:
     return os.environ.get(PASSPHRASE_VARIABLE) or click.prompt(
-        "Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+        "Passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+    )
 
 
 @keys.command("export")
@@ -457,8 +505,13 @@ def copies() -> None:
 
 @copies.command("make")
 @click.option("--follow", is_flag=True, help="Keep making copies as uploads arrive (a dedicated copy worker).")
-@click.option("--every", default=5, show_default=True, type=click.IntRange(1, 3600),
-              help="With --follow: seconds between looks for new uploads.")
+@click.option(
+    "--every",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="With --follow: seconds between looks for new uploads.",
+)
 @pass_ctx
 def copies_make(ctx: Context, follow: bool, every: int) -> None:
     """Make every waiting viewing copy: after a crash, or for servers run with REGISTRY_COPY_WORKERS=0."""
@@ -474,6 +527,7 @@ def copies_make(ctx: Context, follow: bool, every: int) -> None:
 
 
 # ---------------------------------------------------------------- domain commands
+
 
 @main.command()
 @click.option("--families", default=12, show_default=True, type=int, help="How many synthetic families.")
@@ -500,8 +554,10 @@ def _copy_counts(made: Mapping[str, int]) -> str:
 
 
 def _demo_lines(summary: dict) -> list[str]:
-    lines = ["Demo data created. Staff accounts (user name / password / role); each signs the NDA at first "
-             "sign-in by typing the full name shown:"]
+    lines = [
+        "Demo data created. Staff accounts (user name / password / role); each signs the NDA at first "
+        "sign-in by typing the full name shown:"
+    ]
     for member in summary.get("staff", []):
         password = member["password"] or "(unchanged from the first run)"
         lines.append(f"  {member['username']:<14} {password:<30} {member['role']:<11} {member['full_name']}")

@@ -4,6 +4,7 @@ SQLite (embedded default) takes its write lock at BEGIN (``BEGIN IMMEDIATE``):
 every request writes at least one access-log event, and the hash chain must
 read the previous event after the lock is held, never before.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ A service raises one of these; the central handlers turn it into a JSON error
 or an error page, roll the transaction back, and write the denied or failed
 attempt to the access log when the error names an audit action.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,8 +25,14 @@ class RegistryError(Exception):
     code = "error"
     http_status = 400
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None, audit: AuditNote | None = None,
-                 keep: tuple[Any, ...] = ()):
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        audit: AuditNote | None = None,
+        keep: tuple[Any, ...] = (),
+    ):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}

@@ -1,4 +1,5 @@
 """Running the Alembic migrations from code (``registry init``, tests)."""
+
 from __future__ import annotations
 
 from importlib import resources

@@ -1,4 +1,5 @@
 """Every table of the registry, imported in one place so the metadata is complete."""
+
 from registry.accounts.models import (  # noqa: F401
     ApiToken,
     LoginAttempt,

@@ -3,6 +3,7 @@
 Views reach it through ``current_runtime()``; services receive what they need
 from it as arguments, so they stay usable from the CLI and from tests.
 """
+
 from __future__ import annotations
 
 import logging
@@ -109,16 +110,22 @@ def check_store_lock(runtime: Runtime) -> None:
         raise SettingsError(
             f"production refuses a store that cannot lock objects (WORM {worm.status}: {worm.detail}): the access "
             "log's checkpoints and the originals could be deleted. Use an S3 bucket with Object Lock on a server "
-            "that enforces it, or accept this store with REGISTRY_ACCEPT_UNLOCKABLE_STORE=true (logged for auditors)")
+            "that enforces it, or accept this store with REGISTRY_ACCEPT_UNLOCKABLE_STORE=true (logged for auditors)"
+        )
     try:
         with runtime.sessions() as session:
-            record(session, SYSTEM, Action.UNLOCKABLE_STORE_ACCEPTED,
-                   details={"worm": worm.status, "detail": worm.detail[:300]})
+            record(
+                session,
+                SYSTEM,
+                Action.UNLOCKABLE_STORE_ACCEPTED,
+                details={"worm": worm.status, "detail": worm.detail[:300]},
+            )
             session.commit()
     except AuditUnavailable:
         log.error("could not log the accepted store that cannot lock objects (is the database migrated?)")
-    log.warning("production runs on a store that cannot lock objects (WORM %s), as accepted: %s", worm.status,
-                worm.detail)
+    log.warning(
+        "production runs on a store that cannot lock objects (WORM %s), as accepted: %s", worm.status, worm.detail
+    )
 
 
 def check_worm(store: ObjectStore) -> WormStatus:

@@ -4,6 +4,7 @@ A registry of minors' genetic records must not start half-configured: every
 value is validated here, and a bad one stops the process with a message that
 names the variable and says what to do.
 """
+
 from __future__ import annotations
 
 import os
@@ -160,20 +161,24 @@ def validate(s: Settings) -> Settings:
     s = _embedded_defaults(s)
     scheme = urlsplit(s.database_url).scheme.split("+")[0]
     if scheme not in ("sqlite", "postgresql"):
-        raise SettingsError(
-            f"{PREFIX}DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {s.database_url!r}")
+        raise SettingsError(f"{PREFIX}DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {s.database_url!r}")
     storage_scheme = urlsplit(s.storage_url).scheme
     if storage_scheme not in ("file", "s3"):
         raise SettingsError(
-            f"{PREFIX}STORAGE_URL must be file:///path or s3://bucket?endpoint_url=..., not {s.storage_url!r}")
+            f"{PREFIX}STORAGE_URL must be file:///path or s3://bucket?endpoint_url=..., not {s.storage_url!r}"
+        )
     if s.max_upload_mb < 1 or s.max_upload_mb > 10_240:
         raise SettingsError(f"{PREFIX}MAX_UPLOAD_MB must be between 1 and 10240, not {s.max_upload_mb}")
     if not 0 <= s.copy_workers <= 32:
-        raise SettingsError(f"{PREFIX}COPY_WORKERS must be between 0 (copies made by `registry copies make`) and 32, "
-                            f"not {s.copy_workers}")
+        raise SettingsError(
+            f"{PREFIX}COPY_WORKERS must be between 0 (copies made by `registry copies make`) and 32, "
+            f"not {s.copy_workers}"
+        )
     if s.audit_checkpoint_minutes < 0:
-        raise SettingsError(f"{PREFIX}AUDIT_CHECKPOINT_MINUTES must be 0 (no timed checkpoint) or more, "
-                            f"not {s.audit_checkpoint_minutes}")
+        raise SettingsError(
+            f"{PREFIX}AUDIT_CHECKPOINT_MINUTES must be 0 (no timed checkpoint) or more, "
+            f"not {s.audit_checkpoint_minutes}"
+        )
     if s.copy_sweep_seconds < 0:
         raise SettingsError(f"{PREFIX}COPY_SWEEP_SECONDS must be 0 (no sweep) or more, not {s.copy_sweep_seconds}")
     if not 1 <= s.request_body_seconds <= 3600:
@@ -190,7 +195,9 @@ def validate(s: Settings) -> Settings:
     try:
         ZoneInfo(s.time_zone)
     except (ValueError, ZoneInfoNotFoundError):
-        raise SettingsError(f"{PREFIX}TIME_ZONE must name a time zone such as Asia/Almaty, not {s.time_zone!r}") from None
+        raise SettingsError(
+            f"{PREFIX}TIME_ZONE must name a time zone such as Asia/Almaty, not {s.time_zone!r}"
+        ) from None
     if s.log_format not in ("text", "json"):
         raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'text' or 'json', not {s.log_format!r}")
     if s.metrics_token and len(s.metrics_token) < 24:
@@ -203,16 +210,23 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"{PREFIX}RETENTION_YEARS: {exc}") from None
     if not 1 <= s.converter_children <= 16:
         raise SettingsError(f"{PREFIX}CONVERTER_CHILDREN must be between 1 and 16, not {s.converter_children}")
-    for name in ("session_idle_minutes", "session_absolute_hours", "emergency_access_minutes",
-                 "audit_checkpoint_every", "login_max_failures_per_account", "login_max_failures_per_ip",
-                 "login_failure_window_minutes"):
+    for name in (
+        "session_idle_minutes",
+        "session_absolute_hours",
+        "emergency_access_minutes",
+        "audit_checkpoint_every",
+        "login_max_failures_per_account",
+        "login_max_failures_per_ip",
+        "login_failure_window_minutes",
+    ):
         if getattr(s, name) < 1:
             raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
     if s.production:
         if not s.secret_key or s.secret_key.startswith(DEV_SECRET_MARKER) or len(s.secret_key) < 32:
             raise SettingsError(
                 f"{PREFIX}SECRET_KEY must be set to a random value of at least 32 characters in production "
-                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         if scheme == "sqlite":
             raise SettingsError(f"{PREFIX}DATABASE_URL: production needs PostgreSQL, not SQLite")
     elif not s.secret_key:

@@ -52,9 +52,7 @@ class ObjectInfo:
 class EncryptedStore:
     """Encrypts on the way in, decrypts and verifies on the way out."""
 
-    def __init__(
-        self, store: ObjectStore, keyring: Keyring, segment_size: int = DEFAULT_SEGMENT_SIZE
-    ) -> None:
+    def __init__(self, store: ObjectStore, keyring: Keyring, segment_size: int = DEFAULT_SEGMENT_SIZE) -> None:
         self.store = store
         self.keyring = keyring
         self.segment_size = segment_size
@@ -68,8 +66,9 @@ class EncryptedStore:
         key_id, wrapped = self.keyring.wrap(data_key, _bound(key, context))
         wrapped_text = base64.b64encode(wrapped).decode()
         fingerprinter = fingerprint.current(self.keyring)
-        reader = EncryptingReader(stream, data_key, key, self.segment_size, expected_length=length,
-                                  digest=fingerprinter.new)
+        reader = EncryptingReader(
+            stream, data_key, key, self.segment_size, expected_length=length, digest=fingerprinter.new
+        )
         stored_length = None if length is None else ciphertext_length(length, self.segment_size)
         raw = self.store.put(key, reader, stored_length, _metadata(key_id, wrapped_text))  # type: ignore[arg-type]
         return ObjectInfo(
@@ -100,12 +99,18 @@ class EncryptedStore:
         if key_id is None or wrapped_key is None:
             key_id, wrapped_key = self._key_material(key)
         data_key = self.keyring.unwrap(key_id, _decode_wrapped(wrapped_key), _bound(key, context))
-        fingerprinter, expected = (fingerprint.checker(self.keyring, expected_fingerprint)
-                                   if expected_fingerprint else (None, None))
+        fingerprinter, expected = (
+            fingerprint.checker(self.keyring, expected_fingerprint) if expected_fingerprint else (None, None)
+        )
         raw = self.store.open(key)
         try:
-            return DecryptingReader(raw, data_key, key, expected,  # type: ignore[return-value]
-                                    digest=fingerprinter.new if fingerprinter else hashlib.sha256)
+            return DecryptingReader(
+                raw,
+                data_key,
+                key,
+                expected,  # type: ignore[return-value]
+                digest=fingerprinter.new if fingerprinter else hashlib.sha256,
+            )
         except BaseException:
             raw.close()
             raise
@@ -120,14 +125,14 @@ class EncryptedStore:
         self.store.replace_metadata(key, metadata)
         return new_key_id, new_wrapped_text
 
-    def refingerprint(self, key: str, *, key_id: str, wrapped_key: str, old_fingerprint: str,
-                      context: str = "") -> str:
+    def refingerprint(self, key: str, *, key_id: str, wrapped_key: str, old_fingerprint: str, context: str = "") -> str:
         """The plaintext's fingerprint under the current master key, read through a check of the old one,
         so that a key with fingerprints to its name can be retired."""
         fresh = fingerprint.current(self.keyring)
         digest = fresh.new()
-        with self.open(key, key_id=key_id, wrapped_key=wrapped_key, expected_fingerprint=old_fingerprint,
-                       context=context) as reader:
+        with self.open(
+            key, key_id=key_id, wrapped_key=wrapped_key, expected_fingerprint=old_fingerprint, context=context
+        ) as reader:
             while chunk := reader.read(DEFAULT_SEGMENT_SIZE):
                 digest.update(chunk)
         return fresh.text(digest.hexdigest())
@@ -167,9 +172,7 @@ class EncryptedStore:
         try:
             return metadata[META_KEY_ID], metadata[META_WRAPPED_KEY]
         except KeyError:
-            raise StorageError(
-                f"object {key!r} carries no wrapped data key: not encrypted by us"
-            ) from None
+            raise StorageError(f"object {key!r} carries no wrapped data key: not encrypted by us") from None
 
 
 def _bound(key: str, context: str) -> bytes:

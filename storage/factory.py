@@ -50,9 +50,7 @@ def _file_path(url: str) -> str:
 def _s3_store(url: str) -> S3Store:
     parts = urlsplit(url)
     if "@" in parts.netloc:
-        raise ValueError(
-            "put S3 credentials in access_key/secret_key options, not before the bucket"
-        )
+        raise ValueError("put S3 credentials in access_key/secret_key options, not before the bucket")
     bucket = parts.netloc
     if not _BUCKET_NAME.fullmatch(bucket):
         raise ValueError(
@@ -60,9 +58,7 @@ def _s3_store(url: str) -> S3Store:
             "(write s3://bucket?options)"
         )
     if parts.path not in ("", "/") or parts.fragment:
-        raise ValueError(
-            "S3 storage URL takes only a bucket, no path or '#' fragment (s3://bucket?options)"
-        )
+        raise ValueError("S3 storage URL takes only a bucket, no path or '#' fragment (s3://bucket?options)")
     options = _query_options(parts.query)
     if ("access_key" in options) != ("secret_key" in options):
         raise ValueError("S3 storage URL must give both access_key and secret_key, or neither")
@@ -90,9 +86,7 @@ def _query_options(query: str) -> dict[str, str]:
     for item in filter(None, query.split("&")):
         name, equals, raw_value = item.partition("=")
         if name not in _S3_OPTIONS:
-            raise ValueError(
-                f"unknown S3 storage URL option {name!r}; known options: {', '.join(_S3_OPTIONS)}"
-            )
+            raise ValueError(f"unknown S3 storage URL option {name!r}; known options: {', '.join(_S3_OPTIONS)}")
         if name in options:
             raise ValueError(f"S3 storage URL option {name!r} is given twice")
         value = unquote(raw_value)

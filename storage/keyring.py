@@ -90,9 +90,7 @@ class Keyring:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise KeyringError(
-                f"master key file {path} already exists; not overwriting it"
-            ) from None
+            raise KeyringError(f"master key file {path} already exists; not overwriting it") from None
         with os.fdopen(fd, "wb") as handle:
             handle.write(keyring._document())
             handle.flush()
@@ -170,9 +168,7 @@ class Keyring:
         """Recover a data key; IntegrityError if it was altered, moved or re-labelled."""
         master = self._keys.get(key_id)
         if master is None:
-            raise KeyringError(
-                f"master key {key_id!r} is not in the keyring (known: {sorted(self._keys)})"
-            )
+            raise KeyringError(f"master key {key_id!r} is not in the keyring (known: {sorted(self._keys)})")
         if wrapped[:1] != _WRAP_VERSION or len(wrapped) < 1 + _NONCE_BYTES + 16:
             raise IntegrityError("wrapped data key has an unknown format")
         nonce, sealed = wrapped[1 : 1 + _NONCE_BYTES], wrapped[1 + _NONCE_BYTES :]

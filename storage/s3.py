@@ -161,15 +161,11 @@ class S3Store:
         if len(first) < part_size:
             _check_length(len(first), length)
             with self._errors(key):
-                response = self._client.put_object(
-                    Bucket=self.bucket, Key=key, Body=first, Metadata=checked
-                )
+                response = self._client.put_object(Bucket=self.bucket, Key=key, Body=first, Metadata=checked)
             return RawObjectInfo(key, len(first), response.get("VersionId"))
         return self._put_multipart(key, stream, first, part_size, length, checked)
 
-    def _put_streamed(
-        self, key: str, stream: BinaryIO, length: int, metadata: dict[str, str]
-    ) -> RawObjectInfo:
+    def _put_streamed(self, key: str, stream: BinaryIO, length: int, metadata: dict[str, str]) -> RawObjectInfo:
         """One PutObject whose body botocore reads from the stream: nothing is buffered.
 
         botocore reads the body to sign its SHA-256, seeks back, sends it, and seeks
@@ -200,9 +196,7 @@ class S3Store:
         metadata: dict[str, str],
     ) -> RawObjectInfo:
         with self._errors(key):
-            upload_id = self._client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, Metadata=metadata
-            )["UploadId"]
+            upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=key, Metadata=metadata)["UploadId"]
         try:
             parts, size = self._upload_parts(key, upload_id, stream, first, part_size)
             _check_length(size, length)
@@ -249,9 +243,7 @@ class S3Store:
             pool.shutdown(wait=True, cancel_futures=True)
         return sorted(parts, key=lambda part: part["PartNumber"]), size
 
-    def _upload_part(
-        self, key: str, upload_id: str, number: int, holder: list[bytearray]
-    ) -> dict[str, Any]:
+    def _upload_part(self, key: str, upload_id: str, number: int, holder: list[bytearray]) -> dict[str, Any]:
         """Send one part. It comes in a list emptied here, so the buffer is freed when
         this returns: the pool's work item outlives the call and would keep it alive."""
         body = holder.pop()
@@ -278,9 +270,7 @@ class S3Store:
     def _resume(self, key: str, offset: int, pin: dict[str, str]) -> Any:
         """Body of the same version from ``offset`` on, after a dropped connection."""
         with self._errors(key):
-            return self._client.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes={offset}-", **pin
-            )["Body"]
+            return self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={offset}-", **pin)["Body"]
 
     def exists(self, key: str) -> bool:
         try:
@@ -302,9 +292,7 @@ class S3Store:
     def next_key(self, prefix: str, after: str) -> str | None:
         """One listing request, however many keys follow (S3 lists keys in byte order)."""
         with self._errors():
-            page = self._client.list_objects_v2(
-                Bucket=self.bucket, Prefix=prefix, StartAfter=after, MaxKeys=1
-            )
+            page = self._client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, StartAfter=after, MaxKeys=1)
         contents = page.get("Contents", [])
         return str(contents[0]["Key"]) if contents else None
 
@@ -389,9 +377,7 @@ class S3Store:
         for start in range(0, len(entries), 1000):
             batch = entries[start : start + 1000]
             with self._errors(key):
-                response = self._client.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
-                )
+                response = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             if errors := response.get("Errors"):
                 codes = sorted({error.get("Code", "?") for error in errors})
                 raise StorageError(
@@ -495,9 +481,7 @@ class S3Store:
             raise
         except StorageError:
             return False
-        self._lock_enabled = (
-            config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
-        )
+        self._lock_enabled = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
         return self._lock_enabled
 
     def ensure_container(self) -> None:
@@ -521,9 +505,7 @@ class S3Store:
             log.warning("bucket %r: server refused Object Lock; creating it without", self.bucket)
             self._create_bucket(**options)
         with self._errors():
-            self._client.put_bucket_versioning(
-                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
-            )
+            self._client.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
 
     def _create_bucket(self, **options: Any) -> None:
         try:
@@ -548,9 +530,7 @@ class S3Store:
             if code in {"404", "NoSuchBucket", "NotFound"}:
                 raise StorageUnavailable(f"{where} does not exist; create it first") from exc
             if code in {"403", "AccessDenied", "Forbidden"}:
-                raise StorageUnavailable(
-                    f"access to {where} denied; check the credentials"
-                ) from exc
+                raise StorageUnavailable(f"access to {where} denied; check the credentials") from exc
             raise StorageUnavailable(f"{where} answered {code}: {exc}") from exc
         except botocore.exceptions.BotoCoreError as exc:
             raise StorageUnavailable(f"cannot use {where}: {exc}") from exc
@@ -567,9 +547,7 @@ class S3Store:
         now = datetime.now(UTC)
         key = f"{SELFTEST_PREFIX}worm-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
         with self._errors(key):
-            version = self._client.put_object(Bucket=self.bucket, Key=key, Body=b"worm probe").get(
-                "VersionId"
-            )
+            version = self._client.put_object(Bucket=self.bucket, Key=key, Body=b"worm probe").get("VersionId")
         if not version:
             return WormStatus("unavailable", f"bucket {self.bucket!r} does not keep versions")
         refused = self._refuses(
@@ -582,9 +560,7 @@ class S3Store:
         if refused:
             return WormStatus("unavailable", f"the server refused to set a retention: {refused}")
         findings = []
-        deleted = not self._refuses(
-            self._client.delete_object, Bucket=self.bucket, Key=key, VersionId=version
-        )
+        deleted = not self._refuses(self._client.delete_object, Bucket=self.bucket, Key=key, VersionId=version)
         if deleted and not self._has_version(key, version):
             findings.append("it deleted a version under COMPLIANCE retention")
         if not self._refuses(
@@ -596,9 +572,7 @@ class S3Store:
         ):
             findings.append("it accepted shortening a COMPLIANCE retention")
         if findings:
-            return WormStatus(
-                "not_proven", "the server does not enforce WORM: " + "; ".join(findings)
-            )
+            return WormStatus("not_proven", "the server does not enforce WORM: " + "; ".join(findings))
         return WormStatus(
             "enforced",
             "the server refused to delete a locked version and to shorten its COMPLIANCE retention",
@@ -620,9 +594,7 @@ class S3Store:
             raise
         except StorageError as exc:
             cause = exc.__cause__
-            status = (
-                getattr(cause, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            )
+            status = getattr(cause, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if 400 <= status < 500:
                 return _code(cause) or str(status)
             raise
@@ -636,9 +608,7 @@ class S3Store:
                 for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
                     # Refused while still under retention: a later run retries.
                     with suppress(botocore.exceptions.ClientError):
-                        self._client.delete_object(
-                            Bucket=self.bucket, Key=entry["Key"], VersionId=entry["VersionId"]
-                        )
+                        self._client.delete_object(Bucket=self.bucket, Key=entry["Key"], VersionId=entry["VersionId"])
 
     @contextmanager
     def _errors(self, key: str | None = None) -> Iterator[None]:
@@ -646,9 +616,7 @@ class S3Store:
         try:
             yield
         except _UNREACHABLE as exc:
-            raise StorageUnavailable(
-                f"S3 endpoint {self.endpoint_url or 'AWS'} unreachable: {exc}"
-            ) from exc
+            raise StorageUnavailable(f"S3 endpoint {self.endpoint_url or 'AWS'} unreachable: {exc}") from exc
         except _NO_CREDENTIALS as exc:
             raise StorageUnavailable(_CREDENTIALS_HINT) from exc
         except botocore.exceptions.ClientError as exc:
@@ -657,9 +625,7 @@ class S3Store:
                 raise StorageUnavailable(f"bucket {self.bucket!r} does not exist") from exc
             if code in _NOT_FOUND_CODES:
                 raise ObjectNotFound(f"no object stored under {key!r}") from exc
-            raise StorageError(
-                f"S3 request failed for {key or self.bucket!r}: {code}: {exc}"
-            ) from exc
+            raise StorageError(f"S3 request failed for {key or self.bucket!r}: {code}: {exc}") from exc
         except botocore.exceptions.BotoCoreError as exc:
             raise StorageError(f"S3 client error: {exc}") from exc
 
@@ -678,16 +644,12 @@ class _StreamingReader(io.RawIOBase):
         self._size = response["ContentLength"]
         version = response.get("VersionId")
         self._pin = {"VersionId": version} if version else {"IfMatch": response["ETag"]}
-        self._queue: queue.Queue[Any] = queue.Queue(
-            maxsize=max(1, DOWNLOAD_BUFFER // DOWNLOAD_CHUNK)
-        )
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, DOWNLOAD_BUFFER // DOWNLOAD_CHUNK))
         self._closing = threading.Event()
         self._chunk = b""
         self._position = 0
         self._finished = False
-        self._thread = threading.Thread(
-            target=self._receive, args=(response["Body"],), name="s3-download", daemon=True
-        )
+        self._thread = threading.Thread(target=self._receive, args=(response["Body"],), name="s3-download", daemon=True)
         self._thread.start()
 
     def readable(self) -> bool:
@@ -859,6 +821,4 @@ def _code(exc: BaseException | None) -> str:
 
 def _is_lock_missing(exc: BaseException | None) -> bool:
     code = _code(exc)
-    return code == "ObjectLockConfigurationNotFoundError" or (
-        code == "InvalidRequest" and "lock" in str(exc).lower()
-    )
+    return code == "ObjectLockConfigurationNotFoundError" or (code == "InvalidRequest" and "lock" in str(exc).lower())

@@ -245,9 +245,7 @@ class EncryptingReader(io.RawIOBase):
         if expected is None:
             return
         if self.plaintext_size > expected or (self._finished and self.plaintext_size != expected):
-            raise StorageError(
-                f"stream gave {self.plaintext_size} bytes, {self._expected_length} were announced"
-            )
+            raise StorageError(f"stream gave {self.plaintext_size} bytes, {self._expected_length} were announced")
 
 
 class DecryptingReader(io.BufferedIOBase):
@@ -291,9 +289,7 @@ class DecryptingReader(io.BufferedIOBase):
         if magic != MAGIC:
             raise IntegrityError(f"object {self._object_key!r} is not an encrypted object")
         if version != FORMAT_VERSION:
-            raise IntegrityError(
-                f"object {self._object_key!r} uses unknown encryption format {version}"
-            )
+            raise IntegrityError(f"object {self._object_key!r} uses unknown encryption format {version}")
         if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
             raise IntegrityError(f"object {self._object_key!r} has an invalid segment size")
         return segment_size, prefix

@@ -1,6 +1,7 @@
 """Shared fixtures: a migrated database per test (SQLite, or PostgreSQL when
 REGISTRY_TEST_DATABASE_URL names a server), an app, staff members of every role,
 and API / browser-like clients."""
+
 from __future__ import annotations
 
 import itertools
@@ -32,6 +33,7 @@ NDA_TEXT = "I will keep everything I see in this registry to myself and use it o
 
 
 # ---------------------------------------------------------------- databases
+
 
 def _pg_admin_url() -> sa.URL:
     return sa.make_url(PG_URL).set(database="postgres")
@@ -84,6 +86,7 @@ def database_url(template_database, tmp_path) -> str:
 
 # ---------------------------------------------------------------- S3 over real HTTP
 
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> str:
     endpoint, stop = start_moto_server()
@@ -94,11 +97,14 @@ def moto_endpoint() -> str:
 @pytest.fixture
 def s3_storage_url(moto_endpoint) -> str:
     bucket = f"reg-{uuid.uuid4().hex[:12]}"
-    return (f"s3://{bucket}?endpoint_url={moto_endpoint}&region=us-east-1&path_style=true"
-            "&access_key=testing&secret_key=testing")
+    return (
+        f"s3://{bucket}?endpoint_url={moto_endpoint}&region=us-east-1&path_style=true"
+        "&access_key=testing&secret_key=testing"
+    )
 
 
 # ---------------------------------------------------------------- the application
+
 
 @pytest.fixture
 def storage_url(tmp_path) -> str:
@@ -108,9 +114,18 @@ def storage_url(tmp_path) -> str:
 @pytest.fixture
 def settings(tmp_path, database_url, storage_url):
     # Viewing copies (and timed checkpoints) are made when a test says so (`make_copies`), not by a thread racing it.
-    return load_settings({}, instance_path=str(tmp_path / "instance"), database_url=database_url,
-                         storage_url=storage_url, testing=True, audit_checkpoint_every=50, worm_selftest=False,
-                         copy_workers=0, copy_sweep_seconds=0, audit_checkpoint_minutes=0)
+    return load_settings(
+        {},
+        instance_path=str(tmp_path / "instance"),
+        database_url=database_url,
+        storage_url=storage_url,
+        testing=True,
+        audit_checkpoint_every=50,
+        worm_selftest=False,
+        copy_workers=0,
+        copy_sweep_seconds=0,
+        audit_checkpoint_minutes=0,
+    )
 
 
 @pytest.fixture
@@ -154,14 +169,17 @@ class StaffFactory:
         username = name or f"{'-'.join(str(r) for r in roles) or 'nobody'}{next(self.count)}"
         full_name = f"Test {username.title()}"
         with self.runtime.sessions() as db:
-            user = accounts.create_user(db, SYSTEM, username=username, full_name=full_name, password=PASSWORD,
-                                        roles={Role(r) for r in roles})
+            user = accounts.create_user(
+                db, SYSTEM, username=username, full_name=full_name, password=PASSWORD, roles={Role(r) for r in roles}
+            )
             token = accounts.create_api_token(db, SYSTEM, user, name="test")
             if sign_nda:
                 nda = accounts.current_nda(db)
                 from registry.accounts.actor import Actor
-                accounts.acknowledge_nda(db, Actor(user), user, version=nda.version,
-                                         text_sha256=nda.text_sha256, typed_full_name=full_name)
+
+                accounts.acknowledge_nda(
+                    db, Actor(user), user, version=nda.version, text_sha256=nda.text_sha256, typed_full_name=full_name
+                )
             db.commit()
             return Staff(username, full_name, user.id, token)
 
@@ -201,6 +219,7 @@ class ApiClient:
 def api(app):
     def for_staff(member: Staff | None) -> ApiClient:
         return ApiClient(app.test_client(), member.token if member else None)
+
     return for_staff
 
 
@@ -208,13 +227,19 @@ def error_code(response) -> str:
     return response.get_json()["error"]["code"]
 
 
-PERSON = {"names": [{"family_name": "Абдирасулова", "given_name": "Айгерим", "script": "cyrillic",
-                     "kind": "official"},
-                    {"family_name": "Abdirasulova", "given_name": "Aigerim", "script": "latin",
-                     "kind": "recorded_abroad"}],
-          "sex": "female", "birth_date": "2016-03-01", "birth_date_precision": "year",
-          "categories": ["child"], "status": "returned", "place_of_birth_recorded": "Raqqa",
-          "restricted_notes": "secret"}
+PERSON = {
+    "names": [
+        {"family_name": "Абдирасулова", "given_name": "Айгерим", "script": "cyrillic", "kind": "official"},
+        {"family_name": "Abdirasulova", "given_name": "Aigerim", "script": "latin", "kind": "recorded_abroad"},
+    ],
+    "sex": "female",
+    "birth_date": "2016-03-01",
+    "birth_date_precision": "year",
+    "categories": ["child"],
+    "status": "returned",
+    "place_of_birth_recorded": "Raqqa",
+    "restricted_notes": "secret",
+}
 
 
 @pytest.fixture
@@ -223,12 +248,15 @@ def make_person(api):
         response = api(clerk).post("/persons", json={**PERSON, **overrides})
         assert response.status_code == 201, response.get_json()
         return response.get_json()["person"]
+
     return make
 
 
 @pytest.fixture
 def make_copies(runtime):
     """Make every waiting viewing copy now, as the copy worker would after the upload answered."""
+
     def make() -> dict[str, int]:
         return dict(runtime.viewing_copies.make_waiting())
+
     return make

@@ -4,20 +4,21 @@ lane and small uploads are not queued behind it. Versions uploaded before have n
 Revision ID: 0006
 Revises: 0005
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('document_versions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('copy_cost', sa.Integer(), nullable=True))
+    with op.batch_alter_table("document_versions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("copy_cost", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('document_versions', schema=None) as batch_op:
-        batch_op.drop_column('copy_cost')
+    with op.batch_alter_table("document_versions", schema=None) as batch_op:
+        batch_op.drop_column("copy_cost")

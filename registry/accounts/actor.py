@@ -1,4 +1,5 @@
 """Who is acting, with which permissions, from where: passed to every service call."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

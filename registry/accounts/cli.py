@@ -1,5 +1,6 @@
 """A named member of staff acting from the command line (an import, a disposal proposal): the access log names
 them, so they must be able to act as they could on a page."""
+
 from __future__ import annotations
 
 import click

@@ -5,6 +5,7 @@ work. The form is kept here, never in the browser: sealed with a key derived fro
 (bound to the user and the page), for an hour at most, and deleted when the form is shown again. Secrets
 typed into a form (passwords, one-time codes, tokens) are never kept.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,15 +26,17 @@ from registry.db import utcnow
 LIFETIME = timedelta(hours=1)
 MAX_CHARS = 64 * 1024  # beyond this, not a form a clerk typed
 MAX_FIELDS = 200
-NEVER_KEPT = frozenset({"csrf_token", "password", "new_password", "current_password", "repeat_password", "code",
-                        "token", "text_sha256"})
+NEVER_KEPT = frozenset(
+    {"csrf_token", "password", "new_password", "current_password", "repeat_password", "code", "token", "text_sha256"}
+)
 
 Fields = list[tuple[str, str]]
 
 
 def _box(secret_key: str) -> AESGCM:
     key = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"registry form drafts").derive(
-        secret_key.encode("utf-8"))
+        secret_key.encode("utf-8")
+    )
     return AESGCM(key)
 
 
@@ -68,8 +71,11 @@ def keep(db: Session, user_id: str, path: str, fields: Fields, secret_key: str) 
 
 def take(db: Session, user_id: str, path: str, secret_key: str) -> Fields | None:
     """The fields kept for this user and page, deleted as they are handed back; None when there are none."""
-    row = db.scalar(sa.select(FormDraft).where(FormDraft.user_id == user_id, FormDraft.path == path,
-                                               FormDraft.expires_at > utcnow()))
+    row = db.scalar(
+        sa.select(FormDraft).where(
+            FormDraft.user_id == user_id, FormDraft.path == path, FormDraft.expires_at > utcnow()
+        )
+    )
     if row is None:
         return None
     db.delete(row)

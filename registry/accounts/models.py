@@ -1,5 +1,6 @@
 """Staff members, their roles (and the proposals that grant them), set-up links, sessions, API tokens
 and NDA signatures."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,7 +31,8 @@ class User(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     role_grants: Mapped[list[RoleGrant]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -147,8 +149,10 @@ class LoginAttempt(Base):
     """Failed and successful logins, the basis of per-account and per-address throttling."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_username_at", "username", "at"),
-                      sa.Index("ix_login_attempts_ip_at", "ip", "at"))
+    __table_args__ = (
+        sa.Index("ix_login_attempts_username_at", "username", "at"),
+        sa.Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(sa.String(64), nullable=False)
@@ -181,8 +185,7 @@ class NdaTranslation(Base):
     __table_args__ = (sa.UniqueConstraint("nda_version_id", "language"),)
 
     id: Mapped[str] = uuid_pk()
-    nda_version_id: Mapped[str] = mapped_column(sa.ForeignKey("nda_versions.id", ondelete="CASCADE"),
-                                                nullable=False)
+    nda_version_id: Mapped[str] = mapped_column(sa.ForeignKey("nda_versions.id", ondelete="CASCADE"), nullable=False)
     language: Mapped[str] = mapped_column(sa.String(8), nullable=False)
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     text: Mapped[str] = mapped_column(sa.Text, nullable=False)

@@ -5,6 +5,7 @@ knows English words, names, keyboard walks, dates and l33t spellings, plus ours
 for what it does not know: Cyrillic keyboard walks, local place names), and not
 easy to guess from the person's own names.
 """
+
 from __future__ import annotations
 
 import threading

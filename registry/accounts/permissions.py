@@ -4,6 +4,7 @@ Every route names one permission (or is explicitly public / login-only); the
 central request hook enforces it, and the NDA gate applies to every permission
 that reaches personal data.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -49,23 +50,57 @@ class Permission(StrEnum):
 P = Permission
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CLERK: frozenset({
-        P.PERSON_READ, P.PERSON_WRITE, P.PERSON_IMPORT, P.DOCUMENT_READ, P.DOCUMENT_UPLOAD,
-        P.DOCUMENT_ORIGINAL, P.GENOMIC_READ, P.KINSHIP_READ, P.KINSHIP_WRITE,
-        P.RESTORATION_READ, P.RESTORATION_WRITE, P.CASE_READ, P.CASE_PERSONS, P.EMERGENCY_ACCESS,
-        P.HOLD_MANAGE, P.RETENTION_MANAGE, P.PERSON_EXPORT,
-    }),
-    Role.LAWYER: frozenset({
-        P.PERSON_READ, P.DOCUMENT_READ, P.DOCUMENT_UPLOAD, P.DOCUMENT_ORIGINAL, P.GENOMIC_READ,
-        P.KINSHIP_READ, P.KINSHIP_WRITE, P.BUNDLE_EXPORT, P.RESTORATION_READ, P.CASE_READ,
-        P.EMERGENCY_ACCESS, P.HOLD_MANAGE, P.PERSON_EXPORT,
-    }),
-    Role.CASEWORKER: frozenset({
-        P.PERSON_READ, P.DOCUMENT_READ, P.KINSHIP_READ, P.RESTORATION_READ, P.CASE_READ,
-    }),
+    Role.CLERK: frozenset(
+        {
+            P.PERSON_READ,
+            P.PERSON_WRITE,
+            P.PERSON_IMPORT,
+            P.DOCUMENT_READ,
+            P.DOCUMENT_UPLOAD,
+            P.DOCUMENT_ORIGINAL,
+            P.GENOMIC_READ,
+            P.KINSHIP_READ,
+            P.KINSHIP_WRITE,
+            P.RESTORATION_READ,
+            P.RESTORATION_WRITE,
+            P.CASE_READ,
+            P.CASE_PERSONS,
+            P.EMERGENCY_ACCESS,
+            P.HOLD_MANAGE,
+            P.RETENTION_MANAGE,
+            P.PERSON_EXPORT,
+        }
+    ),
+    Role.LAWYER: frozenset(
+        {
+            P.PERSON_READ,
+            P.DOCUMENT_READ,
+            P.DOCUMENT_UPLOAD,
+            P.DOCUMENT_ORIGINAL,
+            P.GENOMIC_READ,
+            P.KINSHIP_READ,
+            P.KINSHIP_WRITE,
+            P.BUNDLE_EXPORT,
+            P.RESTORATION_READ,
+            P.CASE_READ,
+            P.EMERGENCY_ACCESS,
+            P.HOLD_MANAGE,
+            P.PERSON_EXPORT,
+        }
+    ),
+    Role.CASEWORKER: frozenset(
+        {
+            P.PERSON_READ,
+            P.DOCUMENT_READ,
+            P.KINSHIP_READ,
+            P.RESTORATION_READ,
+            P.CASE_READ,
+        }
+    ),
     Role.AUDITOR: frozenset({P.AUDIT_READ, P.ACCESS_REPORT, P.ROLE_CHANGE_READ}),
-    Role.ADMIN: frozenset({P.USER_MANAGE, P.NDA_MANAGE, P.CASE_READ, P.CASE_MANAGE, P.CASE_PERSONS,
-                           P.ROLE_CHANGE_READ}),
+    Role.ADMIN: frozenset(
+        {P.USER_MANAGE, P.NDA_MANAGE, P.CASE_READ, P.CASE_MANAGE, P.CASE_PERSONS, P.ROLE_CHANGE_READ}
+    ),
 }
 
 # Roles that reach personal data (the auditor reads who saw whom). An account never holds one of them

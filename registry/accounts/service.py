@@ -2,6 +2,7 @@
 
 Rules only: no ``request`` here. Callers pass an ``Actor`` (who, from where).
 """
+
 from __future__ import annotations
 
 import base64
@@ -67,6 +68,7 @@ def digest(token: str) -> str:
 
 # ---------------------------------------------------------------- users and roles
 
+
 def parse_roles(names: list[str] | tuple[str, ...]) -> set[Role]:
     try:
         return {Role(n.strip()) for n in names if n.strip()}
@@ -82,24 +84,39 @@ def check_combination(roles: set[Role] | frozenset[Role], *, user_id: str = "", 
     refused attempt is logged: whoever manages accounts must not be able to read the files.
     """
     if Role.ADMIN in roles and roles & PERSONAL_DATA_ROLES:
-        message = str(_("An administrator cannot also be a clerk, lawyer, caseworker or auditor: "
-                        "use two separate accounts."))
-        raise ValidationFailed(message, fields={"roles": message}, audit=AuditNote(
-            Action.ROLES_CHANGED, target_type="user", target_id=user_id,
-            details={"username": username, "roles": sorted(r.value for r in roles),
-                     "refused": "admin_with_personal_data_role"}))
+        message = str(
+            _("An administrator cannot also be a clerk, lawyer, caseworker or auditor: use two separate accounts.")
+        )
+        raise ValidationFailed(
+            message,
+            fields={"roles": message},
+            audit=AuditNote(
+                Action.ROLES_CHANGED,
+                target_type="user",
+                target_id=user_id,
+                details={
+                    "username": username,
+                    "roles": sorted(r.value for r in roles),
+                    "refused": "admin_with_personal_data_role",
+                },
+            ),
+        )
 
 
 def refuse_own_account(who: AuditSubject, user: User, action: Action, **details: Any) -> None:
     """Nobody changes their own roles or access, nor decides on a change of them."""
     if who.user_id is not None and who.user_id == user.id:
-        raise Forbidden(str(_("Nobody changes their own roles or access: ask another administrator.")),
-                        audit=AuditNote(action, target_type="user", target_id=user.id,
-                                        details={**details, "refused": "own_account"}))
+        raise Forbidden(
+            str(_("Nobody changes their own roles or access: ask another administrator.")),
+            audit=AuditNote(
+                action, target_type="user", target_id=user.id, details={**details, "refused": "own_account"}
+            ),
+        )
 
 
-def new_user(db: Session, who: AuditSubject, *, username: str, full_name: str, password_hash: str,
-             roles: set[Role]) -> User:
+def new_user(
+    db: Session, who: AuditSubject, *, username: str, full_name: str, password_hash: str, roles: set[Role]
+) -> User:
     """An account with the roles given; the caller has checked its password and the separation of duties."""
     username = username.strip().lower()
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
@@ -112,13 +129,20 @@ def new_user(db: Session, who: AuditSubject, *, username: str, full_name: str, p
     user.role_grants = [RoleGrant(role=r.value) for r in sorted(roles)]
     db.add(user)
     db.flush()
-    record(db, who, Action.USER_CREATED, target_type="user", target_id=user.id,
-           details={"username": username, "roles": sorted(r.value for r in roles)})
+    record(
+        db,
+        who,
+        Action.USER_CREATED,
+        target_type="user",
+        target_id=user.id,
+        details={"username": username, "roles": sorted(r.value for r in roles)},
+    )
     return user
 
 
-def create_user(db: Session, who: AuditSubject, *, username: str, full_name: str, password: str,
-                roles: set[Role]) -> User:
+def create_user(
+    db: Session, who: AuditSubject, *, username: str, full_name: str, password: str, roles: set[Role]
+) -> User:
     """An account with a password and its roles at once: the operator's bootstrap (CLI, demo, tests).
 
     On the web an account is made by ``duties.create_account`` instead: no password, roles by approval.
@@ -126,8 +150,7 @@ def create_user(db: Session, who: AuditSubject, *, username: str, full_name: str
     problem = password_problem(password, username=username.strip().lower(), full_name=full_name)
     if problem:
         raise validation(password=problem)
-    return new_user(db, who, username=username, full_name=full_name, password_hash=hash_password(password),
-                    roles=roles)
+    return new_user(db, who, username=username, full_name=full_name, password_hash=hash_password(password), roles=roles)
 
 
 def get_user(db: Session, user_id: str) -> User:
@@ -163,17 +186,27 @@ def set_other_spellings(db: Session, who: AuditSubject, user: User, text: str) -
     """
     lines = list(dict.fromkeys(" ".join(line.split()) for line in text.splitlines() if line.strip()))
     if len(lines) > MAX_SPELLINGS or any(len(line) > 200 for line in lines):
-        raise validation(other_spellings=str(_("At most %(n)d spellings, one a line, each up to 200 characters.",
-                                                n=MAX_SPELLINGS)))
+        raise validation(
+            other_spellings=str(_("At most %(n)d spellings, one a line, each up to 200 characters.", n=MAX_SPELLINGS))
+        )
     joined = "\n".join(lines)
     if joined != user.other_spellings:
         user.other_spellings = joined
-        record(db, who, Action.USER_CHANGED, target_type="user", target_id=user.id,
-               details={"other_spellings": len(lines)})
+        record(
+            db, who, Action.USER_CHANGED, target_type="user", target_id=user.id, details={"other_spellings": len(lines)}
+        )
 
 
-def change_password(db: Session, who: AuditSubject, user: User, current: str, new: str, policy: ThrottlePolicy,
-                    *, keep_session: StaffSession | None = None) -> None:
+def change_password(
+    db: Session,
+    who: AuditSubject,
+    user: User,
+    current: str,
+    new: str,
+    policy: ThrottlePolicy,
+    *,
+    keep_session: StaffSession | None = None,
+) -> None:
     confirm_password(db, who, user, current, policy)
     problem = password_problem(new, username=user.username, full_name=user.full_name)
     if problem:
@@ -187,6 +220,7 @@ def change_password(db: Session, who: AuditSubject, user: User, current: str, ne
 
 # ---------------------------------------------------------------- login, throttling, sessions
 
+
 @dataclass(frozen=True)
 class ThrottlePolicy:
     max_per_account: int
@@ -195,18 +229,27 @@ class ThrottlePolicy:
 
 
 def _recent_failures(db: Session, column, value: str, since: datetime) -> int:
-    return db.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))) or 0
+    return (
+        db.scalar(
+            sa.select(sa.func.count())
+            .select_from(LoginAttempt)
+            .where(column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+        )
+        or 0
+    )
 
 
 def check_throttle(db: Session, username: str, ip: str, policy: ThrottlePolicy) -> None:
     since = utcnow() - policy.window
-    if (_recent_failures(db, LoginAttempt.username, username, since) >= policy.max_per_account
-            or _recent_failures(db, LoginAttempt.ip, ip, since) >= policy.max_per_ip):
+    if (
+        _recent_failures(db, LoginAttempt.username, username, since) >= policy.max_per_account
+        or _recent_failures(db, LoginAttempt.ip, ip, since) >= policy.max_per_ip
+    ):
         minutes = int(policy.window.total_seconds() // 60)
         raise TooManyAttempts(
             str(_("Too many failed sign-in attempts. Wait %(m)d minutes, or ask an administrator.", m=minutes)),
-            audit=AuditNote(Action.LOGIN_FAILED, details={"username": username, "reason": "throttled"}))
+            audit=AuditNote(Action.LOGIN_FAILED, details={"username": username, "reason": "throttled"}),
+        )
 
 
 def confirm_password(db: Session, who: AuditSubject, user: User, password: str, policy: ThrottlePolicy) -> None:
@@ -219,8 +262,15 @@ def confirm_password(db: Session, who: AuditSubject, user: User, password: str, 
         raise wrong
 
 
-def authenticate(db: Session, who: Actor, username: str, password: str, totp_code: str | None,
-                 policy: ThrottlePolicy, keyring: Keyring) -> tuple[User, bool]:
+def authenticate(
+    db: Session,
+    who: Actor,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    policy: ThrottlePolicy,
+    keyring: Keyring,
+) -> tuple[User, bool]:
     """Check the credentials; returns the user and whether a second factor was passed."""
     username = username.strip().lower()[:64]
     check_throttle(db, username, who.ip, policy)
@@ -235,15 +285,17 @@ def authenticate(db: Session, who: Actor, username: str, password: str, totp_cod
         raise Unauthenticated(
             str(_("The user name, password or one-time code is not right.")),
             audit=AuditNote(Action.LOGIN_FAILED, outcome=Outcome.FAILED, details={"username": username}),
-            keep=(attempt,))
+            keep=(attempt,),
+        )
     db.add(attempt)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user, mfa_passed
 
 
-def open_session(db: Session, who: Actor, user: User, *, mfa_passed: bool,
-                 replacing: StaffSession | None = None) -> tuple[str, StaffSession]:
+def open_session(
+    db: Session, who: Actor, user: User, *, mfa_passed: bool, replacing: StaffSession | None = None
+) -> tuple[str, StaffSession]:
     """A fresh session id at every login (no fixation); returns the secret for the cookie and the row.
 
     The session the browser had before (``replacing``) ends, so a copy of its old cookie is worthless.
@@ -253,8 +305,14 @@ def open_session(db: Session, who: Actor, user: User, *, mfa_passed: bool,
     token = secrets.token_urlsafe(32)
     row = StaffSession(token_hash=digest(token), user=user, mfa_passed=mfa_passed, ip=who.ip[:64])
     db.add(row)
-    record(db, acting_as(who, user), Action.LOGIN, target_type="user", target_id=user.id,
-           details={"mfa": mfa_passed, "via": who.via})
+    record(
+        db,
+        acting_as(who, user),
+        Action.LOGIN,
+        target_type="user",
+        target_id=user.id,
+        details={"mfa": mfa_passed, "via": who.via},
+    )
     return token, row
 
 
@@ -302,7 +360,9 @@ def _seal(secret: str, bound_to: str, keyring: Keyring) -> str:
     secret: rotating or leaking that one neither bricks nor opens anyone's second factor."""
     key_id, key = keyring.derive(_TOTP_LABEL)
     nonce = secrets.token_bytes(12)
-    return f"{key_id}:{base64.b64encode(nonce + AESGCM(key).encrypt(nonce, secret.encode(), bound_to.encode())).decode()}"
+    return (
+        f"{key_id}:{base64.b64encode(nonce + AESGCM(key).encrypt(nonce, secret.encode(), bound_to.encode())).decode()}"
+    )
 
 
 def _unseal(sealed: str, bound_to: str, keyring: Keyring) -> str:
@@ -318,10 +378,20 @@ def _open_totp(user: User, keyring: Keyring) -> str:
     except (KeyringError, InvalidTag, ValueError, binascii.Error):
         log.error("the second factor of user %s cannot be opened with this keyring", user.id)
         raise ServiceUnavailable(
-            str(_("Your second factor cannot be checked on this server. Ask an administrator: the registry's keys "
-                  "may have been changed.")),
-            audit=AuditNote(Action.LOGIN_FAILED, outcome="failed", target_type="user", target_id=user.id,
-                            details={"second_factor": "unreadable"})) from None
+            str(
+                _(
+                    "Your second factor cannot be checked on this server. Ask an administrator: the registry's keys "
+                    "may have been changed."
+                )
+            ),
+            audit=AuditNote(
+                Action.LOGIN_FAILED,
+                outcome="failed",
+                target_type="user",
+                target_id=user.id,
+                details={"second_factor": "unreadable"},
+            ),
+        ) from None
 
 
 def seal_pending_totp(user: User, secret: str, keyring: Keyring) -> str:
@@ -350,8 +420,10 @@ def reseal_totp_secrets(db: Session, keyring: Keyring) -> int:
 
 def totp_key_ids(db: Session) -> Counter[str]:
     """Master key id -> how many second factors it seals."""
-    return Counter((sealed or "").rpartition(":")[0] for sealed in
-                   db.scalars(sa.select(User.totp_secret).where(User.totp_secret.is_not(None))))
+    return Counter(
+        (sealed or "").rpartition(":")[0]
+        for sealed in db.scalars(sa.select(User.totp_secret).where(User.totp_secret.is_not(None)))
+    )
 
 
 def new_totp_secret() -> str:
@@ -383,17 +455,31 @@ def verify_totp(db: Session, user: User, code: str, keyring: Keyring) -> bool:
     step = _matching_step(_open_totp(user, keyring), code)
     if step is None:
         return False
-    claimed = rows_changed(db,
-        sa.update(User).where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-        .values(totp_last_step=step).execution_options(synchronize_session=False))
+    claimed = rows_changed(
+        db,
+        sa.update(User)
+        .where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False),
+    )
     if claimed != 1:
         return False
     set_committed_value(user, "totp_last_step", step)
     return True
 
 
-def enrol_totp(db: Session, who: Actor, user: User, secret: str, code: str, keyring: Keyring,
-               *, password: str, policy: ThrottlePolicy, keep_session: StaffSession | None = None) -> None:
+def enrol_totp(
+    db: Session,
+    who: Actor,
+    user: User,
+    secret: str,
+    code: str,
+    keyring: Keyring,
+    *,
+    password: str,
+    policy: ThrottlePolicy,
+    keep_session: StaffSession | None = None,
+) -> None:
     """Set up (or replace) the second factor; the password is asked again, so that a stolen
     session cookie alone cannot take the account over and lock its owner out."""
     confirm_password(db, who, user, password, policy)
@@ -410,16 +496,28 @@ def enrol_totp(db: Session, who: Actor, user: User, secret: str, code: str, keyr
 
 # ---------------------------------------------------------------- API tokens
 
+
 def create_api_token(db: Session, who: AuditSubject, user: User, *, name: str = "", days: int = 90) -> str:
     if not 1 <= days <= 366:
         raise validation(days=str(_("A token lasts from 1 to 366 days.")))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=name.strip()[:100], token_hash=digest(token), prefix=token[:12],
-                   expires_at=utcnow() + timedelta(days=days))
+    row = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:100],
+        token_hash=digest(token),
+        prefix=token[:12],
+        expires_at=utcnow() + timedelta(days=days),
+    )
     db.add(row)
     db.flush()
-    record(db, who, Action.TOKEN_CREATED, target_type="api_token", target_id=row.id,
-           details={"user": user.username, "days": days})
+    record(
+        db,
+        who,
+        Action.TOKEN_CREATED,
+        target_type="api_token",
+        target_id=row.id,
+        details={"user": user.username, "days": days},
+    )
     return token
 
 
@@ -444,8 +542,7 @@ def user_for_token(db: Session, token: str) -> User | None:
 
 
 def list_tokens(db: Session, user: User) -> list[ApiToken]:
-    return list(db.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
-                           .order_by(ApiToken.created_at.desc())))
+    return list(db.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())))
 
 
 def revoke_token(db: Session, who: Actor, user: User, token_id: str) -> None:
@@ -457,11 +554,15 @@ def revoke_token(db: Session, who: Actor, user: User, token_id: str) -> None:
 
 
 def revoke_all_tokens(db: Session, user: User) -> None:
-    db.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-               .values(revoked_at=utcnow()))
+    db.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 # ---------------------------------------------------------------- the non-disclosure undertaking
+
 
 @dataclass(frozen=True)
 class NdaText:
@@ -474,8 +575,9 @@ class NdaText:
 
 
 def current_nda(db: Session) -> NdaVersion | None:
-    return db.scalar(sa.select(NdaVersion).where(NdaVersion.effective_at <= utcnow())
-                     .order_by(NdaVersion.version.desc()).limit(1))
+    return db.scalar(
+        sa.select(NdaVersion).where(NdaVersion.effective_at <= utcnow()).order_by(NdaVersion.version.desc()).limit(1)
+    )
 
 
 def nda_texts(nda: NdaVersion) -> dict[str, NdaText]:
@@ -509,9 +611,15 @@ def _checked_text(language: str, title: str, text: str) -> tuple[str, str]:
     return title.strip()[:200], text
 
 
-def publish_nda(db: Session, who: AuditSubject, *, title: str, text: str,
-                translations: Mapping[str, tuple[str, str]] | None = None,
-                effective_at: datetime | None = None) -> NdaVersion:
+def publish_nda(
+    db: Session,
+    who: AuditSubject,
+    *,
+    title: str,
+    text: str,
+    translations: Mapping[str, tuple[str, str]] | None = None,
+    effective_at: datetime | None = None,
+) -> NdaVersion:
     """A new version, in English and in the ``translations`` given (language: (title, text))."""
     title, text = _checked_text("en", title, text)
     others = {}
@@ -520,15 +628,32 @@ def publish_nda(db: Session, who: AuditSubject, *, title: str, text: str,
             raise validation(language=str(_("Unknown language.")))
         others[language] = _checked_text(language, other_title, other_text)
     last = db.scalar(sa.select(sa.func.max(NdaVersion.version))) or 0
-    nda = NdaVersion(version=last + 1, title=title, text=text, text_sha256=_sha256(text),
-                     effective_at=effective_at or utcnow(), published_by_id=who.user_id)
-    nda.translations = [NdaTranslation(language=lang, title=t, text=x, text_sha256=_sha256(x))
-                        for lang, (t, x) in sorted(others.items())]
+    nda = NdaVersion(
+        version=last + 1,
+        title=title,
+        text=text,
+        text_sha256=_sha256(text),
+        effective_at=effective_at or utcnow(),
+        published_by_id=who.user_id,
+    )
+    nda.translations = [
+        NdaTranslation(language=lang, title=t, text=x, text_sha256=_sha256(x))
+        for lang, (t, x) in sorted(others.items())
+    ]
     db.add(nda)
     db.flush()
-    record(db, who, Action.NDA_PUBLISHED, target_type="nda", target_id=nda.id,
-           details={"version": nda.version, "sha256": nda.text_sha256,
-                    "translations": {t.language: t.text_sha256 for t in nda.translations}})
+    record(
+        db,
+        who,
+        Action.NDA_PUBLISHED,
+        target_type="nda",
+        target_id=nda.id,
+        details={
+            "version": nda.version,
+            "sha256": nda.text_sha256,
+            "translations": {t.language: t.text_sha256 for t in nda.translations},
+        },
+    )
     return nda
 
 
@@ -536,18 +661,26 @@ def has_signed_current(db: Session, user: User) -> bool:
     nda = current_nda(db)
     if nda is None:
         return False  # nothing to sign yet means nobody may see personal data yet
-    return db.scalar(sa.select(NdaAcknowledgement.id).where(
-        NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id)) is not None
+    return (
+        db.scalar(
+            sa.select(NdaAcknowledgement.id).where(
+                NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id
+            )
+        )
+        is not None
+    )
 
 
 def _same_name(a: str, b: str) -> bool:
     def normal(name: str) -> str:
         return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+
     return bool(normal(a)) and normal(a) == normal(b)
 
 
-def acknowledge_nda(db: Session, who: Actor, user: User, *, version: int, text_sha256: str,
-                    typed_full_name: str, language: str = "en") -> NdaAcknowledgement:
+def acknowledge_nda(
+    db: Session, who: Actor, user: User, *, version: int, text_sha256: str, typed_full_name: str, language: str = "en"
+) -> NdaAcknowledgement:
     """Sign the current version in one language: the hash given must be that language's text, and the name
     typed any of the signer's registered spellings."""
     nda = current_nda(db)
@@ -561,19 +694,35 @@ def acknowledge_nda(db: Session, who: Actor, user: User, *, version: int, text_s
         raise validation(text_sha256=str(_("The text you signed is not the current text; reload the page.")))
     typed = " ".join(typed_full_name.split())
     if not any(_same_name(typed, spelling) for spelling in user.spellings):
-        raise validation(typed_full_name=str(_("Type your full name as registered: %(names)s",
-                                               names=" / ".join(user.spellings))))
-    existing = db.scalar(sa.select(NdaAcknowledgement).where(
-        NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id))
+        raise validation(
+            typed_full_name=str(_("Type your full name as registered: %(names)s", names=" / ".join(user.spellings)))
+        )
+    existing = db.scalar(
+        sa.select(NdaAcknowledgement).where(
+            NdaAcknowledgement.user_id == user.id, NdaAcknowledgement.nda_version_id == nda.id
+        )
+    )
     if existing is not None:
         return existing
-    ack = NdaAcknowledgement(user_id=user.id, nda_version_id=nda.id, text_sha256=read.text_sha256,
-                             language=read.language, typed_full_name=typed[:200], ip=who.ip[:64],
-                             user_agent=who.user_agent[:400])
+    ack = NdaAcknowledgement(
+        user_id=user.id,
+        nda_version_id=nda.id,
+        text_sha256=read.text_sha256,
+        language=read.language,
+        typed_full_name=typed[:200],
+        ip=who.ip[:64],
+        user_agent=who.user_agent[:400],
+    )
     db.add(ack)
     db.flush()
-    record(db, who, Action.NDA_SIGNED, target_type="nda", target_id=nda.id,
-           details={"version": nda.version, "language": read.language, "sha256": read.text_sha256})
+    record(
+        db,
+        who,
+        Action.NDA_SIGNED,
+        target_type="nda",
+        target_id=nda.id,
+        details={"version": nda.version, "language": read.language, "sha256": read.text_sha256},
+    )
     return ack
 
 

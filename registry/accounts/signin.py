@@ -3,6 +3,7 @@
 When a session has ended by time, the first request that still carries it says so in plain words on the
 sign-in page, and a form it was sending is kept for its owner (``drafts``) instead of being lost.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -49,11 +50,22 @@ def load_signed_in_user(token: str) -> SignedInUser | None:
 
 def _say_session_ended(ended: StaffSession, minutes: int, secret_key: str) -> None:
     rule = rule_for(request.endpoint)
-    kept = (request.method == "POST" and rule is not None and rule.permission is not None
-            and drafts.keep(db(), ended.user_id, request.path, list(request.form.items(multi=True)), secret_key))
+    kept = (
+        request.method == "POST"
+        and rule is not None
+        and rule.permission is not None
+        and drafts.keep(db(), ended.user_id, request.path, list(request.form.items(multi=True)), secret_key)
+    )
     if kept:
-        flash(_("Your session ended after %(m)d minutes without activity. What you typed is kept: sign in again "
-                "and the form opens filled in, ready to save.", m=minutes), "warning")
+        flash(
+            _(
+                "Your session ended after %(m)d minutes without activity. What you typed is kept: sign in again "
+                "and the form opens filled in, ready to save.",
+                m=minutes,
+            ),
+            "warning",
+        )
     else:
-        flash(_("Your session ended after %(m)d minutes without activity. Sign in again to go on.", m=minutes),
-              "warning")
+        flash(
+            _("Your session ended after %(m)d minutes without activity. Sign in again to go on.", m=minutes), "warning"
+        )

@@ -2,6 +2,7 @@
 
 The first line of each file is its title (``# ...``); the rest is the text staff read and sign.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

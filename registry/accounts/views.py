@@ -1,4 +1,5 @@
 """Sign-in, second factor, the NDA page, the user's own account, and staff administration."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,8 +30,9 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 
 def _throttle_policy() -> service.ThrottlePolicy:
     s = current_runtime().settings
-    return service.ThrottlePolicy(s.login_max_failures_per_account, s.login_max_failures_per_ip,
-                                  timedelta(minutes=s.login_failure_window_minutes))
+    return service.ThrottlePolicy(
+        s.login_max_failures_per_account, s.login_max_failures_per_ip, timedelta(minutes=s.login_failure_window_minutes)
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,8 +44,14 @@ def login():
     runtime = current_runtime()
     try:
         user, mfa_passed = service.authenticate(
-            db(), current_actor(), form.get("username", ""), form.get("password", ""), form.get("code"),
-            _throttle_policy(), runtime.keyring)
+            db(),
+            current_actor(),
+            form.get("username", ""),
+            form.get("password", ""),
+            form.get("code"),
+            _throttle_policy(),
+            runtime.keyring,
+        )
     except (Unauthenticated, TooManyAttempts) as refusal:
         return _refused_login(refusal)
     previous = current_user.staff_session if current_user.is_authenticated else None
@@ -51,17 +59,22 @@ def login():
     session.clear()  # a new session id at every sign-in: nothing from before survives but the language chosen
     if language:
         session["locale"] = language
-    token, staff_session = service.open_session(db(), current_actor(), user, mfa_passed=mfa_passed,
-                                                replacing=previous)
+    token, staff_session = service.open_session(db(), current_actor(), user, mfa_passed=mfa_passed, replacing=previous)
     login_user(signin.SignedInUser(token, staff_session))
     return redirect(safe_next(form.get("next")) or url_for("web.index"))
 
 
 def _refused_login(refusal: RegistryError):
     """The form again, with the same words whatever was wrong, so a clerk can simply retry."""
-    return refused(refusal, lambda failed: render_form(
-        "accounts/login.html", status=failed.http_status, errors={"form": failed.message},
-        next=request.form.get("next", "")))
+    return refused(
+        refusal,
+        lambda failed: render_form(
+            "accounts/login.html",
+            status=failed.http_status,
+            errors={"form": failed.message},
+            next=request.form.get("next", ""),
+        ),
+    )
 
 
 @bp.post("/logout")
@@ -85,9 +98,17 @@ def enrol_two_factor():
     if request.method != "POST":
         return render_form("accounts/two_factor.html", qr=qr, secret=secret)
     try:
-        service.enrol_totp(db(), current_actor(), user, secret, request.form.get("code", ""), key,
-                           password=request.form.get("current_password", ""), policy=_throttle_policy(),
-                           keep_session=current_user.staff_session)
+        service.enrol_totp(
+            db(),
+            current_actor(),
+            user,
+            secret,
+            request.form.get("code", ""),
+            key,
+            password=request.form.get("current_password", ""),
+            policy=_throttle_policy(),
+            keep_session=current_user.staff_session,
+        )
     except ValidationFailed as error:
         return render_form("accounts/two_factor.html", error, qr=qr, secret=secret)
     session.pop("totp_pending", None)
@@ -111,10 +132,15 @@ def nda():
     if request.method != "POST":
         return render_form("accounts/nda.html", signed=signed, next=request.args.get("next", ""), **page)
     try:
-        service.acknowledge_nda(db(), actor, actor.user, version=_whole_number(request.form.get("version", "")),
-                                text_sha256=request.form.get("text_sha256", ""),
-                                typed_full_name=request.form.get("typed_full_name", ""),
-                                language=request.form.get("language", "en"))
+        service.acknowledge_nda(
+            db(),
+            actor,
+            actor.user,
+            version=_whole_number(request.form.get("version", "")),
+            text_sha256=request.form.get("text_sha256", ""),
+            typed_full_name=request.form.get("typed_full_name", ""),
+            language=request.form.get("language", "en"),
+        )
     except ValidationFailed as error:
         return render_form("accounts/nda.html", error, signed=False, next=request.form.get("next", ""), **page)
     flash(_("Thank you. Your signature is recorded."), "info")
@@ -141,12 +167,19 @@ def my_account():
 def change_password():
     user = current_actor().user
     try:
-        service.change_password(db(), current_actor(), user, request.form.get("current_password", ""),
-                                request.form.get("new_password", ""), _throttle_policy(),
-                                keep_session=current_user.staff_session)
+        service.change_password(
+            db(),
+            current_actor(),
+            user,
+            request.form.get("current_password", ""),
+            request.form.get("new_password", ""),
+            _throttle_policy(),
+            keep_session=current_user.staff_session,
+        )
     except ValidationFailed as error:
-        return render_form("accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user),
-                           new_token=None)
+        return render_form(
+            "accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user), new_token=None
+        )
     flash(_("Your password is changed. Your other sessions and API tokens were ended."), "info")
     return redirect(url_for("accounts.my_account"))
 
@@ -159,11 +192,13 @@ def create_token():
     try:
         token = service.create_api_token(db(), current_actor(), user, name=request.form.get("name", ""), days=days)
     except ValidationFailed as error:
-        return render_form("accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user),
-                           new_token=None)
+        return render_form(
+            "accounts/account.html", error, user=user, tokens=service.list_tokens(db(), user), new_token=None
+        )
     # Shown once, in this answer only: never kept in the session cookie, which is signed but readable.
-    return render_form("accounts/account.html", user=user, tokens=service.list_tokens(db(), user),
-                       new_token=token, values={})
+    return render_form(
+        "accounts/account.html", user=user, tokens=service.list_tokens(db(), user), new_token=token, values={}
+    )
 
 
 @bp.post("/account/tokens/<token_id>/revoke")
@@ -178,15 +213,24 @@ def revoke_token(token_id: str):
 
 # ---------------------------------------------------------------- administration
 
+
 def _staff_page(error: RegistryError | None = None, *, setup: tuple[User, str] | None = None, **context):
     """The staff page; ``setup`` is an account and its set-up link, shown in this answer only."""
     setup_link = url_for("accounts.account_setup", token=setup[1], _external=True) if setup else None
     context.setdefault("chosen", [])  # the roles ticked in the new-account form when it is shown again
-    return render_form("accounts/admin_users.html", error, **context, users=service.list_users(db()),
-                       roles=list(Role), pending=duties.pending_by_user(db()),
-                       awaiting=duties.awaiting_setup(db()), me=current_actor().user_id,
-                       setup_user=setup[0] if setup else None, setup_link=setup_link,
-                       lifetime_hours=int(duties.SETUP_LINK_LIFETIME.total_seconds() // 3600))
+    return render_form(
+        "accounts/admin_users.html",
+        error,
+        **context,
+        users=service.list_users(db()),
+        roles=list(Role),
+        pending=duties.pending_by_user(db()),
+        awaiting=duties.awaiting_setup(db()),
+        me=current_actor().user_id,
+        setup_user=setup[0] if setup else None,
+        setup_link=setup_link,
+        lifetime_hours=int(duties.SETUP_LINK_LIFETIME.total_seconds() // 3600),
+    )
 
 
 @bp.get("/admin/users")
@@ -201,14 +245,21 @@ def admin_create_user():
     form = request.form
     try:
         user, token, proposal = duties.create_account(
-            db(), current_actor(), username=form.get("username", ""), full_name=form.get("full_name", ""),
-            roles=service.parse_roles(form.getlist("roles")), reason=form.get("reason", ""))
+            db(),
+            current_actor(),
+            username=form.get("username", ""),
+            full_name=form.get("full_name", ""),
+            roles=service.parse_roles(form.getlist("roles")),
+            reason=form.get("reason", ""),
+        )
         service.set_other_spellings(db(), current_actor(), user, form.get("other_spellings", ""))
     except (ValidationFailed, Conflict) as error:
         return _staff_page(error, chosen=form.getlist("roles"))
     if proposal is not None:
-        flash(_("The account is created without roles; the roles you chose wait for another "
-                "administrator's approval."), "info")
+        flash(
+            _("The account is created without roles; the roles you chose wait for another administrator's approval."),
+            "info",
+        )
     # Shown once, in this answer only: never kept in the session cookie, which is signed but readable.
     return _staff_page(setup=(user, token))
 
@@ -218,10 +269,14 @@ def admin_create_user():
 def admin_update_user(user_id: str):
     user = service.get_user(db(), user_id)
     try:
-        proposal = duties.update_account(db(), current_actor(), user,
-                                         roles=service.parse_roles(request.form.getlist("roles")),
-                                         active=request.form.get("active") == "on",
-                                         reason=request.form.get("reason", ""))
+        proposal = duties.update_account(
+            db(),
+            current_actor(),
+            user,
+            roles=service.parse_roles(request.form.getlist("roles")),
+            active=request.form.get("active") == "on",
+            reason=request.form.get("reason", ""),
+        )
         if "other_spellings" in request.form:
             service.set_other_spellings(db(), current_actor(), user, request.form["other_spellings"])
     except (ValidationFailed, Conflict) as error:  # shown above the table: the new-account form stays empty
@@ -245,16 +300,26 @@ def admin_new_setup_link(user_id: str):
 @requires(Permission.ROLE_CHANGE_READ)
 def role_changes():
     """Every role proposal and its decision: auditors check them, administrators decide from here."""
-    return render_form("accounts/role_changes.html", proposals=duties.list_role_changes(db()),
-                       can_decide=current_actor().can(Permission.USER_MANAGE), me=current_actor().user_id)
+    return render_form(
+        "accounts/role_changes.html",
+        proposals=duties.list_role_changes(db()),
+        can_decide=current_actor().can(Permission.USER_MANAGE),
+        me=current_actor().user_id,
+    )
 
 
 @bp.post("/admin/role-changes/<request_id>/approve")
 @requires(Permission.USER_MANAGE)
 def approve_role_change(request_id: str):
     proposal = duties.approve_role_change(db(), current_actor(), request_id)
-    flash(_("Approved: %(name)s now has the roles %(roles)s.", name=proposal.user.username,
-            roles=", ".join(sorted(label(r, "staff_role") for r in proposal.proposed_roles))), "info")
+    flash(
+        _(
+            "Approved: %(name)s now has the roles %(roles)s.",
+            name=proposal.user.username,
+            roles=", ".join(sorted(label(r, "staff_role") for r in proposal.proposed_roles)),
+        ),
+        "info",
+    )
     return redirect(url_for("accounts.role_changes"))
 
 
@@ -267,6 +332,7 @@ def reject_role_change(request_id: str):
 
 
 # ---------------------------------------------------------------- a new staff member's own set-up
+
 
 @bp.route("/account/setup", methods=["GET", "POST"])
 @public
@@ -281,8 +347,13 @@ def account_setup():
         return render_form("accounts/setup.html", user=user, token=token)
     token = request.form.get("token", "")
     try:
-        user = duties.complete_setup(db(), current_actor(), token, password=request.form.get("new_password", ""),
-                                     repeated=request.form.get("repeat_password", ""))
+        user = duties.complete_setup(
+            db(),
+            current_actor(),
+            token,
+            password=request.form.get("new_password", ""),
+            repeated=request.form.get("repeat_password", ""),
+        )
     except ValidationFailed as error:
         return render_form("accounts/setup.html", error, user=duties.setup_account_for(db(), token), token=token)
     flash(_("Your password is set, %(name)s. Sign in with it now.", name=user.username), "info")
@@ -292,21 +363,30 @@ def account_setup():
 @bp.get("/admin/nda")
 @requires(Permission.NDA_MANAGE)
 def admin_nda():
-    return render_form("accounts/admin_nda.html", versions=service.list_nda_versions(db()),
-                       signatures=service.nda_signatures(db()))
+    return render_form(
+        "accounts/admin_nda.html", versions=service.list_nda_versions(db()), signatures=service.nda_signatures(db())
+    )
 
 
 @bp.post("/admin/nda")
 @requires(Permission.NDA_MANAGE)
 def admin_publish_nda():
     form = request.form
-    translations = {lang: (form.get(f"title_{lang}", ""), form.get(f"text_{lang}", ""))
-                    for lang in LOCALES if lang != "en" and (form.get(f"title_{lang}") or form.get(f"text_{lang}"))}
+    translations = {
+        lang: (form.get(f"title_{lang}", ""), form.get(f"text_{lang}", ""))
+        for lang in LOCALES
+        if lang != "en" and (form.get(f"title_{lang}") or form.get(f"text_{lang}"))
+    }
     try:
-        service.publish_nda(db(), current_actor(), title=form.get("title", ""), text=form.get("text", ""),
-                            translations=translations)
+        service.publish_nda(
+            db(), current_actor(), title=form.get("title", ""), text=form.get("text", ""), translations=translations
+        )
     except ValidationFailed as error:
-        return render_form("accounts/admin_nda.html", error, versions=service.list_nda_versions(db()),
-                           signatures=service.nda_signatures(db()))
+        return render_form(
+            "accounts/admin_nda.html",
+            error,
+            versions=service.list_nda_versions(db()),
+            signatures=service.nda_signatures(db()),
+        )
     flash(_("The new version is published. Everyone must sign it before their next access."), "info")
     return redirect(url_for("accounts.admin_nda"))

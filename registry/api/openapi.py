@@ -1,4 +1,5 @@
 """The OpenAPI document, generated from the routes themselves (path, method, docstring, permission)."""
+
 from __future__ import annotations
 
 import re
@@ -9,49 +10,114 @@ from registry.api.blueprint import api
 from registry.web.policy import public, rule_for
 
 ERROR_SCHEMA = {
-    "type": "object", "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-        "code": {"type": "string", "enum": [
-            "unauthenticated", "nda_required", "forbidden", "not_found", "conflict", "validation_error",
-            "unsupported_content_type", "content_type_mismatch", "file_too_large", "malformed_file",
-            "password_protected", "empty_file", "image_too_large", "conversion_failed", "too_many_attempts",
-            "viewing_copy_pending", "viewing_copy_failed", "storage_unavailable",
-            "audit_unavailable", "database_unavailable", "unavailable", "internal_error", "bad_request", "method_not_allowed",
-            "integrity_error", "request_timeout",
-            # kinship evidence: a genomic method that cannot bear on the relationship (Y-STR and a woman, mtDNA and
-            # a father); a result from a laboratory without valid ISO/IEC 17025 accreditation in a court bundle
-            "biologically_impossible", "laboratory_not_accredited",
-            # the document's files were disposed of under the retention schedule (410): its record remains
-            "disposed"]},
-        "message": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "enum": [
+                        "unauthenticated",
+                        "nda_required",
+                        "forbidden",
+                        "not_found",
+                        "conflict",
+                        "validation_error",
+                        "unsupported_content_type",
+                        "content_type_mismatch",
+                        "file_too_large",
+                        "malformed_file",
+                        "password_protected",
+                        "empty_file",
+                        "image_too_large",
+                        "conversion_failed",
+                        "too_many_attempts",
+                        "viewing_copy_pending",
+                        "viewing_copy_failed",
+                        "storage_unavailable",
+                        "audit_unavailable",
+                        "database_unavailable",
+                        "unavailable",
+                        "internal_error",
+                        "bad_request",
+                        "method_not_allowed",
+                        "integrity_error",
+                        "request_timeout",
+                        # kinship evidence: a genomic method that cannot bear on the relationship (Y-STR and a woman, mtDNA and
+                        # a father); a result from a laboratory without valid ISO/IEC 17025 accreditation in a court bundle
+                        "biologically_impossible",
+                        "laboratory_not_accredited",
+                        # the document's files were disposed of under the retention schedule (410): its record remains
+                        "disposed",
+                    ],
+                },
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
 }
 # Possible same person (registry.matching): what a candidate looks like, and the bodies its operations take.
 CANDIDATE_SCHEMA = {
-    "type": "object", "required": ["person", "probability", "weight", "band", "reasons"],
+    "type": "object",
+    "required": ["person", "probability", "weight", "band", "reasons"],
     "properties": {
-        "person": {"type": "object", "properties": {"id": {"type": "string"}, "registry_number": {"type": "string"},
-                                                    "name": {"type": "string"}}},
+        "person": {
+            "type": "object",
+            "properties": {"id": {"type": "string"}, "registry_number": {"type": "string"}, "name": {"type": "string"}},
+        },
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
         "weight": {"type": "number", "description": "Fellegi-Sunter match weight in bits (prior included)"},
         "band": {"type": "string", "enum": ["likely", "possible"]},
-        "reasons": {"type": "array", "items": {"type": "object", "required": ["field", "level", "weight"],
-                                               "properties": {
-            "field": {"type": "string", "enum": ["name", "birth_date", "sex", "place_of_birth", "document_number",
-                                                 "mother", "child"]},
-            "level": {"type": "string"}, "weight": {"type": "number"},
-            "family": {"type": "string"}, "given": {"type": "string"}, "patronymic": {"type": "string"},
-            "swapped": {"type": "boolean"}, "ours": {"type": "string"}, "theirs": {"type": "string"}}}}},
+        "reasons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "level", "weight"],
+                "properties": {
+                    "field": {
+                        "type": "string",
+                        "enum": ["name", "birth_date", "sex", "place_of_birth", "document_number", "mother", "child"],
+                    },
+                    "level": {"type": "string"},
+                    "weight": {"type": "number"},
+                    "family": {"type": "string"},
+                    "given": {"type": "string"},
+                    "patronymic": {"type": "string"},
+                    "swapped": {"type": "boolean"},
+                    "ours": {"type": "string"},
+                    "theirs": {"type": "string"},
+                },
+            },
+        },
+    },
 }
 _REASON = {"type": "string", "minLength": 10}
 _BODIES = {
-    "api.draft_matches": {"type": "object", "required": ["names"], "properties": {
-        "names": {"type": "array", "items": {"type": "object"}}, "sex": {"type": "string"},
-        "birth_date": {"type": "string", "format": "date"}, "birth_date_precision": {"type": "string"},
-        "place_of_birth_designation": {"type": "string"},
-        "document_numbers": {"type": "array", "items": {"type": "string"}, "maxItems": 10}}},
-    "api.decide_match": {"type": "object", "required": ["decision", "reason"], "properties": {
-        "decision": {"type": "string", "enum": ["same", "not_same"]}, "reason": _REASON,
-        "survivor_id": {"type": "string"}}},
+    "api.draft_matches": {
+        "type": "object",
+        "required": ["names"],
+        "properties": {
+            "names": {"type": "array", "items": {"type": "object"}},
+            "sex": {"type": "string"},
+            "birth_date": {"type": "string", "format": "date"},
+            "birth_date_precision": {"type": "string"},
+            "place_of_birth_designation": {"type": "string"},
+            "document_numbers": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+        },
+    },
+    "api.decide_match": {
+        "type": "object",
+        "required": ["decision", "reason"],
+        "properties": {
+            "decision": {"type": "string", "enum": ["same", "not_same"]},
+            "reason": _REASON,
+            "survivor_id": {"type": "string"},
+        },
+    },
     "api.undo_merge": {"type": "object", "required": ["reason"], "properties": {"reason": _REASON}},
 }
 _CANDIDATE_LISTS = {"api.person_matches", "api.draft_matches"}
@@ -61,15 +127,26 @@ _SIGNED_ZIPS = {"api.relationship_bundle", "api.person_bundle", "api.person_expo
 _SIGNED_ZIP_RESPONSE = {
     "description": "A signed ZIP; check it with `registry bundle verify FILE --fingerprint HEX`",
     "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
-    "headers": {"X-Manifest-SHA256": {"description": "SHA-256 of manifest.json, as the access log records it",
-                                      "schema": {"type": "string"}}}}
+    "headers": {
+        "X-Manifest-SHA256": {
+            "description": "SHA-256 of manifest.json, as the access log records it",
+            "schema": {"type": "string"},
+        }
+    },
+}
 # Query parameters of the lists beside those their ListSpec declares (registry.web.listing).
-_LIST_EXTRAS = {"api.list_persons": {"q": "searches every name in any script, or a registry number"},
-                "api.list_restorations": {"person_id": "the requests of one person"}}
+_LIST_EXTRAS = {
+    "api.list_persons": {"q": "searches every name in any script, or a registry number"},
+    "api.list_restorations": {"person_id": "the requests of one person"},
+}
 # Query parameters of routes that are not paged lists.
-_QUERIES = {"api.list_legal_holds": {"target_type": "person, case or document: only the holds on one target",
-                                     "target_id": "the id of that person, case or document",
-                                     "active": "true: leave out lifted holds"}}
+_QUERIES = {
+    "api.list_legal_holds": {
+        "target_type": "person, case or document: only the holds on one target",
+        "target_id": "the id of that person, case or document",
+        "active": "true: leave out lifted holds",
+    }
+}
 
 
 def _list_specs() -> dict:
@@ -79,27 +156,48 @@ def _list_specs() -> dict:
     from registry.matching.api import MATCH_QUEUE
     from registry.persons.service import PERSON_LIST
     from registry.restoration.service import RESTORATION_LIST
-    return {"api.list_persons": PERSON_LIST, "api.list_cases": CASE_LIST,
-            "api.list_restorations": RESTORATION_LIST, "api.audit_events": EVENT_LIST, "api.match_queue": MATCH_QUEUE}
+
+    return {
+        "api.list_persons": PERSON_LIST,
+        "api.list_cases": CASE_LIST,
+        "api.list_restorations": RESTORATION_LIST,
+        "api.audit_events": EVENT_LIST,
+        "api.match_queue": MATCH_QUEUE,
+    }
 
 
 def _query_parameters(endpoint: str) -> list[dict]:
     """A list's filters, order (``-`` first: descending; a value it does not offer is a 422) and page."""
     spec = _list_specs().get(endpoint)
     if spec is None:
-        return [{"name": name, "in": "query", "description": words, "schema": {"type": "string"}}
-                for name, words in _QUERIES.get(endpoint, {}).items()]
+        return [
+            {"name": name, "in": "query", "description": words, "schema": {"type": "string"}}
+            for name, words in _QUERIES.get(endpoint, {}).items()
+        ]
     text = {"type": "string"}
-    found = [{"name": name, "in": "query", "description": words, "schema": text}
-             for name, words in _LIST_EXTRAS.get(endpoint, {}).items()]
-    found += [{"name": name, "in": "query", "schema": text if choices is None else {"type": "string",
-                                                                                      "enum": list(choices)}}
-              for name, choices in spec.filters.items()]
-    found.append({"name": "sort", "in": "query", "schema": {
-        "type": "string", "enum": [key for s in spec.sorts for key in (s, "-" + s)],
-        **({"default": spec.default_sort} if spec.default_sort else {})}})
-    found += [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-              {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1}}]
+    found = [
+        {"name": name, "in": "query", "description": words, "schema": text}
+        for name, words in _LIST_EXTRAS.get(endpoint, {}).items()
+    ]
+    found += [
+        {"name": name, "in": "query", "schema": text if choices is None else {"type": "string", "enum": list(choices)}}
+        for name, choices in spec.filters.items()
+    ]
+    found.append(
+        {
+            "name": "sort",
+            "in": "query",
+            "schema": {
+                "type": "string",
+                "enum": [key for s in spec.sorts for key in (s, "-" + s)],
+                **({"default": spec.default_sort} if spec.default_sort else {}),
+            },
+        }
+    )
+    found += [
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    ]
     return found
 
 
@@ -116,22 +214,37 @@ def build_spec() -> dict:
             operation = {
                 "operationId": rule.endpoint.removeprefix("api."),
                 "summary": doc.splitlines()[0] if doc else rule.endpoint,
-                "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                               for name in _PARAM.findall(rule.rule)] + (
-                                   _query_parameters(rule.endpoint) if method == "GET" else []),
-                "responses": {"200": _SIGNED_ZIP_RESPONSE if rule.endpoint in _SIGNED_ZIPS else {"description": "OK"},
-                              "default": {"description": "Error", "content": {
-                                  "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+                "parameters": [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in _PARAM.findall(rule.rule)
+                ]
+                + (_query_parameters(rule.endpoint) if method == "GET" else []),
+                "responses": {
+                    "200": _SIGNED_ZIP_RESPONSE if rule.endpoint in _SIGNED_ZIPS else {"description": "OK"},
+                    "default": {
+                        "description": "Error",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                },
             }
             if " " in doc.strip() and len(doc.splitlines()) > 1:
                 operation["description"] = " ".join(doc.split())
             if rule.endpoint in _BODIES:
-                operation["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": _BODIES[rule.endpoint]}}}
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": _BODIES[rule.endpoint]}},
+                }
             if rule.endpoint in _CANDIDATE_LISTS:
-                operation["responses"]["200"]["content"] = {"application/json": {"schema": {
-                    "type": "object", "properties": {"candidates": {
-                        "type": "array", "items": {"$ref": "#/components/schemas/Candidate"}}}}}}
+                operation["responses"]["200"]["content"] = {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/Candidate"}}
+                            },
+                        }
+                    }
+                }
             if access is not None and access.public:
                 operation["security"] = []
             elif access is not None and access.permission is not None:
@@ -141,8 +254,10 @@ def build_spec() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Kinship-evidence registry API", "version": "1"},
         "servers": [{"url": "/"}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": {"Error": ERROR_SCHEMA, "Candidate": CANDIDATE_SCHEMA}},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR_SCHEMA, "Candidate": CANDIDATE_SCHEMA},
+        },
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
     }

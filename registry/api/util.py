@@ -1,4 +1,5 @@
 """Reading JSON request bodies: anything malformed is a 422 with the field named, never a 500."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,9 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def text_field(body: dict[str, Any], name: str, *, required: bool = False, default: str = "",
-               max_length: int = 1000) -> str:
+def text_field(
+    body: dict[str, Any], name: str, *, required: bool = False, default: str = "", max_length: int = 1000
+) -> str:
     value = body.get(name, None)
     if value is None:
         if required:

@@ -4,6 +4,7 @@ and asking for persons that do not exist (guessing ids to learn which do).
 Neither proves misuse: they rank where to look. The thresholds are constants to
 tune with experience; "local" is the time at the registry's offices.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -74,8 +75,9 @@ def reading_days(db: Session, *, today: date, days: int = 7, actor_id: str | Non
     baseline_start = first - timedelta(days=BASELINE_DAYS)
     persons_by_day: dict[str, dict[date, set[str]]] = {}
     names: dict[str, str] = {}
-    for user, name, at, person in db.execute(_reads(local_day_start(baseline_start),
-                                                    local_day_start(today + timedelta(days=1)), actor_id)):
+    for user, name, at, person in db.execute(
+        _reads(local_day_start(baseline_start), local_day_start(today + timedelta(days=1)), actor_id)
+    ):
         names[user] = name
         persons_by_day.setdefault(user, {}).setdefault(local_time(at).date(), set()).add(person)
     found = []
@@ -87,11 +89,18 @@ def reading_days(db: Session, *, today: date, days: int = 7, actor_id: str | Non
 
 
 def _reads(since: datetime, until: datetime, actor_id: str | None) -> sa.Select:
-    query = (sa.select(AuditEvent.actor_id, AuditEvent.actor_name, AuditEvent.at, AuditEventPerson.person_id)
-             .join(AuditEventPerson, AuditEventPerson.seq == AuditEvent.seq)
-             .where(AuditEvent.action.in_(sorted(READ_ACTIONS)), AuditEvent.outcome == Outcome.ALLOWED,
-                    AuditEvent.actor_id.is_not(None), AuditEvent.at >= since, AuditEvent.at < until)
-             .order_by(AuditEvent.seq))
+    query = (
+        sa.select(AuditEvent.actor_id, AuditEvent.actor_name, AuditEvent.at, AuditEventPerson.person_id)
+        .join(AuditEventPerson, AuditEventPerson.seq == AuditEvent.seq)
+        .where(
+            AuditEvent.action.in_(sorted(READ_ACTIONS)),
+            AuditEvent.outcome == Outcome.ALLOWED,
+            AuditEvent.actor_id.is_not(None),
+            AuditEvent.at >= since,
+            AuditEvent.at < until,
+        )
+        .order_by(AuditEvent.seq)
+    )
     return query.where(AuditEvent.actor_id == actor_id) if actor_id else query
 
 
@@ -99,12 +108,17 @@ def unusual_volume(db: Session, *, today: date, days: int = 7) -> list[ReadingDa
     return [r for r in reading_days(db, today=today, days=days) if r.unusual]
 
 
-def after_hours_reads(db: Session, *, since: datetime, actor_id: str | None = None,
-                      limit: int = 200) -> list[AuditEvent]:
+def after_hours_reads(
+    db: Session, *, since: datetime, actor_id: str | None = None, limit: int = 200
+) -> list[AuditEvent]:
     """The newest reads of personal data outside working hours since ``since``."""
-    query = (sa.select(AuditEvent).where(AuditEvent.action.in_(sorted(READ_ACTIONS)),
-                                         AuditEvent.outcome == Outcome.ALLOWED, AuditEvent.at >= since)
-             .order_by(AuditEvent.seq.desc()))
+    query = (
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.action.in_(sorted(READ_ACTIONS)), AuditEvent.outcome == Outcome.ALLOWED, AuditEvent.at >= since
+        )
+        .order_by(AuditEvent.seq.desc())
+    )
     if actor_id:
         query = query.where(AuditEvent.actor_id == actor_id)
     found: list[AuditEvent] = []
@@ -128,9 +142,12 @@ class Probing:
 
 
 def _refused(since: datetime) -> sa.Select:
-    return sa.select(AuditEvent).where(AuditEvent.action.in_([str(a) for a in PROBING_ACTIONS]),
-                                       AuditEvent.outcome == Outcome.DENIED, AuditEvent.at >= since,
-                                       AuditEvent.actor_id.is_not(None))
+    return sa.select(AuditEvent).where(
+        AuditEvent.action.in_([str(a) for a in PROBING_ACTIONS]),
+        AuditEvent.outcome == Outcome.DENIED,
+        AuditEvent.at >= since,
+        AuditEvent.actor_id.is_not(None),
+    )
 
 
 def refused_person_requests(db: Session, actor_id: str, *, since: datetime) -> int:
@@ -142,8 +159,10 @@ def refused_person_requests(db: Session, actor_id: str, *, since: datetime) -> i
 def probing(db: Session, *, since: datetime, limit: int = 200) -> list[Probing]:
     """Users whose requests naming a person were refused since ``since``, most refusals first."""
     refused = _refused(since).subquery()
-    rows = db.execute(sa.select(refused.c.actor_id, sa.func.max(refused.c.actor_name), sa.func.count(),
-                                sa.func.max(refused.c.at))
-                      .group_by(refused.c.actor_id).order_by(sa.func.count().desc(), refused.c.actor_id)
-                      .limit(limit))
+    rows = db.execute(
+        sa.select(refused.c.actor_id, sa.func.max(refused.c.actor_name), sa.func.count(), sa.func.max(refused.c.at))
+        .group_by(refused.c.actor_id)
+        .order_by(sa.func.count().desc(), refused.c.actor_id)
+        .limit(limit)
+    )
     return [Probing(actor_id, name, attempts, last) for actor_id, name, attempts, last in rows]

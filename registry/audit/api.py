@@ -1,4 +1,5 @@
 """JSON routes for the access log."""
+
 from __future__ import annotations
 
 from flask import jsonify
@@ -21,8 +22,13 @@ def audit_events():
     page, per_page = page_args(default_size=50, max_size=500)
     chosen, wanted = event_query(page=page, per_page=per_page)
     found = reports.find_events(db(), current_actor(), chosen, wanted)
-    return jsonify(events=[reports.event_json(e) for e in found.items], total=found.total, page=found.page,
-                   per_page=found.per_page, pages=found.pages)
+    return jsonify(
+        events=[reports.event_json(e) for e in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        pages=found.pages,
+    )
 
 
 @api.get("/persons/<person_id>/access-report")

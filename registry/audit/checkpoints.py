@@ -10,6 +10,7 @@ the one before it, so a deleted checkpoint leaves a gap that verify reports.
 The same key signs court evidence bundles; each kind of signature covers its own context
 line first, so a checkpoint signature never verifies as a bundle's, nor the other way round.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,8 +49,9 @@ def load_signing_key(path: str, *, create: bool) -> Ed25519PrivateKey:
         if not create:
             raise FileNotFoundError(f"audit signing key {path} does not exist; run `registry init`")
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -57,8 +59,10 @@ def load_signing_key(path: str, *, create: bool) -> Ed25519PrivateKey:
         return key
     mode = key_path.stat().st_mode
     if mode & 0o077:  # like the master keyring: whoever reads this file can sign checkpoints and bundles
-        raise SettingsError(f"audit signing key {path} is accessible by group or others "
-                            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}")
+        raise SettingsError(
+            f"audit signing key {path} is accessible by group or others "
+            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
+        )
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
@@ -104,11 +108,19 @@ class Checkpoint:
 
     def statement(self) -> bytes:
         """The exact bytes signed: the checkpoint context line, then the canonical JSON of the head."""
-        signed: dict[str, object] = {"chain": CHAIN_ID, "seq": self.seq, "hash": self.hash, "at": self.at,
-                                     "key_id": self.key_id}
+        signed: dict[str, object] = {
+            "chain": CHAIN_ID,
+            "seq": self.seq,
+            "hash": self.hash,
+            "at": self.at,
+            "key_id": self.key_id,
+        }
         if self.previous_seq is not None:
-            signed |= {"previous_seq": self.previous_seq, "previous_hash": self.previous_hash,
-                       "witness_seconds": self.witness_seconds}
+            signed |= {
+                "previous_seq": self.previous_seq,
+                "previous_hash": self.previous_hash,
+                "witness_seconds": self.witness_seconds,
+            }
         return CHECKPOINT_CONTEXT + canonical_json(signed)
 
     def to_json(self) -> bytes:
@@ -117,9 +129,16 @@ class Checkpoint:
     @classmethod
     def from_json(cls, data: dict) -> Checkpoint:
         previous, witness = data.get("previous_seq"), data.get("witness_seconds")
-        return cls(int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["key_id"]), str(data["signature"]),
-                   None if previous is None else int(previous), str(data.get("previous_hash", "")),
-                   None if witness is None else int(witness))
+        return cls(
+            int(data["seq"]),
+            str(data["hash"]),
+            str(data["at"]),
+            str(data["key_id"]),
+            str(data["signature"]),
+            None if previous is None else int(previous),
+            str(data.get("previous_hash", "")),
+            None if witness is None else int(witness),
+        )
 
     def signed_at(self) -> datetime:
         return datetime.strptime(self.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
@@ -129,8 +148,15 @@ def checkpoint_key(seq: int) -> str:
     return f"{PREFIX}{seq:020d}.json"
 
 
-def write_checkpoint(sessions, store: ObjectStore, key: Ed25519PrivateKey, *, witness_seconds: int | None = None,
-                     now: datetime | None = None, after: int = 0) -> Checkpoint | None:
+def write_checkpoint(
+    sessions,
+    store: ObjectStore,
+    key: Ed25519PrivateKey,
+    *,
+    witness_seconds: int | None = None,
+    now: datetime | None = None,
+    after: int = 0,
+) -> Checkpoint | None:
     """Sign the current head, chained to the newest checkpoint before it, and store it; locked (WORM) where
     the store can.
 
@@ -146,10 +172,19 @@ def write_checkpoint(sessions, store: ObjectStore, key: Ed25519PrivateKey, *, wi
     previous = _previous(store, public, seq, after)
     if witness_seconds is None:
         witness_seconds = (previous and previous.witness_seconds) or DEFAULT_WITNESS_SECONDS
-    unsigned = Checkpoint(seq, digest, format_time(now or utcnow()), public_key_id(public), "",
-                          previous.seq if previous else 0, previous.hash if previous else "", witness_seconds)
-    checkpoint = Checkpoint(**(unsigned.__dict__ | {
-        "signature": base64.b64encode(key.sign(unsigned.statement())).decode()}))
+    unsigned = Checkpoint(
+        seq,
+        digest,
+        format_time(now or utcnow()),
+        public_key_id(public),
+        "",
+        previous.seq if previous else 0,
+        previous.hash if previous else "",
+        witness_seconds,
+    )
+    checkpoint = Checkpoint(
+        **(unsigned.__dict__ | {"signature": base64.b64encode(key.sign(unsigned.statement())).decode()})
+    )
     object_key = checkpoint_key(seq)
     body = checkpoint.to_json()
     store.put(object_key, BytesIO(body), length=len(body), metadata={"kind": "audit-checkpoint"})
@@ -195,8 +230,11 @@ def _load(store: ObjectStore, entry: ObjectVersion, public: Ed25519PublicKey) ->
     """The checkpoint stored in one object (version), or why it is none."""
     name = entry.key if entry.latest else f"{entry.key} (earlier version {entry.version_id})"
     try:
-        with (store.open_version(entry.key, entry.version_id) if entry.version_id  # type: ignore[attr-defined]
-              else store.open(entry.key)) as fh:
+        with (
+            store.open_version(entry.key, entry.version_id)
+            if entry.version_id  # type: ignore[attr-defined]
+            else store.open(entry.key)
+        ) as fh:
             checkpoint = Checkpoint.from_json(json.loads(fh.read(64 * 1024)))
         public.verify(base64.b64decode(checkpoint.signature), checkpoint.statement())
     except (ValueError, KeyError, TypeError, InvalidSignature, json.JSONDecodeError):
@@ -214,14 +252,19 @@ def read_checkpoints(store: ObjectStore, public: Ed25519PublicKey) -> tuple[list
     marker included: a plain delete hides nothing from verify, and is itself reported.
     """
     versions = getattr(store, "iter_versions", None)
-    entries = (list(versions(PREFIX)) if versions is not None
-               else [ObjectVersion(key, "", True, False) for key in store.iter_keys(PREFIX)])
+    entries = (
+        list(versions(PREFIX))
+        if versions is not None
+        else [ObjectVersion(key, "", True, False) for key in store.iter_keys(PREFIX)]
+    )
     good: list[Checkpoint] = []
     problems: list[str] = []
     for entry in sorted(entries, key=lambda e: (e.key, not e.latest, e.version_id)):
         if entry.delete_marker:
-            problems.append(f"checkpoint {entry.key} was deleted: a delete marker hides it from a listing "
-                            "(its stored versions are still checked)")
+            problems.append(
+                f"checkpoint {entry.key} was deleted: a delete marker hides it from a listing "
+                "(its stored versions are still checked)"
+            )
             continue
         checkpoint, problem = _load(store, entry, public)
         if checkpoint is None:
@@ -236,8 +279,11 @@ def _chain_problems(checkpoints: list[Checkpoint]) -> list[str]:
     hashes: dict[int, set[str]] = {}
     for checkpoint in checkpoints:
         hashes.setdefault(checkpoint.seq, set()).add(checkpoint.hash)
-    problems = [f"the checkpoints at event {seq} sign different hashes: the log was rewritten between them"
-                for seq, signed in sorted(hashes.items()) if len(signed) > 1]
+    problems = [
+        f"the checkpoints at event {seq} sign different hashes: the log was rewritten between them"
+        for seq, signed in sorted(hashes.items())
+        if len(signed) > 1
+    ]
     missing: dict[int, int] = {}
     for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
         previous = checkpoint.previous_seq
@@ -246,10 +292,15 @@ def _chain_problems(checkpoints: list[Checkpoint]) -> list[str]:
         if previous not in hashes:
             missing.setdefault(previous, checkpoint.seq)
         elif checkpoint.previous_hash not in hashes[previous]:
-            problems.append(f"the checkpoint at event {checkpoint.seq} follows a checkpoint at event {previous} "
-                            "that signed another hash: the log was rewritten between them")
-    problems += [f"gap in the checkpoint chain: the checkpoint at event {after} follows one at event {seq}, "
-                 "which is missing (deleted)" for seq, after in sorted(missing.items())]
+            problems.append(
+                f"the checkpoint at event {checkpoint.seq} follows a checkpoint at event {previous} "
+                "that signed another hash: the log was rewritten between them"
+            )
+    problems += [
+        f"gap in the checkpoint chain: the checkpoint at event {after} follows one at event {seq}, "
+        "which is missing (deleted)"
+        for seq, after in sorted(missing.items())
+    ]
     return problems
 
 
@@ -274,8 +325,14 @@ class Witness:
 
     def sign(self, sessions, store: ObjectStore, key: Ed25519PrivateKey) -> Checkpoint | None:
         now = self.clock()
-        checkpoint = write_checkpoint(sessions, store, key, witness_seconds=self.interval_seconds, now=now,
-                                      after=self._last.seq if self._last else 0)
+        checkpoint = write_checkpoint(
+            sessions,
+            store,
+            key,
+            witness_seconds=self.interval_seconds,
+            now=now,
+            after=self._last.seq if self._last else 0,
+        )
         if checkpoint is not None:
             self._last, self._signed_at = checkpoint, now
         return checkpoint

@@ -1,4 +1,5 @@
 """Event names and the canonical encoding that the hash chain is computed over."""
+
 from __future__ import annotations
 
 import hashlib
@@ -90,11 +91,19 @@ class Outcome(StrEnum):
 
 
 # Actions that show a person's data to the actor: what the volume anomaly counts.
-READ_ACTIONS: frozenset[str] = frozenset({
-    Action.PERSON_VIEWED, Action.PERSON_SEARCHED, Action.DOCUMENT_VIEWED, Action.DOCUMENT_CONTENT_READ,
-    Action.DOCUMENT_ORIGINAL_READ, Action.RELATIONSHIP_VIEWED, Action.BUNDLE_EXPORTED, Action.RESTORATION_VIEWED,
-    Action.PERSON_EXPORTED,
-})
+READ_ACTIONS: frozenset[str] = frozenset(
+    {
+        Action.PERSON_VIEWED,
+        Action.PERSON_SEARCHED,
+        Action.DOCUMENT_VIEWED,
+        Action.DOCUMENT_CONTENT_READ,
+        Action.DOCUMENT_ORIGINAL_READ,
+        Action.RELATIONSHIP_VIEWED,
+        Action.BUNDLE_EXPORTED,
+        Action.RESTORATION_VIEWED,
+        Action.PERSON_EXPORTED,
+    }
+)
 
 
 # Written as visible escapes: C0/C1 controls and DEL (a forged line in a text export, a
@@ -104,7 +113,7 @@ READ_ACTIONS: frozenset[str] = frozenset({
 _UNSAFE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 _KEY_UNSAFE = re.compile("[^A-Za-z0-9_.-]")
 # RFC 8785 writes numbers as IEEE doubles: larger whole numbers would not survive as written.
-SAFE_INTEGER = 2 ** 53 - 1
+SAFE_INTEGER = 2**53 - 1
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -160,12 +169,29 @@ def canonical_json(value: Any) -> bytes:
 
 
 # The columns an event's hash covers, in the order a row holds them.
-EVENT_FIELDS = ("seq", "at", "actor_id", "actor_name", "action", "outcome", "target_type", "target_id",
-                "person_ids", "ip", "user_agent", "request_id", "reason", "details", "prev_hash")
+EVENT_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "person_ids",
+    "ip",
+    "user_agent",
+    "request_id",
+    "reason",
+    "details",
+    "prev_hash",
+)
 _str = encode_basestring  # the C encoder json.dumps(ensure_ascii=False) uses for every string
-_EVENT = ('{"action":%s,"actor_id":%s,"actor_name":%s,"at":%s,"details":%s,"ip":%s,"outcome":%s,'
-          '"person_ids":%s,"prev_hash":%s,"reason":%s,"request_id":%s,"seq":%d,"target_id":%s,'
-          '"target_type":%s,"user_agent":%s}')
+_EVENT = (
+    '{"action":%s,"actor_id":%s,"actor_name":%s,"at":%s,"details":%s,"ip":%s,"outcome":%s,'
+    '"person_ids":%s,"prev_hash":%s,"reason":%s,"request_id":%s,"seq":%d,"target_id":%s,'
+    '"target_type":%s,"user_agent":%s}'
+)
 
 
 def canonical_event(row: Sequence[Any]) -> bytes:
@@ -177,9 +203,26 @@ def canonical_event(row: Sequence[Any]) -> bytes:
     ``audit verify`` re-hashes a million rows; equal to ``canonical_json`` of the
     same columns as a dict (a property test checks it against ``rfc8785``).
     """
-    return (_EVENT % (_str(row[4]), "null" if row[2] is None else _str(row[2]), _str(row[3]), _str(row[1]),
-                      _str(row[13]), _str(row[9]), _str(row[5]), _str(row[8]), _str(row[14]), _str(row[12]),
-                      _str(row[11]), row[0], _str(row[7]), _str(row[6]), _str(row[10]))).encode("utf-8")
+    return (
+        _EVENT
+        % (
+            _str(row[4]),
+            "null" if row[2] is None else _str(row[2]),
+            _str(row[3]),
+            _str(row[1]),
+            _str(row[13]),
+            _str(row[9]),
+            _str(row[5]),
+            _str(row[8]),
+            _str(row[14]),
+            _str(row[12]),
+            _str(row[11]),
+            row[0],
+            _str(row[7]),
+            _str(row[6]),
+            _str(row[10]),
+        )
+    ).encode("utf-8")
 
 
 def event_hash(canonical: bytes) -> str:

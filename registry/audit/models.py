@@ -1,4 +1,5 @@
 """The access log: an append-only hash chain of events."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,9 @@ class AuditEvent(Base):
         sa.Index("ix_audit_events_at", "at"),
     )
 
-    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-                                     primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     actor_id: Mapped[str | None] = mapped_column(sa.String(36))
     actor_name: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")

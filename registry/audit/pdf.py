@@ -4,6 +4,7 @@ pdfium writes the file and embeds a TrueType font that has Cyrillic and Kazakh
 letters (the standard PDF fonts have neither); Pillow measures the text so that
 long cells wrap inside their column. pdfium is not thread-safe, hence the lock.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -3,6 +3,7 @@ a user's recent activity and the anomalies an auditor should look at first.
 
 Reading the log is itself logged: an auditor's look is an access too.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,14 +41,26 @@ class EventFilter:
 
 # The event list: who, whom, what, how it ended and when as filters; newest first unless asked otherwise.
 EVENT_LIST = listing.ListSpec(
-    sorts=("at", "actor", "action"), default_sort="-at", default_size=50, max_size=500,
-    filters={"actor": None, "actor_id": None, "person_id": None, "action": tuple(Action), "outcome": tuple(Outcome),
-             "since": None, "until": None})
+    sorts=("at", "actor", "action"),
+    default_sort="-at",
+    default_size=50,
+    max_size=500,
+    filters={
+        "actor": None,
+        "actor_id": None,
+        "person_id": None,
+        "action": tuple(Action),
+        "outcome": tuple(Outcome),
+        "since": None,
+        "until": None,
+    },
+)
 _EVENT_ORDERS = {"at": [AuditEvent.seq], "actor": [AuditEvent.actor_name], "action": [AuditEvent.action]}
 
 
-def find_events(db: Session, who: AuditSubject, flt: EventFilter, wanted: listing.ListQuery
-                ) -> listing.ListPage[AuditEvent]:
+def find_events(
+    db: Session, who: AuditSubject, flt: EventFilter, wanted: listing.ListQuery
+) -> listing.ListPage[AuditEvent]:
     """One page of the events that match, in the order asked for, and how many match in all."""
     query = sa.select(AuditEvent)
     if flt.actor:
@@ -56,7 +69,8 @@ def find_events(db: Session, who: AuditSubject, flt: EventFilter, wanted: listin
         query = query.where(AuditEvent.actor_id == flt.actor_id)
     if flt.person_id:
         query = query.join(AuditEventPerson, AuditEventPerson.seq == AuditEvent.seq).where(
-            AuditEventPerson.person_id == flt.person_id)
+            AuditEventPerson.person_id == flt.person_id
+        )
     if flt.action:
         query = query.where(AuditEvent.action == flt.action)
     if flt.outcome:
@@ -66,9 +80,17 @@ def find_events(db: Session, who: AuditSubject, flt: EventFilter, wanted: listin
     if flt.until:
         query = query.where(AuditEvent.at < flt.until)
     found = listing.page_of(db, listing.ordered(query, wanted, _EVENT_ORDERS, AuditEvent.seq.desc()), wanted)
-    record(db, who, Action.AUDIT_READ, target_type="audit", person_ids=[flt.person_id] if flt.person_id else [],
-           details={**{k: str(v) for k, v in flt.__dict__.items() if v},
-                    **({"sort": wanted.sort} if wanted.sort != EVENT_LIST.default_sort else {})})
+    record(
+        db,
+        who,
+        Action.AUDIT_READ,
+        target_type="audit",
+        person_ids=[flt.person_id] if flt.person_id else [],
+        details={
+            **{k: str(v) for k, v in flt.__dict__.items() if v},
+            **({"sort": wanted.sort} if wanted.sort != EVENT_LIST.default_sort else {}),
+        },
+    )
     return found
 
 
@@ -80,15 +102,17 @@ def merged_into(db: Session, person_id: str) -> list[str]:
     """
     found, frontier = [person_id], [person_id]
     while frontier:
-        frontier = [i for i in db.scalars(sa.select(Person.id).where(Person.merged_into_id.in_(frontier)))
-                    if i not in found]
+        frontier = [
+            i for i in db.scalars(sa.select(Person.id).where(Person.merged_into_id.in_(frontier))) if i not in found
+        ]
         found.extend(frontier)
     return found
 
 
 def _events_of(person_ids: list[str]) -> sa.Select:
-    return sa.select(AuditEvent).where(AuditEvent.seq.in_(
-        sa.select(AuditEventPerson.seq).where(AuditEventPerson.person_id.in_(person_ids))))
+    return sa.select(AuditEvent).where(
+        AuditEvent.seq.in_(sa.select(AuditEventPerson.seq).where(AuditEventPerson.person_id.in_(person_ids)))
+    )
 
 
 def events_naming(db: Session, person_id: str) -> list[AuditEvent]:
@@ -100,8 +124,15 @@ def events_naming(db: Session, person_id: str) -> list[AuditEvent]:
 def access_report(db: Session, who: AuditSubject, person_id: str, *, export: str = "") -> list[AuditEvent]:
     """Who saw or changed this person's data, when, how and why (also under records merged into it)."""
     events = events_naming(db, person_id)
-    record(db, who, Action.ACCESS_REPORT_EXPORTED if export else Action.ACCESS_REPORT_READ, target_type="person",
-           target_id=person_id, person_ids=[person_id], details={"format": export or "page"})
+    record(
+        db,
+        who,
+        Action.ACCESS_REPORT_EXPORTED if export else Action.ACCESS_REPORT_READ,
+        target_type="person",
+        target_id=person_id,
+        person_ids=[person_id],
+        details={"format": export or "page"},
+    )
     return events
 
 
@@ -117,8 +148,11 @@ def find_anomalies(db: Session, who: AuditSubject, *, days: int = 7, now: dateti
     exist (or that they may not see) to break glass or to add to a case, over the last ``days`` local days."""
     today = anomalies.local_time(now or utcnow()).date()
     since = anomalies.local_day_start(today - timedelta(days=days - 1))
-    found = Anomalies(anomalies.unusual_volume(db, today=today, days=days),
-                      anomalies.after_hours_reads(db, since=since), anomalies.probing(db, since=since))
+    found = Anomalies(
+        anomalies.unusual_volume(db, today=today, days=days),
+        anomalies.after_hours_reads(db, since=since),
+        anomalies.probing(db, since=since),
+    )
     record(db, who, Action.AUDIT_READ, target_type="anomalies", details={"days": days})
     return found
 
@@ -131,11 +165,15 @@ class Activity:
     days: list[anomalies.ReadingDay]
 
 
-def user_activity(db: Session, who: AuditSubject, user_id: str, *, days: int = 14, limit: int = 200,
-                  now: datetime | None = None) -> Activity:
+def user_activity(
+    db: Session, who: AuditSubject, user_id: str, *, days: int = 14, limit: int = 200, now: datetime | None = None
+) -> Activity:
     """One staff member's newest events and persons read per day against their usual."""
-    events = list(db.scalars(sa.select(AuditEvent).where(AuditEvent.actor_id == user_id)
-                             .order_by(AuditEvent.seq.desc()).limit(limit)))
+    events = list(
+        db.scalars(
+            sa.select(AuditEvent).where(AuditEvent.actor_id == user_id).order_by(AuditEvent.seq.desc()).limit(limit)
+        )
+    )
     today = anomalies.local_time(now or utcnow()).date()
     reading = anomalies.reading_days(db, today=today, days=days, actor_id=user_id)
     record(db, who, Action.AUDIT_READ, target_type="user", target_id=user_id, details={"days": days})
@@ -143,11 +181,23 @@ def user_activity(db: Session, who: AuditSubject, user_id: str, *, days: int = 1
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
-    return {"seq": event.seq, "at": event.at.isoformat(), "actor_id": event.actor_id, "actor": event.actor_name,
-            "action": event.action, "outcome": event.outcome, "target_type": event.target_type,
-            "target_id": event.target_id, "person_ids": json.loads(event.person_ids), "ip": event.ip,
-            "user_agent": event.user_agent, "request_id": event.request_id, "reason": event.reason,
-            "details": json.loads(event.details), "hash": event.hash}
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "actor_id": event.actor_id,
+        "actor": event.actor_name,
+        "action": event.action,
+        "outcome": event.outcome,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "person_ids": json.loads(event.person_ids),
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "reason": event.reason,
+        "details": json.loads(event.details),
+        "hash": event.hash,
+    }
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -168,15 +218,31 @@ def _cell(value: Any) -> str:
 
 
 def _headings() -> list[str]:
-    return [str(_("#")), str(_("When (UTC)")), str(_("Who")), str(_("Action")), str(_("Outcome")),
-            str(_("Target")), str(_("Address")), str(_("Reason"))]
+    return [
+        str(_("#")),
+        str(_("When (UTC)")),
+        str(_("Who")),
+        str(_("Action")),
+        str(_("Outcome")),
+        str(_("Target")),
+        str(_("Address")),
+        str(_("Reason")),
+    ]
 
 
 def _row(e: AuditEvent, words: Words, numbers: dict[str, str]) -> list[str]:
     """An event as the report shows it; the report's own person by registry number, other targets by id."""
     target = numbers.get(e.target_id, e.target_id) if e.target_type == "person" else e.target_id
-    return [str(e.seq), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_name, words(e.action, "action"),
-            words(e.outcome, "outcome"), f"{words(e.target_type, 'target')} {target}".strip(), e.ip, e.reason]
+    return [
+        str(e.seq),
+        e.at.strftime("%Y-%m-%d %H:%M:%S"),
+        e.actor_name,
+        words(e.action, "action"),
+        words(e.outcome, "outcome"),
+        f"{words(e.target_type, 'target')} {target}".strip(),
+        e.ip,
+        e.reason,
+    ]
 
 
 def events_csv(events: list[AuditEvent], words: Words = as_stored, numbers: dict[str, str] | None = None) -> str:
@@ -189,29 +255,58 @@ def events_csv(events: list[AuditEvent], words: Words = as_stored, numbers: dict
     return out.getvalue()
 
 
-def access_report_pdf(person_id: str, events: list[AuditEvent], who: AuditSubject, words: Words,
-                      numbers: dict[str, str]) -> bytes:
+def access_report_pdf(
+    person_id: str, events: list[AuditEvent], who: AuditSubject, words: Words, numbers: dict[str, str]
+) -> bytes:
     """The report as a printable, searchable PDF; the export itself was logged by ``access_report``."""
     widths = (40, 92, 74, 150, 52, 140, 70, 152)
     columns = [pdf.Column(heading, width) for heading, width in zip(_headings(), widths, strict=True)]
     number = numbers.get(person_id)
-    title = (_("Access report for %(number)s (person id %(id)s)", number=number, id=person_id) if number
-             else _("Access report for person %(id)s", id=person_id))
-    notes = [str(_("Who saw or changed this person's data, when, how and why.")),
-             str(_("Made %(when)s UTC by %(who)s; %(count)d events. The log's integrity is checked with "
-                   "`registry audit verify`.", when=utcnow().strftime("%Y-%m-%d %H:%M"), who=who.username,
-                   count=len(events)))]
+    title = (
+        _("Access report for %(number)s (person id %(id)s)", number=number, id=person_id)
+        if number
+        else _("Access report for person %(id)s", id=person_id)
+    )
+    notes = [
+        str(_("Who saw or changed this person's data, when, how and why.")),
+        str(
+            _(
+                "Made %(when)s UTC by %(who)s; %(count)d events. The log's integrity is checked with "
+                "`registry audit verify`.",
+                when=utcnow().strftime("%Y-%m-%d %H:%M"),
+                who=who.username,
+                count=len(events),
+            )
+        ),
+    ]
     try:
         return pdf.table_pdf(str(title), notes, columns, [_row(e, words, numbers) for e in events])
     except pdf.FontMissing:
-        raise ServiceUnavailable(str(_("PDF exports need a font that is not installed on the server; "
-                                       "ask the administrator. The CSV export works."))) from None
+        raise ServiceUnavailable(
+            str(
+                _(
+                    "PDF exports need a font that is not installed on the server; "
+                    "ask the administrator. The CSV export works."
+                )
+            )
+        ) from None
 
 
-CHANGE_ACTIONS = (Action.PERSON_CREATED, Action.PERSON_UPDATED, Action.DOCUMENT_UPLOADED, Action.DOCUMENT_VERSION_ADDED,
-                  Action.DOCUMENT_LINKED, Action.RELATIONSHIP_CLAIMED, Action.RELATIONSHIP_CHANGED,
-                  Action.EVIDENCE_ATTACHED, Action.RESTORATION_OPENED, Action.RESTORATION_CHANGED,
-                  Action.PERSON_NOT_SAME, Action.PERSON_MERGED, Action.PERSON_MERGE_UNDONE)
+CHANGE_ACTIONS = (
+    Action.PERSON_CREATED,
+    Action.PERSON_UPDATED,
+    Action.DOCUMENT_UPLOADED,
+    Action.DOCUMENT_VERSION_ADDED,
+    Action.DOCUMENT_LINKED,
+    Action.RELATIONSHIP_CLAIMED,
+    Action.RELATIONSHIP_CHANGED,
+    Action.EVIDENCE_ATTACHED,
+    Action.RESTORATION_OPENED,
+    Action.RESTORATION_CHANGED,
+    Action.PERSON_NOT_SAME,
+    Action.PERSON_MERGED,
+    Action.PERSON_MERGE_UNDONE,
+)
 
 
 def changes_of_person(db: Session, person_id: str, limit: int = 100) -> list[AuditEvent]:
@@ -219,7 +314,11 @@ def changes_of_person(db: Session, person_id: str, limit: int = 100) -> list[Aud
 
     Only changes, never who looked: reads stay for auditors. Records merged into this one bring their history.
     """
-    return list(db.scalars(
-        _events_of(merged_into(db, person_id)).where(AuditEvent.outcome == "allowed",
-                                                     AuditEvent.action.in_([a.value for a in CHANGE_ACTIONS]))
-        .order_by(AuditEvent.seq.desc()).limit(limit)))
+    return list(
+        db.scalars(
+            _events_of(merged_into(db, person_id))
+            .where(AuditEvent.outcome == "allowed", AuditEvent.action.in_([a.value for a in CHANGE_ACTIONS]))
+            .order_by(AuditEvent.seq.desc())
+            .limit(limit)
+        )
+    )

@@ -6,6 +6,7 @@ PostgreSQL; SQLite already holds its write lock from ``BEGIN IMMEDIATE``), and
 only then is the previous hash read: concurrent writers cannot fork the chain
 or leave a gap in the sequence.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,9 @@ UNAVAILABLE = _("The access log cannot be written; nothing was done. Try again l
 # Built once: each is compiled once and then only executed with new parameters.
 _HEAD = AuditChainHead.__table__
 _LOCK_HEAD = sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == CHAIN_ID).with_for_update()
-_MOVE_HEAD = (sa.update(_HEAD).where(_HEAD.c.id == CHAIN_ID)
-              .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")))
+_MOVE_HEAD = (
+    sa.update(_HEAD).where(_HEAD.c.id == CHAIN_ID).values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
 _ADD_EVENT = sa.insert(AuditEvent.__table__)
 _ADD_LINK = sa.insert(AuditEventPerson.__table__)
 # PostgreSQL: event, person links and head in one round trip (the links are checked against the
@@ -102,9 +104,18 @@ def _locked_head(db: Session) -> tuple[int, str]:
     return head.seq, head.hash
 
 
-def record(db: Session, who: AuditSubject, action: Action | str, *, outcome: Outcome | str = Outcome.ALLOWED,
-           target_type: str = "", target_id: str | None = "", person_ids: Iterable[str] = (),
-           reason: str = "", details: dict[str, Any] | None = None) -> int:
+def record(
+    db: Session,
+    who: AuditSubject,
+    action: Action | str,
+    *,
+    outcome: Outcome | str = Outcome.ALLOWED,
+    target_type: str = "",
+    target_id: str | None = "",
+    person_ids: Iterable[str] = (),
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> int:
     """Append one event to the chain inside the caller's transaction; returns its sequence number.
 
     Prepared Core statements on the session's connection, not the ORM (on PostgreSQL
@@ -117,9 +128,17 @@ def record(db: Session, who: AuditSubject, action: Action | str, *, outcome: Out
     db.flush()
     if action in READ_ACTIONS and outcome == Outcome.ALLOWED:
         # A refused request rolls back; what its page still showed is logged again (``replay_reads``).
-        db.info.setdefault("audit_reads", []).append(dict(
-            who=who, action=action, target_type=target_type, target_id=target_id, person_ids=person_ids,
-            reason=reason, details=details))
+        db.info.setdefault("audit_reads", []).append(
+            dict(
+                who=who,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                person_ids=person_ids,
+                reason=reason,
+                details=details,
+            )
+        )
     try:
         return _append(db, who, action, outcome, target_type, target_id, person_ids, reason, details)
     except SQLAlchemyError as exc:
@@ -127,17 +146,36 @@ def record(db: Session, who: AuditSubject, action: Action | str, *, outcome: Out
         raise AuditUnavailable(str(UNAVAILABLE)) from exc
 
 
-def _append(db: Session, who: AuditSubject, action: Action | str, outcome: Outcome | str, target_type: str,
-            target_id: str | None, person_ids: tuple[str, ...], reason: str, details: dict[str, Any] | None) -> int:
+def _append(
+    db: Session,
+    who: AuditSubject,
+    action: Action | str,
+    outcome: Outcome | str,
+    target_type: str,
+    target_id: str | None,
+    person_ids: tuple[str, ...],
+    reason: str,
+    details: dict[str, Any] | None,
+) -> int:
     last_seq, last_hash = _locked_head(db)
     persons = sorted({clean(p, 36) for p in person_ids if p})
     at = utcnow()
     event = {
-        "seq": last_seq + 1, "at": at, "actor_id": who.user_id, "actor_name": clean(who.username, 64),
-        "action": clean(action, 64), "outcome": clean(outcome, 16), "target_type": clean(target_type, 32),
-        "target_id": clean(target_id, 64), "person_ids": canonical_strings(persons), "ip": clean(who.ip, 64),
-        "user_agent": clean(who.user_agent, 400), "request_id": clean(who.request_id, 64),
-        "reason": clean(reason, 1000), "details": canonical_text(clean_details(details)), "prev_hash": last_hash,
+        "seq": last_seq + 1,
+        "at": at,
+        "actor_id": who.user_id,
+        "actor_name": clean(who.username, 64),
+        "action": clean(action, 64),
+        "outcome": clean(outcome, 16),
+        "target_type": clean(target_type, 32),
+        "target_id": clean(target_id, 64),
+        "person_ids": canonical_strings(persons),
+        "ip": clean(who.ip, 64),
+        "user_agent": clean(who.user_agent, 400),
+        "request_id": clean(who.request_id, 64),
+        "reason": clean(reason, 1000),
+        "details": canonical_text(clean_details(details)),
+        "prev_hash": last_hash,
     }
     hashed = [event["seq"], format_time(at), *(event[name] for name in EVENT_FIELDS[2:])]
     event["hash"] = event_hash(canonical_event(hashed))
@@ -161,5 +199,13 @@ def take_reads(db: Session) -> list[dict[str, Any]]:
 def replay_reads(db: Session, reads: list[dict[str, Any]]) -> None:
     """Log again, in a new transaction, reads whose transaction was rolled back but whose data was shown."""
     for read in reads:
-        record(db, read["who"], read["action"], target_type=read["target_type"], target_id=read["target_id"],
-               person_ids=read["person_ids"], reason=read["reason"], details=read["details"])
+        record(
+            db,
+            read["who"],
+            read["action"],
+            target_type=read["target_type"],
+            target_id=read["target_id"],
+            person_ids=read["person_ids"],
+            reason=read["reason"],
+            details=read["details"],
+        )

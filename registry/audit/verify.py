@@ -13,6 +13,7 @@ checkpoint can reveal, or a tail cut off after the last checkpoint. Events that
 no checkpoint covers although the registry signs within a witness interval (an
 unwitnessed tail) are reported too, and so is what the store cannot show.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,10 @@ _TIME = {
     "postgresql": "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
     "sqlite": "replace(at, ' ', 'T') || 'Z'",
 }
-_FIELDS = ("actor_id, actor_name, action, outcome, target_type, target_id, person_ids, ip, user_agent, "
-           "request_id, reason, details, prev_hash, hash")
+_FIELDS = (
+    "actor_id, actor_name, action, outcome, target_type, target_id, person_ids, ip, user_agent, "
+    "request_id, reason, details, prev_hash, hash"
+)
 SEQ, PERSONS, PREV, HASH, LINKED = 0, 8, 14, 15, 16  # positions in a row
 log = logging.getLogger("registry.audit")
 
@@ -76,8 +79,9 @@ class _Position:
     earlier: str | None = None
 
 
-def verify_log(engine: Engine, store: ObjectStore, public: Ed25519PublicKey, *, witness_seconds: int,
-               now: datetime | None = None) -> VerifyReport:
+def verify_log(
+    engine: Engine, store: ObjectStore, public: Ed25519PublicKey, *, witness_seconds: int, now: datetime | None = None
+) -> VerifyReport:
     """Everything `registry audit verify` checks: the checkpoints (every version where the store keeps
     them), the chain against them, and notes on what the store cannot show."""
     from registry.audit.checkpoints import read_checkpoints  # here: workers preload this module, not the store's
@@ -94,12 +98,16 @@ def _store_limits(store: ObjectStore) -> list[str]:
         return []
     keeps_versions = getattr(store, "keeps_versions", None)
     if keeps_versions is not None and keeps_versions():
-        return ["this bucket keeps versions but cannot lock them: a plain delete of a checkpoint shows (a delete "
-                "marker), but a deleted version of the newest checkpoints cannot be detected (a deleted earlier "
-                "one shows as a gap in the checkpoint chain)"]
-    return ["this store keeps no versions of objects and cannot lock them: deleted newest checkpoint files cannot "
-            "be detected, and after them the events they covered could be rewritten unseen (a deleted earlier "
-            "checkpoint shows as a gap in the checkpoint chain; all of them deleted, as an unwitnessed tail)"]
+        return [
+            "this bucket keeps versions but cannot lock them: a plain delete of a checkpoint shows (a delete "
+            "marker), but a deleted version of the newest checkpoints cannot be detected (a deleted earlier "
+            "one shows as a gap in the checkpoint chain)"
+        ]
+    return [
+        "this store keeps no versions of objects and cannot lock them: deleted newest checkpoint files cannot "
+        "be detected, and after them the events they covered could be rewritten unseen (a deleted earlier "
+        "checkpoint shows as a gap in the checkpoint chain; all of them deleted, as an unwitnessed tail)"
+    ]
 
 
 def _unlockable_starts(engine: Engine) -> list[str]:
@@ -107,16 +115,26 @@ def _unlockable_starts(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         count, last = conn.exec_driver_sql(
             "SELECT count(*), max(seq) FROM audit_events WHERE action = "
-            + ("?" if engine.dialect.name == "sqlite" else "%s"), (str(Action.UNLOCKABLE_STORE_ACCEPTED),)).one()
+            + ("?" if engine.dialect.name == "sqlite" else "%s"),
+            (str(Action.UNLOCKABLE_STORE_ACCEPTED),),
+        ).one()
     if not count:
         return []
-    return [f"the registry started {count} time(s) in production on a store that cannot lock objects, as the "
-            f"operator accepted (REGISTRY_ACCEPT_UNLOCKABLE_STORE; last: event {last}): checkpoints and originals "
-            "there can be deleted"]
+    return [
+        f"the registry started {count} time(s) in production on a store that cannot lock objects, as the "
+        f"operator accepted (REGISTRY_ACCEPT_UNLOCKABLE_STORE; last: event {last}): checkpoints and originals "
+        "there can be deleted"
+    ]
 
 
-def verify_chain(engine: Engine, checkpoints: Sequence[Checkpoint], *, workers: int | None = None,
-                 now: datetime | None = None, witness_seconds: int | None = None) -> VerifyReport:
+def verify_chain(
+    engine: Engine,
+    checkpoints: Sequence[Checkpoint],
+    *,
+    workers: int | None = None,
+    now: datetime | None = None,
+    witness_seconds: int | None = None,
+) -> VerifyReport:
     """Walk every event in order; stop at the first break and say what it is.
 
     ``witness_seconds``: the registry's witness interval, where the newest checkpoint does not state it.
@@ -141,15 +159,22 @@ def verify_chain(engine: Engine, checkpoints: Sequence[Checkpoint], *, workers: 
             problem = _tail_problem(report.last_seq, at.previous, cursor.fetchone(), checkpoints)
             if problem:
                 report.problems.append(problem)
-        problem = _unwitnessed_tail(cursor, engine.dialect.name, last, checkpoints, now or utcnow(),
-                                    witness_seconds or Settings.audit_witness_seconds)
+        problem = _unwitnessed_tail(
+            cursor,
+            engine.dialect.name,
+            last,
+            checkpoints,
+            now or utcnow(),
+            witness_seconds or Settings.audit_witness_seconds,
+        )
         if problem:
             report.problems.append(problem)
     return report
 
 
-def _unwitnessed_tail(cursor, dialect: str, last: int, checkpoints: Sequence[Checkpoint], now: datetime,
-                      witness_seconds: int) -> str | None:
+def _unwitnessed_tail(
+    cursor, dialect: str, last: int, checkpoints: Sequence[Checkpoint], now: datetime, witness_seconds: int
+) -> str | None:
     """Events after the newest checkpoint, signed more than two witness intervals ago.
 
     The running registry signs every event within one interval: newer checkpoints were deleted,
@@ -170,9 +195,11 @@ def _unwitnessed_tail(cursor, dialect: str, last: int, checkpoints: Sequence[Che
         what = f"there is no signed checkpoint, and event {first} was written at {written}"
     if now - since <= timedelta(seconds=2 * interval):
         return None
-    return (f"unwitnessed tail: no signed checkpoint covers events {first} to {last}, and {what}, more than two "
-            f"witness intervals ({2 * interval} s) ago: newer checkpoints were deleted, or the registry could not "
-            "write them (see its log); these events may have been rewritten")
+    return (
+        f"unwitnessed tail: no signed checkpoint covers events {first} to {last}, and {what}, more than two "
+        f"witness intervals ({2 * interval} s) ago: newer checkpoints were deleted, or the registry could not "
+        "write them (see its log); these events may have been rewritten"
+    )
 
 
 def _after(batch: list[tuple], at: _Position) -> _Position:
@@ -205,9 +232,17 @@ def _checked_in_parallel(engine: Engine, cursor, last: int, signed: dict[int, st
     bounds = [(1 + last * i // workers, last * (i + 1) // workers) for i in range(workers)]
     try:
         with ProcessPoolExecutor(workers, mp_context=_worker_context()) as pool:
-            spans = list(pool.map(_check_span, *zip(*[
-                (url, first, end, {s: h for s, h in signed.items() if first <= s <= end}, snapshot)
-                for first, end in bounds])))
+            spans = list(
+                pool.map(
+                    _check_span,
+                    *zip(
+                        *[
+                            (url, first, end, {s: h for s, h in signed.items() if first <= s <= end}, snapshot)
+                            for first, end in bounds
+                        ]
+                    ),
+                )
+            )
     except (BrokenProcessPool, OSError):
         log.warning("audit verify could not start worker processes; checking in one process")
         return _Position()
@@ -223,8 +258,9 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     """Workers forked from a clean server that has loaded only this module: nothing of the
     application (open connections, threads) is inherited, and nothing is imported twice."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, "registry.db", "sqlalchemy.dialects.sqlite",
-                                    "sqlalchemy.dialects.postgresql"])
+    context.set_forkserver_preload(
+        [__name__, "registry.db", "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql"]
+    )
     return context
 
 
@@ -272,14 +308,17 @@ def _snapshot(engine: Engine, imported: str | None = None) -> Iterator:
         raw.close()
 
 
-def _batches(cursor, dialect: str, *, after: int = 0,
-             until: int | None = None) -> Iterator[tuple[list[tuple], dict[int, str]]]:
+def _batches(
+    cursor, dialect: str, *, after: int = 0, until: int | None = None
+) -> Iterator[tuple[list[tuple], dict[int, str]]]:
     """Events after ``after`` (up to ``until``) in order, a batch at a time, with each event's
     person links from the access-report index."""
     mark = "?" if dialect == "sqlite" else "%s"
     bound = "" if until is None else f"AND seq <= {until:d} "
-    events = (f"SELECT seq, {_TIME[dialect]}, {_FIELDS} FROM audit_events WHERE seq > {mark} {bound}"
-              f"ORDER BY seq LIMIT {BATCH:d}")
+    events = (
+        f"SELECT seq, {_TIME[dialect]}, {_FIELDS} FROM audit_events WHERE seq > {mark} {bound}"
+        f"ORDER BY seq LIMIT {BATCH:d}"
+    )
     links = f"SELECT seq, person_id FROM audit_event_persons WHERE seq >= {mark} AND seq <= {mark}"
     while True:
         cursor.execute(events, (after,))
@@ -299,8 +338,9 @@ def _linked_persons(pairs: list[tuple[int, str]]) -> dict[int, str]:
     return {seq: canonical_strings(sorted(ids)) for seq, ids in grouped.items()}
 
 
-def _batch_intact(batch: list[tuple], linked: dict[int, str], expected: int, previous: str,
-                  signed: dict[int, str]) -> bool:
+def _batch_intact(
+    batch: list[tuple], linked: dict[int, str], expected: int, previous: str, signed: dict[int, str]
+) -> bool:
     """The whole batch at once, in list operations: the common case, a log nobody touched."""
     first, count = expected, len(batch)
     if batch[0][SEQ] != first or batch[-1][SEQ] != first + count - 1:  # ordered, unique: no gap iff ends match
@@ -319,15 +359,24 @@ def _batch_intact(batch: list[tuple], linked: dict[int, str], expected: int, pre
         return False
 
 
-def _first_break(batches: Iterator[tuple[list[tuple], dict[int, str]]], at: _Position, signed: dict[int, str],
-                 checkpoints: Sequence[Checkpoint]) -> str:
+def _first_break(
+    batches: Iterator[tuple[list[tuple], dict[int, str]]],
+    at: _Position,
+    signed: dict[int, str],
+    checkpoints: Sequence[Checkpoint],
+) -> str:
     """Walk row by row from a batch that failed, to the first event that is wrong, and explain it."""
     expected, previous, earlier = at.expected, at.previous, at.earlier
     rows = ((*row, linked.get(row[SEQ], "[]")) for batch, linked in batches for row in batch)
     for row in rows:
         seq = row[SEQ]
-        if (seq == expected and row[PREV] == previous and _intact(row) and row[LINKED] == row[PERSONS]
-                and signed.get(seq, row[HASH]) == row[HASH]):
+        if (
+            seq == expected
+            and row[PREV] == previous
+            and _intact(row)
+            and row[LINKED] == row[PERSONS]
+            and signed.get(seq, row[HASH]) == row[HASH]
+        ):
             expected, previous, earlier = seq + 1, row[HASH], previous
             continue
         return _explain(row, next(rows, None), expected, previous, earlier, checkpoints)
@@ -346,8 +395,14 @@ def _renumbered(row: tuple) -> bool:
     return _intact((row[SEQ] + 1, *row[1:]))
 
 
-def _explain(row: tuple, following: tuple | None, expected: int, previous: str, earlier: str | None,
-             checkpoints: Sequence[Checkpoint]) -> str:
+def _explain(
+    row: tuple,
+    following: tuple | None,
+    expected: int,
+    previous: str,
+    earlier: str | None,
+    checkpoints: Sequence[Checkpoint],
+) -> str:
     """Name the first break: what was done to the log just before or at ``row``."""
     seq = row[SEQ]
     if seq > expected:
@@ -359,41 +414,52 @@ def _explain(row: tuple, following: tuple | None, expected: int, previous: str, 
             return f"event {seq} was inserted: event {seq + 1} follows event {seq - 1} directly"
         return f"events {seq} and {seq + 1} are in the wrong order: they were swapped (reordered)"
     if linked and intact and row[LINKED] != row[PERSONS]:
-        return (f"the access-report index of event {seq} was edited: it links persons {row[LINKED]} "
-                f"but the event names {row[PERSONS]}")
+        return (
+            f"the access-report index of event {seq} was edited: it links persons {row[LINKED]} "
+            f"but the event names {row[PERSONS]}"
+        )
     if linked and intact:
         before = max((c.seq for c in checkpoints if c.seq < seq), default=0)
-        return (f"event {seq} differs from the signed checkpoint at event {seq}: the log between events "
-                f"{before + 1} and {seq} was rewritten and its hashes recomputed")
+        return (
+            f"event {seq} differs from the signed checkpoint at event {seq}: the log between events "
+            f"{before + 1} and {seq} was rewritten and its hashes recomputed"
+        )
     if linked:
         return f"event {seq} was edited: its contents no longer match its hash"
     if earlier is not None and row[PREV] == earlier:
         return f"event {seq - 1} was inserted: event {seq} follows event {seq - 2} directly"
     if _renumbered(row):
-        return (f"an event before event {seq} was deleted: event {seq} was event {seq + 1} and "
-                "the events after the deleted one were renumbered")
+        return (
+            f"an event before event {seq} was deleted: event {seq} was event {seq + 1} and "
+            "the events after the deleted one were renumbered"
+        )
     if intact:
-        return (f"event {seq - 1} was rewritten and its hash recomputed: event {seq} still names "
-                "its original hash")
-    return (f"event {seq} does not follow event {seq - 1} and does not match its own hash "
-            "(edited, inserted or reordered)")
+        return f"event {seq - 1} was rewritten and its hash recomputed: event {seq} still names its original hash"
+    return (
+        f"event {seq} does not follow event {seq - 1} and does not match its own hash (edited, inserted or reordered)"
+    )
 
 
-def _tail_problem(last_seq: int, last_hash: str, head: tuple | None,
-                  checkpoints: Sequence[Checkpoint]) -> str | None:
+def _tail_problem(last_seq: int, last_hash: str, head: tuple | None, checkpoints: Sequence[Checkpoint]) -> str | None:
     newest = max(checkpoints, key=lambda c: c.seq, default=None)
     if newest is not None and newest.seq > last_seq:
-        return (f"the log ends at event {last_seq} but a signed checkpoint vouches for event {newest.seq}: "
-                f"events after {last_seq} were cut off")
+        return (
+            f"the log ends at event {last_seq} but a signed checkpoint vouches for event {newest.seq}: "
+            f"events after {last_seq} were cut off"
+        )
     if head is None:
         return None if last_seq == 0 else "the chain head record is missing (deleted)"
     head_seq, head_hash = head
     if head_seq > last_seq:
-        return (f"the log ends at event {last_seq} but the chain head says event {head_seq}: "
-                f"events after {last_seq} were cut off")
+        return (
+            f"the log ends at event {last_seq} but the chain head says event {head_seq}: "
+            f"events after {last_seq} were cut off"
+        )
     if head_seq < last_seq:
-        return (f"events {head_seq + 1} to {last_seq} were appended behind the chain head's back "
-                f"(the head says event {head_seq}): inserted")
+        return (
+            f"events {head_seq + 1} to {last_seq} were appended behind the chain head's back "
+            f"(the head says event {head_seq}): inserted"
+        )
     if head_hash != last_hash:
         return f"event {last_seq} does not match the chain head: the last event was rewritten"
     return None

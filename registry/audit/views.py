@@ -1,6 +1,7 @@
 """Auditor pages: the event list with filters, emergency accesses, a person's access report
 (page, CSV, PDF), a user's recent activity and the anomalies to look at first; and, for all staff,
 the registry's public audit signing key that courts pin to verify evidence bundles."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,11 @@ EXPORTS = {"csv": "text/csv", "pdf": "application/pdf"}
 @bp.context_processor
 def _highlighting() -> dict:
     """Templates mark reads after working hours wherever events are listed."""
-    return {"after_hours": anomalies.is_after_hours_read, "local_time": anomalies.local_time,
-            "working_hours": anomalies.WORKING_HOURS}
+    return {
+        "after_hours": anomalies.is_after_hours_read,
+        "local_time": anomalies.local_time,
+        "working_hours": anomalies.WORKING_HOURS,
+    }
 
 
 def _moment(value: str, field_name: str, *, end: bool = False) -> datetime | None:
@@ -69,15 +73,20 @@ def person_id_of(typed: str, field_name: str) -> str:
         raise validation(**{field_name: str(_("No person has this registry number."))}) from None
 
 
-def event_query(*, page: int | None = None, per_page: int | None = None
-                ) -> tuple[reports.EventFilter, listing.ListQuery]:
+def event_query(
+    *, page: int | None = None, per_page: int | None = None
+) -> tuple[reports.EventFilter, listing.ListQuery]:
     """The filters, order and page of the event list and of its API; the person may be given by registry number."""
     wanted = listing.read(request.args, reports.EVENT_LIST, page=page, per_page=per_page)
     chosen = reports.EventFilter(
-        actor=wanted.get("actor")[:64], actor_id=wanted.get("actor_id")[:36],
-        person_id=person_id_of(wanted.get("person_id"), "person_id"), action=wanted.get("action"),
-        outcome=wanted.get("outcome"), since=_moment(wanted.get("since"), "since"),
-        until=_moment(wanted.get("until"), "until", end=True))
+        actor=wanted.get("actor")[:64],
+        actor_id=wanted.get("actor_id")[:36],
+        person_id=person_id_of(wanted.get("person_id"), "person_id"),
+        action=wanted.get("action"),
+        outcome=wanted.get("outcome"),
+        since=_moment(wanted.get("since"), "since"),
+        until=_moment(wanted.get("until"), "until", end=True),
+    )
     return chosen, wanted
 
 
@@ -101,17 +110,25 @@ def references(events: Iterable[AuditEvent], person_ids: Iterable[str] = ()) -> 
     return References(persons.registry_numbers(db(), people), usernames, named)
 
 
-SORTS = (("-at", _("Newest first")), ("at", _("Oldest first")), ("actor", _("Staff member")),
-         ("action", _("Action")))
+SORTS = (("-at", _("Newest first")), ("at", _("Oldest first")), ("actor", _("Staff member")), ("action", _("Action")))
 
 
 def _events_page(found: listing.ListPage[AuditEvent] | None, error: ValidationFailed | None = None):
     actions = sorted(((code.value, label(code, "action")) for code in Action), key=lambda choice: choice[1])
     outcomes = [(code.value, label(code, "outcome")) for code in Outcome]
     events = found.items if found else []
-    return render_form("audit/events.html", error, result=found, events=events, values=request.args,
-                       refs=references(events), actions=actions, outcomes=outcomes, sorts=SORTS,
-                       sort_default=reports.EVENT_LIST.default_sort)
+    return render_form(
+        "audit/events.html",
+        error,
+        result=found,
+        events=events,
+        values=request.args,
+        refs=references(events),
+        actions=actions,
+        outcomes=outcomes,
+        sorts=SORTS,
+        sort_default=reports.EVENT_LIST.default_sort,
+    )
 
 
 @bp.get("/audit")
@@ -128,18 +145,29 @@ def events():
 @requires(Permission.AUDIT_READ)
 def emergency():
     grants = cases.list_emergency_access(db())
-    record(db(), current_actor(), Action.AUDIT_READ, target_type="emergency_access",
-           person_ids=[grant.person_id for grant, _user in grants])
-    return render_form("audit/emergency.html", grants=grants,
-                       refs=references((), [grant.person_id for grant, _user in grants]))
+    record(
+        db(),
+        current_actor(),
+        Action.AUDIT_READ,
+        target_type="emergency_access",
+        person_ids=[grant.person_id for grant, _user in grants],
+    )
+    return render_form(
+        "audit/emergency.html", grants=grants, refs=references((), [grant.person_id for grant, _user in grants])
+    )
 
 
 @bp.get("/audit/anomalies")
 @requires(Permission.AUDIT_READ)
 def anomaly_list():
     found = reports.find_anomalies(db(), current_actor())
-    return render_form("audit/anomalies.html", found=found, factor=anomalies.VOLUME_FACTOR,
-                       floor=anomalies.VOLUME_FLOOR, refs=references(found.after_hours))
+    return render_form(
+        "audit/anomalies.html",
+        found=found,
+        factor=anomalies.VOLUME_FACTOR,
+        floor=anomalies.VOLUME_FLOOR,
+        refs=references(found.after_hours),
+    )
 
 
 @bp.get("/audit/users/<user_id>")
@@ -170,14 +198,15 @@ def access_report(person_id: str):
     export = export if export in EXPORTS else ""
     found = reports.access_report(db(), current_actor(), person_id, export=export)
     if not export:
-        return render_form("audit/report.html", events=found, person_id=person_id,
-                           refs=references(found, [person_id]))
+        return render_form("audit/report.html", events=found, person_id=person_id, refs=references(found, [person_id]))
     numbers = persons.registry_numbers(db(), [person_id])  # the others an event names stay out of the export
-    body = (reports.events_csv(found, label, numbers) if export == "csv"
-            else reports.access_report_pdf(person_id, found, current_actor(), label, numbers))
+    body = (
+        reports.events_csv(found, label, numbers)
+        if export == "csv"
+        else reports.access_report_pdf(person_id, found, current_actor(), label, numbers)
+    )
     filename = f"access-report-{re.sub(r'[^A-Za-z0-9-]', '_', numbers.get(person_id, person_id))[:40]}.{export}"
-    return Response(body, mimetype=EXPORTS[export],
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(body, mimetype=EXPORTS[export], headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 @bp.get("/audit/signing-key")
@@ -186,6 +215,9 @@ def signing_key():
     """The public key and its fingerprint, to hand to a court (``?format=pem`` downloads the key): no personal data."""
     key = published_key(current_runtime().audit_key.public_key())
     if request.args.get("format") == "pem":
-        return Response(key.pem, mimetype="application/x-pem-file",
-                        headers={"Content-Disposition": "attachment; filename=registry-audit-key.pem"})
+        return Response(
+            key.pem,
+            mimetype="application/x-pem-file",
+            headers={"Content-Disposition": "attachment; filename=registry-audit-key.pem"},
+        )
     return render_form("audit/signing_key.html", key=key)

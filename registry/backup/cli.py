@@ -1,4 +1,5 @@
 """``registry backup DEST``, ``registry backup verify|list``, ``registry restore SRC`` (registered by registry.cli)."""
+
 from __future__ import annotations
 
 import sys
@@ -84,15 +85,21 @@ def create(destination: str) -> None:
     except (service.BackupError, service.database.DatabaseToolError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
     reused = summary.objects - summary.copied
-    click.echo(f"Backup {summary.name} in {destination}: {summary.objects} objects, {summary.stored_bytes / MiB:.1f} "
-               f"MiB ({summary.copied} copied, {summary.copied_bytes / MiB:.1f} MiB; {reused} already there); "
-               f"database dump {summary.database_bytes / MiB:.1f} MiB, encrypted; {summary.seconds:.1f} s.")
+    click.echo(
+        f"Backup {summary.name} in {destination}: {summary.objects} objects, {summary.stored_bytes / MiB:.1f} "
+        f"MiB ({summary.copied} copied, {summary.copied_bytes / MiB:.1f} MiB; {reused} already there); "
+        f"database dump {summary.database_bytes / MiB:.1f} MiB, encrypted; {summary.seconds:.1f} s."
+    )
     click.echo(f"Manifest SHA-256 {summary.manifest_sha256}, signed by the audit key {summary.fingerprint}.")
-    click.echo(f"Check it: registry backup verify {destination} --name {summary.name} "
-               f"--fingerprint {summary.fingerprint}")
+    click.echo(
+        f"Check it: registry backup verify {destination} --name {summary.name} --fingerprint {summary.fingerprint}"
+    )
     for key in summary.changed:
-        click.echo(f"CHANGED {key}: its stored bytes differ from an earlier backup's copy (the store was altered "
-                   "or damaged: run `registry storage scrub`); both copies are kept", err=True)
+        click.echo(
+            f"CHANGED {key}: its stored bytes differ from an earlier backup's copy (the store was altered "
+            "or damaged: run `registry storage scrub`); both copies are kept",
+            err=True,
+        )
     for key in summary.missing:
         click.echo(f"MISSING {key}: named by the database but not in the store; not in this backup", err=True)
     if summary.missing:
@@ -130,9 +137,13 @@ def _own_fingerprint() -> str | None:
 @backup.command("verify")
 @click.argument("source", metavar="SRC")
 @click.option("--name", help="Which backup (default: the latest); see `registry backup list SRC`.")
-@click.option("--fingerprint", "pinned", callback=_fingerprint_option, metavar="HEX",
-              help="SHA-256 fingerprint of the registry's audit key (`registry audit key`); default: this "
-                   "registry's own key.")
+@click.option(
+    "--fingerprint",
+    "pinned",
+    callback=_fingerprint_option,
+    metavar="HEX",
+    help="SHA-256 fingerprint of the registry's audit key (`registry audit key`); default: this registry's own key.",
+)
 def verify(source: str, name: str | None, pinned: str | None) -> None:
     """Re-read a backup: every object's and the dump's stored SHA-256, and the manifest's signature.
 
@@ -144,16 +155,20 @@ def verify(source: str, name: str | None, pinned: str | None) -> None:
         report = service.verify(store, name, pinned_fingerprint=pinned, progress=_Bar())
     except (service.BackupError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Backup {report.name}: {report.objects_checked} stored files checked (objects and the database "
-               f"dump); signing key fingerprint {report.fingerprint or 'unknown'}")
+    click.echo(
+        f"Backup {report.name}: {report.objects_checked} stored files checked (objects and the database "
+        f"dump); signing key fingerprint {report.fingerprint or 'unknown'}"
+    )
     for problem in report.problems:
         click.echo(f"ALTERED: {problem}", err=True)
     if report.ok:
         click.echo("OK: every file matches the signed manifest, signed by the pinned registry key.")
         return
     if not report.problems and not report.pinned:
-        click.echo("NOT VERIFIED: the signer is not authenticated: give --fingerprint HEX (from `registry audit key`)",
-                   err=True)
+        click.echo(
+            "NOT VERIFIED: the signer is not authenticated: give --fingerprint HEX (from `registry audit key`)",
+            err=True,
+        )
     sys.exit(1)
 
 
@@ -170,10 +185,14 @@ def restore(source: str, name: str | None) -> None:
         settings = load_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    if not (settings.master_key or Path(settings.master_key_file).is_file()) \
-            or not Path(settings.audit_signing_key_file).is_file():
-        raise click.ClickException("this deployment has no keys yet: import those of the registry the backup came "
-                                   "from first (registry keys import FILE...)")
+    if (
+        not (settings.master_key or Path(settings.master_key_file).is_file())
+        or not Path(settings.audit_signing_key_file).is_file()
+    ):
+        raise click.ClickException(
+            "this deployment has no keys yet: import those of the registry the backup came "
+            "from first (registry keys import FILE...)"
+        )
     ctx = _context()
     runtime = ctx.runtime
     store = _destination(source)
@@ -181,19 +200,24 @@ def restore(source: str, name: str | None) -> None:
         summary = service.restore(runtime, store, name, progress=_Bar())
     except (service.BackupError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Restored backup {summary.name} (made {summary.created_at} by registry {summary.registry_version}): "
-               f"{summary.objects} objects, {summary.bytes / MiB:.1f} MiB, and the database; "
-               f"{summary.locked} objects locked again.")
+    click.echo(
+        f"Restored backup {summary.name} (made {summary.created_at} by registry {summary.registry_version}): "
+        f"{summary.objects} objects, {summary.bytes / MiB:.1f} MiB, and the database; "
+        f"{summary.locked} objects locked again."
+    )
     audit = service.audit_check(runtime, summary.created_at)
-    click.echo(f"audit verify: {audit.events} events, {audit.checkpoints} signed checkpoints, last event "
-               f"{audit.last_seq}")
+    click.echo(
+        f"audit verify: {audit.events} events, {audit.checkpoints} signed checkpoints, last event {audit.last_seq}"
+    )
     if audit.ok:
         click.echo("OK: the access log is intact.")
     for problem in audit.problems:
         click.echo(f"TAMPERED: {problem}", err=True)
     scrub = service.scrub_check(runtime)
-    click.echo(f"storage scrub: {scrub.checked} objects checked: {len(scrub.missing)} missing, "
-               f"{len(scrub.corrupt)} corrupt, {len(scrub.orphans)} orphans")
+    click.echo(
+        f"storage scrub: {scrub.checked} objects checked: {len(scrub.missing)} missing, "
+        f"{len(scrub.corrupt)} corrupt, {len(scrub.orphans)} orphans"
+    )
     for line in scrub.lines():
         click.echo(line, err=True)
     if not (audit.ok and scrub.ok):

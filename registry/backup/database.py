@@ -7,6 +7,7 @@ objects and the access log's head, so a backup copies exactly the objects its du
 names, and checkpoints no later than its last event. A restore loads the dump with
 the same tools (the backup API, ``pg_restore``), then migrates to this release.
 """
+
 from __future__ import annotations
 
 import os
@@ -122,8 +123,10 @@ def holds_content(engine: Engine) -> dict[str, int]:
 def load(engine: Engine, kind: str, path: Path) -> None:
     """Replace the (empty) database with the dump at ``path``."""
     if kind != kind_of(engine):
-        raise DatabaseToolError(f"the backup holds a {kind} database and this deployment uses {kind_of(engine)}: "
-                                "restore into a deployment of the same kind")
+        raise DatabaseToolError(
+            f"the backup holds a {kind} database and this deployment uses {kind_of(engine)}: "
+            "restore into a deployment of the same kind"
+        )
     engine.dispose()
     if kind == SQLITE:
         source = sqlite3.connect(str(path))
@@ -136,8 +139,19 @@ def load(engine: Engine, kind: str, path: Path) -> None:
         return
     # --clean drops the empty tables a migration may have made; ownership and grants are the deployer's
     # (config/postgres-app-role.sql is applied again after a restore, as after an upgrade).
-    _run_tool(engine, ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                       "--single-transaction", "--exit-on-error", str(path)])
+    _run_tool(
+        engine,
+        [
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            str(path),
+        ],
+    )
 
 
 def _sqlite_path(engine: Engine) -> Path:
@@ -151,8 +165,10 @@ def _run_tool(engine: Engine, command: list[str]) -> None:
     """Run a PostgreSQL client tool on the engine's database; the password travels in the environment."""
     tool = command[0]
     if shutil.which(tool) is None:
-        raise DatabaseToolError(f"{tool} is not installed: install the PostgreSQL client (Debian: postgresql-client) "
-                                "of the server's major version or newer")
+        raise DatabaseToolError(
+            f"{tool} is not installed: install the PostgreSQL client (Debian: postgresql-client) "
+            "of the server's major version or newer"
+        )
     url = engine.url
     environment = dict(os.environ)
     if url.password:

@@ -8,6 +8,7 @@ reference implementation ``shamir-mnemonic``: each share is a list of words with
 own checksum, so a mistyped share is refused, not silently wrong; fewer than K
 shares tell nothing). Every share file carries the same sealed keys and one share.
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,8 +57,10 @@ class RegistryKeys:
 
     def summary(self) -> str:
         ids = ", ".join(sorted(self.keyring["keys"]))
-        return (f"master keys {ids} (current {self.keyring['current']}); audit signing key "
-                f"{published_key(self.audit_key.public_key()).fingerprint}")
+        return (
+            f"master keys {ids} (current {self.keyring['current']}); audit signing key "
+            f"{published_key(self.audit_key.public_key()).fingerprint}"
+        )
 
 
 def read_keys(settings: Settings) -> RegistryKeys:
@@ -89,8 +92,13 @@ def _payload(keys: RegistryKeys) -> bytes:
 
 def _header(kind: str, keys: RegistryKeys, **extra: Any) -> dict[str, Any]:
     """What is written in clear beside the sealed keys (and bound to them as associated data)."""
-    return {"format": FORMAT, "protection": kind, "master_key_ids": sorted(keys.keyring["keys"]),
-            "audit_key_fingerprint": published_key(keys.audit_key.public_key()).fingerprint, **extra}
+    return {
+        "format": FORMAT,
+        "protection": kind,
+        "master_key_ids": sorted(keys.keyring["keys"]),
+        "audit_key_fingerprint": published_key(keys.audit_key.public_key()).fingerprint,
+        **extra,
+    }
 
 
 def _aad(header: dict[str, Any]) -> bytes:
@@ -105,8 +113,7 @@ def _seal(key: bytes, header: dict[str, Any], payload: bytes) -> dict[str, Any]:
 
 def _open(key: bytes, document: dict[str, Any]) -> RegistryKeys:
     try:
-        plain = AESGCM(key).decrypt(_unb64(document["nonce"]), _unb64(document["ciphertext"]),
-                                    _aad(document["header"]))
+        plain = AESGCM(key).decrypt(_unb64(document["nonce"]), _unb64(document["ciphertext"]), _aad(document["header"]))
     except InvalidTag:
         raise KeyExportError("the keys do not open: wrong passphrase or shares, or the file was altered") from None
     data = json.loads(plain)
@@ -128,14 +135,17 @@ def export_with_passphrase(keys: RegistryKeys, passphrase: str) -> bytes:
 def export_with_shares(keys: RegistryKeys, shares: int, threshold: int) -> list[bytes]:
     """N share files; any ``threshold`` of them open the keys."""
     if not 2 <= threshold <= shares <= MAX_SHARES:
-        raise KeyExportError(f"shares must be 2 to {MAX_SHARES}, and the threshold 2 to the number of shares "
-                             "(for one custodian use a passphrase)")
+        raise KeyExportError(
+            f"shares must be 2 to {MAX_SHARES}, and the threshold 2 to the number of shares "
+            "(for one custodian use a passphrase)"
+        )
     sealing_key = secrets.token_bytes(32)
     header = _header(SHARES, keys, export_id=secrets.token_hex(8), shares=shares, threshold=threshold)
     sealed = _seal(sealing_key, header, _payload(keys))
     words = shamir_mnemonic.generate_mnemonics(1, [(threshold, shares)], sealing_key)[0]
-    return [_dump({**sealed, "share": {"number": number, "words": share}})
-            for number, share in enumerate(words, start=1)]
+    return [
+        _dump({**sealed, "share": {"number": number, "words": share}}) for number, share in enumerate(words, start=1)
+    ]
 
 
 def needs_passphrase(documents: list[dict[str, Any]]) -> bool:
@@ -164,8 +174,9 @@ def open_with_shares(documents: list[dict[str, Any]]) -> RegistryKeys:
         raise KeyExportError("these share files come from different exports")
     words = {d["share"]["words"] for d in documents}
     if len(words) < header["threshold"]:
-        raise KeyExportError(f"{header['threshold']} different shares of {header['shares']} are needed; "
-                             f"{len(words)} were given")
+        raise KeyExportError(
+            f"{header['threshold']} different shares of {header['shares']} are needed; {len(words)} were given"
+        )
     try:
         sealing_key = shamir_mnemonic.combine_mnemonics(sorted(words))
     except shamir_mnemonic.MnemonicError as exc:
@@ -184,12 +195,16 @@ def install(keys: RegistryKeys, settings: Settings) -> list[str]:
             raise KeyExportError("REGISTRY_MASTER_KEY holds other master keys than these: not replaced")
     else:
         Keyring.from_env_value(json.dumps(keys.keyring))  # refuses a malformed keyring before anything is written
-        if _same_or_absent(Path(settings.master_key_file), lambda text: json.loads(text) == keys.keyring,
-                           "master key file"):
+        if _same_or_absent(
+            Path(settings.master_key_file), lambda text: json.loads(text) == keys.keyring, "master key file"
+        ):
             to_write.append((Path(settings.master_key_file), json.dumps(keys.keyring, indent=2) + "\n"))
     audit_raw = _raw_private(keys.audit_key)
-    if _same_or_absent(Path(settings.audit_signing_key_file),
-                       lambda text: _raw_private(_pem_key(text)) == audit_raw, "audit signing key"):
+    if _same_or_absent(
+        Path(settings.audit_signing_key_file),
+        lambda text: _raw_private(_pem_key(text)) == audit_raw,
+        "audit signing key",
+    ):
         to_write.append((Path(settings.audit_signing_key_file), keys.audit_pem))
     for path, text in to_write:
         _write_private(path, text)
@@ -205,8 +220,10 @@ def _same_or_absent(path: Path, same, what: str) -> bool:
             return False
     except (ValueError, TypeError, KeyringError):
         pass
-    raise KeyExportError(f"the {what} {path} exists and holds another key: it is not overwritten (move it away "
-                         "first if this deployment is to take the imported keys)")
+    raise KeyExportError(
+        f"the {what} {path} exists and holds another key: it is not overwritten (move it away "
+        "first if this deployment is to take the imported keys)"
+    )
 
 
 def _pem_key(text: str) -> Ed25519PrivateKey:
@@ -217,8 +234,7 @@ def _pem_key(text: str) -> Ed25519PrivateKey:
 
 
 def _raw_private(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                             serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
 
 
 def _write_private(path: Path, text: str) -> None:

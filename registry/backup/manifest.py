@@ -12,6 +12,7 @@ backup and one folder per backup::
 
 The manifest is written last: a backup folder without one is an interrupted backup.
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,8 +41,11 @@ def member(name: str, part: str) -> str:
 def backup_names(store: ObjectStore) -> list[str]:
     """Names of the complete backups (those with a manifest), oldest first."""
     suffix = f"/{MANIFEST}"
-    return sorted(key[len(BACKUPS):-len(suffix)] for key in store.iter_keys(BACKUPS) if key.endswith(suffix)
-                  and key.count("/") == 2)
+    return sorted(
+        key[len(BACKUPS) : -len(suffix)]
+        for key in store.iter_keys(BACKUPS)
+        if key.endswith(suffix) and key.count("/") == 2
+    )
 
 
 def sign(manifest: dict[str, Any], key: Ed25519PrivateKey) -> tuple[bytes, bytes]:
@@ -72,8 +76,12 @@ class SignedManifest:
 
     @classmethod
     def read(cls, store: ObjectStore, name: str) -> SignedManifest:
-        return cls(name, read_member(store, name, MANIFEST), read_member(store, name, SIGNATURE),
-                   read_member(store, name, PUBLIC_KEY))
+        return cls(
+            name,
+            read_member(store, name, MANIFEST),
+            read_member(store, name, SIGNATURE),
+            read_member(store, name, PUBLIC_KEY),
+        )
 
     def content(self) -> dict[str, Any]:
         """The parsed manifest; ValueError if it is not one."""

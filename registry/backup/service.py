@@ -9,6 +9,7 @@ Objects already in the destination's pool with the same key and stored SHA-256 a
 not copied again; each object is still read and hashed, so the manifest states
 what the source held at backup time, not what an earlier backup once saw.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -129,6 +130,7 @@ def _parallel(items: list[Any], work: Callable[[Any], Any], progress: Progress, 
 
 # ---------------------------------------------------------------- backup
 
+
 @dataclass
 class BackupSummary:
     name: str
@@ -201,13 +203,22 @@ def _store_dump(runtime: Runtime, destination: ObjectStore, name: str, snapshot:
     hashing = HashingStore(destination)
     with open(snapshot.path, "rb") as fh:
         info = EncryptedStore(hashing, runtime.keyring).put(  # type: ignore[arg-type]
-            key, fh, length=snapshot.path.stat().st_size, context=DUMP_CONTEXT)
+            key, fh, length=snapshot.path.stat().st_size, context=DUMP_CONTEXT
+        )
     stored = hashing.stored[key]
-    return {"key": key, "kind": snapshot.kind, "format": database.FORMATS[snapshot.kind],
-            "sha256": stored.sha256, "size": stored.size, "plaintext_fingerprint": info.fingerprint,
-            "plaintext_size": info.size, "key_id": info.key_id, "wrapped_key": info.wrapped_key,
-            "schema_revision": snapshot.schema_revision,
-            "audit_head": {"seq": snapshot.audit_seq, "hash": snapshot.audit_hash}}
+    return {
+        "key": key,
+        "kind": snapshot.kind,
+        "format": database.FORMATS[snapshot.kind],
+        "sha256": stored.sha256,
+        "size": stored.size,
+        "plaintext_fingerprint": info.fingerprint,
+        "plaintext_size": info.size,
+        "key_id": info.key_id,
+        "wrapped_key": info.wrapped_key,
+        "schema_revision": snapshot.schema_revision,
+        "audit_head": {"seq": snapshot.audit_seq, "hash": snapshot.audit_hash},
+    }
 
 
 def backup(runtime: Runtime, destination: ObjectStore, *, progress: Progress = SILENT) -> BackupSummary:
@@ -221,8 +232,9 @@ def backup(runtime: Runtime, destination: ObjectStore, *, progress: Progress = S
     summary = BackupSummary(_new_name(destination, created), fingerprint=public.fingerprint)
     with _private_folder(runtime) as folder, database.dumped(runtime.engine, folder) as snapshot:
         keys = list(snapshot.object_keys) + _checkpoints_up_to(runtime.raw_store, snapshot.audit_seq)
-        results = _parallel(keys, lambda key: _copy_one(runtime.raw_store, destination, known, key), progress,
-                            "Copying objects")
+        results = _parallel(
+            keys, lambda key: _copy_one(runtime.raw_store, destination, known, key), progress, "Copying objects"
+        )
         dump = _store_dump(runtime, destination, summary.name, snapshot)
     entries = [r.entry for r in results if r.entry is not None]
     summary.objects = len(entries)
@@ -233,13 +245,28 @@ def backup(runtime: Runtime, destination: ObjectStore, *, progress: Progress = S
     summary.missing = [r.missing for r in results if r.missing]
     summary.database_bytes = dump["size"]
     manifest = {
-        "format": FORMAT, "name": summary.name, "registry_version": registry_version(),
-        "created_at": format_time(created), "finished_at": format_time(utcnow()),
-        "database": dump, "objects": entries, "missing": summary.missing, "changed": summary.changed,
-        "totals": {"objects": summary.objects, "bytes": summary.stored_bytes, "copied": summary.copied,
-                   "copied_bytes": summary.copied_bytes},
-        "signing": {"algorithm": "Ed25519", "key_id": public.key_id, "fingerprint_sha256": public.fingerprint,
-                    "context": MANIFEST_CONTEXT.decode(), "signed_file": MANIFEST},
+        "format": FORMAT,
+        "name": summary.name,
+        "registry_version": registry_version(),
+        "created_at": format_time(created),
+        "finished_at": format_time(utcnow()),
+        "database": dump,
+        "objects": entries,
+        "missing": summary.missing,
+        "changed": summary.changed,
+        "totals": {
+            "objects": summary.objects,
+            "bytes": summary.stored_bytes,
+            "copied": summary.copied,
+            "copied_bytes": summary.copied_bytes,
+        },
+        "signing": {
+            "algorithm": "Ed25519",
+            "key_id": public.key_id,
+            "fingerprint_sha256": public.fingerprint,
+            "context": MANIFEST_CONTEXT.decode(),
+            "signed_file": MANIFEST,
+        },
     }
     body, signature = sign(manifest, runtime.audit_key)
     for part, data in ((PUBLIC_KEY, public.pem.encode()), (SIGNATURE, signature), (MANIFEST, body)):
@@ -254,6 +281,7 @@ def _put_bytes(store: ObjectStore, key: str, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------- verification
+
 
 @dataclass
 class VerifyReport:
@@ -295,13 +323,16 @@ def _check_stored(store: ObjectStore, entry: dict[str, Any], key_field: str) -> 
     except ObjectNotFound:
         return f"MISSING {key}"
     if digest.sha256 != entry["sha256"] or digest.size != entry["size"]:
-        return f"ALTERED {key}: SHA-256 {digest.sha256}, {digest.size} bytes; the manifest says {entry['sha256']}, " \
-               f"{entry['size']} bytes"
+        return (
+            f"ALTERED {key}: SHA-256 {digest.sha256}, {digest.size} bytes; the manifest says {entry['sha256']}, "
+            f"{entry['size']} bytes"
+        )
     return None
 
 
-def verify(store: ObjectStore, name: str | None, *, pinned_fingerprint: str | None,
-           progress: Progress = SILENT) -> VerifyReport:
+def verify(
+    store: ObjectStore, name: str | None, *, pinned_fingerprint: str | None, progress: Progress = SILENT
+) -> VerifyReport:
     """Re-read every object and the dump, check each stored SHA-256 and the manifest's signature."""
     report = VerifyReport(chosen_backup(store, name))
     signed = _read_signed(store, report.name)
@@ -314,8 +345,9 @@ def verify(store: ObjectStore, name: str | None, *, pinned_fingerprint: str | No
     report.key_id = published_key(public).key_id
     report.pinned = pinned_fingerprint is not None and report.fingerprint == pinned_fingerprint
     if pinned_fingerprint is not None and not report.pinned:
-        report.problems.append(f"the manifest is signed by key {report.fingerprint}, not by the pinned key "
-                               f"{pinned_fingerprint}")
+        report.problems.append(
+            f"the manifest is signed by key {report.fingerprint}, not by the pinned key {pinned_fingerprint}"
+        )
     if not signature_valid(signed.body, signed.signature, public):
         report.problems.append(f"{MANIFEST} does not match its signature: the manifest was altered")
     try:
@@ -325,14 +357,14 @@ def verify(store: ObjectStore, name: str | None, *, pinned_fingerprint: str | No
     except (ValueError, KeyError, TypeError):
         report.problems.append(f"{MANIFEST} is not a backup manifest")
         return report
-    found = _parallel(list(zip(entries, keys)), lambda pair: _check_stored(store, *pair), progress,
-                      "Checking objects")
+    found = _parallel(list(zip(entries, keys)), lambda pair: _check_stored(store, *pair), progress, "Checking objects")
     report.objects_checked = len(found)
     report.problems += [problem for problem in found if problem]
     return report
 
 
 # ---------------------------------------------------------------- restore
+
 
 @dataclass
 class RestoreSummary:
@@ -348,8 +380,10 @@ def refuse_if_not_empty(runtime: Runtime) -> None:
     held = database.holds_content(runtime.engine)
     if held:
         counts = ", ".join(f"{count} {table.replace('_', ' ')}" for table, count in sorted(held.items()))
-        raise BackupError(f"this deployment is not empty ({counts}): a backup is restored only into an empty "
-                          "database (a new one, never `registry init`-ed), so that two registries are never mixed")
+        raise BackupError(
+            f"this deployment is not empty ({counts}): a backup is restored only into an empty "
+            "database (a new one, never `registry init`-ed), so that two registries are never mixed"
+        )
 
 
 def _restore_one(source: ObjectStore, target: ObjectStore, entry: dict[str, Any]) -> int:
@@ -362,8 +396,10 @@ def _restore_one(source: ObjectStore, target: ObjectStore, entry: dict[str, Any]
         raise BackupError(f"the backup lacks {entry['pool_key']}: run `registry backup verify`") from None
     if reader.digest != StoredDigest(entry["sha256"], entry["size"]):
         target.delete(key)
-        raise BackupError(f"{entry['pool_key']} in the backup is not what its manifest says (SHA-256 "
-                          f"{reader.digest.sha256}): run `registry backup verify`")
+        raise BackupError(
+            f"{entry['pool_key']} in the backup is not what its manifest says (SHA-256 "
+            f"{reader.digest.sha256}): run `registry backup verify`"
+        )
     return reader.digest.size
 
 
@@ -377,10 +413,16 @@ def _load_dump(runtime: Runtime, source: ObjectStore, dump: dict[str, Any], fold
         raise BackupError("the backup's database dump is not what its manifest says: run `registry backup verify`")
     path = folder / "database"
     try:
-        with EncryptedStore(source, runtime.keyring).open(
-                dump["key"], key_id=dump["key_id"], wrapped_key=dump["wrapped_key"],
-                expected_fingerprint=_dump_fingerprint(dump), context=DUMP_CONTEXT) as plain, \
-                open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+        with (
+            EncryptedStore(source, runtime.keyring).open(
+                dump["key"],
+                key_id=dump["key_id"],
+                wrapped_key=dump["wrapped_key"],
+                expected_fingerprint=_dump_fingerprint(dump),
+                context=DUMP_CONTEXT,
+            ) as plain,
+            open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out,
+        ):
             shutil.copyfileobj(plain, out, 1024 * 1024)
     except IntegrityError as exc:
         raise BackupError(f"the database dump does not decrypt and verify: {exc}") from None
@@ -404,8 +446,14 @@ def _lock_again(runtime: Runtime, checkpoints: list[str]) -> int:
 
     now = datetime.now(UTC)
     with runtime.sessions() as db:
-        locks = [(o.key, o.locked_until) for o in db.scalars(sa.select(StoredObject).where(
-            StoredObject.locked_until.is_not(None), StoredObject.disposed_at.is_(None)))]
+        locks = [
+            (o.key, o.locked_until)
+            for o in db.scalars(
+                sa.select(StoredObject).where(
+                    StoredObject.locked_until.is_not(None), StoredObject.disposed_at.is_(None)
+                )
+            )
+        ]
         held = coverage.held_object_keys(db)
     locks = [(key, until) for key, until in locks if until > now]
     locks += [(key, now + RETENTION) for key in checkpoints]
@@ -415,8 +463,7 @@ def _lock_again(runtime: Runtime, checkpoints: list[str]) -> int:
     return len(locks)
 
 
-def restore(runtime: Runtime, source: ObjectStore, name: str | None, *, progress: Progress = SILENT
-            ) -> RestoreSummary:
+def restore(runtime: Runtime, source: ObjectStore, name: str | None, *, progress: Progress = SILENT) -> RestoreSummary:
     """Objects first, the database last: a restore that fails part-way leaves the deployment empty, to retry.
 
     The backup must be signed by this deployment's audit key (imported with ``registry keys import``).
@@ -425,14 +472,17 @@ def restore(runtime: Runtime, source: ObjectStore, name: str | None, *, progress
     summary = RestoreSummary(chosen_backup(source, name))
     signed = _read_signed(source, summary.name)
     if not signature_valid(signed.body, signed.signature, runtime.audit_key.public_key()):
-        raise BackupError(f"backup {summary.name} is not signed by this deployment's audit key: its manifest was "
-                          "altered, or the keys of the registry it came from were not imported "
-                          "(registry keys import)")
+        raise BackupError(
+            f"backup {summary.name} is not signed by this deployment's audit key: its manifest was "
+            "altered, or the keys of the registry it came from were not imported "
+            "(registry keys import)"
+        )
     manifest = signed.content()
     summary.created_at, summary.registry_version = manifest["created_at"], manifest["registry_version"]
     runtime.raw_store.ensure_container()
-    sizes = _parallel(manifest["objects"], lambda entry: _restore_one(source, runtime.raw_store, entry), progress,
-                      "Restoring objects")
+    sizes = _parallel(
+        manifest["objects"], lambda entry: _restore_one(source, runtime.raw_store, entry), progress, "Restoring objects"
+    )
     summary.objects, summary.bytes = len(sizes), sum(sizes)
     with _private_folder(runtime) as folder:
         _load_dump(runtime, source, manifest["database"], folder)
@@ -442,14 +492,20 @@ def restore(runtime: Runtime, source: ObjectStore, name: str | None, *, progress
 
 # ---------------------------------------------------------------- the checks a restore ends with
 
+
 def audit_check(runtime: Runtime, made_at: str):
     """``registry audit verify``: the restored access log against its restored signed checkpoints, as of the
     moment the backup was made (its last events were witnessed then, not at the restore)."""
     from registry.audit.verify import verify_log
 
     moment = datetime.strptime(made_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return verify_log(runtime.engine, runtime.raw_store, runtime.audit_key.public_key(),
-                      witness_seconds=runtime.settings.audit_witness_seconds, now=moment)
+    return verify_log(
+        runtime.engine,
+        runtime.raw_store,
+        runtime.audit_key.public_key(),
+        witness_seconds=runtime.settings.audit_witness_seconds,
+        now=moment,
+    )
 
 
 def scrub_check(runtime: Runtime):

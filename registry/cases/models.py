@@ -1,4 +1,5 @@
 """Cases (matters): the need-to-know boundary between lawyers/caseworkers and persons."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,8 +27,7 @@ class CaseMember(Base):
     __tablename__ = "case_members"
 
     case_id: Mapped[str] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
-                                         index=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     added_at: Mapped[datetime] = created_at_column()
 
 
@@ -35,8 +35,9 @@ class CasePerson(Base):
     __tablename__ = "case_persons"
 
     case_id: Mapped[str] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
-    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True,
-                                           index=True)
+    person_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     added_at: Mapped[datetime] = created_at_column()
 
 

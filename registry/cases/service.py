@@ -10,6 +10,7 @@ person the caller may not see, and answer whether that person exists. Each refus
 is logged, and past a few an hour every such request of that user is refused, so
 ids cannot be tested in bulk; auditors see who tried (``audit.anomalies.probing``).
 """
+
 from __future__ import annotations
 
 import re
@@ -45,12 +46,15 @@ def visible_person_ids(actor: Actor) -> sa.Select | None:
         return None
     if actor.user is None or not actor.can(Permission.PERSON_READ):
         return sa.select(CasePerson.person_id).where(sa.false())
-    through_cases = (sa.select(CasePerson.person_id)
-                     .join(CaseMember, CaseMember.case_id == CasePerson.case_id)
-                     .join(Case, Case.id == CasePerson.case_id)
-                     .where(CaseMember.user_id == actor.user_id, Case.is_open.is_(True)))
+    through_cases = (
+        sa.select(CasePerson.person_id)
+        .join(CaseMember, CaseMember.case_id == CasePerson.case_id)
+        .join(Case, Case.id == CasePerson.case_id)
+        .where(CaseMember.user_id == actor.user_id, Case.is_open.is_(True))
+    )
     through_emergency = sa.select(EmergencyAccess.person_id).where(
-        EmergencyAccess.user_id == actor.user_id, EmergencyAccess.expires_at > utcnow())
+        EmergencyAccess.user_id == actor.user_id, EmergencyAccess.expires_at > utcnow()
+    )
     return through_cases.union(through_emergency)
 
 
@@ -62,22 +66,40 @@ def can_see_person(db: Session, actor: Actor, person_id: str) -> bool:
 
 
 def active_emergency(db: Session, actor: Actor, person_id: str) -> EmergencyAccess | None:
-    return db.scalar(sa.select(EmergencyAccess).where(
-        EmergencyAccess.user_id == actor.user_id, EmergencyAccess.person_id == person_id,
-        EmergencyAccess.expires_at > utcnow()).order_by(EmergencyAccess.expires_at.desc()).limit(1))
+    return db.scalar(
+        sa.select(EmergencyAccess)
+        .where(
+            EmergencyAccess.user_id == actor.user_id,
+            EmergencyAccess.person_id == person_id,
+            EmergencyAccess.expires_at > utcnow(),
+        )
+        .order_by(EmergencyAccess.expires_at.desc())
+        .limit(1)
+    )
 
 
 def require_person_visible(db: Session, actor: Actor, person_id: str, action: str) -> str:
     """Returns the emergency reason when access is by emergency, '' otherwise; raises NotFound outside."""
     if not can_see_person(db, actor, person_id):
-        raise NotFound(str(_("No such person.")),
-                       audit=AuditNote(action, target_type="person", target_id=person_id, person_ids=(person_id,),
-                                       details={"reason": "outside the actor's cases"}))
+        raise NotFound(
+            str(_("No such person.")),
+            audit=AuditNote(
+                action,
+                target_type="person",
+                target_id=person_id,
+                person_ids=(person_id,),
+                details={"reason": "outside the actor's cases"},
+            ),
+        )
     if sees_whole_registry(actor):
         return ""
     grant = active_emergency(db, actor, person_id)
-    in_case = db.scalar(sa.select(CasePerson.person_id).join(CaseMember, CaseMember.case_id == CasePerson.case_id)
-                        .where(CasePerson.person_id == person_id, CaseMember.user_id == actor.user_id).limit(1))
+    in_case = db.scalar(
+        sa.select(CasePerson.person_id)
+        .join(CaseMember, CaseMember.case_id == CasePerson.case_id)
+        .where(CasePerson.person_id == person_id, CaseMember.user_id == actor.user_id)
+        .limit(1)
+    )
     return grant.reason if grant is not None and in_case is None else ""
 
 
@@ -88,10 +110,14 @@ def _limit_probing(db: Session, actor: AuditSubject, action: str, target_id: str
     if refused_person_requests(db, actor.user_id, since=utcnow() - PROBE_WINDOW) < PROBE_LIMIT:
         return
     raise TooManyAttempts(
-        str(_("Too many requests named persons that do not exist. Try again in an hour, or ask a registry "
-              "clerk.")),
-        audit=AuditNote(action, target_type="person", target_id=target_id,
-                        details={"reason": "too many refused requests naming a person"}))
+        str(_("Too many requests named persons that do not exist. Try again in an hour, or ask a registry clerk.")),
+        audit=AuditNote(
+            action,
+            target_type="person",
+            target_id=target_id,
+            details={"reason": "too many refused requests naming a person"},
+        ),
+    )
 
 
 def _no_such_person(action: str, target_id: str) -> AuditNote:
@@ -109,18 +135,34 @@ def open_emergency_access(db: Session, actor: Actor, person_id: str, reason: str
     _limit_probing(db, actor, Action.EMERGENCY_ACCESS, person_id)
     if db.get(Person, person_id) is None:
         raise NotFound(str(_("No such person.")), audit=_no_such_person(Action.EMERGENCY_ACCESS, person_id))
-    grant = EmergencyAccess(user_id=actor.user_id, person_id=person_id, reason=reason[:1000],
-                            expires_at=utcnow() + timedelta(minutes=minutes))
+    grant = EmergencyAccess(
+        user_id=actor.user_id,
+        person_id=person_id,
+        reason=reason[:1000],
+        expires_at=utcnow() + timedelta(minutes=minutes),
+    )
     db.add(grant)
     db.flush()
-    record(db, actor, Action.EMERGENCY_ACCESS, target_type="person", target_id=person_id, person_ids=[person_id],
-           reason=reason, details={"minutes": minutes})
+    record(
+        db,
+        actor,
+        Action.EMERGENCY_ACCESS,
+        target_type="person",
+        target_id=person_id,
+        person_ids=[person_id],
+        reason=reason,
+        details={"minutes": minutes},
+    )
     return grant
 
 
 def list_emergency_access(db: Session, limit: int = 200) -> list[tuple[EmergencyAccess, User]]:
-    rows = db.execute(sa.select(EmergencyAccess, User).join(User, User.id == EmergencyAccess.user_id)
-                      .order_by(EmergencyAccess.granted_at.desc()).limit(limit))
+    rows = db.execute(
+        sa.select(EmergencyAccess, User)
+        .join(User, User.id == EmergencyAccess.user_id)
+        .order_by(EmergencyAccess.granted_at.desc())
+        .limit(limit)
+    )
     return [(g, u) for g, u in rows]
 
 
@@ -159,12 +201,15 @@ def cases_for(db: Session, actor: Actor) -> list[Case]:
 def cases_of_person(db: Session, actor: Actor, person_id: str) -> list[tuple[Case, CasePerson]]:
     """The cases one person is in that this actor may see (a lawyer's own, every case for a clerk), oldest first."""
     query = _cases_of(actor).add_columns(CasePerson).join(CasePerson, CasePerson.case_id == Case.id)
-    return [(case, link) for case, link in db.execute(
-        query.where(CasePerson.person_id == person_id).order_by(Case.created_at, Case.id))]
+    return [
+        (case, link)
+        for case, link in db.execute(query.where(CasePerson.person_id == person_id).order_by(Case.created_at, Case.id))
+    ]
 
 
-CASE_LIST = listing.ListSpec(sorts=("reference", "title", "opened"), default_sort="-opened",
-                             filters={"status": ("open", "closed")})
+CASE_LIST = listing.ListSpec(
+    sorts=("reference", "title", "opened"), default_sort="-opened", filters={"status": ("open", "closed")}
+)
 _CASE_ORDERS = {"reference": [Case.reference], "title": [Case.title], "opened": [Case.created_at]}
 
 
@@ -179,9 +224,15 @@ def list_cases(db: Session, actor: Actor, wanted: listing.ListQuery) -> listing.
 def get_case(db: Session, actor: Actor, case_id: str) -> Case:
     case = db.get(Case, case_id)
     if case is None or case not in cases_for(db, actor):
-        raise NotFound(str(_("No such case.")),
-                       audit=AuditNote(Action.ACCESS_DENIED, target_type="case", target_id=case_id,
-                                       details={"reason": "not a member of the case"}))
+        raise NotFound(
+            str(_("No such case.")),
+            audit=AuditNote(
+                Action.ACCESS_DENIED,
+                target_type="case",
+                target_id=case_id,
+                details={"reason": "not a member of the case"},
+            ),
+        )
     return case
 
 
@@ -192,15 +243,15 @@ def add_member(db: Session, actor: Actor, case: Case, user: User) -> None:
         return
     case.members.append(CaseMember(user_id=user.id))
     db.flush()
-    record(db, actor, Action.CASE_MEMBER_ADDED, target_type="case", target_id=case.id,
-           details={"user": user.username})
+    record(db, actor, Action.CASE_MEMBER_ADDED, target_type="case", target_id=case.id, details={"user": user.username})
 
 
 def remove_member(db: Session, actor: Actor, case: Case, user: User) -> None:
     case.members = [m for m in case.members if m.user_id != user.id]
     db.flush()
-    record(db, actor, Action.CASE_MEMBER_REMOVED, target_type="case", target_id=case.id,
-           details={"user": user.username})
+    record(
+        db, actor, Action.CASE_MEMBER_REMOVED, target_type="case", target_id=case.id, details={"user": user.username}
+    )
 
 
 def add_person(db: Session, actor: AuditSubject, case: Case, person_id: str) -> None:
@@ -217,8 +268,9 @@ def add_person_by_number(db: Session, actor: Actor, case: Case, registry_number:
     person_id = db.scalar(sa.select(Person.id).where(Person.registry_number == number))
     if person_id is None:
         message = str(_("No person has this registry number."))
-        raise ValidationFailed(message, fields={"registry_number": message},
-                               audit=_no_such_person(Action.CASE_PERSON_ADDED, number))
+        raise ValidationFailed(
+            message, fields={"registry_number": message}, audit=_no_such_person(Action.CASE_PERSON_ADDED, number)
+        )
     _put_person(db, actor, case, person_id)
 
 

@@ -1,4 +1,5 @@
 """Case pages: the list, one case with its members and persons, emergency access."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -17,8 +18,12 @@ from registry.web.policy import current_actor, requires
 bp = Blueprint("cases", __name__, template_folder="templates")
 
 
-SORTS = (("-opened", _("Newest first")), ("opened", _("Oldest first")), ("reference", _("Reference")),
-         ("title", _("Title")))
+SORTS = (
+    ("-opened", _("Newest first")),
+    ("opened", _("Oldest first")),
+    ("reference", _("Reference")),
+    ("title", _("Title")),
+)
 STATUSES = (("open", _("open")), ("closed", _("closed")))
 
 
@@ -28,8 +33,15 @@ def _list_page(error: ValidationFailed | None = None):
         result = service.list_cases(db(), current_actor(), listing.read(request.args, service.CASE_LIST))
     except ValidationFailed as refused:
         error, result = error or refused, None
-    return render_form("cases/list.html", error, result=result, sorts=SORTS, statuses=STATUSES,
-                       filters=request.args, sort_default=service.CASE_LIST.default_sort)
+    return render_form(
+        "cases/list.html",
+        error,
+        result=result,
+        sorts=SORTS,
+        statuses=STATUSES,
+        filters=request.args,
+        sort_default=service.CASE_LIST.default_sort,
+    )
 
 
 @bp.get("/cases")
@@ -43,8 +55,13 @@ def list_cases():
 def create_case():
     form = request.form
     try:
-        case = service.create_case(db(), current_actor(), reference=form.get("reference", ""),
-                                   title=form.get("title", ""), court_case_number=form.get("court_case_number", ""))
+        case = service.create_case(
+            db(),
+            current_actor(),
+            reference=form.get("reference", ""),
+            title=form.get("title", ""),
+            court_case_number=form.get("court_case_number", ""),
+        )
     except ValidationFailed as error:
         return _list_page(error)
     return redirect(url_for("cases.show_case", case_id=case.id))
@@ -55,8 +72,12 @@ def create_case():
 def show_case(case_id: str):
     actor = current_actor()
     case = service.get_case(db(), actor, case_id)
-    return render_form("cases/show.html", case=case, staff=accounts.list_users(db()),
-                       persons=persons.case_person_labels(db(), actor, case))
+    return render_form(
+        "cases/show.html",
+        case=case,
+        staff=accounts.list_users(db()),
+        persons=persons.case_person_labels(db(), actor, case),
+    )
 
 
 @bp.post("/cases/<case_id>/members")
@@ -87,8 +108,13 @@ def add_person(case_id: str):
     try:
         service.add_person_by_number(db(), actor, case, request.form.get("registry_number", ""))
     except ValidationFailed as error:
-        return render_form("cases/show.html", error, case=case, staff=accounts.list_users(db()),
-                           persons=persons.case_person_labels(db(), actor, case))
+        return render_form(
+            "cases/show.html",
+            error,
+            case=case,
+            staff=accounts.list_users(db()),
+            persons=persons.case_person_labels(db(), actor, case),
+        )
     flash(_("The person is added to the case."), "info")
     return redirect(url_for("cases.show_case", case_id=case.id))
 
@@ -99,8 +125,13 @@ def emergency_access(person_id: str):
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("cases/emergency.html", person_id=person_id)
     try:
-        service.open_emergency_access(db(), current_actor(), person_id, request.form.get("reason", ""),
-                                      current_runtime().settings.emergency_access_minutes)
+        service.open_emergency_access(
+            db(),
+            current_actor(),
+            person_id,
+            request.form.get("reason", ""),
+            current_runtime().settings.emergency_access_minutes,
+        )
     except ValidationFailed as error:
         return render_form("cases/emergency.html", error, person_id=person_id)
     flash(_("Emergency access is open and recorded in the access log."), "info")

@@ -6,6 +6,7 @@ decrypt and be served, or signed into a court bundle, as the wrong document. Eac
 key is therefore wrapped with the document id, version number and role as associated data
 (``EncryptedStore.put(context=...)``): opened as anything else, it is an integrity error.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -27,8 +28,11 @@ def version_context(version: DocumentVersion, role: str) -> str:
 def contexts(db: Session) -> dict[str, list[str]]:
     """Stored object id -> what the database says the object is, once for every version that names it
     (more than once only where someone pointed two records at one object)."""
-    rows = db.execute(sa.select(DocumentVersion.document_id, DocumentVersion.number, DocumentVersion.original_id,
-                                DocumentVersion.viewing_id))
+    rows = db.execute(
+        sa.select(
+            DocumentVersion.document_id, DocumentVersion.number, DocumentVersion.original_id, DocumentVersion.viewing_id
+        )
+    )
     found: dict[str, list[str]] = {}
     for document_id, number, original_id, viewing_id in rows:
         found.setdefault(original_id, []).append(object_context(document_id, number, ORIGINAL))

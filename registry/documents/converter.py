@@ -17,6 +17,7 @@ viewing copy. It prints exactly one JSON line on stdout:
 
 Everything else (library warnings, tracebacks) goes to stderr, for the log only.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -63,14 +64,31 @@ Outcome = dict[str, Any]
 
 # Names that make a PDF do something or carry something besides its page
 # pictures. Compared after pikepdf has decoded `#xx` escapes.
-ACTIVE_NAMES = frozenset({
-    "/JS", "/JavaScript", "/OpenAction", "/AA", "/Launch", "/GoToR", "/GoToE",
-    "/SubmitForm", "/ImportData", "/EmbeddedFiles", "/EmbeddedFile", "/XFA",
-    "/RichMedia", "/AcroForm", "/URI", "/Metadata", "/Annots",
-})
+ACTIVE_NAMES = frozenset(
+    {
+        "/JS",
+        "/JavaScript",
+        "/OpenAction",
+        "/AA",
+        "/Launch",
+        "/GoToR",
+        "/GoToE",
+        "/SubmitForm",
+        "/ImportData",
+        "/EmbeddedFiles",
+        "/EmbeddedFile",
+        "/XFA",
+        "/RichMedia",
+        "/AcroForm",
+        "/URI",
+        "/Metadata",
+        "/Annots",
+    }
+)
 
 
 # ---------------------------------------------------------------- process
+
 
 def apply_limits(limits: Limits) -> None:
     """Cap this process: memory, CPU seconds, bytes written; no core dumps."""
@@ -115,8 +133,11 @@ def main(argv: list[str]) -> int:
         outcome = {"ok": False, "reason": "limits_exceeded", "params": {}}
     except OSError as error:
         traceback.print_exc()  # EFBIG: the copy outgrew the output limit (Python ignores SIGXFSZ)
-        outcome = {"ok": False, "reason": "limits_exceeded" if error.errno == errno.EFBIG else "conversion_error",
-                   "params": {}}
+        outcome = {
+            "ok": False,
+            "reason": "limits_exceeded" if error.errno == errno.EFBIG else "conversion_error",
+            "params": {},
+        }
     except Exception:
         traceback.print_exc()
         outcome = {"ok": False, "reason": "conversion_error", "params": {}}
@@ -183,12 +204,18 @@ def inspect(source: str, content_type: str, limits: Limits) -> Outcome:
         with open(source, "rb") as file:
             raw = file.read()
         decoded_text(raw)
-        return {"content_type": None, "pages": None, "width": None, "height": None,
-                "cost": _ms(len(raw) * NS_PER_TEXT_BYTE)}
+        return {
+            "content_type": None,
+            "pages": None,
+            "width": None,
+            "height": None,
+            "cost": _ms(len(raw) * NS_PER_TEXT_BYTE),
+        }
     raise ValueError(f"no converter for {content_type}")
 
 
 # ---------------------------------------------------------------- PDF
+
 
 def convert_pdf(source: str, stem: str, limits: Limits) -> Outcome:
     """Render every page to pixels and rebuild an image-only PDF from them."""
@@ -407,8 +434,9 @@ class _DrawingCost:
                 data = stream.read_bytes()
             except (pikepdf.PdfError, RuntimeError, ValueError):
                 data = stream.read_raw_bytes()
-            calls = Counter(_NAME_ESCAPE.sub(lambda hex_: bytes([int(hex_[1], 16)]), match[1])
-                            for match in _CALL.finditer(data))
+            calls = Counter(
+                _NAME_ESCAPE.sub(lambda hex_: bytes([int(hex_[1], 16)]), match[1]) for match in _CALL.finditer(data)
+            )
             self._streams[key] = (len(data), calls)
         return self._streams[key]
 
@@ -486,7 +514,14 @@ _ROTATED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _DEFAULT_SCAN_DPI = 150.0
 # What Pillow's decoders raise on malformed input (found by fuzzing, see tests).
 _PILLOW_PARSE_ERRORS = (
-    OSError, SyntaxError, ValueError, TypeError, EOFError, IndexError, KeyError, ZeroDivisionError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    EOFError,
+    IndexError,
+    KeyError,
+    ZeroDivisionError,
 )
 
 

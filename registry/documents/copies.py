@@ -13,6 +13,7 @@ middle leaves a claim that expires after the lease; the next sweep (every
 ``REGISTRY_COPY_SWEEP_SECONDS`` in every server process, or ``registry copies
 make``) takes the job up again from the stored original.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,8 +90,13 @@ def store_file(store: EncryptedStore, path: str, context: str) -> ObjectInfo:
         return store.put(f"objects/{uuid.uuid4()}", fh, length=os.path.getsize(path), context=context)
 
 
-def make_copy(sessions: sessionmaker[Session], store: EncryptedStore, policy: CopyPolicy, version_id: str,
-              spooled: str | None = None) -> str | None:
+def make_copy(
+    sessions: sessionmaker[Session],
+    store: EncryptedStore,
+    policy: CopyPolicy,
+    version_id: str,
+    spooled: str | None = None,
+) -> str | None:
     """Make one pending version's viewing copy and return the version's status;
     None when the job is not (or no longer) this worker's.
 
@@ -123,29 +129,53 @@ def _claim(sessions: sessionmaker[Session], version_id: str, lease: timedelta) -
             sa.update(DocumentVersion)
             .where(DocumentVersion.id == version_id, _waiting(now, lease))
             .values(viewing_claim=claim, viewing_claimed_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if not taken:
             db.rollback()
             return None
         version = db.get(DocumentVersion, version_id)
         assert version is not None
         original = version.original
-        job = _Job(version_id, claim, version.content_type, original.key, original.key_id, original.wrapped_key,
-                   original.fingerprint, version.document_id, version.number)
+        job = _Job(
+            version_id,
+            claim,
+            version.content_type,
+            original.key,
+            original.key_id,
+            original.wrapped_key,
+            original.fingerprint,
+            version.document_id,
+            version.number,
+        )
         db.commit()
     return job
 
 
 def _fetch_original(store: EncryptedStore, job: _Job, work: str) -> str:
     path = os.path.join(work, "original")
-    with store.open(job.key, key_id=job.key_id, wrapped_key=job.wrapped_key, expected_fingerprint=job.fingerprint,
-                    context=job.context(ORIGINAL)) as src, open(path, "wb") as out:
+    with (
+        store.open(
+            job.key,
+            key_id=job.key_id,
+            wrapped_key=job.wrapped_key,
+            expected_fingerprint=job.fingerprint,
+            context=job.context(ORIGINAL),
+        ) as src,
+        open(path, "wb") as out,
+    ):
         shutil.copyfileobj(src, out, CHUNK)
     return path
 
 
-def _finish(sessions: sessionmaker[Session], store: EncryptedStore, job: _Job, *,
-            made: tuple[ViewingCopy, ObjectInfo] | None = None, failure: FileRefused | None = None) -> str | None:
+def _finish(
+    sessions: sessionmaker[Session],
+    store: EncryptedStore,
+    job: _Job,
+    *,
+    made: tuple[ViewingCopy, ObjectInfo] | None = None,
+    failure: FileRefused | None = None,
+) -> str | None:
     """Record the outcome if the claim is still ours; a copy nobody records is deleted again."""
     with sessions() as db:
         try:
@@ -155,26 +185,41 @@ def _finish(sessions: sessionmaker[Session], store: EncryptedStore, job: _Job, *
             raise
 
 
-def _record_outcome(db: Session, store: EncryptedStore, job: _Job, made: tuple[ViewingCopy, ObjectInfo] | None,
-                    failure: FileRefused | None) -> str | None:
+def _record_outcome(
+    db: Session,
+    store: EncryptedStore,
+    job: _Job,
+    made: tuple[ViewingCopy, ObjectInfo] | None,
+    failure: FileRefused | None,
+) -> str | None:
     values: dict[str, object] = {"viewing_claim": None, "viewing_claimed_at": None}
     if made is not None:
         copy, info = made
         on_rollback(db, lambda: store.delete(info.key))
-        viewing = StoredObject(key=info.key, size=info.size, fingerprint=info.fingerprint, key_id=info.key_id,
-                               wrapped_key=info.wrapped_key, content_type=copy.content_type)
+        viewing = StoredObject(
+            key=info.key,
+            size=info.size,
+            fingerprint=info.fingerprint,
+            key_id=info.key_id,
+            wrapped_key=info.wrapped_key,
+            content_type=copy.content_type,
+        )
         db.add(viewing)
         db.flush()
         values.update(viewing_status=ViewingStatus.READY, viewing_id=viewing.id, pages=copy.pages)
     else:
         assert failure is not None
         log.warning("viewing copy of version %s: %s (%s)", job.version_id, failure.reason, failure.message)
-        values.update(viewing_status=ViewingStatus.FAILED, viewing_problem=json.dumps(
-            {"reason": failure.reason or "conversion_error", "params": failure.params}))
+        values.update(
+            viewing_status=ViewingStatus.FAILED,
+            viewing_problem=json.dumps({"reason": failure.reason or "conversion_error", "params": failure.params}),
+        )
     recorded = db.execute(
         sa.update(DocumentVersion)
         .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not recorded:
         log.warning("viewing copy of version %s: another worker took the job over", job.version_id)
         db.rollback()
@@ -190,31 +235,40 @@ def _release(sessions: sessionmaker[Session], job: _Job) -> None:
     attempt waits a lease, so a version that keeps failing does not crowd out newer uploads."""
     try:
         with sessions() as db:
-            db.execute(sa.update(DocumentVersion)
-                       .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
-                       .values(viewing_claim=None)
-                       .execution_options(synchronize_session=False))
+            db.execute(
+                sa.update(DocumentVersion)
+                .where(DocumentVersion.id == job.version_id, DocumentVersion.viewing_claim == job.claim)
+                .values(viewing_claim=None)
+                .execution_options(synchronize_session=False)
+            )
             db.commit()
     except SQLAlchemyError:
         log.exception("could not release the claim on version %s; it expires by itself", job.version_id)
 
 
-def waiting_versions(sessions: sessionmaker[Session], lease: timedelta,
-                     limit: int = SWEEP_BATCH) -> list[tuple[str, int | None]]:
+def waiting_versions(
+    sessions: sessionmaker[Session], lease: timedelta, limit: int = SWEEP_BATCH
+) -> list[tuple[str, int | None]]:
     """Pending versions no live worker holds, with their estimated cost: the lightest first, then the oldest
     (heavy jobs that keep failing cannot fill a batch and hide light ones)."""
     with sessions() as db:
-        return [(version_id, cost) for version_id, cost in db.execute(
-            sa.select(DocumentVersion.id, DocumentVersion.copy_cost)
-            .where(_waiting(datetime.now(UTC), lease))
-            .order_by(sa.func.coalesce(DocumentVersion.copy_cost, 0), DocumentVersion.uploaded_at).limit(limit))]
+        return [
+            (version_id, cost)
+            for version_id, cost in db.execute(
+                sa.select(DocumentVersion.id, DocumentVersion.copy_cost)
+                .where(_waiting(datetime.now(UTC), lease))
+                .order_by(sa.func.coalesce(DocumentVersion.copy_cost, 0), DocumentVersion.uploaded_at)
+                .limit(limit)
+            )
+        ]
 
 
 def _waiting(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
     """Pending, and nobody's: never claimed, or the last claim (or failed attempt) is a lease old."""
-    return sa.and_(DocumentVersion.viewing_status == ViewingStatus.PENDING,
-                   sa.or_(DocumentVersion.viewing_claimed_at.is_(None),
-                          DocumentVersion.viewing_claimed_at < now - lease))
+    return sa.and_(
+        DocumentVersion.viewing_status == ViewingStatus.PENDING,
+        sa.or_(DocumentVersion.viewing_claimed_at.is_(None), DocumentVersion.viewing_claimed_at < now - lease),
+    )
 
 
 class _Lane:
@@ -245,8 +299,15 @@ class ViewingCopies:
     on disk.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], store: Callable[[], EncryptedStore], policy: CopyPolicy,
-                 *, threads: int, sweep_seconds: int) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: Callable[[], EncryptedStore],
+        policy: CopyPolicy,
+        *,
+        threads: int,
+        sweep_seconds: int,
+    ) -> None:
         self.sessions = sessions
         self.store = store
         self.policy = policy
@@ -258,11 +319,14 @@ class ViewingCopies:
         if LIGHT in self.lanes:
             self.lanes[LIGHT].pool.submit(self._prepare_converter)
             if HEAVY not in self.lanes:
-                log.warning("REGISTRY_CONVERTER_CHILDREN is 1: this process makes no heavy viewing copy; "
-                            "run `registry copies make --follow` for them, or allow 2 children")
+                log.warning(
+                    "REGISTRY_CONVERTER_CHILDREN is 1: this process makes no heavy viewing copy; "
+                    "run `registry copies make --follow` for them, or allow 2 children"
+                )
             if sweep_seconds > 0:
-                threading.Thread(target=self._sweep_every, args=(sweep_seconds,), name="viewing-copy-sweep",
-                                 daemon=True).start()
+                threading.Thread(
+                    target=self._sweep_every, args=(sweep_seconds,), name="viewing-copy-sweep", daemon=True
+                ).start()
 
     def submit(self, version_id: str, spooled: str | None = None, *, cost: int | None = None) -> None:
         """Queue a copy (after the upload committed) in the lane its estimated ``cost`` calls for;

@@ -4,6 +4,7 @@ The content type always comes from the bytes (libmagic); the client's declared
 type and the file name only serve to catch a wrong or disguised file. Every
 refusal carries a stable API code and a message a registry clerk can act on.
 """
+
 from __future__ import annotations
 
 import mimetypes
@@ -36,8 +37,7 @@ TEXT = "text/plain"
 
 _SCANS = frozenset({PDF, JPEG, PNG, TIFF, HEIC, HEIF})
 ALLOWED_TYPES: dict[str, frozenset[str]] = {
-    kind: _SCANS | ({CSV, TEXT} if kind == "genomic_test_result" else frozenset())
-    for kind in DOCUMENT_KINDS
+    kind: _SCANS | ({CSV, TEXT} if kind == "genomic_test_result" else frozenset()) for kind in DOCUMENT_KINDS
 }
 
 HTTP_STATUS = {
@@ -73,8 +73,9 @@ class Phrase:
     params: Mapping[str, int | str | Phrase] = field(default_factory=dict)
 
     def render(self, translate: Callable[[str], str] = _as_written) -> str:
-        values = {name: value.render(translate) if isinstance(value, Phrase) else value
-                  for name, value in self.params.items()}
+        values = {
+            name: value.render(translate) if isinstance(value, Phrase) else value for name, value in self.params.items()
+        }
         return translate(self.template).format(**values)
 
 
@@ -84,79 +85,107 @@ class Phrase:
 REFUSALS: dict[str, tuple[str, str]] = {
     "empty_file": (
         "empty_file",
-        N_("The file is empty (0 bytes), so the upload probably went wrong or the wrong "
-           "file was chosen. Choose the file again and upload it."),
+        N_(
+            "The file is empty (0 bytes), so the upload probably went wrong or the wrong "
+            "file was chosen. Choose the file again and upload it."
+        ),
     ),
     "pdf_damaged": (
         "malformed_file",
-        N_("The PDF file is damaged and cannot be opened. Ask for a new copy of the "
-           "document, or scan the paper again, and upload that file."),
+        N_(
+            "The PDF file is damaged and cannot be opened. Ask for a new copy of the "
+            "document, or scan the paper again, and upload that file."
+        ),
     ),
     "pdf_no_pages": (
         "malformed_file",
-        N_("The PDF file contains no page that can be shown. Ask for a new copy of the "
-           "document, or scan the paper again, and upload that file."),
+        N_(
+            "The PDF file contains no page that can be shown. Ask for a new copy of the "
+            "document, or scan the paper again, and upload that file."
+        ),
     ),
     "pdf_password": (
         "password_protected",
-        N_("The PDF file is locked with a password, so the registry cannot show it. Ask "
-           "the issuer for an unprotected copy and upload that copy."),
+        N_(
+            "The PDF file is locked with a password, so the registry cannot show it. Ask "
+            "the issuer for an unprotected copy and upload that copy."
+        ),
     ),
     "too_many_pages": (
         "conversion_failed",
-        N_("The file has {pages} pages; the registry converts at most {max_pages} pages "
-           "per file. Split the document into smaller files and upload each one."),
+        N_(
+            "The file has {pages} pages; the registry converts at most {max_pages} pages "
+            "per file. Split the document into smaller files and upload each one."
+        ),
     ),
     "image_damaged": (
         "malformed_file",
-        N_("The image file is damaged or incomplete and cannot be shown. Scan or "
-           "photograph the document again and upload the new file."),
+        N_(
+            "The image file is damaged or incomplete and cannot be shown. Scan or "
+            "photograph the document again and upload the new file."
+        ),
     ),
     "image_too_large": (
         "image_too_large",
-        N_("The image is too large to process (the limit is {max_megapixels} megapixels). "
-           "Scan the document again at a lower resolution (300 dpi is enough), or split it "
-           "into smaller files, and upload again."),
+        N_(
+            "The image is too large to process (the limit is {max_megapixels} megapixels). "
+            "Scan the document again at a lower resolution (300 dpi is enough), or split it "
+            "into smaller files, and upload again."
+        ),
     ),
     "text_not_text": (
         "malformed_file",
-        N_("The file should be text (CSV or TXT) but contains binary data. Export the "
-           "result from the laboratory's software again as CSV or plain text."),
+        N_(
+            "The file should be text (CSV or TXT) but contains binary data. Export the "
+            "result from the laboratory's software again as CSV or plain text."
+        ),
     ),
     "too_complex": (
         "conversion_failed",
-        N_("The file is far too complex to be converted for viewing within the registry's limits, "
-           "so it was not stored. Split the document into smaller files and upload each one, or "
-           "scan the paper again at a lower resolution (300 dpi is enough) and upload that file."),
+        N_(
+            "The file is far too complex to be converted for viewing within the registry's limits, "
+            "so it was not stored. Split the document into smaller files and upload each one, or "
+            "scan the paper again at a lower resolution (300 dpi is enough) and upload that file."
+        ),
     ),
     "limits_exceeded": (
         "conversion_failed",
-        N_("The file could not be converted for viewing within the registry's limits: it "
-           "is too large or too complex, or it is damaged. Scan the document again at a "
-           "lower resolution (300 dpi is enough), or split it into smaller files, and "
-           "upload again."),
+        N_(
+            "The file could not be converted for viewing within the registry's limits: it "
+            "is too large or too complex, or it is damaged. Scan the document again at a "
+            "lower resolution (300 dpi is enough), or split it into smaller files, and "
+            "upload again."
+        ),
     ),
     "timed_out": (
         "conversion_failed",
-        N_("Converting the file for viewing took longer than {seconds} seconds, so it was "
-           "stopped. Scan the document again at a lower resolution (300 dpi is enough), or "
-           "split it into smaller files, and upload again."),
+        N_(
+            "Converting the file for viewing took longer than {seconds} seconds, so it was "
+            "stopped. Scan the document again at a lower resolution (300 dpi is enough), or "
+            "split it into smaller files, and upload again."
+        ),
     ),
     "not_convertible": (
         "unsupported_content_type",
-        N_("The registry cannot make a viewing copy of this kind of file. Upload the "
-           "document as PDF, JPEG, PNG, TIFF or HEIC (genomic results also as CSV or TXT)."),
+        N_(
+            "The registry cannot make a viewing copy of this kind of file. Upload the "
+            "document as PDF, JPEG, PNG, TIFF or HEIC (genomic results also as CSV or TXT)."
+        ),
     ),
     "copy_not_clean": (
         "conversion_failed",
-        N_("The registry could not make a safe viewing copy of this file. Give the file to "
-           "the registry's technical support."),
+        N_(
+            "The registry could not make a safe viewing copy of this file. Give the file to "
+            "the registry's technical support."
+        ),
     ),
     "conversion_error": (
         "conversion_failed",
-        N_("The file could not be converted for viewing. Scan the document again or ask "
-           "for a new copy, and upload that file. If it keeps failing, give the file to "
-           "the registry's technical support."),
+        N_(
+            "The file could not be converted for viewing. Scan the document again or ask "
+            "for a new copy, and upload that file. If it keeps failing, give the file to "
+            "the registry's technical support."
+        ),
     ),
 }
 
@@ -218,11 +247,22 @@ _DECLARED_ONLY_ALIASES = {"application/vnd.ms-excel": CSV}
 _FAMILY = {PDF: "pdf", JPEG: "jpeg", PNG: "png", TIFF: "tiff", HEIC: "heif", HEIF: "heif", CSV: "text", TEXT: "text"}
 _EXTENSION_FAMILY = {
     "pdf": "pdf",
-    "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "pjpeg": "jpeg", "pjp": "jpeg",
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "jpe": "jpeg",
+    "jfif": "jpeg",
+    "pjpeg": "jpeg",
+    "pjp": "jpeg",
     "png": "png",
-    "tif": "tiff", "tiff": "tiff",
-    "heic": "heif", "heif": "heif", "hif": "heif",
-    "csv": "text", "tsv": "text", "txt": "text", "text": "text",
+    "tif": "tiff",
+    "tiff": "tiff",
+    "heic": "heif",
+    "heif": "heif",
+    "hif": "heif",
+    "csv": "text",
+    "tsv": "text",
+    "txt": "text",
+    "text": "text",
 }
 _FAMILY_WORDS = {
     "pdf": (N_("a PDF document"), "pdf"),
@@ -324,8 +364,9 @@ def _claims(declared_type: str | None, filename: str | None) -> list[tuple[Phras
     declared = canonical_type(declared_type)
     if declared not in _UNDECLARED:
         declared = _DECLARED_ONLY_ALIASES.get(declared, declared)
-        claims.append((Phrase(N_("the browser reported it as {content_type}"), {"content_type": declared}),
-                       _FAMILY.get(declared)))
+        claims.append(
+            (Phrase(N_("the browser reported it as {content_type}"), {"content_type": declared}), _FAMILY.get(declared))
+        )
     return claims
 
 
@@ -348,25 +389,51 @@ def _unsupported_words(kind: str, actual: str, claimed: list[tuple[Phrase, str |
     if CSV in ALLOWED_TYPES[kind]:
         accepted = N_("PDF, JPEG, PNG, TIFF, HEIC, CSV or TXT")
     params: dict[str, int | str | Phrase] = {
-        "actual": _describe(actual), "kind": Phrase(_KIND_WORDS[kind]), "accepted": Phrase(accepted)}
+        "actual": _describe(actual),
+        "kind": Phrase(_KIND_WORDS[kind]),
+        "accepted": Phrase(accepted),
+    }
     disguise = next((claim for claim, family in claimed if family and family != _FAMILY.get(actual)), None)
     if disguise is None:
-        return Phrase(N_("This file is {actual}. For {kind} the registry accepts only {accepted} files. "
-                         "Scan or save the document in one of these formats and upload it again."), params)
-    return Phrase(N_("This file is {actual}, although {claim}. For {kind} the registry accepts only "
-                     "{accepted} files. Scan or save the document in one of these formats and upload "
-                     "it again."), {**params, "claim": disguise})
+        return Phrase(
+            N_(
+                "This file is {actual}. For {kind} the registry accepts only {accepted} files. "
+                "Scan or save the document in one of these formats and upload it again."
+            ),
+            params,
+        )
+    return Phrase(
+        N_(
+            "This file is {actual}, although {claim}. For {kind} the registry accepts only "
+            "{accepted} files. Scan or save the document in one of these formats and upload "
+            "it again."
+        ),
+        {**params, "claim": disguise},
+    )
 
 
 def _mismatch_words(actual: str, claim: Phrase, family: str | None) -> Phrase:
     params: dict[str, int | str | Phrase] = {
-        "actual": _describe(actual), "claim": claim, "extension": _FAMILY_WORDS[_FAMILY[actual]][1]}
+        "actual": _describe(actual),
+        "claim": claim,
+        "extension": _FAMILY_WORDS[_FAMILY[actual]][1],
+    }
     if family is None:
-        return Phrase(N_("The file's contents are {actual}, but {claim}. Check that you chose the right "
-                         "file. If you did, rename it to end in .{extension} and upload it again."), params)
-    return Phrase(N_("The file's contents are {actual}, but {claim}, which means {claimed}. Check that "
-                     "you chose the right file. If you did, rename it to end in .{extension} and upload "
-                     "it again."), {**params, "claimed": Phrase(_FAMILY_WORDS[family][0])})
+        return Phrase(
+            N_(
+                "The file's contents are {actual}, but {claim}. Check that you chose the right "
+                "file. If you did, rename it to end in .{extension} and upload it again."
+            ),
+            params,
+        )
+    return Phrase(
+        N_(
+            "The file's contents are {actual}, but {claim}, which means {claimed}. Check that "
+            "you chose the right file. If you did, rename it to end in .{extension} and upload "
+            "it again."
+        ),
+        {**params, "claimed": Phrase(_FAMILY_WORDS[family][0])},
+    )
 
 
 # ---------------------------------------------------------------- file names
@@ -381,10 +448,7 @@ def safe_filename(name: str | None) -> str:
     direction tricks (`gpj.exe` shown as `exe.jpg`), bounded length."""
     text = unicodedata.normalize("NFC", name or "")
     text = re.split(r"[/\\]", text)[-1]
-    text = "".join(
-        char for char in text
-        if char not in _BIDI_CONTROLS and unicodedata.category(char) != "Cc"
-    )
+    text = "".join(char for char in text if char not in _BIDI_CONTROLS and unicodedata.category(char) != "Cc")
     text = _WINDOWS_RESERVED.sub("_", text)
     text = " ".join(text.split()).strip(" .")
     return _shortened(text) or "document"

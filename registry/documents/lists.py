@@ -4,6 +4,7 @@ The same rule as opening one document (``service.get_document``): a document con
 the caller may see, and genomic results only for roles with genomic access. It is applied in the query,
 so a filter only narrows it and only the page shown is loaded.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,20 +21,30 @@ from registry.documents.service import GENOMIC
 from registry.persons.models import Person
 from registry.web import listing
 
-DOCUMENT_LIST = listing.ListSpec(sorts=("uploaded", "title", "kind"), default_sort="-uploaded",
-                                 filters={"kind": DOCUMENT_KINDS, "status": tuple(ViewingStatus)})
+DOCUMENT_LIST = listing.ListSpec(
+    sorts=("uploaded", "title", "kind"),
+    default_sort="-uploaded",
+    filters={"kind": DOCUMENT_KINDS, "status": tuple(ViewingStatus)},
+)
 
 
 def _copy_status() -> sa.ScalarSelect:
     """The state of the viewing copy of the document's current (newest) version."""
-    return (sa.select(DocumentVersion.viewing_status).where(DocumentVersion.document_id == Document.id)
-            .order_by(DocumentVersion.number.desc()).limit(1).scalar_subquery())
+    return (
+        sa.select(DocumentVersion.viewing_status)
+        .where(DocumentVersion.document_id == Document.id)
+        .order_by(DocumentVersion.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _readable(actor: Actor) -> sa.Select:
     visible = cases.visible_person_ids(actor)
-    concerns = sa.exists().where(DocumentPerson.document_id == Document.id,
-                                 *(() if visible is None else (DocumentPerson.person_id.in_(visible),)))
+    concerns = sa.exists().where(
+        DocumentPerson.document_id == Document.id,
+        *(() if visible is None else (DocumentPerson.person_id.in_(visible),)),
+    )
     query = sa.select(Document).where(concerns)
     return query if actor.can(Permission.GENOMIC_READ) else query.where(Document.kind != GENOMIC)
 
@@ -47,10 +58,18 @@ def list_documents(db: Session, actor: Actor, wanted: listing.ListQuery) -> list
         query = query.where(_copy_status() == wanted.get("status"))
     orders = {"uploaded": [Document.created_at], "title": [Document.title], "kind": [Document.kind]}
     found = listing.page_of(db, listing.ordered(query, wanted, orders, Document.id), wanted)
-    record(db, actor, Action.DOCUMENT_VIEWED, target_type="document_list",
-           person_ids={p for d in found.items for p in d.person_ids},
-           details={"results": len(found.items), "page": found.page,
-                    **({"filters": sorted(wanted.filters)} if wanted.filters else {})})
+    record(
+        db,
+        actor,
+        Action.DOCUMENT_VIEWED,
+        target_type="document_list",
+        person_ids={p for d in found.items for p in d.person_ids},
+        details={
+            "results": len(found.items),
+            "page": found.page,
+            **({"filters": sorted(wanted.filters)} if wanted.filters else {}),
+        },
+    )
     return found
 
 

@@ -1,4 +1,5 @@
 """Documents, their versions (never deleted), the persons they concern, and stored objects."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -59,7 +60,8 @@ class Document(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     versions: Mapped[list[DocumentVersion]] = relationship(
-        back_populates="document", order_by="DocumentVersion.number", lazy="selectin")
+        back_populates="document", order_by="DocumentVersion.number", lazy="selectin"
+    )
     persons: Mapped[list[DocumentPerson]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
@@ -89,8 +91,9 @@ class DocumentVersion(Base):
     size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     original_id: Mapped[str] = mapped_column(sa.ForeignKey("stored_objects.id"), nullable=False)
     viewing_id: Mapped[str | None] = mapped_column(sa.ForeignKey("stored_objects.id"))
-    viewing_status: Mapped[str] = mapped_column(sa.String(16), nullable=False, index=True,
-                                                default=ViewingStatus.PENDING)
+    viewing_status: Mapped[str] = mapped_column(
+        sa.String(16), nullable=False, index=True, default=ViewingStatus.PENDING
+    )
     # Why no copy could be made: {"reason": <inspection.REFUSALS key>, "params": {name: int}}.
     viewing_problem: Mapped[str | None] = mapped_column(sa.String(300))
     # Which worker is making the copy, and when the last attempt began: a claim older than the lease

@@ -22,6 +22,7 @@ alpha that handles file-system rules only; the kernel interface is three system
 calls with the same numbers on every architecture. The seccomp filter is built
 with libseccomp (pyseccomp), which knows each architecture's numbers.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -52,27 +53,81 @@ WORK = READ | WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | TRUN
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # the only rights a rule on a file may grant
 # System files the C libraries may open after start: the loader's cache, locale and time-zone data, and the
 # fonts pdfium draws a PDF's non-embedded fonts with (without them, text would vanish from the copy).
-SYSTEM_READ = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/zoneinfo", "/usr/share/locale",
-               "/usr/share/fonts", "/usr/share/X11/fonts", "/usr/local/share/fonts",
-               "/etc/ld.so.cache", "/etc/localtime", "/dev/null", "/dev/urandom")
+SYSTEM_READ = (
+    "/usr/lib",
+    "/usr/lib64",
+    "/lib",
+    "/lib64",
+    "/usr/share/zoneinfo",
+    "/usr/share/locale",
+    "/usr/share/fonts",
+    "/usr/share/X11/fonts",
+    "/usr/local/share/fonts",
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/dev/null",
+    "/dev/urandom",
+)
 
 DENIED_SYSCALLS = (
     # no socket at all: Landlock leaves Unix socket files (PostgreSQL, docker.sock), UDP, MPTCP and raw IP open
-    "socket", "socketpair",
+    "socket",
+    "socketpair",
     # files it can reach keep their mode, owner, times and attributes (the master key made world-readable ...)
-    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "fchownat", "lchown",
-    "utime", "utimes", "futimesat", "utimensat",
-    "setxattr", "lsetxattr", "fsetxattr", "setxattrat", "removexattr", "lremovexattr", "fremovexattr", "removexattrat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "fchown",
+    "fchownat",
+    "lchown",
+    "utime",
+    "utimes",
+    "futimesat",
+    "utimensat",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "setxattrat",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "removexattrat",
     # nothing runs but this program, not even one copied into memory
-    "execve", "execveat", "memfd_create", "memfd_secret",
+    "execve",
+    "execveat",
+    "memfd_create",
+    "memfd_secret",
     # nothing it starts leaves the process group that the server kills after each file
-    "setsid", "setpgid",
+    "setsid",
+    "setpgid",
     # no other process: tracing, reading its memory, signalling it (tgkill is allowed for its own threads)
-    "ptrace", "process_vm_readv", "process_vm_writev", "kill", "tkill", "pidfd_open", "pidfd_getfd",
-    "pidfd_send_signal", "process_madvise",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kill",
+    "tkill",
+    "pidfd_open",
+    "pidfd_getfd",
+    "pidfd_send_signal",
+    "process_madvise",
     # ways around this filter or deeper into the kernel
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "unshare", "setns", "mount", "open_tree",
-    "move_mount", "fsopen", "bpf", "userfaultfd", "perf_event_open", "keyctl", "add_key", "request_key",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "unshare",
+    "setns",
+    "mount",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "bpf",
+    "userfaultfd",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
 )
 # System calls newer than some libseccomp releases know by name; their numbers are the same on every architecture.
 _NUMBERS_OF_NEW_SYSCALLS = {"fchmodat2": 452, "setxattrat": 463, "removexattrat": 466, "memfd_secret": 447}
@@ -89,8 +144,11 @@ class Confinement:
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -151,12 +209,12 @@ def enter(source: str, work: str) -> Confinement:
 
 def _drop_capabilities() -> None:
     """A child started as root would keep every capability (raw sockets, modules, DAC override)."""
+
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
     class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                    ("inheritable", ctypes.c_uint32)]
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
     _libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     _checked(_libc.capset(ctypes.byref(Header(_CAPABILITY_VERSION_3, 0)), ctypes.byref((Data * 2)())))
@@ -185,9 +243,11 @@ def confine(*, read: Iterable[str], work: str) -> int:
     if abi < 1:
         return 0
     handled_fs = ABI1_FS | (REFER if abi >= 2 else 0) | (TRUNCATE if abi >= 3 else 0) | (IOCTL_DEV if abi >= 5 else 0)
-    attr = _RulesetAttr(handled_access_fs=handled_fs,
-                        handled_access_net=NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
-                        scoped=SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
+    attr = _RulesetAttr(
+        handled_access_fs=handled_fs,
+        handled_access_net=NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+        scoped=SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0,
+    )
     size = 8 if abi < 4 else 16 if abi < 6 else 24
     ruleset = _syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     try:
@@ -210,7 +270,8 @@ def _allow(ruleset: int, path: str, access: int) -> None:
         if not os.path.isdir(path):
             access &= FILE_RIGHTS
         rule = _PathBeneathAttr(allowed_access=access, parent_fd=fd)
-        _syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule),
-                 ctypes.c_uint32(0))
+        _syscall(
+            _ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)
+        )
     finally:
         os.close(fd)

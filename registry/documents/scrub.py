@@ -1,5 +1,6 @@
 """Storage housekeeping: re-read and verify every object; rewrap data keys and fingerprint originals again
 after a key rotation; re-encrypt every object under new data keys after a master key leaked."""
+
 from __future__ import annotations
 
 import uuid
@@ -38,9 +39,12 @@ class ScrubReport:
         return not (self.missing or self.corrupt or self.orphans)
 
     def lines(self) -> list[str]:
-        return ([f"MISSING {k}" for k in self.missing] + [f"CORRUPT {k}" for k in self.corrupt]
-                + [f"ORPHAN  {k}" for k in self.orphans]
-                + [f"DISPOSED-BUT-STORED {k} (run `registry retention run` to delete it)" for k in self.leftovers])
+        return (
+            [f"MISSING {k}" for k in self.missing]
+            + [f"CORRUPT {k}" for k in self.corrupt]
+            + [f"ORPHAN  {k}" for k in self.orphans]
+            + [f"DISPOSED-BUT-STORED {k} (run `registry retention run` to delete it)" for k in self.leftovers]
+        )
 
 
 def scrub(db: Session, store: EncryptedStore, raw: ObjectStore) -> ScrubReport:
@@ -59,8 +63,13 @@ def scrub(db: Session, store: EncryptedStore, raw: ObjectStore) -> ScrubReport:
         report.checked += 1
         try:
             for context in bound.get(obj.id, [""]):  # an object two records claim must be both: one is lying
-                with store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key,
-                                expected_fingerprint=obj.fingerprint, context=context) as fh:
+                with store.open(
+                    obj.key,
+                    key_id=obj.key_id,
+                    wrapped_key=obj.wrapped_key,
+                    expected_fingerprint=obj.fingerprint,
+                    context=context,
+                ) as fh:
                     while fh.read(1024 * 1024):
                         pass
         except ObjectNotFound:
@@ -76,8 +85,9 @@ def rewrap_all(db: Session, store: EncryptedStore) -> int:
     count = 0
     bound = contexts(db)
     for obj in db.scalars(sa.select(StoredObject).where(LIVE)):
-        obj.key_id, obj.wrapped_key = store.rewrap(obj.key, obj.key_id, obj.wrapped_key,
-                                                   context=bound.get(obj.id, [""])[0])
+        obj.key_id, obj.wrapped_key = store.rewrap(
+            obj.key, obj.key_id, obj.wrapped_key, context=bound.get(obj.id, [""])[0]
+        )
         count += 1
     return count
 
@@ -91,8 +101,9 @@ def master_keys_in_use(db: Session) -> Counter[str]:
 def fingerprints_by_key(db: Session) -> Counter[str]:
     """Master key id -> how many object fingerprints were made with it ("" counts plain SHA-256 fingerprints
     from before keyed ones): a key still fingerprinting objects cannot be retired."""
-    return Counter(fingerprint.key_id_of(text) or ""
-                   for text in db.scalars(sa.select(StoredObject.fingerprint).where(LIVE)))
+    return Counter(
+        fingerprint.key_id_of(text) or "" for text in db.scalars(sa.select(StoredObject.fingerprint).where(LIVE))
+    )
 
 
 def refingerprint_all(db: Session, store: EncryptedStore) -> int:
@@ -104,9 +115,17 @@ def refingerprint_all(db: Session, store: EncryptedStore) -> int:
     for obj in db.scalars(sa.select(StoredObject).where(LIVE).order_by(StoredObject.key)):
         if fingerprint.key_id_of(obj.fingerprint) == current:
             continue
-        _fingerprinted_again(db, obj, store.refingerprint(
-            obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, old_fingerprint=obj.fingerprint,
-            context=bound.get(obj.id, [""])[0]))
+        _fingerprinted_again(
+            db,
+            obj,
+            store.refingerprint(
+                obj.key,
+                key_id=obj.key_id,
+                wrapped_key=obj.wrapped_key,
+                old_fingerprint=obj.fingerprint,
+                context=bound.get(obj.id, [""])[0],
+            ),
+        )
         count += 1
     return count
 
@@ -118,8 +137,15 @@ def _fingerprinted_again(db: Session, obj: StoredObject, new: str) -> None:
         return
     obj.fingerprint = new
     for version in db.scalars(sa.select(DocumentVersion).where(DocumentVersion.original_id == obj.id)):
-        record(db, SYSTEM, Action.DOCUMENT_REFINGERPRINTED, target_type="document", target_id=version.document_id,
-               person_ids=version.document.person_ids, details={"version": version.number, "fingerprint": new})
+        record(
+            db,
+            SYSTEM,
+            Action.DOCUMENT_REFINGERPRINTED,
+            target_type="document",
+            target_id=version.document_id,
+            person_ids=version.document.person_ids,
+            details={"version": version.number, "fingerprint": new},
+        )
 
 
 def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
@@ -138,8 +164,13 @@ def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
         context = bound.get(obj.id, [""])[0]
         new_key = f"objects/{uuid.uuid4()}"
         # The reader checks the old fingerprint at the end of the plaintext, before the put completes.
-        with store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key,
-                        expected_fingerprint=obj.fingerprint, context=context) as plaintext:
+        with store.open(
+            obj.key,
+            key_id=obj.key_id,
+            wrapped_key=obj.wrapped_key,
+            expected_fingerprint=obj.fingerprint,
+            context=context,
+        ) as plaintext:
             info = store.put(new_key, plaintext, length=obj.size, context=context)
         _fingerprinted_again(db, obj, info.fingerprint)
         if obj.locked_until is not None and store.supports_lock():
@@ -157,5 +188,6 @@ def reencrypt_all(db: Session, store: EncryptedStore) -> tuple[int, list[str]]:
                 store.delete(key)
             except StorageError:
                 still_locked.append(key)
+
     on_commit(db, delete_old)
     return len(replaced), still_locked

@@ -9,6 +9,7 @@ the original is put under retention (WORM) only once the transaction has
 committed. The viewing copy is made after the answer (``documents.copies``):
 rendering scanned pages takes seconds each, and the clerk should not wait.
 """
+
 from __future__ import annotations
 
 import json
@@ -94,6 +95,7 @@ class UploadResult:
 
 # ---------------------------------------------------------------- ingest
 
+
 def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int]:
     path = os.path.join(work, "original")
     if isinstance(stream, UploadSpool):  # the web upload: on disk already
@@ -111,15 +113,28 @@ def _spool(stream: BinaryIO, work: str, max_bytes: int) -> tuple[str, int]:
 
 def _check_size(size: int, max_bytes: int) -> None:
     if size > max_bytes:
-        raise Refused("file_too_large", 413, str(_(
-            "The file is larger than %(mb)d MB. Scan at a lower resolution or split it.",
-            mb=max_bytes // (1024 * 1024))))
+        raise Refused(
+            "file_too_large",
+            413,
+            str(
+                _(
+                    "The file is larger than %(mb)d MB. Scan at a lower resolution or split it.",
+                    mb=max_bytes // (1024 * 1024),
+                )
+            ),
+        )
 
 
 def _stored(db: Session, store: EncryptedStore, info: ObjectInfo, content_type: str) -> StoredObject:
     on_rollback(db, lambda: store.delete(info.key))
-    obj = StoredObject(key=info.key, size=info.size, fingerprint=info.fingerprint, key_id=info.key_id,
-                       wrapped_key=info.wrapped_key, content_type=content_type)
+    obj = StoredObject(
+        key=info.key,
+        size=info.size,
+        fingerprint=info.fingerprint,
+        key_id=info.key_id,
+        wrapped_key=info.wrapped_key,
+        content_type=content_type,
+    )
     db.add(obj)
     return obj
 
@@ -144,6 +159,7 @@ def _lock_after_commit(db: Session, store: EncryptedStore, obj: StoredObject, re
             store.lock(obj.key, until)
         except LockUnsupported:
             return
+
     if store.supports_lock():
         obj.locked_until = until
         on_commit(db, lock)
@@ -151,23 +167,54 @@ def _lock_after_commit(db: Session, store: EncryptedStore, obj: StoredObject, re
 
 def _refused(error: FileRefused, action: str, person_ids: list[str]) -> Refused:
     """The inspection names its words in English; the clerk reads them in their own language."""
-    return Refused(error.code, error.http_status, error.words.render(gettext),
-                   audit=AuditNote(action, outcome="failed", target_type="document", person_ids=tuple(person_ids),
-                                   details={"refused": error.code}))
+    return Refused(
+        error.code,
+        error.http_status,
+        error.words.render(gettext),
+        audit=AuditNote(
+            action,
+            outcome="failed",
+            target_type="document",
+            person_ids=tuple(person_ids),
+            details={"refused": error.code},
+        ),
+    )
 
 
 def _store_failed(error: Exception, action: str, person_ids: list[str]) -> Refused:
     """The store broke half-way: the rollback removes what was stored; the clerk may simply retry."""
     log.error("storing an upload failed: %s", error, exc_info=error)
-    return Refused("storage_unavailable", 503, str(_(
-        "The document could not be stored just now, so nothing was saved. Try again in a few minutes; "
-        "if it keeps failing, tell the administrator.")),
-        audit=AuditNote(action, outcome="failed", target_type="document", person_ids=tuple(person_ids),
-                        details={"failed": "storage"}))
+    return Refused(
+        "storage_unavailable",
+        503,
+        str(
+            _(
+                "The document could not be stored just now, so nothing was saved. Try again in a few minutes; "
+                "if it keeps failing, tell the administrator."
+            )
+        ),
+        audit=AuditNote(
+            action,
+            outcome="failed",
+            target_type="document",
+            person_ids=tuple(person_ids),
+            details={"failed": "storage"},
+        ),
+    )
 
 
-def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFile, kind: str,
-            policy: UploadPolicy, action: str, person_ids: list[str], document_id: str, number: int) -> DocumentVersion:
+def _ingest(
+    db: Session,
+    actor: Actor,
+    store: EncryptedStore,
+    upload: UploadedFile,
+    kind: str,
+    policy: UploadPolicy,
+    action: str,
+    person_ids: list[str],
+    document_id: str,
+    number: int,
+) -> DocumentVersion:
     """The version ``number`` of document ``document_id`` (its original is stored bound to both)."""
     os.makedirs(policy.workdir, mode=0o700, exist_ok=True)
     version_id = str(uuid.uuid4())
@@ -197,9 +244,19 @@ def _ingest(db: Session, actor: Actor, store: EncryptedStore, upload: UploadedFi
             raise RuntimeError("the stored original is not the size of the upload")
         _copy_after_commit(db, policy, version_id, path, opened.cost)
     _lock_after_commit(db, store, original, policy.retention)
-    return DocumentVersion(id=version_id, document_id=document_id, number=number, filename=safe_filename(upload.filename), content_type=sniffed, size=size,
-                           original=original, viewing_status=ViewingStatus.PENDING,
-                           pages=opened.pages, copy_cost=opened.cost, uploaded_by_id=actor.user_id)
+    return DocumentVersion(
+        id=version_id,
+        document_id=document_id,
+        number=number,
+        filename=safe_filename(upload.filename),
+        content_type=sniffed,
+        size=size,
+        original=original,
+        viewing_status=ViewingStatus.PENDING,
+        pages=opened.pages,
+        copy_cost=opened.cost,
+        uploaded_by_id=actor.user_id,
+    )
 
 
 def _copy_after_commit(db: Session, policy: UploadPolicy, version_id: str, spooled: str, cost: int) -> None:
@@ -212,6 +269,7 @@ def _copy_after_commit(db: Session, policy: UploadPolicy, version_id: str, spool
 
 # ---------------------------------------------------------------- rules
 
+
 def _kind(kind: str) -> str:
     if kind not in DOCUMENT_KINDS:
         raise validation(kind=str(_("Choose a document kind: %(kinds)s", kinds=", ".join(DOCUMENT_KINDS))))
@@ -222,8 +280,9 @@ def _role(role: str) -> str:
     try:
         return PersonRole(role or PersonRole.SUBJECT).value
     except ValueError:
-        raise validation(role=str(_("Choose a role: %(roles)s", roles=", ".join(r.value for r in PersonRole)))) \
-            from None
+        raise validation(
+            role=str(_("Choose a role: %(roles)s", roles=", ".join(r.value for r in PersonRole)))
+        ) from None
 
 
 def _title(title: str) -> str:
@@ -251,10 +310,13 @@ def _fields(fields: Any) -> str:
 def _visible_duplicates(db: Session, actor: Actor, fingerprint: str, exclude: str | None) -> list[Document]:
     """Earlier uploads of the same bytes, but only where the uploader may see a linked person (fingerprints
     made under an earlier master key match once `registry keys refingerprint` has run)."""
-    query = (sa.select(Document).join(DocumentVersion, DocumentVersion.document_id == Document.id)
-             .join(DocumentPerson, DocumentPerson.document_id == Document.id)
-             .join(StoredObject, StoredObject.id == DocumentVersion.original_id)
-             .where(StoredObject.fingerprint == fingerprint))
+    query = (
+        sa.select(Document)
+        .join(DocumentVersion, DocumentVersion.document_id == Document.id)
+        .join(DocumentPerson, DocumentPerson.document_id == Document.id)
+        .join(StoredObject, StoredObject.id == DocumentVersion.original_id)
+        .where(StoredObject.fingerprint == fingerprint)
+    )
     if exclude:
         query = query.where(Document.id != exclude)
     visible = cases.visible_person_ids(actor)
@@ -263,9 +325,19 @@ def _visible_duplicates(db: Session, actor: Actor, fingerprint: str, exclude: st
     return list(db.scalars(query.distinct().limit(10)))
 
 
-def upload_document(db: Session, actor: Actor, store: EncryptedStore, policy: UploadPolicy, *, person_id: str,
-                    kind: str, title: str, upload: UploadedFile, role: str = "subject",
-                    fields: Any = None) -> UploadResult:
+def upload_document(
+    db: Session,
+    actor: Actor,
+    store: EncryptedStore,
+    policy: UploadPolicy,
+    *,
+    person_id: str,
+    kind: str,
+    title: str,
+    upload: UploadedFile,
+    role: str = "subject",
+    fields: Any = None,
+) -> UploadResult:
     kind, role, title, fields_json = _kind(kind), _role(role), _title(title), _fields(fields)
     reason = cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
     if kind == GENOMIC and not actor.can(Permission.GENOMIC_READ):
@@ -273,42 +345,92 @@ def upload_document(db: Session, actor: Actor, store: EncryptedStore, policy: Up
     document_id = new_id()
     version = _ingest(db, actor, store, upload, kind, policy, Action.DOCUMENT_UPLOADED, [person_id], document_id, 1)
     version.reason = "initial"
-    document = Document(id=document_id, kind=kind, title=title, fields=fields_json, created_by_id=actor.user_id,
-                        persons=[DocumentPerson(person_id=person_id, role=role)], versions=[version])
+    document = Document(
+        id=document_id,
+        kind=kind,
+        title=title,
+        fields=fields_json,
+        created_by_id=actor.user_id,
+        persons=[DocumentPerson(person_id=person_id, role=role)],
+        versions=[version],
+    )
     db.add(document)
     db.flush()
     coverage.sync_store_holds(db, store, [document.id])  # uploaded for a held person: the store holds it too
     duplicates = _visible_duplicates(db, actor, version.fingerprint, document.id)
-    record(db, actor, Action.DOCUMENT_UPLOADED, target_type="document", target_id=document.id,
-           person_ids=[person_id], reason=reason,
-           details={"kind": kind, "size": version.size, "content_type": version.content_type,
-                    "fingerprint": version.fingerprint, "duplicates": [d.id for d in duplicates]})
+    record(
+        db,
+        actor,
+        Action.DOCUMENT_UPLOADED,
+        target_type="document",
+        target_id=document.id,
+        person_ids=[person_id],
+        reason=reason,
+        details={
+            "kind": kind,
+            "size": version.size,
+            "content_type": version.content_type,
+            "fingerprint": version.fingerprint,
+            "duplicates": [d.id for d in duplicates],
+        },
+    )
     return UploadResult(document, version, duplicates)
 
 
-def add_version(db: Session, actor: Actor, store: EncryptedStore, policy: UploadPolicy, *, document_id: str,
-                upload: UploadedFile, reason: str) -> UploadResult:
+def add_version(
+    db: Session,
+    actor: Actor,
+    store: EncryptedStore,
+    policy: UploadPolicy,
+    *,
+    document_id: str,
+    upload: UploadedFile,
+    reason: str,
+) -> UploadResult:
     """A restored or re-issued document supersedes the last version; nothing is deleted."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise validation(reason=str(_("Say why there is a new version (restored, re-issued, better scan...).")))
     document = get_document(db, actor, document_id, log=False, action=Action.DOCUMENT_VERSION_ADDED)
     if document.disposed:
-        raise _disposed(db, document, document.current, Action.DOCUMENT_VERSION_ADDED, str(_(
-            "Its files were disposed of under the retention schedule: upload the new file as a new document.")))
-    version = _ingest(db, actor, store, upload, document.kind, policy, Action.DOCUMENT_VERSION_ADDED,
-                      document.person_ids, document.id, document.current.number + 1)
+        raise _disposed(
+            db,
+            document,
+            document.current,
+            Action.DOCUMENT_VERSION_ADDED,
+            str(_("Its files were disposed of under the retention schedule: upload the new file as a new document.")),
+        )
+    version = _ingest(
+        db,
+        actor,
+        store,
+        upload,
+        document.kind,
+        policy,
+        Action.DOCUMENT_VERSION_ADDED,
+        document.person_ids,
+        document.id,
+        document.current.number + 1,
+    )
     version.reason = reason[:500]
     document.versions.append(version)
     db.flush()
     coverage.sync_store_holds(db, store, [document.id])
-    record(db, actor, Action.DOCUMENT_VERSION_ADDED, target_type="document", target_id=document.id,
-           person_ids=document.person_ids, details={"version": version.number, "fingerprint": version.fingerprint})
+    record(
+        db,
+        actor,
+        Action.DOCUMENT_VERSION_ADDED,
+        target_type="document",
+        target_id=document.id,
+        person_ids=document.person_ids,
+        details={"version": version.number, "fingerprint": version.fingerprint},
+    )
     return UploadResult(document, version, _visible_duplicates(db, actor, version.fingerprint, document.id))
 
 
-def link_person(db: Session, actor: Actor, document: Document, person_id: str, role: str,
-                store: EncryptedStore | None = None) -> None:
+def link_person(
+    db: Session, actor: Actor, document: Document, person_id: str, role: str, store: EncryptedStore | None = None
+) -> None:
     """Linked to a held person (or one of a held case), the document is held too; with ``store``, there as well."""
     role = _role(role)
     cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
@@ -318,11 +440,19 @@ def link_person(db: Session, actor: Actor, document: Document, person_id: str, r
     db.flush()
     if store is not None:
         coverage.sync_store_holds(db, store, [document.id])
-    record(db, actor, Action.DOCUMENT_LINKED, target_type="document", target_id=document.id,
-           person_ids=[person_id], details={"role": role})
+    record(
+        db,
+        actor,
+        Action.DOCUMENT_LINKED,
+        target_type="document",
+        target_id=document.id,
+        person_ids=[person_id],
+        details={"role": role},
+    )
 
 
 # ---------------------------------------------------------------- reading
+
 
 def _readable(db: Session, actor: Actor, document: Document) -> bool:
     if document.kind == GENOMIC and not actor.can(Permission.GENOMIC_READ):
@@ -330,23 +460,40 @@ def _readable(db: Session, actor: Actor, document: Document) -> bool:
     return any(cases.can_see_person(db, actor, pid) for pid in document.person_ids)
 
 
-def get_document(db: Session, actor: Actor, document_id: str, *, log: bool = True,
-                 action: str = Action.DOCUMENT_VIEWED) -> Document:
+def get_document(
+    db: Session, actor: Actor, document_id: str, *, log: bool = True, action: str = Action.DOCUMENT_VIEWED
+) -> Document:
     """The document if the actor may read it; a refusal is logged as the `action` that was attempted."""
     document = db.get(Document, document_id)
     if document is None or not _readable(db, actor, document):
-        raise NotFound(str(_("No such document.")),
-                       audit=AuditNote(action, target_type="document", target_id=document_id,
-                                       person_ids=tuple(document.person_ids) if document else ()))
+        raise NotFound(
+            str(_("No such document.")),
+            audit=AuditNote(
+                action,
+                target_type="document",
+                target_id=document_id,
+                person_ids=tuple(document.person_ids) if document else (),
+            ),
+        )
     if log:
-        record(db, actor, Action.DOCUMENT_VIEWED, target_type="document", target_id=document.id,
-               person_ids=document.person_ids)
+        record(
+            db,
+            actor,
+            Action.DOCUMENT_VIEWED,
+            target_type="document",
+            target_id=document.id,
+            person_ids=document.person_ids,
+        )
     return document
 
 
 def documents_of_person(db: Session, actor: Actor, person: Person) -> list[tuple[Document, str]]:
-    rows = db.execute(sa.select(Document, DocumentPerson.role).join(DocumentPerson)
-                      .where(DocumentPerson.person_id == person.id).order_by(Document.created_at.desc()))
+    rows = db.execute(
+        sa.select(Document, DocumentPerson.role)
+        .join(DocumentPerson)
+        .where(DocumentPerson.person_id == person.id)
+        .order_by(Document.created_at.desc())
+    )
     return [(d, role) for d, role in rows if d.kind != GENOMIC or actor.can(Permission.GENOMIC_READ)]
 
 
@@ -367,25 +514,47 @@ def _version(document: Document, number: int | None) -> DocumentVersion:
     raise NotFound(str(_("This document has no version %(n)d.", n=number)))
 
 
-def _open(db: Session, actor: Actor, store: EncryptedStore, document: Document, version: DocumentVersion,
-          role: str, action: str) -> BinaryIO:
+def _open(
+    db: Session,
+    actor: Actor,
+    store: EncryptedStore,
+    document: Document,
+    version: DocumentVersion,
+    role: str,
+    action: str,
+) -> BinaryIO:
     """The stored object, opened as what the database says it is: an object that was stored as something else
     (a record pointed at another record's object) is refused before a byte is served, and the attempt logged."""
     obj = version.original if role == ORIGINAL else version.viewing
     assert obj is not None
     try:
-        return store.open(obj.key, key_id=obj.key_id, wrapped_key=obj.wrapped_key, expected_fingerprint=obj.fingerprint,
-                          context=version_context(version, role))
+        return store.open(
+            obj.key,
+            key_id=obj.key_id,
+            wrapped_key=obj.wrapped_key,
+            expected_fingerprint=obj.fingerprint,
+            context=version_context(version, role),
+        )
     except StorageUnavailable as error:
         raise storage_unavailable(error, _failed_read(document, version, action)) from None
     except IntegrityError:
         log.error("document %s version %d: the %s object does not belong to it", document.id, version.number, role)
         raise StoredObjectMismatch(
-            str(_("The stored file does not belong to this document record, so it was not shown. The record or "
-                  "the store has been altered: tell the administrator.")),
-            audit=AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
-                            person_ids=tuple(document.person_ids),
-                            details={"version": version.number, "integrity": role})) from None
+            str(
+                _(
+                    "The stored file does not belong to this document record, so it was not shown. The record or "
+                    "the store has been altered: tell the administrator."
+                )
+            ),
+            audit=AuditNote(
+                action,
+                outcome="failed",
+                target_type="document",
+                target_id=document.id,
+                person_ids=tuple(document.person_ids),
+                details={"version": version.number, "integrity": role},
+            ),
+        ) from None
 
 
 def _first_chunk(reader: BinaryIO, document: Document, version: DocumentVersion, action: str) -> bytes:
@@ -399,15 +568,29 @@ def _first_chunk(reader: BinaryIO, document: Document, version: DocumentVersion,
 
 
 def _failed_read(document: Document, version: DocumentVersion, action: str) -> AuditNote:
-    return AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
-                     person_ids=tuple(document.person_ids), details={"version": version.number, "failed": "storage"})
+    return AuditNote(
+        action,
+        outcome="failed",
+        target_type="document",
+        target_id=document.id,
+        person_ids=tuple(document.person_ids),
+        details={"version": version.number, "failed": "storage"},
+    )
 
 
 def storage_unavailable(error: Exception, audit: AuditNote | None = None) -> Refused:
     log.error("the object store failed: %s", error)
-    return Refused("storage_unavailable", 503, str(_(
-        "The document store cannot be reached just now. Try again in a few minutes; if it keeps failing, tell "
-        "the administrator.")), audit=audit)
+    return Refused(
+        "storage_unavailable",
+        503,
+        str(
+            _(
+                "The document store cannot be reached just now. Try again in a few minutes; if it keeps failing, tell "
+                "the administrator."
+            )
+        ),
+        audit=audit,
+    )
 
 
 def _chunks(reader: BinaryIO, first: bytes) -> Iterator[bytes]:
@@ -418,8 +601,9 @@ def _chunks(reader: BinaryIO, first: bytes) -> Iterator[bytes]:
             chunk = fh.read(CHUNK)
 
 
-def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: str, *, original: bool,
-                 version: int | None = None) -> Content:
+def read_content(
+    db: Session, actor: Actor, store: EncryptedStore, document_id: str, *, original: bool, version: int | None = None
+) -> Content:
     """The viewing copy (or the original, a separate permission): logged before a byte leaves."""
     action = Action.DOCUMENT_ORIGINAL_READ if original else Action.DOCUMENT_CONTENT_READ
     document = get_document(db, actor, document_id, log=False, action=action)
@@ -431,8 +615,15 @@ def read_content(db: Session, actor: Actor, store: EncryptedStore, document_id: 
         raise _no_viewing_copy(document, chosen, action)
     reader = _open(db, actor, store, document, chosen, ORIGINAL if original else VIEWING, action)
     first = _first_chunk(reader, document, chosen, action)
-    record(db, actor, action, target_type="document", target_id=document.id, person_ids=document.person_ids,
-           details={"version": chosen.number})
+    record(
+        db,
+        actor,
+        action,
+        target_type="document",
+        target_id=document.id,
+        person_ids=document.person_ids,
+        details={"version": chosen.number},
+    )
     stem = os.path.splitext(chosen.filename)[0] or "document"
     filename = chosen.filename if original else f"{stem}-view{_extension(obj.content_type)}"
     return Content(_chunks(reader, first), obj.size, obj.content_type, filename)
@@ -446,32 +637,56 @@ def disposal_of(db: Session, version: DocumentVersion) -> Disposal | None:
 def disposed_words(disposal: Disposal) -> str:
     """When and under which disposal the files went, in the reader's language."""
     moment = disposal.decided_at or disposal.proposed_at
-    return str(_("The files of this document were disposed of on %(date)s under disposal %(disposal)s, as the "
-                 "retention schedule provides (proposed by %(proposer)s, approved by %(approver)s). Its record, "
-                 "its versions and the access log remain.", date=moment.date().isoformat(), disposal=disposal.id,
-                 proposer=disposal.proposed_by.username,
-                 approver=disposal.decided_by.username if disposal.decided_by else ""))
+    return str(
+        _(
+            "The files of this document were disposed of on %(date)s under disposal %(disposal)s, as the "
+            "retention schedule provides (proposed by %(proposer)s, approved by %(approver)s). Its record, "
+            "its versions and the access log remain.",
+            date=moment.date().isoformat(),
+            disposal=disposal.id,
+            proposer=disposal.proposed_by.username,
+            approver=disposal.decided_by.username if disposal.decided_by else "",
+        )
+    )
 
 
 def _disposed(db: Session, document: Document, version: DocumentVersion, action: str, more: str = "") -> Refused:
     """410 ``disposed``: the files are gone for good, not missing; the page says when and under which disposal."""
     disposal = disposal_of(db, version)
     assert disposal is not None
-    return Refused("disposed", 410, f"{disposed_words(disposal)} {more}".strip(),
-                   audit=AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
-                                   person_ids=tuple(document.person_ids),
-                                   details={"version": version.number, "disposal": disposal.id}))
+    return Refused(
+        "disposed",
+        410,
+        f"{disposed_words(disposal)} {more}".strip(),
+        audit=AuditNote(
+            action,
+            outcome="failed",
+            target_type="document",
+            target_id=document.id,
+            person_ids=tuple(document.person_ids),
+            details={"version": version.number, "disposal": disposal.id},
+        ),
+    )
 
 
 def _no_viewing_copy(document: Document, version: DocumentVersion, action: str) -> Refused:
-    note = AuditNote(action, outcome="failed", target_type="document", target_id=document.id,
-                     person_ids=tuple(document.person_ids), details={"viewing_copy": version.viewing_status})
+    note = AuditNote(
+        action,
+        outcome="failed",
+        target_type="document",
+        target_id=document.id,
+        person_ids=tuple(document.person_ids),
+        details={"viewing_copy": version.viewing_status},
+    )
     problem = viewing_problem(version)
     if problem is not None:
         return Refused("viewing_copy_failed", 409, problem, audit=note)
-    return Refused("viewing_copy_pending", 409, str(_(
-        "The viewing copy is still being made; a scan of many pages takes a minute or two. Try again shortly.")),
-        audit=note)
+    return Refused(
+        "viewing_copy_pending",
+        409,
+        str(_("The viewing copy is still being made; a scan of many pages takes a minute or two. Try again shortly.")),
+        audit=note,
+    )
 
 
 def viewing_problem(version: DocumentVersion) -> str | None:
@@ -483,36 +698,63 @@ def viewing_problem(version: DocumentVersion) -> str | None:
         cause = refusal(problem["reason"], **problem["params"])
     except (ValueError, KeyError, TypeError):
         cause = refusal("conversion_error")
-    return str(_("No viewing copy could be made of this file; the original is kept as it was uploaded. "
-                 "%(cause)s", cause=cause.words.render(gettext)))
+    return str(
+        _(
+            "No viewing copy could be made of this file; the original is kept as it was uploaded. %(cause)s",
+            cause=cause.words.render(gettext),
+        )
+    )
 
 
 def _extension(content_type: str) -> str:
-    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
-            "text/plain; charset=utf-8": ".txt"}.get(content_type, "")
+    return {
+        "application/pdf": ".pdf",
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "text/plain; charset=utf-8": ".txt",
+    }.get(content_type, "")
 
 
 def document_json(db: Session, actor: Actor, document: Document) -> dict[str, Any]:
     """Linked persons outside the caller's cases are left out: a shared document must not name them."""
     return {
-        "id": document.id, "kind": document.kind, "title": document.title, "fields": json.loads(document.fields),
+        "id": document.id,
+        "kind": document.kind,
+        "title": document.title,
+        "fields": json.loads(document.fields),
         "created_at": document.created_at.isoformat(),
-        "persons": [{"person_id": link.person_id, "role": link.role} for link in document.persons
-                    if cases.can_see_person(db, actor, link.person_id)],
-        "versions": [{"number": v.number, "reason": v.reason, "filename": v.filename,
-                      "content_type": v.content_type, "size": v.size, "fingerprint": v.fingerprint, "pages": v.pages,
-                      "viewing_copy": _viewing_json(v), "uploaded_by": v.uploaded_by_id,
-                      "uploaded_by_name": v.uploaded_by.username,
-                      "uploaded_at": v.uploaded_at.isoformat(), "worm_locked": v.original.locked_until is not None,
-                      "disposal_id": v.disposal_id,
-                      "disposed_at": v.original.disposed_at.isoformat() if v.original.disposed_at else None}
-                     for v in document.versions],
+        "persons": [
+            {"person_id": link.person_id, "role": link.role}
+            for link in document.persons
+            if cases.can_see_person(db, actor, link.person_id)
+        ],
+        "versions": [
+            {
+                "number": v.number,
+                "reason": v.reason,
+                "filename": v.filename,
+                "content_type": v.content_type,
+                "size": v.size,
+                "fingerprint": v.fingerprint,
+                "pages": v.pages,
+                "viewing_copy": _viewing_json(v),
+                "uploaded_by": v.uploaded_by_id,
+                "uploaded_by_name": v.uploaded_by.username,
+                "uploaded_at": v.uploaded_at.isoformat(),
+                "worm_locked": v.original.locked_until is not None,
+                "disposal_id": v.disposal_id,
+                "disposed_at": v.original.disposed_at.isoformat() if v.original.disposed_at else None,
+            }
+            for v in document.versions
+        ],
         "disposed": document.disposed,
         "legal_hold": bool(coverage.holds_on_document(db, document.id)),
     }
 
 
 def _viewing_json(version: DocumentVersion) -> dict[str, Any]:
-    return {"status": version.viewing_status,
-            "content_type": version.viewing.content_type if version.viewing else None,
-            "problem": viewing_problem(version)}
+    return {
+        "status": version.viewing_status,
+        "content_type": version.viewing.content_type if version.viewing else None,
+        "problem": viewing_problem(version),
+    }

@@ -7,6 +7,7 @@ read twice. Here the parser writes straight into the upload work folder
 recorded is the one the store computes of the bytes it encrypts: hashing here
 too cost a tenth of the upload's time.
 """
+
 from __future__ import annotations
 
 import io

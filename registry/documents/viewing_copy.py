@@ -5,6 +5,7 @@ process (`registry.documents.converter`) with its own memory, CPU and output
 limits renders it, and this side enforces the wall clock and trusts nothing the
 child says beyond a reason key, whole numbers and a file it wrote in `workdir`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -226,10 +227,22 @@ def _child_environment() -> dict[str, str]:
 @functools.cache
 def _warn_unconfined(landlock: int, seccomp: bool) -> None:
     """Once per process and gap: the operator should know what the converter's sandbox lacks (documents.sandbox)."""
-    missing = ([] if landlock else ["Landlock (Linux 5.13+ with the Landlock LSM, not forbidden by a container's "
-                                    "seccomp profile): a parser exploit could read what the server reads"])
-    missing += [] if seccomp else ["seccomp (libseccomp.so.2): a parser exploit could use sockets, change file "
-                                   "modes and signal other processes"]
+    missing = (
+        []
+        if landlock
+        else [
+            "Landlock (Linux 5.13+ with the Landlock LSM, not forbidden by a container's "
+            "seccomp profile): a parser exploit could read what the server reads"
+        ]
+    )
+    missing += (
+        []
+        if seccomp
+        else [
+            "seccomp (libseccomp.so.2): a parser exploit could use sockets, change file "
+            "modes and signal other processes"
+        ]
+    )
     logger.warning("converter children run without %s", "; without ".join(missing))
 
 
@@ -251,8 +264,13 @@ def _reported_outcome(returncode: int, stdout: bytes, stderr: bytes, content_typ
     if not (landlock and seccomp):
         _warn_unconfined(landlock, seccomp)
     unexpected = outcome.get("reason") == "conversion_error"
-    logger.log(logging.WARNING if unexpected else logging.DEBUG, "viewing copy of %s: %s\n%s",
-               content_type, outcome.get("reason", "converted"), tail)
+    logger.log(
+        logging.WARNING if unexpected else logging.DEBUG,
+        "viewing copy of %s: %s\n%s",
+        content_type,
+        outcome.get("reason", "converted"),
+        tail,
+    )
     return outcome
 
 

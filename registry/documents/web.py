@@ -1,4 +1,5 @@
 """What the HTML and JSON document routes share: reading the multipart upload, sending content."""
+
 from __future__ import annotations
 
 import io
@@ -33,12 +34,18 @@ class SpoolingRequest(Request):
         self._timed_body = TimedBody.of(environ)
         if self._timed_body is not None:
             multipart = environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")
-            environ["wsgi.input"] = (io.BufferedReader(self._timed_body, UPLOAD_READ_BYTES) if multipart
-                                     else self._timed_body)
+            environ["wsgi.input"] = (
+                io.BufferedReader(self._timed_body, UPLOAD_READ_BYTES) if multipart else self._timed_body
+            )
         super().__init__(environ, *args, **kwargs)
 
-    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
-                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
         return UploadSpool(current_runtime().viewing_copies.policy.workdir)  # type: ignore[return-value]
 
     def close(self) -> None:
@@ -49,10 +56,12 @@ class SpoolingRequest(Request):
 
 def upload_policy() -> service.UploadPolicy:
     runtime = current_runtime()
-    return service.UploadPolicy(max_bytes=runtime.settings.max_upload_mb * 1024 * 1024,
-                                workdir=runtime.viewing_copies.policy.workdir,
-                                retention=timedelta(days=runtime.settings.worm_retention_days),
-                                copies=runtime.viewing_copies)
+    return service.UploadPolicy(
+        max_bytes=runtime.settings.max_upload_mb * 1024 * 1024,
+        workdir=runtime.viewing_copies.policy.workdir,
+        retention=timedelta(days=runtime.settings.worm_retention_days),
+        copies=runtime.viewing_copies,
+    )
 
 
 def uploaded_file() -> service.UploadedFile:
@@ -69,7 +78,8 @@ def send_content(content: service.Content, *, attachment: bool) -> Response:
     disposition = "attachment" if attachment else "inline"
     ascii_name = content.filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
     response.headers["Content-Disposition"] = (
-        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(content.filename)}")
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(content.filename)}"
+    )
     response.headers["Content-Security-Policy"] = CONTENT_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"

@@ -8,6 +8,7 @@ access-log event, and streamed in while it is hashed. An original must also give
 log recorded for it (at its upload, and after key rotations): a file that is not what its upload recorded goes
 into no archive.
 """
+
 from __future__ import annotations
 
 import base64
@@ -120,37 +121,72 @@ class ArchiveWriter:
         self.files.append(entry)
         return entry
 
-    def add_documents(self, db: Session, actor: Actor, store: EncryptedStore, documents_: list[Document], *,
-                      viewing_copies: bool = False) -> None:
+    def add_documents(
+        self,
+        db: Session,
+        actor: Actor,
+        store: EncryptedStore,
+        documents_: list[Document],
+        *,
+        viewing_copies: bool = False,
+    ) -> None:
         """Every version's original (and, if asked, its viewing copy where one was made), each read logged.
 
         Each entry names the persons linked to the document that the actor may see; the others are never named.
         """
         users = _uploaders(db, documents_)
         for document in documents_:
-            persons = [{"person_id": link.person_id, "role": link.role} for link in document.persons
-                       if cases.can_see_person(db, actor, link.person_id)]
+            persons = [
+                {"person_id": link.person_id, "role": link.role}
+                for link in document.persons
+                if cases.can_see_person(db, actor, link.person_id)
+            ]
             for version in document.versions:
                 uploader = users.get(version.uploaded_by_id)
-                about = {"document_id": document.id, "version": version.number, "kind": document.kind,
-                         "title": document.title, "uploaded_at": version.uploaded_at.isoformat(), "persons": persons,
-                         "uploaded_by": {"username": uploader.username if uploader else "",
-                                         "full_name": uploader.full_name if uploader else ""}}
+                about = {
+                    "document_id": document.id,
+                    "version": version.number,
+                    "kind": document.kind,
+                    "title": document.title,
+                    "uploaded_at": version.uploaded_at.isoformat(),
+                    "persons": persons,
+                    "uploaded_by": {
+                        "username": uploader.username if uploader else "",
+                        "full_name": uploader.full_name if uploader else "",
+                    },
+                }
                 original = f"documents/{document.id}/v{version.number}-{safe_name(version.filename)}"
                 self._add_original(db, actor, store, document, version, original, **about)
                 if viewing_copies and version.viewing is not None:
-                    copy = documents.read_content(db, actor, store, document.id, original=False,
-                                                  version=version.number)
-                    self.add_stream(f"documents/{document.id}/viewing/v{version.number}-{safe_name(copy.filename)}",
-                                    copy.chunks, content_type=copy.content_type, viewing_copy_of=original, **about)
+                    copy = documents.read_content(db, actor, store, document.id, original=False, version=version.number)
+                    self.add_stream(
+                        f"documents/{document.id}/viewing/v{version.number}-{safe_name(copy.filename)}",
+                        copy.chunks,
+                        content_type=copy.content_type,
+                        viewing_copy_of=original,
+                        **about,
+                    )
 
-    def _add_original(self, db: Session, actor: Actor, store: EncryptedStore, document: Document,
-                      read: DocumentVersion, path: str, **about: Any) -> None:
+    def _add_original(
+        self,
+        db: Session,
+        actor: Actor,
+        store: EncryptedStore,
+        document: Document,
+        read: DocumentVersion,
+        path: str,
+        **about: Any,
+    ) -> None:
         content = documents.read_content(db, actor, store, document.id, original=True, version=read.number)
         events = _fingerprint_events(db, document.id, read.number)
         checks = _fingerprint_checks(store.keyring, events)
-        entry = self.add_stream(path, content.chunks, also=[digest for _event, digest, _hex in checks],
-                                content_type=read.content_type, **about)
+        entry = self.add_stream(
+            path,
+            content.chunks,
+            also=[digest for _event, digest, _hex in checks],
+            content_type=read.content_type,
+            **about,
+        )
         upload = events[0][0] if events and events[0][0].action != Action.DOCUMENT_REFINGERPRINTED else None
         if upload is None or not checks or any(digest.hexdigest() != hex_ for _e, digest, hex_ in checks):
             raise self._not_as_uploaded(document, read.number)
@@ -161,18 +197,32 @@ class ArchiveWriter:
         """A file that is not what its upload recorded goes into no archive: the database or the store was altered."""
         return StoredObjectMismatch(
             str(self.altered),
-            audit=AuditNote(self.action, outcome="failed", target_type="document", target_id=document.id,
-                            person_ids=tuple(document.person_ids), details={"version": number, "integrity": "upload"}))
+            audit=AuditNote(
+                self.action,
+                outcome="failed",
+                target_type="document",
+                target_id=document.id,
+                person_ids=tuple(document.person_ids),
+                details={"version": number, "integrity": "upload"},
+            ),
+        )
 
     def sign(self, actor: Actor, manifest: dict[str, Any], name: str) -> SignedZip:
         """Write the manifest (``manifest`` with who made it, when, every file and the signing key), its signature
         and the public key; the finished ZIP is called ``name`` and the time."""
         public = published_key(self.key.public_key())
         manifest = {
-            **manifest, "created_at": format_time(utcnow()), "files": self.files,
+            **manifest,
+            "created_at": format_time(utcnow()),
+            "files": self.files,
             "created_by": {"username": actor.username, "full_name": actor.user.full_name if actor.user else ""},
-            "signing": {"algorithm": "Ed25519", "key_id": public.key_id, "fingerprint_sha256": public.fingerprint,
-                        "signed_file": MANIFEST, "context": BUNDLE_CONTEXT.decode()},
+            "signing": {
+                "algorithm": "Ed25519",
+                "key_id": public.key_id,
+                "fingerprint_sha256": public.fingerprint,
+                "signed_file": MANIFEST,
+                "context": BUNDLE_CONTEXT.decode(),
+            },
         }
         manifest_bytes = json_bytes(manifest)
         with self.archive:
@@ -197,9 +247,16 @@ def _fingerprint_events(db: Session, document_id: str, number: int) -> list[tupl
     """The log's events that fingerprinted this version's original, oldest (its upload) first: the upload and,
     after key rotations, each fingerprint made again. Events from before keyed fingerprints name a SHA-256."""
     found = []
-    for event in db.scalars(sa.select(AuditEvent).where(
-            AuditEvent.target_type == "document", AuditEvent.target_id == document_id,
-            AuditEvent.action.in_(_FINGERPRINTING), AuditEvent.outcome == "allowed").order_by(AuditEvent.seq)):
+    for event in db.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.target_type == "document",
+            AuditEvent.target_id == document_id,
+            AuditEvent.action.in_(_FINGERPRINTING),
+            AuditEvent.outcome == "allowed",
+        )
+        .order_by(AuditEvent.seq)
+    ):
         details = json.loads(event.details)
         if (1 if event.action == Action.DOCUMENT_UPLOADED else details.get("version")) != number:
             continue

@@ -1,4 +1,5 @@
 """Sending a signed ZIP: the API and the pages answer a bundle or a person's export alike."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,9 @@ def spool_folder() -> str:
 
 def send_signed_zip(signed: SignedZip) -> Response:
     """The ZIP as a download, its manifest's SHA-256 in a header; the spool is closed with the response."""
-    response = send_file(signed.file, mimetype="application/zip", as_attachment=True,
-                         download_name=signed.filename, max_age=0)
+    response = send_file(
+        signed.file, mimetype="application/zip", as_attachment=True, download_name=signed.filename, max_age=0
+    )
     response.headers["X-Manifest-SHA256"] = signed.manifest_sha256
     response.call_on_close(signed.file.close)
     return response

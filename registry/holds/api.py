@@ -1,4 +1,5 @@
 """JSON routes for legal holds, the retention schedule's due list and disposals."""
+
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -22,9 +23,13 @@ def list_legal_holds():
     """Legal holds the caller may see, active first (``target_type`` and ``target_id`` narrow to one target,
     ``active=true`` leaves out lifted ones); a lawyer sees only holds on persons, cases and documents of their
     cases."""
-    found = service.list_holds(db(), current_actor(), target_type=request.args.get("target_type", ""),
-                               target_id=request.args.get("target_id", ""),
-                               active_only=request.args.get("active", "") == "true")
+    found = service.list_holds(
+        db(),
+        current_actor(),
+        target_type=request.args.get("target_type", ""),
+        target_id=request.args.get("target_id", ""),
+        active_only=request.args.get("active", "") == "true",
+    )
     supported = _store_holds()
     return jsonify(legal_holds=[service.hold_json(db(), hold, target, supported) for hold, target in found])
 
@@ -35,10 +40,14 @@ def place_legal_hold():
     """Place a legal hold: target_type (person, case or document), target_id and a reason; what it covers is
     kept from disposal, and held in the object store too where the store has legal holds."""
     body = json_body()
-    hold, target = service.place_hold(db(), current_actor(), current_runtime().store,
-                                      target_type=text_field(body, "target_type", required=True, max_length=16),
-                                      target_id=text_field(body, "target_id", required=True, max_length=36),
-                                      reason=text_field(body, "reason", required=True))
+    hold, target = service.place_hold(
+        db(),
+        current_actor(),
+        current_runtime().store,
+        target_type=text_field(body, "target_type", required=True, max_length=16),
+        target_id=text_field(body, "target_id", required=True, max_length=36),
+        reason=text_field(body, "reason", required=True),
+    )
     return jsonify(legal_hold=service.hold_json(db(), hold, target, _store_holds())), 201
 
 
@@ -46,8 +55,9 @@ def place_legal_hold():
 @requires(Permission.HOLD_MANAGE)
 def lift_legal_hold(hold_id: str):
     """Lift a legal hold with a reason; the store keeps holding what another active hold still covers."""
-    hold, target = service.lift_hold(db(), current_actor(), current_runtime().store, hold_id,
-                                     text_field(json_body(), "reason", required=True))
+    hold, target = service.lift_hold(
+        db(), current_actor(), current_runtime().store, hold_id, text_field(json_body(), "reason", required=True)
+    )
     return jsonify(legal_hold=service.hold_json(db(), hold, target, _store_holds()))
 
 
@@ -84,8 +94,9 @@ def approve_disposal(disposal_id: str):
     """Approve someone else's proposal (never one's own: 403): everything is checked again, what still passes
     is disposed of (files deleted, records kept), and the signed disposal record is written to the log."""
     runtime = current_runtime()
-    approved = disposals.approve(db(), current_actor(), runtime.store, runtime.audit_key,
-                                 runtime.settings.retention_schedule, disposal_id)
+    approved = disposals.approve(
+        db(), current_actor(), runtime.store, runtime.audit_key, runtime.settings.retention_schedule, disposal_id
+    )
     return jsonify(disposal=disposals.disposal_json(approved))
 
 

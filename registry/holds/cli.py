@@ -3,6 +3,7 @@
 Nothing here disposes of anything by itself: a disposal is proposed by one named member of staff and approved by
 another on the Retention page (or ``POST /api/v1/disposals/<id>/approve``).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,17 +48,23 @@ def run(dry_run: bool) -> None:
             db.rollback()
     for due in found:
         kept = f"  KEPT BECAUSE {due.kept}" if due.kept else ""
-        click.echo(f"{'KEPT' if due.kept else 'DUE':<5} {due.kind:<20} {due.document_id}  uploaded "
-                   f"{due.newest_upload:%Y-%m-%d}  {due.why}{kept}")
+        click.echo(
+            f"{'KEPT' if due.kept else 'DUE':<5} {due.kind:<20} {due.document_id}  uploaded "
+            f"{due.newest_upload:%Y-%m-%d}  {due.why}{kept}"
+        )
     may_go = sum(1 for d in found if not d.kept)
-    click.echo(f"{may_go} documents may be disposed of, {len(found) - may_go} past their period are kept."
-               + (" Nothing was changed (dry run)." if dry_run else ""))
+    click.echo(
+        f"{may_go} documents may be disposed of, {len(found) - may_go} past their period are kept."
+        + (" Nothing was changed (dry run)." if dry_run else "")
+    )
     if dry_run:
         return
     failed = disposals.delete_objects(runtime.store, leftovers)
     set_ = coverage.apply_store_holds(runtime.store, [(key, True) for key in held])
-    click.echo(f"{len(leftovers) - len(failed)} files of approved disposals deleted now; {len(failed)} refused by "
-               f"the store; the store's legal hold set on {set_} held objects.")
+    click.echo(
+        f"{len(leftovers) - len(failed)} files of approved disposals deleted now; {len(failed)} refused by "
+        f"the store; the store's legal hold set on {set_} held objects."
+    )
     if failed:
         sys.exit(1)
 
@@ -85,14 +92,23 @@ def verify(disposal_id: str) -> None:
     """Check the signed disposal record in the access log against the audit key; exit 1 if it does not verify."""
     ctx = _context()
     with ctx.session() as db:
-        event = db.scalar(sa.select(AuditEvent).where(
-            AuditEvent.action == Action.DISPOSAL_APPROVED, AuditEvent.outcome == "allowed",
-            AuditEvent.target_id == disposal_id).order_by(AuditEvent.seq).limit(1))
+        event = db.scalar(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.action == Action.DISPOSAL_APPROVED,
+                AuditEvent.outcome == "allowed",
+                AuditEvent.target_id == disposal_id,
+            )
+            .order_by(AuditEvent.seq)
+            .limit(1)
+        )
         details = json.loads(event.details) if event is not None else None
     if details is None:
         raise click.ClickException(f"the access log holds no approval of disposal {disposal_id}")
     if not disposals.verify_record(details, ctx.runtime.audit_key.public_key()):
         click.echo(f"TAMPERED: the record of disposal {disposal_id} does not verify with the audit key", err=True)
         sys.exit(1)
-    click.echo(f"OK: disposal {disposal_id}, approved by {details['approved_by']} (proposed by "
-               f"{details['proposed_by']}), {len(details['documents'])} documents; signed by the audit key.")
+    click.echo(
+        f"OK: disposal {disposal_id}, approved by {details['approved_by']} (proposed by "
+        f"{details['proposed_by']}), {len(details['documents'])} documents; signed by the audit key."
+    )

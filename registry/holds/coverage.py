@@ -9,6 +9,7 @@ an object held commits, turned off only when no active hold covers the object an
 legal hold (a folder, a bucket without Object Lock) the registry's own hold is all there is.
 The documents and cases services call this module; it calls no service.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,16 +31,22 @@ ACTIVE = LegalHold.lifted_at.is_(None)
 def held_documents() -> sa.CompoundSelect:
     """A select of the ids of every document an active hold covers (directly, through a person, a case)."""
     direct = sa.select(LegalHold.target_id.label("document_id")).where(
-        ACTIVE, LegalHold.target_type == HoldTarget.DOCUMENT)
-    by_person = (sa.select(DocumentPerson.document_id)
-                 .join(LegalHold, sa.and_(LegalHold.target_type == HoldTarget.PERSON,
-                                          LegalHold.target_id == DocumentPerson.person_id))
-                 .where(ACTIVE))
-    by_case = (sa.select(DocumentPerson.document_id)
-               .join(CasePerson, CasePerson.person_id == DocumentPerson.person_id)
-               .join(LegalHold, sa.and_(LegalHold.target_type == HoldTarget.CASE,
-                                        LegalHold.target_id == CasePerson.case_id))
-               .where(ACTIVE))
+        ACTIVE, LegalHold.target_type == HoldTarget.DOCUMENT
+    )
+    by_person = (
+        sa.select(DocumentPerson.document_id)
+        .join(
+            LegalHold,
+            sa.and_(LegalHold.target_type == HoldTarget.PERSON, LegalHold.target_id == DocumentPerson.person_id),
+        )
+        .where(ACTIVE)
+    )
+    by_case = (
+        sa.select(DocumentPerson.document_id)
+        .join(CasePerson, CasePerson.person_id == DocumentPerson.person_id)
+        .join(LegalHold, sa.and_(LegalHold.target_type == HoldTarget.CASE, LegalHold.target_id == CasePerson.case_id))
+        .where(ACTIVE)
+    )
     return sa.union(direct, by_person, by_case)
 
 
@@ -51,11 +58,20 @@ def holds_on_document(db: Session, document_id: str) -> list[LegalHold]:
     """The active holds that cover one document, oldest first."""
     persons = sa.select(DocumentPerson.person_id).where(DocumentPerson.document_id == document_id)
     cases_ = sa.select(CasePerson.case_id).where(CasePerson.person_id.in_(persons))
-    return list(db.scalars(sa.select(LegalHold).where(ACTIVE, sa.or_(
-        sa.and_(LegalHold.target_type == HoldTarget.DOCUMENT, LegalHold.target_id == document_id),
-        sa.and_(LegalHold.target_type == HoldTarget.PERSON, LegalHold.target_id.in_(persons)),
-        sa.and_(LegalHold.target_type == HoldTarget.CASE, LegalHold.target_id.in_(cases_)),
-    )).order_by(LegalHold.placed_at)))
+    return list(
+        db.scalars(
+            sa.select(LegalHold)
+            .where(
+                ACTIVE,
+                sa.or_(
+                    sa.and_(LegalHold.target_type == HoldTarget.DOCUMENT, LegalHold.target_id == document_id),
+                    sa.and_(LegalHold.target_type == HoldTarget.PERSON, LegalHold.target_id.in_(persons)),
+                    sa.and_(LegalHold.target_type == HoldTarget.CASE, LegalHold.target_id.in_(cases_)),
+                ),
+            )
+            .order_by(LegalHold.placed_at)
+        )
+    )
 
 
 def documents_covered(db: Session, hold: LegalHold) -> list[str]:
@@ -65,15 +81,18 @@ def documents_covered(db: Session, hold: LegalHold) -> list[str]:
     elif hold.target_type == HoldTarget.PERSON:
         query = sa.select(DocumentPerson.document_id).where(DocumentPerson.person_id == hold.target_id)
     else:
-        query = (sa.select(DocumentPerson.document_id)
-                 .join(CasePerson, CasePerson.person_id == DocumentPerson.person_id)
-                 .where(CasePerson.case_id == hold.target_id))
+        query = (
+            sa.select(DocumentPerson.document_id)
+            .join(CasePerson, CasePerson.person_id == DocumentPerson.person_id)
+            .where(CasePerson.case_id == hold.target_id)
+        )
     return sorted(set(db.scalars(query)))
 
 
 def documents_of_persons(db: Session, person_ids: Iterable[str]) -> list[str]:
-    return sorted(set(db.scalars(sa.select(DocumentPerson.document_id)
-                                 .where(DocumentPerson.person_id.in_(list(person_ids))))))
+    return sorted(
+        set(db.scalars(sa.select(DocumentPerson.document_id).where(DocumentPerson.person_id.in_(list(person_ids)))))
+    )
 
 
 def object_keys(db: Session, document_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -83,9 +102,11 @@ def object_keys(db: Session, document_ids: Iterable[str]) -> dict[str, list[str]
     if not ids:
         return found
     for column in (DocumentVersion.original_id, DocumentVersion.viewing_id):
-        rows = db.execute(sa.select(DocumentVersion.document_id, StoredObject.key)
-                          .join(StoredObject, StoredObject.id == column)
-                          .where(DocumentVersion.document_id.in_(ids), StoredObject.disposed_at.is_(None)))
+        rows = db.execute(
+            sa.select(DocumentVersion.document_id, StoredObject.key)
+            .join(StoredObject, StoredObject.id == column)
+            .where(DocumentVersion.document_id.in_(ids), StoredObject.disposed_at.is_(None))
+        )
         for document_id, key in rows:
             found[document_id].append(key)
     return found
@@ -96,8 +117,9 @@ def held_object_keys(db: Session) -> list[str]:
     return sorted(k for keys in object_keys(db, held_document_ids(db)).values() for k in keys)
 
 
-def sync_store_holds(db: Session, store: EncryptedStore | ObjectStore, document_ids: Iterable[str], *,
-                     release: bool = False) -> None:
+def sync_store_holds(
+    db: Session, store: EncryptedStore | ObjectStore, document_ids: Iterable[str], *, release: bool = False
+) -> None:
     """Once the transaction commits: the store's hold on for each covered document's objects and, with
     ``release``, off for those no active hold covers any more (decided now, inside the transaction)."""
     ids = sorted(set(document_ids))
@@ -105,8 +127,9 @@ def sync_store_holds(db: Session, store: EncryptedStore | ObjectStore, document_
         return
     held = held_document_ids(db) & set(ids)
     keys = object_keys(db, ids)
-    wanted = [(key, document_id in held) for document_id in ids for key in keys[document_id]
-              if release or document_id in held]
+    wanted = [
+        (key, document_id in held) for document_id in ids for key in keys[document_id] if release or document_id in held
+    ]
     if wanted:
         on_commit(db, lambda: apply_store_holds(store, wanted))
 
@@ -124,6 +147,9 @@ def apply_store_holds(store: EncryptedStore | ObjectStore, wanted: list[tuple[st
         except (LockUnsupported, ObjectNotFound) as exc:
             log.warning("legal hold %s on %s: %s", "on" if on else "off", key, exc)
         except StorageError:
-            log.exception("could not turn the store's legal hold %s on %s; `registry retention run` retries",
-                          "on" if on else "off", key)
+            log.exception(
+                "could not turn the store's legal hold %s on %s; `registry retention run` retries",
+                "on" if on else "off",
+                key,
+            )
     return done

@@ -1,5 +1,6 @@
 """Legal holds (a person, a case or a document kept from disposal until lifted) and disposals under the
 retention schedule (proposed by one member of staff, approved by another, the record signed)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -69,8 +70,9 @@ class Disposal(Base):
 
     proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
-    items: Mapped[list[DisposalItem]] = relationship(cascade="all, delete-orphan", lazy="selectin",
-                                                       order_by="DisposalItem.newest_upload")
+    items: Mapped[list[DisposalItem]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="DisposalItem.newest_upload"
+    )
 
 
 class DisposalItem(Base):

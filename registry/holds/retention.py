@@ -5,6 +5,7 @@ others; a kind is kept for a whole number of years after its newest version was 
 Checked once at start-up (``registry.settings``): an unknown kind, a period that is not a number, or one
 shorter than the WORM lock on originals stops the process. Imports nothing of Flask or the database.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -39,28 +40,30 @@ def parse_schedule(text: str, worm_retention_days: int) -> dict[str, int | None]
             continue
         kind, sep, value = (s.strip() for s in part.partition("="))
         if not sep or kind not in DOCUMENT_KINDS:
-            raise RetentionError(f"{part!r} must be KIND=YEARS or KIND=permanent, with KIND one of "
-                                 f"{', '.join(DOCUMENT_KINDS)}")
+            raise RetentionError(
+                f"{part!r} must be KIND=YEARS or KIND=permanent, with KIND one of {', '.join(DOCUMENT_KINDS)}"
+            )
         if value.lower() == "permanent":
             schedule[kind] = PERMANENT
             continue
         if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_YEARS:
-            raise RetentionError(f"{kind}: {value!r} is not a whole number of years from 1 to {MAX_YEARS} "
-                                 "(or 'permanent')")
+            raise RetentionError(
+                f"{kind}: {value!r} is not a whole number of years from 1 to {MAX_YEARS} (or 'permanent')"
+            )
         schedule[kind] = int(value)
     for kind, years in schedule.items():
         if years is not None and years * 365 < worm_retention_days:
             raise RetentionError(
                 f"{kind} would be kept {years} years, less than the {worm_retention_days} days every original is "
                 "locked for (REGISTRY_WORM_RETENTION_DAYS): the store would refuse every disposal of it. Keep it "
-                "longer, or lock originals for less")
+                "longer, or lock originals for less"
+            )
     return schedule
 
 
 def describe(schedule: dict[str, int | None]) -> str:
     """The schedule in one line, as the signed disposal record states the rule applied."""
-    return ",".join(f"{kind}={'permanent' if schedule[kind] is None else schedule[kind]}"
-                    for kind in sorted(schedule))
+    return ",".join(f"{kind}={'permanent' if schedule[kind] is None else schedule[kind]}" for kind in sorted(schedule))
 
 
 def years_later(moment: datetime, years: int) -> date:

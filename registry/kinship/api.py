@@ -1,4 +1,5 @@
 """JSON routes for relationships, their evidence, genomic results, court rulings and bundles."""
+
 from __future__ import annotations
 
 from flask import jsonify
@@ -20,9 +21,17 @@ def _relationship(relationship) -> dict:
 def bundle_response(*, relationship_id: str | None = None, person_id: str | None = None):
     """Shared with the HTML routes: export, then send the signed ZIP with its manifest hash in a header."""
     runtime = current_runtime()
-    return send_signed_zip(export_bundle(db(), current_actor(), runtime.store, runtime.audit_key,
-                                         relationship_id=relationship_id, person_id=person_id,
-                                         workdir=spool_folder()))
+    return send_signed_zip(
+        export_bundle(
+            db(),
+            current_actor(),
+            runtime.store,
+            runtime.audit_key,
+            relationship_id=relationship_id,
+            person_id=person_id,
+            workdir=spool_folder(),
+        )
+    )
 
 
 @api.post("/relationships")
@@ -31,9 +40,13 @@ def claim_relationship():
     """Claim that ``relative_id`` is the ``kind`` of ``person_id`` (biological_mother, sibling, guardian ...)."""
     body = json_body()
     relationship = service.claim_relationship(
-        db(), current_actor(), person_id=text_field(body, "person_id", required=True, max_length=36),
+        db(),
+        current_actor(),
+        person_id=text_field(body, "person_id", required=True, max_length=36),
         relative_id=text_field(body, "relative_id", required=True, max_length=36),
-        kind=text_field(body, "kind", required=True, max_length=24), note=text_field(body, "note", max_length=2000))
+        kind=text_field(body, "kind", required=True, max_length=24),
+        note=text_field(body, "note", max_length=2000),
+    )
     return jsonify(relationship=_relationship(relationship)), 201
 
 
@@ -60,9 +73,12 @@ def attach_evidence(relationship_id: str):
     """Attach a document; a genomic result or court ruling that decides the claim moves its status."""
     body = json_body()
     relationship = service.attach_evidence(
-        db(), current_actor(), relationship_id, document_id=text_field(body, "document_id", required=True,
-                                                                       max_length=36),
-        note=text_field(body, "note", max_length=2000))
+        db(),
+        current_actor(),
+        relationship_id,
+        document_id=text_field(body, "document_id", required=True, max_length=36),
+        note=text_field(body, "note", max_length=2000),
+    )
     return jsonify(relationship=_relationship(relationship)), 201
 
 
@@ -72,8 +88,13 @@ def change_status(relationship_id: str):
     """Move the claim (testing, genetically_supported, excluded, court_established, withdrawn) on its evidence."""
     body = json_body()
     relationship = service.change_status(
-        db(), current_actor(), relationship_id, status=text_field(body, "status", required=True, max_length=32),
-        document_id=text_field(body, "document_id", max_length=36), note=text_field(body, "note", max_length=2000))
+        db(),
+        current_actor(),
+        relationship_id,
+        status=text_field(body, "status", required=True, max_length=32),
+        document_id=text_field(body, "document_id", max_length=36),
+        note=text_field(body, "note", max_length=2000),
+    )
     return jsonify(relationship=_relationship(relationship))
 
 
@@ -85,10 +106,13 @@ def kinship_lists():
     lists = service.kinship_lists(db(), actor)
     return jsonify(
         orphans=[service.person_label(p) for p in lists.orphans],
-        waiting_for_test=[service.relationship_json(db(), actor, r, persons=lists.persons)
-                          for r in lists.waiting_for_test],
-        waiting_for_ruling=[service.relationship_json(db(), actor, r, persons=lists.persons)
-                            for r in lists.waiting_for_ruling])
+        waiting_for_test=[
+            service.relationship_json(db(), actor, r, persons=lists.persons) for r in lists.waiting_for_test
+        ],
+        waiting_for_ruling=[
+            service.relationship_json(db(), actor, r, persons=lists.persons) for r in lists.waiting_for_ruling
+        ],
+    )
 
 
 @api.post("/documents/<document_id>/genomic-result")

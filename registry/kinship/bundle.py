@@ -14,6 +14,7 @@ document, when and with what outcome, whether it was an emergency access, and it
 sequence number and hash to match it with the registry's log; the reason typed for
 an emergency access, the details, addresses and browsers stay in the registry.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,7 +41,8 @@ from registry.kinship.policy import current_policy
 from registry.kinship.verify import FORMAT
 from storage import EncryptedStore
 
-README = """Court evidence bundle from the kinship-evidence registry.
+README = (
+    """Court evidence bundle from the kinship-evidence registry.
 
 documents/   the original files, bit for bit as they were uploaded
 summary.txt    the printed summary: each relationship, and each laboratory result with its
@@ -51,14 +53,19 @@ manifest.json  every file's SHA-256, size, kind, upload time and uploader; the h
                outcome, and every emergency access to these persons (marked "emergency";
                the reasons stay in the registry), each entry with its sequence number and
                hash so the registry can show the same entry in its log
-""" + HOW_TO_CHECK
+"""
+    + HOW_TO_CHECK
+)
 # A file that is not what its upload recorded stops the bundle (registry.exports.archive).
-ALTERED = _("A document of this bundle is not the file its upload recorded, so no bundle was made. The record or "
-            "the store has been altered: tell the administrator.")
+ALTERED = _(
+    "A document of this bundle is not the file its upload recorded, so no bundle was made. The record or "
+    "the store has been altered: tell the administrator."
+)
 
 
-def _documents_for(db: Session, actor: Actor, relationships: list[Relationship], person_id: str | None
-                   ) -> list[Document]:
+def _documents_for(
+    db: Session, actor: Actor, relationships: list[Relationship], person_id: str | None
+) -> list[Document]:
     ids = {e.document_id for r in relationships for e in r.evidence}
     if person_id:
         ids |= set(db.scalars(sa.select(DocumentPerson.document_id).where(DocumentPerson.person_id == person_id)))
@@ -74,24 +81,43 @@ def _custody_entry(event: AuditEvent) -> dict[str, Any]:
     marks one. ``seq`` and ``hash`` let the registry show the court the same entry in its log.
     """
     target = "document_id" if event.target_type == "document" else "person_id"
-    return {"seq": event.seq, "at": format_time(event.at), "actor": event.actor_name, "action": event.action,
-            "outcome": event.outcome, target: event.target_id,
-            "emergency": event.action == Action.EMERGENCY_ACCESS or bool(event.reason), "hash": event.hash}
+    return {
+        "seq": event.seq,
+        "at": format_time(event.at),
+        "actor": event.actor_name,
+        "action": event.action,
+        "outcome": event.outcome,
+        target: event.target_id,
+        "emergency": event.action == Action.EMERGENCY_ACCESS or bool(event.reason),
+        "hash": event.hash,
+    }
 
 
 def _access_log(db: Session, document_ids: list[str], person_ids: set[str]) -> list[dict[str, Any]]:
     """The chain of custody of the bundled documents, and the emergency accesses to the bundle's persons."""
-    events = db.scalars(sa.select(AuditEvent).where(sa.or_(
-        sa.and_(AuditEvent.target_type == "document", AuditEvent.target_id.in_(document_ids)),
-        sa.and_(AuditEvent.action == Action.EMERGENCY_ACCESS, AuditEvent.target_type == "person",
-                AuditEvent.target_id.in_(person_ids)))).order_by(AuditEvent.seq))
+    events = db.scalars(
+        sa.select(AuditEvent)
+        .where(
+            sa.or_(
+                sa.and_(AuditEvent.target_type == "document", AuditEvent.target_id.in_(document_ids)),
+                sa.and_(
+                    AuditEvent.action == Action.EMERGENCY_ACCESS,
+                    AuditEvent.target_type == "person",
+                    AuditEvent.target_id.in_(person_ids),
+                ),
+            )
+        )
+        .order_by(AuditEvent.seq)
+    )
     return [_custody_entry(e) for e in events]
 
 
 def relationship_record(db: Session, actor: Actor, relationship: Relationship) -> dict[str, Any]:
     data = kinship.relationship_json(db, actor, relationship)
-    return {key: data[key] for key in ("id", "kind", "status", "person", "relative", "history", "evidence",
-                                       "genomic_assessment")}
+    return {
+        key: data[key]
+        for key in ("id", "kind", "status", "person", "relative", "history", "evidence", "genomic_assessment")
+    }
 
 
 def _strength_in_words(result: GenomicResult) -> dict[str, str]:
@@ -112,13 +138,26 @@ def _require_accredited(db: Session, documents_: list[Document]) -> None:
     for document in documents_:
         result = db.get(GenomicResult, document.id) if document.kind == kinship.GENOMIC else None
         if result is not None and not result.accredited_on_report():
-            message = str(_("The genomic result “%(title)s” comes from a laboratory without an ISO/IEC 17025 "
-                            "accreditation valid on its report date, which this registry requires for results used "
-                            "in court. Record a result from an accredited laboratory.", title=document.title))
-            raise Refused("laboratory_not_accredited", 409, message,
-                          audit=AuditNote(Action.BUNDLE_EXPORTED, target_type="document", target_id=document.id,
-                                          person_ids=tuple(document.person_ids),
-                                          details={"reason": "laboratory not accredited"}))
+            message = str(
+                _(
+                    "The genomic result “%(title)s” comes from a laboratory without an ISO/IEC 17025 "
+                    "accreditation valid on its report date, which this registry requires for results used "
+                    "in court. Record a result from an accredited laboratory.",
+                    title=document.title,
+                )
+            )
+            raise Refused(
+                "laboratory_not_accredited",
+                409,
+                message,
+                audit=AuditNote(
+                    Action.BUNDLE_EXPORTED,
+                    target_type="document",
+                    target_id=document.id,
+                    person_ids=tuple(document.person_ids),
+                    details={"reason": "laboratory not accredited"},
+                ),
+            )
 
 
 def _ratio(value: float | None) -> str:
@@ -130,7 +169,8 @@ def _result_lines(document_id: str, result: dict[str, Any], number: dict[str, st
     tested = ", ".join(number.get(p, p) for p in result["tested_person_ids"] or []) or "as named by the document"
     inconsistent = "-" if result["inconsistent_loci"] is None else str(result["inconsistent_loci"])
     return [
-        "", f"Genomic result {document_id}",
+        "",
+        f"Genomic result {document_id}",
         f"  Laboratory: {result['laboratory']} ({result['accreditation'] or 'accreditation not given'}; ISO/IEC 17025: "
         f"{'yes' if result['accredited_iso17025'] else 'no'}, valid until {result['accredited_until'] or '-'})",
         f"  Method: {result['method']}; loci tested: {result['loci_tested']}; inconsistent loci: {inconsistent}; "
@@ -142,8 +182,10 @@ def _result_lines(document_id: str, result: dict[str, Any], number: dict[str, st
         f"  Samples: collected {custody['collected_on']} at {custody['collected_where']} by {custody['collected_by']}; "
         f"witness: {custody['witness'] or '-'}; identity checked by: {custody['identity_checked_by'] or '-'}; "
         f"seals: {', '.join(custody['seal_numbers'])}",
-        *(f"  Identity of {number.get(c['person_id'], c['person_id'])}: {c['document_type']} {c['document_number']}"
-          for c in custody["identity_checks"]),
+        *(
+            f"  Identity of {number.get(c['person_id'], c['person_id'])}: {c['document_type']} {c['document_number']}"
+            for c in custody["identity_checks"]
+        ),
     ]
 
 
@@ -152,17 +194,22 @@ def _summary(records: list[dict[str, Any]], structured: dict[str, Any], persons:
     number = {p.id: p.registry_number for p in persons.values()}
     lines = ["Court evidence bundle: summary", ""]
     for relationship in records:
-        lines.append(f"Relationship {relationship['id']}: {relationship['relative'].get('registry_number', '')} is "
-                     f"the {relationship['kind']} of {relationship['person'].get('registry_number', '')}; status "
-                     f"{relationship['status']}")
+        lines.append(
+            f"Relationship {relationship['id']}: {relationship['relative'].get('registry_number', '')} is "
+            f"the {relationship['kind']} of {relationship['person'].get('registry_number', '')}; status "
+            f"{relationship['status']}"
+        )
         assessment = relationship.get("genomic_assessment") or {}
         if assessment.get("outcome"):
             lines.append(f"  Genomic evidence under the registry's policy: {assessment['outcome']}")
     for document_id, found in sorted(structured.items()):
         if "genomic_result" in found:
             lines += _result_lines(document_id, found["genomic_result"], number)
-    lines += ["", "The registry weighs the laboratory's findings against its published evidence policy and shows their",
-              "strength; it decides no kinship: the court does."]
+    lines += [
+        "",
+        "The registry weighs the laboratory's findings against its published evidence policy and shows their",
+        "strength; it decides no kinship: the court does.",
+    ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -176,9 +223,16 @@ def structured_evidence(db: Session, actor: Actor, documents_: list[Document]) -
     return out
 
 
-def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519PrivateKey, *,
-                  relationship_id: str | None = None, person_id: str | None = None,
-                  workdir: str | None = None) -> SignedZip:
+def export_bundle(
+    db: Session,
+    actor: Actor,
+    store: EncryptedStore,
+    key: Ed25519PrivateKey,
+    *,
+    relationship_id: str | None = None,
+    person_id: str | None = None,
+    workdir: str | None = None,
+) -> SignedZip:
     """A signed ZIP for one relationship or one person; the caller sends it and then closes ``file``.
 
     Past a few megabytes the ZIP spills to an unnamed file in ``workdir`` (created private).
@@ -202,13 +256,29 @@ def export_bundle(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519
         structured = structured_evidence(db, actor, found)
         records = [relationship_record(db, actor, r) for r in relationships]
         writer.add_bytes("summary.txt", _summary(records, structured, persons), kind="summary")
-        bundle = writer.sign(actor, {
-            "format": FORMAT, "subject": subject,
-            "persons": [kinship.person_label(persons[p]) for p in sorted(persons)],
-            "structured_evidence": structured, "relationships": records,
-            "access_log": _access_log(db, [d.id for d in found], person_ids),
-        }, f"evidence-{subject['type']}-{subject['id'][:8]}")
-    record(db, actor, Action.BUNDLE_EXPORTED, target_type=subject["type"], target_id=subject["id"],
-           person_ids=person_ids, details={"manifest_sha256": bundle.manifest_sha256, "files": len(writer.files),
-                                           "documents": [d.id for d in found]})
+        bundle = writer.sign(
+            actor,
+            {
+                "format": FORMAT,
+                "subject": subject,
+                "persons": [kinship.person_label(persons[p]) for p in sorted(persons)],
+                "structured_evidence": structured,
+                "relationships": records,
+                "access_log": _access_log(db, [d.id for d in found], person_ids),
+            },
+            f"evidence-{subject['type']}-{subject['id'][:8]}",
+        )
+    record(
+        db,
+        actor,
+        Action.BUNDLE_EXPORTED,
+        target_type=subject["type"],
+        target_id=subject["id"],
+        person_ids=person_ids,
+        details={
+            "manifest_sha256": bundle.manifest_sha256,
+            "files": len(writer.files),
+            "documents": [d.id for d in found],
+        },
+    )
     return bundle

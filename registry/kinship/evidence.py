@@ -10,6 +10,7 @@ parent, a full sibling): a grandparent, an aunt or uncle or a half-sibling may b
 parent's side, where a true relative shows exactly that mismatch. Whatever does not decide says why
 and what would settle it. The registry never decides kinship: courts do, shown the strength in words.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -26,8 +27,14 @@ from registry.persons.models import Sex
 
 ENFSI_SOURCE = "ENFSI Guideline for Evaluative Reporting in Forensic Science (2015)"
 # Lower bound of each band of the ENFSI verbal scale (a likelihood ratio below 2 supports nothing).
-ENFSI_BANDS = ((1_000_000, "extremely_strong"), (10_000, "very_strong"), (1_000, "strong"),
-               (100, "moderately_strong"), (10, "moderate"), (2, "weak"))
+ENFSI_BANDS = (
+    (1_000_000, "extremely_strong"),
+    (10_000, "very_strong"),
+    (1_000, "strong"),
+    (100, "moderately_strong"),
+    (10, "moderate"),
+    (2, "weak"),
+)
 # The kinds each lineage method can speak to: Y-STR along the paternal line, mtDNA along the maternal one.
 LINEAGE_KINDS = {
     GenomicMethod.Y_STR: frozenset({K.BIOLOGICAL_FATHER, K.SIBLING, K.HALF_SIBLING, K.GRANDPARENT, K.AUNT_UNCLE}),
@@ -90,7 +97,7 @@ class Assessment:
 
     readings: list[Reading]
     implied: str | None = None
-    outcome: str = ""                  # supports, excludes, lineage_consistent, inconclusive, or "" (no result)
+    outcome: str = ""  # supports, excludes, lineage_consistent, inconclusive, or "" (no result)
     combined_likelihood_ratio: float | None = None
     reasons: list[Any] = field(default_factory=list)
     advice: list[Any] = field(default_factory=list)
@@ -103,18 +110,34 @@ def impossibility(method: str, kind: str, person_sex: str, relative_sex: str) ->
     """Why this method cannot bear on this claim at all (a biological impossibility), or None."""
     if method == GenomicMethod.Y_STR:
         if kind == K.BIOLOGICAL_MOTHER:
-            return str(_("A Y-STR test cannot bear on a mother: women have no Y chromosome. Record an autosomal "
-                         "test (or mtDNA for the maternal line)."))
+            return str(
+                _(
+                    "A Y-STR test cannot bear on a mother: women have no Y chromosome. Record an autosomal "
+                    "test (or mtDNA for the maternal line)."
+                )
+            )
         if Sex.FEMALE in (person_sex, relative_sex):
-            return str(_("A Y-STR test compares males of one paternal line; a person of this claim is female. "
-                         "Record an autosomal test."))
+            return str(
+                _(
+                    "A Y-STR test compares males of one paternal line; a person of this claim is female. "
+                    "Record an autosomal test."
+                )
+            )
     if method == GenomicMethod.MTDNA:
         if kind == K.BIOLOGICAL_FATHER:
-            return str(_("An mtDNA test cannot bear on a father: mitochondrial DNA is inherited from the mother "
-                         "only. Record an autosomal test (or Y-STR for a son)."))
+            return str(
+                _(
+                    "An mtDNA test cannot bear on a father: mitochondrial DNA is inherited from the mother "
+                    "only. Record an autosomal test (or Y-STR for a son)."
+                )
+            )
         if kind == K.GRANDPARENT and relative_sex == Sex.MALE:
-            return str(_("An mtDNA test cannot bear on a grandfather: he does not pass on his mitochondrial DNA. "
-                         "Record an autosomal test."))
+            return str(
+                _(
+                    "An mtDNA test cannot bear on a grandfather: he does not pass on his mitochondrial DNA. "
+                    "Record an autosomal test."
+                )
+            )
     return None
 
 
@@ -127,41 +150,81 @@ def _autosomal(result: GenomicResult, kind: str, rule: KindPolicy, trio: bool) -
         return reading
     if result.conclusion == Conclusion.EXCLUSION:
         if trio:
-            reading.reasons.append(_("A trio's exclusion does not say which parent is excluded: record each "
-                                     "parent's result, or ask the laboratory."))
+            reading.reasons.append(
+                _(
+                    "A trio's exclusion does not say which parent is excluded: record each "
+                    "parent's result, or ask the laboratory."
+                )
+            )
         elif parentage and inconsistent is None:
-            reading.reasons.append(_("The laboratory gave no count of inconsistent loci; parentage is excluded on "
-                                     "%(need)d or more.", need=rule.exclude_inconsistent_loci))
+            reading.reasons.append(
+                _(
+                    "The laboratory gave no count of inconsistent loci; parentage is excluded on %(need)d or more.",
+                    need=rule.exclude_inconsistent_loci,
+                )
+            )
         elif parentage and inconsistent is not None and inconsistent < rule.exclude_inconsistent_loci:
-            reading.reasons.append(_("An exclusion on %(n)d inconsistent loci: parentage is excluded on %(need)d "
-                                     "or more; one or two are expected from mutations. Extended testing is "
-                                     "advised.", n=inconsistent, need=rule.exclude_inconsistent_loci))
-        elif not parentage and (not rule.exclude_likelihood_ratio or ratio is None
-                                or ratio > rule.exclude_likelihood_ratio):
-            reading.reasons.append(_("For this relationship an exclusion needs a likelihood ratio of at most "
-                                     "%(ratio)s; inconsistent loci alone do not exclude relatives other than "
-                                     "parents.", ratio=_number(rule.exclude_likelihood_ratio)))
+            reading.reasons.append(
+                _(
+                    "An exclusion on %(n)d inconsistent loci: parentage is excluded on %(need)d "
+                    "or more; one or two are expected from mutations. Extended testing is "
+                    "advised.",
+                    n=inconsistent,
+                    need=rule.exclude_inconsistent_loci,
+                )
+            )
+        elif not parentage and (
+            not rule.exclude_likelihood_ratio or ratio is None or ratio > rule.exclude_likelihood_ratio
+        ):
+            reading.reasons.append(
+                _(
+                    "For this relationship an exclusion needs a likelihood ratio of at most "
+                    "%(ratio)s; inconsistent loci alone do not exclude relatives other than "
+                    "parents.",
+                    ratio=_number(rule.exclude_likelihood_ratio),
+                )
+            )
         else:
             reading.finding = Finding.EXCLUDES
         return reading
     if parentage and inconsistent and inconsistent >= rule.exclude_inconsistent_loci:
-        reading.reasons.append(_("The laboratory concluded inclusion with %(n)d inconsistent loci, enough to "
-                                 "exclude: ask the laboratory.", n=inconsistent))
+        reading.reasons.append(
+            _(
+                "The laboratory concluded inclusion with %(n)d inconsistent loci, enough to "
+                "exclude: ask the laboratory.",
+                n=inconsistent,
+            )
+        )
         return reading
     if parentage and inconsistent:
-        reading.reasons.append(_("%(n)d inconsistent loci: one or two may be mutations, so the result is "
-                                 "inconclusive until extended testing.", n=inconsistent))
+        reading.reasons.append(
+            _(
+                "%(n)d inconsistent loci: one or two may be mutations, so the result is "
+                "inconclusive until extended testing.",
+                n=inconsistent,
+            )
+        )
         return reading
     if result.loci_tested < rule.min_autosomal_loci:
-        reading.reasons.append(_("Only %(n)d autosomal loci were tested; this relationship needs at least "
-                                 "%(need)d.", n=result.loci_tested, need=rule.min_autosomal_loci))
+        reading.reasons.append(
+            _(
+                "Only %(n)d autosomal loci were tested; this relationship needs at least %(need)d.",
+                n=result.loci_tested,
+                need=rule.min_autosomal_loci,
+            )
+        )
         return reading
     if ratio is None:
         reading.reasons.append(_("The laboratory gave no combined index (likelihood ratio)."))
         return reading
     if ratio < rule.support_likelihood_ratio:
-        reading.reasons.append(_("The combined index %(ratio)s is below the %(need)s this relationship needs.",
-                                 ratio=_number(ratio), need=_number(rule.support_likelihood_ratio)))
+        reading.reasons.append(
+            _(
+                "The combined index %(ratio)s is below the %(need)s this relationship needs.",
+                ratio=_number(ratio),
+                need=_number(rule.support_likelihood_ratio),
+            )
+        )
         reading.short_of_ratio = True
         return reading
     reading.finding = Finding.SUPPORTS
@@ -178,40 +241,66 @@ def _lineage(result: GenomicResult, kind: str, policy: EvidencePolicy) -> Readin
         if differences >= allowance and kind in CERTAIN_LINE[GenomicMethod(result.method)]:
             reading.finding = Finding.EXCLUDES
         elif differences >= allowance:
-            reading.reasons.append(_("A lineage mismatch does not exclude this relative, who may be related through "
-                                     "the other parent's side, which this test does not follow. Record an autosomal "
-                                     "test."))
+            reading.reasons.append(
+                _(
+                    "A lineage mismatch does not exclude this relative, who may be related through "
+                    "the other parent's side, which this test does not follow. Record an autosomal "
+                    "test."
+                )
+            )
         else:
-            reading.reasons.append(_("%(n)d differing markers are within the mutation allowance; a lineage "
-                                     "mismatch excludes from %(need)d.", n=differences, need=allowance))
+            reading.reasons.append(
+                _(
+                    "%(n)d differing markers are within the mutation allowance; a lineage "
+                    "mismatch excludes from %(need)d.",
+                    n=differences,
+                    need=allowance,
+                )
+            )
     elif differences >= allowance:
-        reading.reasons.append(_("The laboratory concluded inclusion with %(n)d differing markers, enough to "
-                                 "exclude: ask the laboratory.", n=differences))
+        reading.reasons.append(
+            _(
+                "The laboratory concluded inclusion with %(n)d differing markers, enough to "
+                "exclude: ask the laboratory.",
+                n=differences,
+            )
+        )
     else:
         reading.finding = Finding.LINEAGE_CONSISTENT
-        reading.reasons.append(_("Lineage consistent: the persons share a line, which does not say which "
-                                 "relative they are."))
+        reading.reasons.append(
+            _("Lineage consistent: the persons share a line, which does not say which relative they are.")
+        )
     return reading
 
 
-def read_result(result: GenomicResult, tested: list[str], kind: str, person_ids: list[str],
-                policy: EvidencePolicy) -> Reading:
+def read_result(
+    result: GenomicResult, tested: list[str], kind: str, person_ids: list[str], policy: EvidencePolicy
+) -> Reading:
     if not set(person_ids) <= set(tested):
-        return Reading(result, Finding.NOT_APPLICABLE, [_("This result did not test both persons of the claim.")],
-                       tested=tested)
+        return Reading(
+            result, Finding.NOT_APPLICABLE, [_("This result did not test both persons of the claim.")], tested=tested
+        )
     rule = policy.for_kind(kind)
     if rule is None or (result.lineage_only and kind not in LINEAGE_KINDS[GenomicMethod(result.method)]):
-        return Reading(result, Finding.NOT_APPLICABLE, [_("This method cannot bear on this relationship.")],
-                       tested=tested)
-    reading = (_lineage(result, kind, policy) if result.lineage_only
-               else _autosomal(result, kind, rule, trio=len(tested) > 2))
+        return Reading(
+            result, Finding.NOT_APPLICABLE, [_("This method cannot bear on this relationship.")], tested=tested
+        )
+    reading = (
+        _lineage(result, kind, policy) if result.lineage_only else _autosomal(result, kind, rule, trio=len(tested) > 2)
+    )
     reading.tested = tested
-    if (reading.finding in (Finding.SUPPORTS, Finding.EXCLUDES) or reading.short_of_ratio) \
-            and policy.require_accredited_laboratory \
-            and not result.accredited_on_report():
+    if (
+        (reading.finding in (Finding.SUPPORTS, Finding.EXCLUDES) or reading.short_of_ratio)
+        and policy.require_accredited_laboratory
+        and not result.accredited_on_report()
+    ):
         reading.finding, reading.short_of_ratio = Finding.INCONCLUSIVE, False
-        reading.reasons.append(_("Results used in court must come from a laboratory with ISO/IEC 17025 "
-                                 "accreditation valid on the report date; this one's is not recorded as such."))
+        reading.reasons.append(
+            _(
+                "Results used in court must come from a laboratory with ISO/IEC 17025 "
+                "accreditation valid on the report date; this one's is not recorded as such."
+            )
+        )
     return reading
 
 
@@ -223,8 +312,9 @@ def _advice(kind: str, readings: list[Reading]) -> list[Any]:
     return advice
 
 
-def assess(kind: str, person_ids: list[str], results: Iterable[tuple[GenomicResult, list[str]]],
-           policy: EvidencePolicy) -> Assessment:
+def assess(
+    kind: str, person_ids: list[str], results: Iterable[tuple[GenomicResult, list[str]]], policy: EvidencePolicy
+) -> Assessment:
     """Every recorded result of the claim (with the persons it tested), read together."""
     readings = [read_result(result, tested, kind, person_ids, policy) for result, tested in results]
     assessment = Assessment(readings)
@@ -235,15 +325,18 @@ def assess(kind: str, person_ids: list[str], results: Iterable[tuple[GenomicResu
     found = {r.finding for r in applicable}
     if Finding.EXCLUDES in found and (Finding.SUPPORTS in found or Finding.LINEAGE_CONSISTENT in found):
         assessment.outcome = Finding.INCONCLUSIVE
-        assessment.reasons.append(_("The results disagree: one excludes, another does not. Ask the "
-                                    "laboratories; a court decides."))
+        assessment.reasons.append(
+            _("The results disagree: one excludes, another does not. Ask the laboratories; a court decides.")
+        )
         return assessment
     if Finding.EXCLUDES in found:
         assessment.outcome, assessment.implied = Finding.EXCLUDES, S.EXCLUDED
         return assessment
     if Finding.SUPPORTS in found:
-        best = max((r for r in applicable if r.finding == Finding.SUPPORTS),
-                   key=lambda r: r.result.combined_relationship_index or 0)
+        best = max(
+            (r for r in applicable if r.finding == Finding.SUPPORTS),
+            key=lambda r: r.result.combined_relationship_index or 0,
+        )
         assessment.combined_likelihood_ratio = best.result.combined_relationship_index
         assessment.outcome, assessment.implied = Finding.SUPPORTS, S.GENETICALLY_SUPPORTED
         return assessment
@@ -257,13 +350,22 @@ def assess(kind: str, person_ids: list[str], results: Iterable[tuple[GenomicResu
         if combined >= rule.support_likelihood_ratio:
             assessment.outcome, assessment.implied = Finding.SUPPORTS, S.GENETICALLY_SUPPORTED
             return assessment
-        assessment.reasons.append(_("Together with the lineage result the likelihood ratio is %(ratio)s, still "
-                                    "below the %(need)s this relationship needs.", ratio=_number(combined),
-                                    need=_number(rule.support_likelihood_ratio)))
+        assessment.reasons.append(
+            _(
+                "Together with the lineage result the likelihood ratio is %(ratio)s, still "
+                "below the %(need)s this relationship needs.",
+                ratio=_number(combined),
+                need=_number(rule.support_likelihood_ratio),
+            )
+        )
     assessment.outcome = Finding.LINEAGE_CONSISTENT if lineage else Finding.INCONCLUSIVE
     if lineage and not short:
-        assessment.reasons.append(_("A lineage test alone cannot make a claim genetically supported: an autosomal "
-                                    "test is needed to show which relative the person is."))
+        assessment.reasons.append(
+            _(
+                "A lineage test alone cannot make a claim genetically supported: an autosomal "
+                "test is needed to show which relative the person is."
+            )
+        )
     assessment.advice = _advice(kind, applicable)
     return assessment
 

@@ -8,6 +8,7 @@ For a screen reader the drawing is a group of links, one a person, each named in
 the lines and the legend are hidden from it, since the page lists the same relationships
 as a table.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
@@ -22,8 +23,15 @@ from registry.kinship.service import Family
 from registry.persons.models import Person
 
 # How many generations above the person the relative stands.
-GENERATIONS_UP = {K.BIOLOGICAL_MOTHER: 1, K.BIOLOGICAL_FATHER: 1, K.GUARDIAN: 1, K.AUNT_UNCLE: 1,
-                  K.GRANDPARENT: 2, K.SIBLING: 0, K.HALF_SIBLING: 0}
+GENERATIONS_UP = {
+    K.BIOLOGICAL_MOTHER: 1,
+    K.BIOLOGICAL_FATHER: 1,
+    K.GUARDIAN: 1,
+    K.AUNT_UNCLE: 1,
+    K.GRANDPARENT: 2,
+    K.SIBLING: 0,
+    K.HALF_SIBLING: 0,
+}
 NODE_W, NODE_H, GAP_X, ROW_H, MARGIN, LEGEND_H, SIBLING_ARCS = 170, 52, 40, 130, 20, 60, 60
 
 
@@ -55,18 +63,20 @@ def _node(person: Person, x: int, y: int, centre: bool, href: str) -> str:
     fill, width = ("#e0ecff", 3) if centre else ("#ffffff", 1)
     named = escape(f"{name}, {person.registry_number}")  # in full: the box shortens a long name
     current = ' aria-current="page"' if centre else ""
-    return (f'<a href="{escape(href)}" aria-label="{named}"{current}>'
-            f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" '
-            f'fill="{fill}" stroke="#1d2327" stroke-width="{width}"/>'
-            f'<text x="{x + NODE_W // 2}" y="{y + 21}" text-anchor="middle" font-size="13" fill="#1d2327">'
-            f'{escape(_short(name, 24))}</text>'
-            f'<text x="{x + NODE_W // 2}" y="{y + 39}" text-anchor="middle" font-size="11" fill="#5b6770">'
-            f'{escape(person.registry_number + born)}</text></a>')
+    return (
+        f'<a href="{escape(href)}" aria-label="{named}"{current}>'
+        f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" '
+        f'fill="{fill}" stroke="#1d2327" stroke-width="{width}"/>'
+        f'<text x="{x + NODE_W // 2}" y="{y + 21}" text-anchor="middle" font-size="13" fill="#1d2327">'
+        f"{escape(_short(name, 24))}</text>"
+        f'<text x="{x + NODE_W // 2}" y="{y + 39}" text-anchor="middle" font-size="11" fill="#5b6770">'
+        f"{escape(person.registry_number + born)}</text></a>"
+    )
 
 
 def _bezier(a: tuple[float, float], c: tuple[float, float], b: tuple[float, float], t: float) -> tuple[int, int]:
-    x = (1 - t) ** 2 * a[0] + 2 * (1 - t) * t * c[0] + t ** 2 * b[0]
-    y = (1 - t) ** 2 * a[1] + 2 * (1 - t) * t * c[1] + t ** 2 * b[1]
+    x = (1 - t) ** 2 * a[0] + 2 * (1 - t) * t * c[0] + t**2 * b[0]
+    y = (1 - t) ** 2 * a[1] + 2 * (1 - t) * t * c[1] + t**2 * b[1]
     return round(x), round(y)
 
 
@@ -91,12 +101,14 @@ def _edge(r: Relationship, a: tuple[int, int], b: tuple[int, int], parallel: int
     lx, ly = _bezier(start, control, end, 0.5 if a[1] == b[1] else 0.62 - 0.1 * parallel)
     label = str(KIND_LABELS[r.kind])
     width = 7 * len(label) + 8
-    return (f'<g aria-hidden="true"><title>{escape(label)} · {escape(str(STATUS_LABELS[r.status]))}</title>'
-            f'<path d="M{start[0]},{start[1]} Q{control[0]:.0f},{control[1]:.0f} {end[0]},{end[1]}" fill="none" '
-            f'stroke="{colour}" stroke-width="3"{dash_attr}/>'
-            f'<rect x="{lx - width // 2}" y="{ly - 9}" width="{width}" height="15" rx="3" fill="#ffffff" '
-            f'fill-opacity="0.85"/><text x="{lx}" y="{ly + 3}" text-anchor="middle" font-size="11" '
-            f'fill="#1d2327">{escape(label)}</text></g>')  # the line has the status colour; the words stay legible
+    return (
+        f'<g aria-hidden="true"><title>{escape(label)} · {escape(str(STATUS_LABELS[r.status]))}</title>'
+        f'<path d="M{start[0]},{start[1]} Q{control[0]:.0f},{control[1]:.0f} {end[0]},{end[1]}" fill="none" '
+        f'stroke="{colour}" stroke-width="3"{dash_attr}/>'
+        f'<rect x="{lx - width // 2}" y="{ly - 9}" width="{width}" height="15" rx="3" fill="#ffffff" '
+        f'fill-opacity="0.85"/><text x="{lx}" y="{ly + 3}" text-anchor="middle" font-size="11" '
+        f'fill="#1d2327">{escape(label)}</text></g>'
+    )  # the line has the status colour; the words stay legible
 
 
 def _legend_column() -> int:
@@ -111,9 +123,11 @@ def _legend(top: int) -> str:
     for i, (status, (colour, dash)) in enumerate(STATUS_STROKES.items()):
         x, y = MARGIN + (i % 3) * column, top + (i // 3) * 22
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        parts.append(f'<line x1="{x}" y1="{y}" x2="{x + 30}" y2="{y}" stroke="{colour}" stroke-width="3"'
-                     f'{dash_attr}/><text x="{x + 36}" y="{y + 4}" font-size="12" fill="#1d2327">'
-                     f'{escape(str(STATUS_LABELS[status]))}</text>')
+        parts.append(
+            f'<line x1="{x}" y1="{y}" x2="{x + 30}" y2="{y}" stroke="{colour}" stroke-width="3"'
+            f'{dash_attr}/><text x="{x + 36}" y="{y + 4}" font-size="12" fill="#1d2327">'
+            f"{escape(str(STATUS_LABELS[status]))}</text>"
+        )
     return f'<g aria-hidden="true">{"".join(parts)}</g>'
 
 
@@ -127,8 +141,10 @@ def family_svg(family: Family, link: Callable[[str], str], title: str) -> Markup
     for people in rows.values():
         people.sort(key=lambda p: (p.id != family.centre.id, p.registry_number))
     widest = max(len(p) for p in rows.values())
-    width = max(2 * MARGIN + widest * (NODE_W + GAP_X) + 2 * NODE_W,  # room for bowed lines
-                2 * MARGIN + 3 * _legend_column())
+    width = max(
+        2 * MARGIN + widest * (NODE_W + GAP_X) + 2 * NODE_W,  # room for bowed lines
+        2 * MARGIN + 3 * _legend_column(),
+    )
     top = min(rows)
     centres: dict[str, tuple[int, int]] = {}
     nodes = []
@@ -148,9 +164,11 @@ def family_svg(family: Family, link: Callable[[str], str], title: str) -> Markup
             edges.append(_edge(r, centres[r.person_id], centres[r.relative_id], seen_pairs[pair]))
             seen_pairs[pair] += 1
     height = MARGIN + 40 + (max(rows) - top) * ROW_H + NODE_H + SIBLING_ARCS + LEGEND_H
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" role="group" aria-labelledby="family-title" '
-           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="xMidYMin meet">'
-           f'<title id="family-title">{escape(title)}</title>'
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>'
-           f'{"".join(edges)}{"".join(nodes)}{_legend(height - LEGEND_H + 14)}</svg>')
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="group" aria-labelledby="family-title" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="xMidYMin meet">'
+        f'<title id="family-title">{escape(title)}</title>'
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>'
+        f"{''.join(edges)}{''.join(nodes)}{_legend(height - LEGEND_H + 14)}</svg>"
+    )
     return Markup(svg)

@@ -3,6 +3,7 @@
 Values arrive as text from forms and as JSON values from the API; both go through
 the same cleaners so a rule is never enforced in one place and forgotten in the other.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,11 @@ def text(value: Any, field: str, limit: int, *, required: bool = False, multilin
 # What an allele table looks like: locus names (STR, Y-STR, X-STR, SNP ids), repeated allele pairs (12,13 or
 # 9.3/10), mtDNA variants (16519C, A73G, 315.1C). The registry keeps no genotype: those stay in the laboratory's
 # report, encrypted like every document.
-_LOCUS = re.compile(r"\b(?:D\d{1,2}S\d{2,4}|TH0?1|TPOX|CSF1PO|FGA|vWA|Penta\s?[DE]|DYS\s?\d{2,4}|DXS\s?\d{2,5}|SE33|"
-                    r"AMEL|Amelogenin|rs\d{3,})\b", re.IGNORECASE)
+_LOCUS = re.compile(
+    r"\b(?:D\d{1,2}S\d{2,4}|TH0?1|TPOX|CSF1PO|FGA|vWA|Penta\s?[DE]|DYS\s?\d{2,4}|DXS\s?\d{2,5}|SE33|"
+    r"AMEL|Amelogenin|rs\d{3,})\b",
+    re.IGNORECASE,
+)
 _ALLELE_PAIR = re.compile(r"(?<![\w.-])\d{1,2}(?:\.\d)?\s*[,/]\s*\d{1,2}(?:\.\d)?(?![\w-])")
 _MT_VARIANT = re.compile(r"\b[ACGT]?\d{2,5}(?:\.\d)?(?:[ACGT]|del|ins)\b")
 
@@ -49,8 +53,16 @@ _MT_VARIANT = re.compile(r"\b[ACGT]?\d{2,5}(?:\.\d)?(?:[ACGT]|del|ins)\b")
 def no_genotype(value: str, field: str) -> str:
     """Free text that does not carry genotypes: a locus name, or several allele pairs or mtDNA variants, is refused."""
     if _LOCUS.search(value) or len(_ALLELE_PAIR.findall(value)) >= 3 or len(_MT_VARIANT.findall(value)) >= 3:
-        raise validation(**{field: str(_("The registry keeps no genotypes: leave allele tables and locus types in "
-                                         "the laboratory's report file."))})
+        raise validation(
+            **{
+                field: str(
+                    _(
+                        "The registry keeps no genotypes: leave allele tables and locus types in "
+                        "the laboratory's report file."
+                    )
+                )
+            }
+        )
     return value
 
 

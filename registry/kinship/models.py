@@ -1,5 +1,6 @@
 """Relationship claims between persons, their history and evidence, and the structured
 contents of genomic results and court rulings (attached to their documents)."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,7 @@ class CostCoveredBy(StrEnum):
 
 
 class AppealStatus(StrEnum):
-    OPEN = "open"            # the appeal period is running
+    OPEN = "open"  # the appeal period is running
     APPEALED = "appealed"
     FINAL = "final"
     OVERTURNED = "overturned"
@@ -72,10 +73,11 @@ class Relationship(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
     events: Mapped[list[RelationshipEvent]] = relationship(
-        back_populates="relationship", order_by="RelationshipEvent.id", lazy="selectin",
-        cascade="all, delete-orphan")
+        back_populates="relationship", order_by="RelationshipEvent.id", lazy="selectin", cascade="all, delete-orphan"
+    )
     evidence: Mapped[list[RelationshipEvidence]] = relationship(
-        order_by="RelationshipEvidence.attached_at", lazy="selectin", cascade="all, delete-orphan")
+        order_by="RelationshipEvidence.attached_at", lazy="selectin", cascade="all, delete-orphan"
+    )
 
     @property
     def person_ids(self) -> list[str]:
@@ -88,8 +90,9 @@ class RelationshipEvent(Base):
     __tablename__ = "relationship_events"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    relationship_id: Mapped[str] = mapped_column(sa.ForeignKey("relationships.id", ondelete="CASCADE"),
-                                                 nullable=False, index=True)
+    relationship_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("relationships.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     at: Mapped[datetime] = created_at_column()
     actor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
     actor_name: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
@@ -104,8 +107,9 @@ class RelationshipEvent(Base):
 class RelationshipEvidence(Base):
     __tablename__ = "relationship_evidence"
 
-    relationship_id: Mapped[str] = mapped_column(sa.ForeignKey("relationships.id", ondelete="CASCADE"),
-                                                 primary_key=True)
+    relationship_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("relationships.id", ondelete="CASCADE"), primary_key=True
+    )
     document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id"), primary_key=True, index=True)
     attached_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     attached_at: Mapped[datetime] = created_at_column()
@@ -121,8 +125,9 @@ class GenomicResult(Base):
     laboratory: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     accreditation: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
     # ISO/IEC 17025 accreditation and the day it expires: results used in court may require a valid one.
-    accredited_iso17025: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
-                                                      server_default=sa.false())
+    accredited_iso17025: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
     accredited_until: Mapped[date | None] = mapped_column(sa.Date)
     reported_on: Mapped[date | None] = mapped_column(sa.Date)  # the laboratory's report; None: not recorded
     method: Mapped[str] = mapped_column(sa.String(16), nullable=False)
@@ -186,8 +191,7 @@ class CourtRuling(Base):
     recorded_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     recorded_at: Mapped[datetime] = created_at_column()
 
-    established: Mapped[list[CourtRulingRelationship]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin")
+    established: Mapped[list[CourtRulingRelationship]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def relationship_ids(self) -> list[str]:
@@ -199,7 +203,7 @@ class CourtRulingRelationship(Base):
 
     __tablename__ = "court_ruling_relationships"
 
-    document_id: Mapped[str] = mapped_column(sa.ForeignKey("court_rulings.document_id", ondelete="CASCADE"),
-                                             primary_key=True)
-    relationship_id: Mapped[str] = mapped_column(sa.ForeignKey("relationships.id"), primary_key=True,
-                                                 index=True)
+    document_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("court_rulings.document_id", ondelete="CASCADE"), primary_key=True
+    )
+    relationship_id: Mapped[str] = mapped_column(sa.ForeignKey("relationships.id"), primary_key=True, index=True)

@@ -9,6 +9,7 @@ them in a TOML or JSON file (``REGISTRY_KINSHIP_POLICY_FILE``), checked at start
 This module imports neither Flask nor SQLAlchemy: the settings check the file with it before anything
 else starts.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,11 +54,16 @@ class EvidencePolicy:
 _PARENTAGE = KindPolicy(min_autosomal_loci=15, support_likelihood_ratio=10_000, exclude_inconsistent_loci=3)
 _SECOND_DEGREE = KindPolicy(min_autosomal_loci=20, support_likelihood_ratio=1_000, exclude_likelihood_ratio=0.001)
 DEFAULT_POLICY = EvidencePolicy(
-    kinds={"biological_mother": _PARENTAGE, "biological_father": _PARENTAGE,
-           "sibling": KindPolicy(min_autosomal_loci=20, support_likelihood_ratio=1_000,
-                                 exclude_likelihood_ratio=0.001),
-           "half_sibling": _SECOND_DEGREE, "grandparent": _SECOND_DEGREE, "aunt_uncle": _SECOND_DEGREE},
-    lineage_exclude_differences={"y_str": 3, "mtdna": 2})
+    kinds={
+        "biological_mother": _PARENTAGE,
+        "biological_father": _PARENTAGE,
+        "sibling": KindPolicy(min_autosomal_loci=20, support_likelihood_ratio=1_000, exclude_likelihood_ratio=0.001),
+        "half_sibling": _SECOND_DEGREE,
+        "grandparent": _SECOND_DEGREE,
+        "aunt_uncle": _SECOND_DEGREE,
+    },
+    lineage_exclude_differences={"y_str": 3, "mtdna": 2},
+)
 
 _KIND_KEYS = [f.name for f in fields(KindPolicy)]
 
@@ -75,11 +81,11 @@ def _kind(name: str, base: KindPolicy, table: Any) -> KindPolicy:
         raise PolicyError(f"[{name}] must be a table of settings")
     unknown = set(table) - set(_KIND_KEYS)
     if unknown:
-        raise PolicyError(f"[{name}] has unknown keys: {', '.join(sorted(unknown))} "
-                          f"(known: {', '.join(_KIND_KEYS)})")
+        raise PolicyError(f"[{name}] has unknown keys: {', '.join(sorted(unknown))} (known: {', '.join(_KIND_KEYS)})")
     values: dict[str, Any] = {
         key: _number(name, key, value, key in ("min_autosomal_loci", "exclude_inconsistent_loci"))
-        for key, value in table.items()}
+        for key, value in table.items()
+    }
     kind = replace(base, **values)
     if not 1 <= kind.min_autosomal_loci <= 10_000:
         raise PolicyError(f"{name}.min_autosomal_loci must be between 1 and 10000")
@@ -88,8 +94,10 @@ def _kind(name: str, base: KindPolicy, table: Any) -> KindPolicy:
     if kind.exclude_likelihood_ratio >= 1:
         raise PolicyError(f"{name}.exclude_likelihood_ratio must be below 1 (0: not used)")
     if name in PARENTAGE and kind.exclude_inconsistent_loci < 2:
-        raise PolicyError(f"{name}.exclude_inconsistent_loci must be at least 2: a single inconsistency is "
-                          "expected from an STR mutation")
+        raise PolicyError(
+            f"{name}.exclude_inconsistent_loci must be at least 2: a single inconsistency is "
+            "expected from an STR mutation"
+        )
     return kind
 
 
@@ -99,10 +107,12 @@ def parse_policy(data: Any, source: str = "the policy") -> EvidencePolicy:
         raise PolicyError(f"{source} must be a table of relationship kinds")
     unknown = set(data) - set(GENETIC_KINDS) - {"lineage"}
     if unknown:
-        raise PolicyError(f"{source} has unknown sections: {', '.join(sorted(unknown))} "
-                          f"(known: {', '.join(GENETIC_KINDS)}, lineage)")
-    kinds = {name: _kind(name, base, data[name]) if name in data else base
-             for name, base in DEFAULT_POLICY.kinds.items()}
+        raise PolicyError(
+            f"{source} has unknown sections: {', '.join(sorted(unknown))} (known: {', '.join(GENETIC_KINDS)}, lineage)"
+        )
+    kinds = {
+        name: _kind(name, base, data[name]) if name in data else base for name, base in DEFAULT_POLICY.kinds.items()
+    }
     lineage = dict(DEFAULT_POLICY.lineage_exclude_differences)
     table = data.get("lineage", {})
     if not isinstance(table, dict):
@@ -110,8 +120,9 @@ def parse_policy(data: Any, source: str = "the policy") -> EvidencePolicy:
     for key, value in table.items():
         method = key.removesuffix("_exclude_differences")
         if method not in LINEAGE_METHODS or key == method:
-            raise PolicyError(f"[lineage] has an unknown key: {key} (known: y_str_exclude_differences, "
-                              "mtdna_exclude_differences)")
+            raise PolicyError(
+                f"[lineage] has an unknown key: {key} (known: y_str_exclude_differences, mtdna_exclude_differences)"
+            )
         lineage[method] = int(_number("lineage", key, value, whole=True))
         if lineage[method] < 1:
             raise PolicyError(f"lineage.{key} must be at least 1")

@@ -12,6 +12,7 @@ bundle proves nothing by itself: a bundle is only vouched for when the verifier 
 registry's key (its PEM, or its SHA-256 fingerprint), obtained from the registry apart
 from the bundle.
 """
+
 from __future__ import annotations
 
 import base64
@@ -102,8 +103,9 @@ def _sha256(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _check_signature(archive: zipfile.ZipFile, manifest: bytes, pinned: Ed25519PublicKey | None,
-                     report: VerifyReport) -> None:
+def _check_signature(
+    archive: zipfile.ZipFile, manifest: bytes, pinned: Ed25519PublicKey | None, report: VerifyReport
+) -> None:
     """The signature must hold under the pinned key when there is one, else under the key the bundle carries."""
     try:
         embedded = load_public_key(archive.read(PUBLIC_KEY))
@@ -112,14 +114,17 @@ def _check_signature(archive: zipfile.ZipFile, manifest: bytes, pinned: Ed25519P
         return
     report.key_id, report.fingerprint = key_id(embedded), fingerprint(embedded)
     if report.pinned_fingerprint and report.pinned_fingerprint != report.fingerprint:
-        report.problems.append(f"{PUBLIC_KEY}: the bundle is signed with key fingerprint {report.fingerprint}, "
-                               f"not the pinned registry key fingerprint {report.pinned_fingerprint}")
+        report.problems.append(
+            f"{PUBLIC_KEY}: the bundle is signed with key fingerprint {report.fingerprint}, "
+            f"not the pinned registry key fingerprint {report.pinned_fingerprint}"
+        )
     try:
         signature = base64.b64decode(archive.read(SIGNATURE).strip(), validate=True)
         (pinned or embedded).verify(signature, BUNDLE_CONTEXT + manifest)
     except (ValueError, InvalidSignature):
-        report.problems.append(f"{MANIFEST}: the signature does not match; the manifest was altered or "
-                               "signed with another key")
+        report.problems.append(
+            f"{MANIFEST}: the signature does not match; the manifest was altered or signed with another key"
+        )
 
 
 def _check_files(archive: zipfile.ZipFile, manifest: dict, names: set[str], report: VerifyReport) -> None:
@@ -138,8 +143,9 @@ def _check_files(archive: zipfile.ZipFile, manifest: dict, names: set[str], repo
         report.problems.append(f"{extra}: not listed in the manifest (added after signing)")
 
 
-def verify_bundle(source: str | IO[bytes], pinned_public_key: bytes | None = None,
-                  pinned_fingerprint: str | None = None) -> VerifyReport:
+def verify_bundle(
+    source: str | IO[bytes], pinned_public_key: bytes | None = None, pinned_fingerprint: str | None = None
+) -> VerifyReport:
     """Check every hash and the signature; each problem names the file it concerns.
 
     ``ok`` only with the registry's key pinned (its PEM or its fingerprint): without a pin the report
@@ -154,8 +160,10 @@ def verify_bundle(source: str | IO[bytes], pinned_public_key: bytes | None = Non
         return report
     if pinned is not None:
         if report.pinned_fingerprint and report.pinned_fingerprint != fingerprint(pinned):
-            report.problems.append(f"the pinned public key has fingerprint {fingerprint(pinned)}, not the pinned "
-                                   f"fingerprint {report.pinned_fingerprint}")
+            report.problems.append(
+                f"the pinned public key has fingerprint {fingerprint(pinned)}, not the pinned "
+                f"fingerprint {report.pinned_fingerprint}"
+            )
             return report
         report.pinned_fingerprint = fingerprint(pinned)
     try:
@@ -165,8 +173,11 @@ def verify_bundle(source: str | IO[bytes], pinned_public_key: bytes | None = Non
         return report
     with archive:
         counts = Counter(archive.namelist())
-        report.problems += [f"{name}: appears {n} times in the ZIP (only one can be what was signed)"
-                            for name, n in sorted(counts.items()) if n > 1]
+        report.problems += [
+            f"{name}: appears {n} times in the ZIP (only one can be what was signed)"
+            for name, n in sorted(counts.items())
+            if n > 1
+        ]
         missing = [name for name in (MANIFEST, SIGNATURE, PUBLIC_KEY) if name not in counts]
         if missing:
             report.problems.append(f"{', '.join(missing)}: missing, so this is not a complete evidence bundle")
@@ -184,9 +195,13 @@ def verify_bundle(source: str | IO[bytes], pinned_public_key: bytes | None = Non
             report.problems.append(f"{MANIFEST}: unknown format {manifest.get('format')!r}")
         signing = manifest.get("signing") if isinstance(manifest.get("signing"), dict) else {}
         if report.key_id and (signing.get("key_id"), signing.get("fingerprint_sha256")) != (
-                report.key_id, report.fingerprint):
-            report.problems.append(f"{MANIFEST}: names signing key {signing.get('key_id')!r} (fingerprint "
-                                   f"{signing.get('fingerprint_sha256')!r}), but the bundle carries {report.key_id} "
-                                   f"(fingerprint {report.fingerprint})")
+            report.key_id,
+            report.fingerprint,
+        ):
+            report.problems.append(
+                f"{MANIFEST}: names signing key {signing.get('key_id')!r} (fingerprint "
+                f"{signing.get('fingerprint_sha256')!r}), but the bundle carries {report.key_id} "
+                f"(fingerprint {report.fingerprint})"
+            )
         _check_files(archive, manifest, set(counts), report)
     return report

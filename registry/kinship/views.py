@@ -1,5 +1,6 @@
 """Kinship pages: the lists, a person's family (SVG), a relationship with its evidence and steps,
 the forms for genomic results and court rulings, and bundle downloads."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,10 +28,17 @@ FAILURES = (ValidationFailed, Conflict, Refused)
 @bp.context_processor
 def _labels() -> dict:
     """The translated words for every choice, in every kinship template."""
-    return {"kinds": labels.KIND_LABELS, "statuses": labels.STATUS_LABELS, "methods": labels.METHOD_LABELS,
-            "conclusions": labels.CONCLUSION_LABELS, "covered_by": labels.COVERED_BY_LABELS,
-            "appeals": labels.APPEAL_LABELS, "findings": labels.FINDING_LABELS,
-            "strength_words": labels.strength_words, "verbal_scale": verbal_scale}
+    return {
+        "kinds": labels.KIND_LABELS,
+        "statuses": labels.STATUS_LABELS,
+        "methods": labels.METHOD_LABELS,
+        "conclusions": labels.CONCLUSION_LABELS,
+        "covered_by": labels.COVERED_BY_LABELS,
+        "appeals": labels.APPEAL_LABELS,
+        "findings": labels.FINDING_LABELS,
+        "strength_words": labels.strength_words,
+        "verbal_scale": verbal_scale,
+    }
 
 
 @bp.get("/kinship")
@@ -43,8 +51,11 @@ def _family_page(person_id: str, error: RegistryError | None = None):
     actor = current_actor()
     found = service.family(db(), actor, person_id)
     direct = [r for r in found.relationships if found.centre.id in r.person_ids]
-    svg = family_svg(found, lambda pid: url_for("kinship.family", person_id=pid),
-                     str(_("Family of %(number)s", number=found.centre.registry_number)))
+    svg = family_svg(
+        found,
+        lambda pid: url_for("kinship.family", person_id=pid),
+        str(_("Family of %(number)s", number=found.centre.registry_number)),
+    )
     return render_form("kinship/family.html", error, family=found, direct=direct, svg=svg)
 
 
@@ -62,8 +73,9 @@ def claim(person_id: str):
     try:
         other = persons.person_by_number(db(), form.get("registry_number", ""), actor)
         person, relative = (person_id, other.id) if form.get("direction") != "person_is" else (other.id, person_id)
-        relationship = service.claim_relationship(db(), actor, person_id=person, relative_id=relative,
-                                                  kind=form.get("kind", ""), note=form.get("note", ""))
+        relationship = service.claim_relationship(
+            db(), actor, person_id=person, relative_id=relative, kind=form.get("kind", ""), note=form.get("note", "")
+        )
     except FAILURES as error:
         return refused(error, lambda failed: _family_page(person_id, failed))
     flash(_("The claim is recorded. Next, upload the evidence for it."), "info")
@@ -76,14 +88,22 @@ def _relationship_page(relationship_id: str, error: RegistryError | None = None,
     relationship = service.get_relationship(db(), actor, relationship_id)
     evidence = service.visible_evidence(db(), actor, relationship)
     return render_form(
-        "kinship/relationship.html", error, relationship=relationship, evidence=evidence,
-        shown={d.id: d for _e, d in evidence}, persons=service.persons_by_id(db(), relationship.person_ids),
+        "kinship/relationship.html",
+        error,
+        relationship=relationship,
+        evidence=evidence,
+        shown={d.id: d for _e, d in evidence},
+        persons=service.persons_by_id(db(), relationship.person_ids),
         warnings=service.consistency_warnings(db(), actor, relationship),
         awaiting=service.awaiting_rulings(db(), relationship, evidence),
-        candidates=service.candidate_documents(db(), actor, relationship) if actor.can(Permission.KINSHIP_WRITE)
+        candidates=service.candidate_documents(db(), actor, relationship)
+        if actor.can(Permission.KINSHIP_WRITE)
         else [],
-        next_upload=service.awaited_evidence(relationship), steps=service.next_steps(relationship), failed=failed,
-        assessment=service.assess_claim(db(), relationship) if actor.can(Permission.GENOMIC_READ) else None)
+        next_upload=service.awaited_evidence(relationship),
+        steps=service.next_steps(relationship),
+        failed=failed,
+        assessment=service.assess_claim(db(), relationship) if actor.can(Permission.GENOMIC_READ) else None,
+    )
 
 
 def _claim_now(relationship: Relationship) -> None:
@@ -100,9 +120,13 @@ def relationship(relationship_id: str):
 @requires(Permission.KINSHIP_WRITE)
 def attach_evidence(relationship_id: str):
     try:
-        relationship = service.attach_evidence(db(), current_actor(), relationship_id,
-                                               document_id=request.form.get("document_id", ""),
-                                               note=request.form.get("note", ""))
+        relationship = service.attach_evidence(
+            db(),
+            current_actor(),
+            relationship_id,
+            document_id=request.form.get("document_id", ""),
+            note=request.form.get("note", ""),
+        )
     except FAILURES as error:
         return refused(error, lambda failed: _relationship_page(relationship_id, failed, "evidence"))
     flash(_("The document is attached to the claim."), "info")
@@ -115,8 +139,14 @@ def attach_evidence(relationship_id: str):
 def change_status(relationship_id: str):
     form = request.form
     try:
-        relationship = service.change_status(db(), current_actor(), relationship_id, status=form.get("status", ""),
-                                             document_id=form.get("document_id", ""), note=form.get("note", ""))
+        relationship = service.change_status(
+            db(),
+            current_actor(),
+            relationship_id,
+            status=form.get("status", ""),
+            document_id=form.get("document_id", ""),
+            note=form.get("note", ""),
+        )
     except FAILURES as error:
         return refused(error, lambda failed: _relationship_page(relationship_id, failed, "status"))
     _claim_now(relationship)
@@ -130,8 +160,14 @@ def _after_recording(document_id: str, page: str, *said: str):
         flash(words, "info")
     claims = service.evidence_claims(db(), current_actor(), document_id)
     for claim in claims:
-        flash(_("Claim (%(relation)s): %(status)s.", relation=labels.KIND_LABELS[claim.kind],
-                status=labels.STATUS_LABELS[claim.status]), "info")
+        flash(
+            _(
+                "Claim (%(relation)s): %(status)s.",
+                relation=labels.KIND_LABELS[claim.kind],
+                status=labels.STATUS_LABELS[claim.status],
+            ),
+            "info",
+        )
     if not claims:
         flash(_("The document is attached to no claim yet: attach it on the claim's page."), "info")
     if len(claims) == 1:
@@ -144,8 +180,14 @@ def _genomic_page(document_id: str, error: RegistryError | None = None):
     actor = current_actor()
     document, result = service.genomic_result(db(), actor, document_id)
     shown = service.visible_persons(db(), actor, document.person_ids)
-    return render_form("kinship/genomic_result.html", error, document=document, result=result,
-                       persons=service.persons_by_id(db(), shown), shown_persons=shown)
+    return render_form(
+        "kinship/genomic_result.html",
+        error,
+        document=document,
+        result=result,
+        persons=service.persons_by_id(db(), shown),
+        shown_persons=shown,
+    )
 
 
 def _genomic_form(form) -> dict:
@@ -153,10 +195,14 @@ def _genomic_form(form) -> dict:
     data = form.to_dict()
     data["tested_person_ids"] = form.getlist("tested_person_ids")
     data["identity_checks"] = [
-        {"person_id": person_id, "document_type": form.get(f"identity_type_{person_id}", ""),
-         "document_number": form.get(f"identity_number_{person_id}", "")}
+        {
+            "person_id": person_id,
+            "document_type": form.get(f"identity_type_{person_id}", ""),
+            "document_number": form.get(f"identity_number_{person_id}", ""),
+        }
         for person_id in data["tested_person_ids"]
-        if form.get(f"identity_type_{person_id}") or form.get(f"identity_number_{person_id}")]
+        if form.get(f"identity_type_{person_id}") or form.get(f"identity_number_{person_id}")
+    ]
     return data
 
 
@@ -180,10 +226,16 @@ def _ruling_page(document_id: str, error: RegistryError | None = None):
     actor = current_actor()
     document, ruling = service.court_ruling(db(), actor, document_id)
     candidates = service.ruling_candidates(db(), actor, document)  # names only persons the actor may see
-    return render_form("kinship/court_ruling.html", error, document=document, ruling=ruling, candidates=candidates,
-                       persons=service.persons_by_id(db(), {p for r in candidates for p in r.person_ids}),
-                       settled=ruling is not None and service.moved_a_claim(db(), document),
-                       attached_to={c.id for c in candidates if document.id in {e.document_id for e in c.evidence}})
+    return render_form(
+        "kinship/court_ruling.html",
+        error,
+        document=document,
+        ruling=ruling,
+        candidates=candidates,
+        persons=service.persons_by_id(db(), {p for r in candidates for p in r.person_ids}),
+        settled=ruling is not None and service.moved_a_claim(db(), document),
+        attached_to={c.id for c in candidates if document.id in {e.document_id for e in c.evidence}},
+    )
 
 
 @bp.get("/documents/<document_id>/court-ruling")
@@ -196,17 +248,22 @@ def court_ruling(document_id: str):
 @requires(Permission.KINSHIP_WRITE)
 def record_court_ruling(document_id: str):
     data = {**request.form.to_dict(), "relationship_ids": request.form.getlist("relationship_ids")}
-    return _ruling_changed(document_id, lambda: service.record_court_ruling(db(), current_actor(), document_id, data),
-                           lambda appeal: _("The ruling is recorded (%(appeal)s).", appeal=appeal))
+    return _ruling_changed(
+        document_id,
+        lambda: service.record_court_ruling(db(), current_actor(), document_id, data),
+        lambda appeal: _("The ruling is recorded (%(appeal)s).", appeal=appeal),
+    )
 
 
 @bp.post("/documents/<document_id>/court-ruling/appeal")
 @requires(Permission.KINSHIP_WRITE)
 def change_appeal_status(document_id: str):
     appeal_status = request.form.get("appeal_status", "")
-    return _ruling_changed(document_id, lambda: service.change_appeal_status(db(), current_actor(), document_id,
-                                                                             appeal_status),
-                           lambda appeal: _("The appeal status is now: %(appeal)s.", appeal=appeal))
+    return _ruling_changed(
+        document_id,
+        lambda: service.change_appeal_status(db(), current_actor(), document_id, appeal_status),
+        lambda appeal: _("The appeal status is now: %(appeal)s.", appeal=appeal),
+    )
 
 
 def _ruling_changed(document_id: str, change: Callable[[], CourtRuling], said: Callable[[str], str]):

@@ -1,5 +1,6 @@
 """JSON routes: possible same persons (of a record, or of a draft before registering), the review queue,
 decisions and undoing a merge."""
+
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -42,12 +43,22 @@ def match_queue():
     page, per_page = page_args()
     listing.read(request.args, MATCH_QUEUE, page=page, per_page=per_page)
     result = service.review_queue(db(), current_actor(), page, per_page)
-    return jsonify(pairs=[{**service.pair_json(r.pair), "probability": round(r.scored.probability, 4),
-                           "band": r.band, "persons": [service.candidate_json(p, r.scored)["person"]
-                                                      for p in (r.first, r.second)],
-                           "reasons": service.candidate_json(r.second, r.scored)["reasons"]}
-                          for r in result.items],
-                   total=result.total, page=result.page, per_page=result.per_page, pages=result.pages)
+    return jsonify(
+        pairs=[
+            {
+                **service.pair_json(r.pair),
+                "probability": round(r.scored.probability, 4),
+                "band": r.band,
+                "persons": [service.candidate_json(p, r.scored)["person"] for p in (r.first, r.second)],
+                "reasons": service.candidate_json(r.second, r.scored)["reasons"],
+            }
+            for r in result.items
+        ],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        pages=result.pages,
+    )
 
 
 @api.post("/persons/<person_id>/matches/<other_id>")

@@ -13,6 +13,7 @@ Weights: chosen from what the registry's records look like (transliterated names
 known to the year) and checked against the synthetic registry of ``bench/matching.py``, which builds
 duplicates the way they arise here; the bench prints the precision and recall they give.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,19 +30,43 @@ from registry.persons.name_keys import latin_form, phonetic_key
 
 # Words that only say "son of" / "daughter of" (Kazakh, Kyrgyz, Uzbek, Azerbaijani, Arabic), as spelt after
 # ``fold``: Нұрлан қызы, Rustam o'g'li, Ahmad ibn Ali. Present or not, they never tell two persons apart.
-_FILIAL_WORDS = frozenset({"kizi", "gizi", "kiz", "uli", "ulu", "ugli", "ogli", "oglu", "ibn", "bin", "bint",
-                           "binti"})
+_FILIAL_WORDS = frozenset({"kizi", "gizi", "kiz", "uli", "ulu", "ugli", "ogli", "oglu", "ibn", "bin", "bint", "binti"})
 # Endings of patronymics and family names (after ``fold``), longest first: Нурлановна, Нурланұлы and
 # Nurlan kyzy all keep "nurlan"; Абдирасулова and Абдірасұлқызы keep "abdirasul". Stripped where 3 letters stay.
-_SUFFIXES = ("ovna", "evna", "ovich", "evich", "ovic", "evic", "kizi", "gizi", "ugli", "ogli", "ova", "eva", "uli",
-             "ov", "ev")
+_SUFFIXES = (
+    "ovna",
+    "evna",
+    "ovich",
+    "evich",
+    "ovic",
+    "evic",
+    "kizi",
+    "gizi",
+    "ugli",
+    "ogli",
+    "ova",
+    "eva",
+    "uli",
+    "ov",
+    "ev",
+)
 _SUFFIX = re.compile("(?:" + "|".join(_SUFFIXES) + ")$")
 # Spellings that Latin records use for one Cyrillic letter, made one (applied in this order): ou/u (у),
 # kh/h/x (х), gh/g (ғ), q/k (қ), w/v (в), dzh/dj/j (ж), ye/e (е), ae/a (ә), oe/o (ө), ue/u (ү), y/i (ы, й).
-_FOLDS = ((re.compile("ou"), "u"), (re.compile("kh|x"), "h"), (re.compile("gh"), "g"), (re.compile("q"), "k"),
-          (re.compile("w"), "v"), (re.compile("ph"), "f"), (re.compile("dzh|dj"), "zh"),
-          (re.compile("(?<=[aeiouy])j(?![aeiouy])"), "i"), (re.compile("j"), "zh"), (re.compile("ye"), "e"),
-          (re.compile("(?<=[aou])e"), ""), (re.compile("y"), "i"))
+_FOLDS = (
+    (re.compile("ou"), "u"),
+    (re.compile("kh|x"), "h"),
+    (re.compile("gh"), "g"),
+    (re.compile("q"), "k"),
+    (re.compile("w"), "v"),
+    (re.compile("ph"), "f"),
+    (re.compile("dzh|dj"), "zh"),
+    (re.compile("(?<=[aeiouy])j(?![aeiouy])"), "i"),
+    (re.compile("j"), "zh"),
+    (re.compile("ye"), "e"),
+    (re.compile("(?<=[aou])e"), ""),
+    (re.compile("y"), "i"),
+)
 _DOUBLED = re.compile(r"(.)\1+")
 
 
@@ -123,8 +148,12 @@ def compare_part(a: NamePart, b: NamePart) -> str:
         return MISSING
     if a.latin == b.latin or a.folded == b.folded or (a.stem and a.stem == b.stem):
         return EXACT
-    if (a.sound and a.sound == b.sound) or JaroWinkler.similarity(a.stem, b.stem) >= CLOSE_SPELLING \
-            or JaroWinkler.similarity(a.folded, b.folded) >= CLOSE_SPELLING or _one_slip(a.folded, b.folded):
+    if (
+        (a.sound and a.sound == b.sound)
+        or JaroWinkler.similarity(a.stem, b.stem) >= CLOSE_SPELLING
+        or JaroWinkler.similarity(a.folded, b.folded) >= CLOSE_SPELLING
+        or _one_slip(a.folded, b.folded)
+    ):
         return CLOSE
     return DIFFERENT
 
@@ -153,7 +182,9 @@ class NameComparison:
 
 # The name levels and their weights in bits. "all": family and given agree; the patronymic adds to it.
 NAME_WEIGHTS = {
-    "all_exact": 11.0, "all_one_close": 9.5, "all_close": 8.0,  # family and given names agree
+    "all_exact": 11.0,
+    "all_one_close": 9.5,
+    "all_close": 8.0,  # family and given names agree
     "given_only": -6.0,  # the given name agrees, the family name differs (married, or a namesake)
     "given_no_family": 3.0,  # one record has no family name
     "family_only": -8.0,  # the family name agrees, the given name differs: sisters, brothers, twins
@@ -203,16 +234,26 @@ def compare_names(ours: list[Name], theirs: list[Name]) -> NameComparison | None
 # ---------------------------------------------------------------- dates
 
 _RANK = {"exact": 3, "month": 2, "year": 1, "estimated": 0}
-DATE_WEIGHTS = {"same_day": 12.0, "same_month": 6.0, "same_year": 3.0, "typo": 4.0, "adjacent_year": 0.0,
-                "about": 2.0, "same_year_only": -2.0, "different": -9.0, MISSING: 0.0}
+DATE_WEIGHTS = {
+    "same_day": 12.0,
+    "same_month": 6.0,
+    "same_year": 3.0,
+    "typo": 4.0,
+    "adjacent_year": 0.0,
+    "about": 2.0,
+    "same_year_only": -2.0,
+    "different": -9.0,
+    MISSING: 0.0,
+}
 
 
 def _one_digit_apart(a: int, b: int, width: int) -> bool:
     """Differ by one mistyped digit or two neighbouring digits exchanged (1984/1948, 12/21)."""
     x, y = f"{a:0{width}d}", f"{b:0{width}d}"
     diff = [i for i in range(width) if x[i] != y[i]]
-    return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]]
-                              and x[diff[1]] == y[diff[0]])
+    return len(diff) == 1 or (
+        len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]
+    )
 
 
 def _typo(a: date, b: date) -> bool:
@@ -230,12 +271,19 @@ def compare_dates(a: date | None, pa: str, b: date | None, pb: str) -> str:
         return MISSING
     precision = min(_RANK[pa], _RANK[pb])
     if precision == 3:
-        return "same_day" if a == b else "typo" if _typo(a, b) else "same_year_only" if a.year == b.year \
-            else "different"
+        return (
+            "same_day" if a == b else "typo" if _typo(a, b) else "same_year_only" if a.year == b.year else "different"
+        )
     if precision == 2:
-        return "same_month" if (a.year, a.month) == (b.year, b.month) else \
-            "same_year_only" if a.year == b.year else "typo" if a.month == b.month and _one_digit_apart(
-                a.year, b.year, 4) else "different"
+        return (
+            "same_month"
+            if (a.year, a.month) == (b.year, b.month)
+            else "same_year_only"
+            if a.year == b.year
+            else "typo"
+            if a.month == b.month and _one_digit_apart(a.year, b.year, 4)
+            else "different"
+        )
     if precision == 1:
         return "same_year" if a.year == b.year else "adjacent_year" if abs(a.year - b.year) == 1 else "different"
     return "about" if abs(a.year - b.year) <= 2 else "different"
@@ -274,6 +322,7 @@ def normal_document_number(text: str) -> str:
 
 
 # ---------------------------------------------------------------- records and their comparison
+
 
 @dataclass
 class Record:
@@ -316,9 +365,21 @@ def score(ours: Record, theirs: Record) -> Scored:
     given_agrees = False
     if names is not None:
         given_agrees = _agrees(names.given)
-        reasons.append(Reason("name", names.level, names.weight, {
-            "family": names.family, "given": names.given, "patronymic": names.patronymic,
-            "swapped": names.swapped, "ours": names.ours, "theirs": names.theirs}))
+        reasons.append(
+            Reason(
+                "name",
+                names.level,
+                names.weight,
+                {
+                    "family": names.family,
+                    "given": names.given,
+                    "patronymic": names.patronymic,
+                    "swapped": names.swapped,
+                    "ours": names.ours,
+                    "theirs": names.theirs,
+                },
+            )
+        )
     born = compare_dates(ours.birth_date, ours.birth_date_precision, theirs.birth_date, theirs.birth_date_precision)
     reasons.append(Reason("birth_date", born, DATE_WEIGHTS[born]))
     sex = compare_sex(ours.sex, theirs.sex)
@@ -328,8 +389,7 @@ def score(ours: Record, theirs: Record) -> Scored:
     if ours.document_numbers and theirs.document_numbers and ours.document_numbers & theirs.document_numbers:
         reasons.append(Reason("document_number", "same", DOCUMENT_WEIGHTS["same"]))
     if ours.mothers and theirs.mothers:
-        level = ("same" if given_agrees else "same_mother_other_name") if ours.mothers & theirs.mothers \
-            else "different"
+        level = ("same" if given_agrees else "same_mother_other_name") if ours.mothers & theirs.mothers else "different"
         reasons.append(Reason("mother", level, MOTHER_WEIGHTS[level]))
     if ours.children & theirs.children:
         reasons.append(Reason("child", "shared", CHILD_WEIGHTS["shared"]))

@@ -10,6 +10,7 @@ A record gets, for every name it has:
 Two records that share no key are never compared. A record one of whose words is mistyped *and* whose
 birth year differs is therefore missed unless two other words agree; the bench measures what that costs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -48,8 +49,12 @@ def store_keys(db, person) -> None:
     import sqlalchemy as sa
 
     from registry.matching.models import PersonMatchKey
+
     db.execute(sa.delete(PersonMatchKey).where(PersonMatchKey.person_id == person.id))
-    keys = match_keys([(n.family_name, n.given_name, n.patronymic) for n in person.names], person.birth_date,
-                      person.birth_date_precision)
+    keys = match_keys(
+        [(n.family_name, n.given_name, n.patronymic) for n in person.names],
+        person.birth_date,
+        person.birth_date_precision,
+    )
     if keys:
         db.execute(sa.insert(PersonMatchKey), [{"person_id": person.id, "key": k} for k in keys])

@@ -1,4 +1,5 @@
 """Blocking keys, the pairs offered for review with their decisions, and merges (each one undoable)."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,7 @@ class PersonMatchKey(Base):
     __table_args__ = (sa.Index("ix_person_match_keys_key", "key", "person_id"),)
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
-                                           index=True)
+    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True)
     key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
 
 
@@ -37,8 +37,10 @@ class MatchPair(Base):
     """Two records that may be one person: waiting for review, or decided (a "not the same" never returns)."""
 
     __tablename__ = "person_match_pairs"
-    __table_args__ = (sa.UniqueConstraint("person_a_id", "person_b_id"),
-                      sa.Index("ix_person_match_pairs_status", "status", "probability"))
+    __table_args__ = (
+        sa.UniqueConstraint("person_a_id", "person_b_id"),
+        sa.Index("ix_person_match_pairs_status", "status", "probability"),
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     person_a_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id"), nullable=False)  # the smaller id

@@ -4,6 +4,7 @@ A reader is offered only candidates they may see (``cases.visible_person_ids`` i
 so a lawyer never learns through a match of a person outside their cases. Every list that names persons is
 one access-log event naming them; every decision is one event with its reason.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,8 +60,14 @@ def _candidates(db: Session, found: list[Scored]) -> list[Candidate]:
 
 
 def _log_shown(db: Session, actor: Actor, person_ids: list[str], context: str, **details: Any) -> None:
-    record(db, actor, Action.PERSON_SEARCHED, target_type="person_search", person_ids=list(dict.fromkeys(person_ids)),
-           details={"context": context, **details})
+    record(
+        db,
+        actor,
+        Action.PERSON_SEARCHED,
+        target_type="person_search",
+        person_ids=list(dict.fromkeys(person_ids)),
+        details={"context": context, **details},
+    )
 
 
 def candidates_of_person(db: Session, actor: Actor, person_id: str, *, on_page: bool = False) -> list[Candidate]:
@@ -75,8 +82,14 @@ def candidates_of_person(db: Session, actor: Actor, person_id: str, *, on_page: 
     found = _candidates(db, engine.find_for_person(db, person_id, visible=cases.visible_person_ids(actor)))
     shown = [c.person.id for c in found]
     if shown or not on_page:
-        _log_shown(db, actor, shown if on_page else [person_id, *shown], "possible same person",
-                   candidates=len(shown), **({"emergency_reason": reason} if reason else {}))
+        _log_shown(
+            db,
+            actor,
+            shown if on_page else [person_id, *shown],
+            "possible same person",
+            candidates=len(shown),
+            **({"emergency_reason": reason} if reason else {}),
+        )
     return found
 
 
@@ -85,31 +98,53 @@ def clean_draft(data: Any) -> engine.Draft:
     if not isinstance(data, dict):
         raise validation(names=str(_("Give at least one name.")))
     names = persons.clean_names(data.get("names"))
-    fields = persons.clean_person_fields({k: v for k, v in data.items() if k in (
-        "sex", "birth_date", "birth_date_precision", "place_of_birth_designation")})
+    fields = persons.clean_person_fields(
+        {
+            k: v
+            for k, v in data.items()
+            if k in ("sex", "birth_date", "birth_date_precision", "place_of_birth_designation")
+        }
+    )
     numbers = data.get("document_numbers") or []
-    if not isinstance(numbers, list) or len(numbers) > 10 or not all(
-            isinstance(n, str) and len(n) <= 64 for n in numbers):
+    if (
+        not isinstance(numbers, list)
+        or len(numbers) > 10
+        or not all(isinstance(n, str) and len(n) <= 64 for n in numbers)
+    ):
         raise validation(document_numbers=str(_("Give at most ten document numbers, each as text.")))
-    return engine.draft([(n.family_name, n.given_name, n.patronymic) for n in names],
-                        sex=fields.get("sex", "unknown"), birth_date=fields.get("birth_date"),
-                        birth_date_precision=fields.get("birth_date_precision", "unknown"),
-                        place=fields.get("place_of_birth_designation", ""), document_numbers=numbers)
+    return engine.draft(
+        [(n.family_name, n.given_name, n.patronymic) for n in names],
+        sex=fields.get("sex", "unknown"),
+        birth_date=fields.get("birth_date"),
+        birth_date_precision=fields.get("birth_date_precision", "unknown"),
+        place=fields.get("place_of_birth_designation", ""),
+        document_numbers=numbers,
+    )
 
 
-def candidates_of_draft(db: Session, actor: Actor, data: Any, *, draft: engine.Draft | None = None,
-                        threshold: float = engine.SHOWN, log_empty: bool = True) -> list[Candidate]:
+def candidates_of_draft(
+    db: Session,
+    actor: Actor,
+    data: Any,
+    *,
+    draft: engine.Draft | None = None,
+    threshold: float = engine.SHOWN,
+    log_empty: bool = True,
+) -> list[Candidate]:
     """Registered persons that may be the one being registered, among those the reader may see."""
     draft = draft or clean_draft(data)
-    found = _candidates(db, engine.find(db, draft.record, draft.keys, visible=cases.visible_person_ids(actor),
-                                        threshold=threshold))
+    found = _candidates(
+        db, engine.find(db, draft.record, draft.keys, visible=cases.visible_person_ids(actor), threshold=threshold)
+    )
     if found or log_empty:
-        _log_shown(db, actor, [c.person.id for c in found], "possible same person before registering",
-                   candidates=len(found))
+        _log_shown(
+            db, actor, [c.person.id for c in found], "possible same person before registering", candidates=len(found)
+        )
     return found
 
 
 # ---------------------------------------------------------------- the review queue
+
 
 @dataclass
 class Review:
@@ -126,8 +161,9 @@ class Review:
 def review_queue(db: Session, actor: Actor, page: int = 1, per_page: int = 25) -> listing.ListPage[Review]:
     """Pairs waiting for a decision, most probable first; pairs with a merged-away record are not listed."""
     live = sa.select(Person.id).where(Person.merged_into_id.is_(None))
-    query = sa.select(MatchPair).where(MatchPair.status == PairStatus.PENDING, MatchPair.person_a_id.in_(live),
-                                       MatchPair.person_b_id.in_(live))
+    query = sa.select(MatchPair).where(
+        MatchPair.status == PairStatus.PENDING, MatchPair.person_a_id.in_(live), MatchPair.person_b_id.in_(live)
+    )
     visible = cases.visible_person_ids(actor)
     if visible is not None:
         query = query.where(MatchPair.person_a_id.in_(visible), MatchPair.person_b_id.in_(visible))
@@ -136,14 +172,18 @@ def review_queue(db: Session, actor: Actor, page: int = 1, per_page: int = 25) -
     ids = [i for p in found.items for i in (p.person_a_id, p.person_b_id)]
     people, records = _persons(db, ids), engine.load_records(db, ids)
     from registry.matching.compare import score
-    reviews = [Review(p, people[p.person_a_id], people[p.person_b_id],
-                      score(records[p.person_a_id], records[p.person_b_id])) for p in found.items]
+
+    reviews = [
+        Review(p, people[p.person_a_id], people[p.person_b_id], score(records[p.person_a_id], records[p.person_b_id]))
+        for p in found.items
+    ]
     if reviews:
         _log_shown(db, actor, ids, "review queue", pairs=len(reviews))
     return listing.ListPage(reviews, found.total, found.page, found.per_page)
 
 
 # ---------------------------------------------------------------- decisions
+
 
 def _reason(text: Any) -> str:
     reason = " ".join(text.split()) if isinstance(text, str) else ""
@@ -156,8 +196,10 @@ def _visible_person(db: Session, actor: Actor, person_id: str, action: Action) -
     cases.require_person_visible(db, actor, person_id, action)
     person = db.get(Person, person_id)
     if person is None:
-        raise NotFound(str(_("No such person.")), audit=AuditNote(action, target_type="person", target_id=person_id,
-                                                                  details={"reason": "no such person"}))
+        raise NotFound(
+            str(_("No such person.")),
+            audit=AuditNote(action, target_type="person", target_id=person_id, details={"reason": "no such person"}),
+        )
     return person
 
 
@@ -171,7 +213,7 @@ def _pair(db: Session, a: str, b: str) -> MatchPair:
 
 
 def decide(db: Session, actor: Actor, person_id: str, other_id: str, data: Any) -> tuple[MatchPair, PersonMerge | None]:
-    """"Not the same" (remembered: the pair is never offered again) or "same person" (the records are merged;
+    """ "Not the same" (remembered: the pair is never offered again) or "same person" (the records are merged;
     ``survivor_id`` says which one stays, by default the one registered first). Logged with its reason."""
     data = data if isinstance(data, dict) else {}
     decision = data.get("decision")
@@ -188,8 +230,15 @@ def decide(db: Session, actor: Actor, person_id: str, other_id: str, data: Any) 
     if decision == NOT_SAME:
         pair.status = PairStatus.NOT_SAME
         db.flush()
-        record(db, actor, Action.PERSON_NOT_SAME, target_type="person", target_id=one.id,
-               person_ids=[one.id, other.id], reason=reason)
+        record(
+            db,
+            actor,
+            Action.PERSON_NOT_SAME,
+            target_type="person",
+            target_id=one.id,
+            person_ids=[one.id, other.id],
+            reason=reason,
+        )
         return pair, None
     survivor_id = data.get("survivor_id") or min((one, other), key=lambda p: (p.created_at, p.registry_number)).id
     if survivor_id not in (one.id, other.id):
@@ -198,19 +247,33 @@ def decide(db: Session, actor: Actor, person_id: str, other_id: str, data: Any) 
     done = merge.merge(db, survivor, merged, reason=reason, by=actor.user_id)
     pair.status = PairStatus.SAME
     db.flush()
-    record(db, actor, Action.PERSON_MERGED, target_type="person", target_id=survivor.id,
-           person_ids=[merged.id, survivor.id], reason=reason,
-           details={"merge": done.id, "merged": merged.registry_number, "survivor": survivor.registry_number,
-                    **{k: len(v) for k, v in done.moved_rows.items()}})
+    record(
+        db,
+        actor,
+        Action.PERSON_MERGED,
+        target_type="person",
+        target_id=survivor.id,
+        person_ids=[merged.id, survivor.id],
+        reason=reason,
+        details={
+            "merge": done.id,
+            "merged": merged.registry_number,
+            "survivor": survivor.registry_number,
+            **{k: len(v) for k, v in done.moved_rows.items()},
+        },
+    )
     return pair, done
 
 
 def get_merge(db: Session, actor: Actor, merge_id: str) -> PersonMerge:
     found = db.get(PersonMerge, merge_id)
-    if found is None or not (cases.can_see_person(db, actor, found.survivor_id)
-                             and cases.can_see_person(db, actor, found.merged_id)):
-        raise NotFound(str(_("No such merge.")), audit=AuditNote(Action.PERSON_MERGE_UNDONE, target_type="merge",
-                                                                 target_id=merge_id))
+    if found is None or not (
+        cases.can_see_person(db, actor, found.survivor_id) and cases.can_see_person(db, actor, found.merged_id)
+    ):
+        raise NotFound(
+            str(_("No such merge.")),
+            audit=AuditNote(Action.PERSON_MERGE_UNDONE, target_type="merge", target_id=merge_id),
+        )
     return found
 
 
@@ -219,41 +282,74 @@ def undo_merge(db: Session, actor: Actor, merge_id: str, data: Any) -> PersonMer
     reason = _reason((data or {}).get("reason") if isinstance(data, dict) else None)
     found = get_merge(db, actor, merge_id)
     merge.undo(db, found, reason=reason, by=actor.user_id)
-    pair = db.scalar(sa.select(MatchPair).where(
-        MatchPair.person_a_id == min(found.survivor_id, found.merged_id),
-        MatchPair.person_b_id == max(found.survivor_id, found.merged_id)))
+    pair = db.scalar(
+        sa.select(MatchPair).where(
+            MatchPair.person_a_id == min(found.survivor_id, found.merged_id),
+            MatchPair.person_b_id == max(found.survivor_id, found.merged_id),
+        )
+    )
     if pair is not None:  # back in the queue: a clerk decides again, "not the same" this time perhaps
         pair.status, pair.decided_at, pair.decided_by_id = PairStatus.PENDING, None, None
     db.flush()
-    record(db, actor, Action.PERSON_MERGE_UNDONE, target_type="person", target_id=found.merged_id,
-           person_ids=[found.merged_id, found.survivor_id], reason=reason, details={"merge": found.id})
+    record(
+        db,
+        actor,
+        Action.PERSON_MERGE_UNDONE,
+        target_type="person",
+        target_id=found.merged_id,
+        person_ids=[found.merged_id, found.survivor_id],
+        reason=reason,
+        details={"merge": found.id},
+    )
     return found
 
 
 def merges_into(db: Session, person_id: str) -> list[tuple[PersonMerge, Person]]:
     """The merges that stand with this record as the survivor, and each merged record (for the undo form)."""
-    rows = db.execute(sa.select(PersonMerge, Person).join(Person, Person.id == PersonMerge.merged_id).where(
-        PersonMerge.survivor_id == person_id, PersonMerge.undone_at.is_(None)).order_by(PersonMerge.merged_at))
+    rows = db.execute(
+        sa.select(PersonMerge, Person)
+        .join(Person, Person.id == PersonMerge.merged_id)
+        .where(PersonMerge.survivor_id == person_id, PersonMerge.undone_at.is_(None))
+        .order_by(PersonMerge.merged_at)
+    )
     return [(m, p) for m, p in rows]
 
 
 # ---------------------------------------------------------------- JSON
 
+
 def candidate_json(person: Person, scored: Scored) -> dict[str, Any]:
     official = person.official_name
-    return {"person": {"id": person.id, "registry_number": person.registry_number,
-                       "name": official.full if official else ""},
-            "probability": round(scored.probability, 4), "weight": round(scored.weight, 2),
-            "band": engine.band(scored.probability),
-            "reasons": [{"field": r.field, "level": r.level, "weight": r.weight, **r.detail} for r in scored.reasons]}
+    return {
+        "person": {
+            "id": person.id,
+            "registry_number": person.registry_number,
+            "name": official.full if official else "",
+        },
+        "probability": round(scored.probability, 4),
+        "weight": round(scored.weight, 2),
+        "band": engine.band(scored.probability),
+        "reasons": [{"field": r.field, "level": r.level, "weight": r.weight, **r.detail} for r in scored.reasons],
+    }
 
 
 def merge_json(found: PersonMerge) -> dict[str, Any]:
-    return {"id": found.id, "survivor_id": found.survivor_id, "merged_id": found.merged_id, "reason": found.reason,
-            "merged_at": found.merged_at.isoformat(), "undone": found.undone_at is not None,
-            "moved": {k: len(v) for k, v in found.moved_rows.items()}}
+    return {
+        "id": found.id,
+        "survivor_id": found.survivor_id,
+        "merged_id": found.merged_id,
+        "reason": found.reason,
+        "merged_at": found.merged_at.isoformat(),
+        "undone": found.undone_at is not None,
+        "moved": {k: len(v) for k, v in found.moved_rows.items()},
+    }
 
 
 def pair_json(pair: MatchPair) -> dict[str, Any]:
-    return {"id": pair.id, "person_ids": [pair.person_a_id, pair.person_b_id], "status": pair.status,
-            "probability": round(pair.probability, 4), "reason": pair.reason}
+    return {
+        "id": pair.id,
+        "person_ids": [pair.person_a_id, pair.person_b_id],
+        "status": pair.status,
+        "probability": round(pair.probability, 4),
+        "reason": pair.reason,
+    }

@@ -3,6 +3,7 @@
 The candidates of one person are shown on the person's page and before a registration is saved
 (``registry.persons.views``); these routes take the decisions.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -42,6 +43,7 @@ def _refused(error, person_id: str):
     """The page the decision was taken on, shown again with why it was refused."""
     if request.form.get("back") == "person":
         from registry.persons.views import person_page
+
         return person_page(person_id, error)
     return _queue_page(error)
 
@@ -49,10 +51,13 @@ def _refused(error, person_id: str):
 @bp.post("/persons/<person_id>/matches/<other_id>")
 @requires(Permission.PERSON_WRITE)
 def decide(person_id: str, other_id: str):
-    """"Same person" (merge) or "not the same" for two records, with the reason."""
+    """ "Same person" (merge) or "not the same" for two records, with the reason."""
     form = request.form
-    data = {"decision": form.get("decision"), "reason": form.get("reason", ""),
-            "survivor_id": form.get("survivor_id") or None}
+    data = {
+        "decision": form.get("decision"),
+        "reason": form.get("reason", ""),
+        "survivor_id": form.get("survivor_id") or None,
+    }
     try:
         _pair, merged = service.decide(db(), current_actor(), person_id, other_id, data)
     except (ValidationFailed, Conflict) as error:
@@ -75,6 +80,7 @@ def undo(merge_id: str):
         service.undo_merge(db(), current_actor(), merge_id, {"reason": request.form.get("reason", "")})
     except (ValidationFailed, Conflict) as error:
         from registry.persons.views import person_page
+
         return person_page(found.survivor_id, error)
     flash(_("The merge was undone: both records stand on their own again."), "info")
     return redirect(url_for("persons.show_person", person_id=found.merged_id))

@@ -1,4 +1,5 @@
 """What a comparison says, in the reader's language: each field's level as a short sentence."""
+
 from __future__ import annotations
 
 from registry.i18n import _
@@ -14,9 +15,11 @@ NAME = {
     "family_no_given": _("The family name agrees; one record has no given name: %(ours)s and %(theirs)s."),
     "none": _("The names differ: %(ours)s and %(theirs)s."),
 }
-PATRONYMIC = {EXACT: _("The patronymic agrees (in any of its forms)."),
-              CLOSE: _("The patronymic agrees in another spelling."),
-              DIFFERENT: _("The patronymics differ.")}
+PATRONYMIC = {
+    EXACT: _("The patronymic agrees (in any of its forms)."),
+    CLOSE: _("The patronymic agrees in another spelling."),
+    DIFFERENT: _("The patronymics differ."),
+}
 SWAPPED = _("Given and family name are written the other way round.")
 LEVELS = {
     "birth_date": {
@@ -30,19 +33,33 @@ LEVELS = {
         "different": _("The birth dates differ."),
         "missing": _("A birth date is missing."),
     },
-    "sex": {"same": _("The same sex."), "different": _("Different sexes."),
-            "missing": _("Sex not known on one record.")},
-    "place_of_birth": {"same": _("The same place of birth."), "different": _("Different places of birth."),
-                       "missing": _("A place of birth is missing.")},
+    "sex": {
+        "same": _("The same sex."),
+        "different": _("Different sexes."),
+        "missing": _("Sex not known on one record."),
+    },
+    "place_of_birth": {
+        "same": _("The same place of birth."),
+        "different": _("Different places of birth."),
+        "missing": _("A place of birth is missing."),
+    },
     "document_number": {"same": _("The same identity-document number.")},
-    "mother": {"same": _("The same mother."),
-               "same_mother_other_name": _("The same mother, but another given name: a brother or sister?"),
-               "different": _("Different mothers are recorded.")},
+    "mother": {
+        "same": _("The same mother."),
+        "same_mother_other_name": _("The same mother, but another given name: a brother or sister?"),
+        "different": _("Different mothers are recorded."),
+    },
     "child": {"shared": _("A child in common.")},
 }
-FIELDS = {"name": _("Name"), "birth_date": _("Date of birth"), "sex": _("Sex"),
-          "place_of_birth": _("Place of birth for the record"), "document_number": _("Identity document"),
-          "mother": _("Mother"), "child": _("Children")}
+FIELDS = {
+    "name": _("Name"),
+    "birth_date": _("Date of birth"),
+    "sex": _("Sex"),
+    "place_of_birth": _("Place of birth for the record"),
+    "document_number": _("Identity document"),
+    "mother": _("Mother"),
+    "child": _("Children"),
+}
 BANDS = {"likely": _("likely the same person"), "possible": _("possibly the same person")}
 
 
@@ -60,5 +77,12 @@ def reason_words(reason: Reason) -> str:
 
 def explained(reasons: list[Reason]) -> list[dict]:
     """Each field's words and whether it speaks for (weight > 0) or against the same person."""
-    return [{"field": str(FIELDS.get(r.field, r.field)), "words": reason_words(r),
-             "for": r.weight > 0, "against": r.weight < 0} for r in reasons]
+    return [
+        {
+            "field": str(FIELDS.get(r.field, r.field)),
+            "words": reason_words(r),
+            "for": r.weight > 0,
+            "against": r.weight < 0,
+        }
+        for r in reasons
+    ]

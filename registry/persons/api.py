@@ -1,4 +1,5 @@
 """JSON routes for persons."""
+
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -31,10 +32,17 @@ def list_persons():
     page, per_page = page_args()
     actor = current_actor()
     wanted = listing.read(request.args, service.PERSON_LIST, page=page, per_page=per_page)
-    result = service.search_persons(db(), actor, request.args.get("q", ""), page, per_page, sort=wanted.sort,
-                                    filters=wanted.filters)
-    return jsonify(persons=[service.person_json(p, actor) for p in result.persons], total=result.total,
-                   page=result.page, per_page=result.per_page, pages=result.pages, truncated=result.truncated)
+    result = service.search_persons(
+        db(), actor, request.args.get("q", ""), page, per_page, sort=wanted.sort, filters=wanted.filters
+    )
+    return jsonify(
+        persons=[service.person_json(p, actor) for p in result.persons],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        pages=result.pages,
+        truncated=result.truncated,
+    )
 
 
 @api.get("/persons/<person_id>")
@@ -57,8 +65,11 @@ def update_person(person_id: str):
 def export_response(person_id: str):
     """Shared with the person page: export, then send the signed ZIP with its manifest hash in a header."""
     runtime = current_runtime()
-    return send_signed_zip(export_person(db(), current_actor(), runtime.store, runtime.audit_key, person_id,
-                                         workdir=spool_folder(), words=label))
+    return send_signed_zip(
+        export_person(
+            db(), current_actor(), runtime.store, runtime.audit_key, person_id, workdir=spool_folder(), words=label
+        )
+    )
 
 
 @api.get("/persons/<person_id>/export")

@@ -1,4 +1,5 @@
 """``registry persons ...``: bulk work on persons from the command line."""
+
 from __future__ import annotations
 
 import sys
@@ -23,10 +24,16 @@ def persons() -> None:
 
 @persons.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True,
-              help="Import the rows that pass and only report the others (default: import nothing if any fails).")
-@click.option("--as", "username",
-              help="Staff member the import is logged under (needs the person.import permission); default: system.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the rows that pass and only report the others (default: import nothing if any fails).",
+)
+@click.option(
+    "--as",
+    "username",
+    help="Staff member the import is logged under (needs the person.import permission); default: system.",
+)
 @click.option("--locale", type=click.Choice(LOCALES), help="Language of the messages (default: the registry's).")
 def import_command(file: Path, skip_invalid: bool, username: str | None, locale: str | None) -> None:
     """Register the persons listed in a CSV FILE (format: registry/persons/importer.py).
@@ -53,8 +60,10 @@ def import_command(file: Path, skip_invalid: bool, username: str | None, locale:
         except ImportRefused as refused:
             _fail(refused, reported=True)
     skipped = f"; {checked.rejected_lines} rows with problems skipped" if checked.rejected else ""
-    click.echo(f"Imported {len(ids)} persons from {file.name} ({table.encoding}, "
-               f"{'tab' if table.delimiter == chr(9) else repr(table.delimiter)}-separated){skipped}.")
+    click.echo(
+        f"Imported {len(ids)} persons from {file.name} ({table.encoding}, "
+        f"{'tab' if table.delimiter == chr(9) else repr(table.delimiter)}-separated){skipped}."
+    )
 
 
 def _importer(db: Session, username: str | None) -> AuditSubject:
@@ -96,5 +105,6 @@ def find_duplicates_command() -> None:
         with click.progressbar(ids, label="Comparing", file=sys.stderr) as bar:
             for person_id in bar:
                 found += engine.queue_candidates(db, person_id)
-    click.echo(f"Compared {len(ids)} persons; {found} possible same persons offered for review (each pair from "
-               "both sides).")
+    click.echo(
+        f"Compared {len(ids)} persons; {found} possible same persons offered for review (each pair from both sides)."
+    )

@@ -12,6 +12,7 @@ relative outside a lawyer's cases is neither named nor given by id), and an acce
 its target only when the export holds that target. Addresses, browsers and the log's details stay in the
 registry.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,7 +40,8 @@ from registry.persons.models import Person
 from registry.restoration import service as restoration
 from storage import EncryptedStore
 
-README = """Everything the kinship-evidence registry holds about one person, as its exporter may see it.
+README = (
+    """Everything the kinship-evidence registry holds about one person, as its exporter may see it.
 
 person.json    the person's record: every name in every script, dates (a partial date stays
                partial), categories, status, return; the restricted fields only where the
@@ -59,9 +61,13 @@ documents/     each document's versions: the original file, bit for bit as it wa
 manifest.json  every file's SHA-256 and size; for each document file its kind, upload time and
                uploader, and for each original the access-log entries whose fingerprints it
                was checked against
-""" + HOW_TO_CHECK
-ALTERED = _("A document of this export is not the file its upload recorded, so no export was made. The record or "
-            "the store has been altered: tell the administrator.")
+"""
+    + HOW_TO_CHECK
+)
+ALTERED = _(
+    "A document of this export is not the file its upload recorded, so no export was made. The record or "
+    "the store has been altered: tell the administrator."
+)
 
 
 def _linked_documents(db: Session, actor: Actor, person: Person) -> list[tuple[Document, list[str]]]:
@@ -82,19 +88,35 @@ def _document_record(db: Session, actor: Actor, document: Document, roles: list[
 
 
 def _case_records(db: Session, actor: Actor, person_id: str) -> list[dict[str, Any]]:
-    return [{"id": case.id, "reference": case.reference, "title": case.title,
-             "court_case_number": case.court_case_number, "open": case.is_open,
-             "opened_at": case.created_at.isoformat(), "person_added_at": link.added_at.isoformat()}
-            for case, link in cases.cases_of_person(db, actor, person_id)]
+    return [
+        {
+            "id": case.id,
+            "reference": case.reference,
+            "title": case.title,
+            "court_case_number": case.court_case_number,
+            "open": case.is_open,
+            "opened_at": case.created_at.isoformat(),
+            "person_added_at": link.added_at.isoformat(),
+        }
+        for case, link in cases.cases_of_person(db, actor, person_id)
+    ]
 
 
 def _access_entry(event: AuditEvent, held: set[str], words: Words) -> dict[str, Any]:
     """One entry of the person's access report; the target's id only when the export holds the target."""
-    return {"seq": event.seq, "at": format_time(event.at), "actor": event.actor_name, "action": event.action,
-            "what": str(words(event.action, "action")), "outcome": event.outcome, "target_type": event.target_type,
-            "target_id": event.target_id if event.target_id in held else None,
-            "emergency": event.action == Action.EMERGENCY_ACCESS or bool(event.reason), "reason": event.reason,
-            "hash": event.hash}
+    return {
+        "seq": event.seq,
+        "at": format_time(event.at),
+        "actor": event.actor_name,
+        "action": event.action,
+        "what": str(words(event.action, "action")),
+        "outcome": event.outcome,
+        "target_type": event.target_type,
+        "target_id": event.target_id if event.target_id in held else None,
+        "emergency": event.action == Action.EMERGENCY_ACCESS or bool(event.reason),
+        "reason": event.reason,
+        "hash": event.hash,
+    }
 
 
 def _person(db: Session, actor: Actor, person_id: str) -> tuple[Person, str]:
@@ -102,14 +124,25 @@ def _person(db: Session, actor: Actor, person_id: str) -> tuple[Person, str]:
     reason = cases.require_person_visible(db, actor, person_id, Action.PERSON_EXPORTED)
     person = db.get(Person, person_id)
     if person is None:
-        raise NotFound(str(_("No such person.")),
-                       audit=AuditNote(Action.PERSON_EXPORTED, target_type="person", target_id=person_id,
-                                       details={"reason": "no such person"}))
+        raise NotFound(
+            str(_("No such person.")),
+            audit=AuditNote(
+                Action.PERSON_EXPORTED, target_type="person", target_id=person_id, details={"reason": "no such person"}
+            ),
+        )
     return person, reason
 
 
-def export_person(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519PrivateKey, person_id: str, *,
-                  workdir: str | None = None, words: Words = as_stored) -> SignedZip:
+def export_person(
+    db: Session,
+    actor: Actor,
+    store: EncryptedStore,
+    key: Ed25519PrivateKey,
+    person_id: str,
+    *,
+    workdir: str | None = None,
+    words: Words = as_stored,
+) -> SignedZip:
     """A signed ZIP of everything held about one person; the caller sends it and then closes ``file``.
 
     ``words`` puts a log action in the reader's language (``registry.web.labels.label``). Past a few megabytes
@@ -121,36 +154,75 @@ def export_person(db: Session, actor: Actor, store: EncryptedStore, key: Ed25519
     relationships = kinship.relationships_of_person(db, actor, person.id)
     linked = _linked_documents(db, actor, person)
     found = [document for document, _roles in linked]
-    restorations = (restoration.requests_of_person(db, actor, person.id)
-                    if actor.can(Permission.RESTORATION_READ) else [])
+    restorations = (
+        restoration.requests_of_person(db, actor, person.id) if actor.can(Permission.RESTORATION_READ) else []
+    )
     records = [_document_record(db, actor, document, roles) for document, roles in linked]
-    named = ({person.id} | {p for r in [*relationships, *restorations] for p in r.person_ids}
-             | {link["person_id"] for d in records for link in d["persons"]})
+    named = (
+        {person.id}
+        | {p for r in [*relationships, *restorations] for p in r.person_ids}
+        | {link["person_id"] for d in records for link in d["persons"]}
+    )
     with ArchiveWriter(key, workdir, action=Action.PERSON_EXPORTED, altered=ALTERED) as writer:
         writer.add_bytes("README.txt", README.encode(), kind="readme")
         writer.add_documents(db, actor, store, found, viewing_copies=True)
         request_persons, clerks = restoration.context_for(db, restorations)
         hidden = restoration.hidden_evidence(db, actor, restorations)
         their_cases = _case_records(db, actor, person.id)
-        writer.add_bytes("person.json", json_bytes({
-            "person": {**persons.person_json(person, actor), "registered_at": person.created_at.isoformat(),
-                       "updated_at": person.updated_at.isoformat()},
-            "cases": their_cases, "documents": records, "structured_evidence": structured_evidence(db, actor, found),
-            "relationships": [relationship_record(db, actor, r) for r in relationships],
-            "restorations": [restoration.request_json(r, actor, request_persons, clerks, hidden)
-                             for r in restorations],
-            "other_persons": [kinship.person_label(p) for i, p in sorted(kinship.persons_by_id(db, named).items())
-                              if i != person.id],
-        }), kind="person")
-        held = (named | {d.id for d in found} | {r.id for r in relationships} | {r.id for r in restorations}
-                | {c["id"] for c in their_cases})
+        writer.add_bytes(
+            "person.json",
+            json_bytes(
+                {
+                    "person": {
+                        **persons.person_json(person, actor),
+                        "registered_at": person.created_at.isoformat(),
+                        "updated_at": person.updated_at.isoformat(),
+                    },
+                    "cases": their_cases,
+                    "documents": records,
+                    "structured_evidence": structured_evidence(db, actor, found),
+                    "relationships": [relationship_record(db, actor, r) for r in relationships],
+                    "restorations": [
+                        restoration.request_json(r, actor, request_persons, clerks, hidden) for r in restorations
+                    ],
+                    "other_persons": [
+                        kinship.person_label(p)
+                        for i, p in sorted(kinship.persons_by_id(db, named).items())
+                        if i != person.id
+                    ],
+                }
+            ),
+            kind="person",
+        )
+        held = (
+            named
+            | {d.id for d in found}
+            | {r.id for r in relationships}
+            | {r.id for r in restorations}
+            | {c["id"] for c in their_cases}
+        )
         report = [_access_entry(event, held, words) for event in events_naming(db, person.id)]
         writer.add_bytes("access_report.json", json_bytes(report), kind="access_report")
-        signed = writer.sign(actor, {
-            "format": PERSON_EXPORT_FORMAT,
-            "subject": {"type": "person", "id": person.id, "registry_number": person.registry_number},
-        }, f"person-export-{person.id[:8]}")
-    record(db, actor, Action.PERSON_EXPORTED, target_type="person", target_id=person.id, person_ids=named,
-           reason=reason, details={"manifest_sha256": signed.manifest_sha256, "files": len(writer.files),
-                                   "documents": [d.id for d in found]})
+        signed = writer.sign(
+            actor,
+            {
+                "format": PERSON_EXPORT_FORMAT,
+                "subject": {"type": "person", "id": person.id, "registry_number": person.registry_number},
+            },
+            f"person-export-{person.id[:8]}",
+        )
+    record(
+        db,
+        actor,
+        Action.PERSON_EXPORTED,
+        target_type="person",
+        target_id=person.id,
+        person_ids=named,
+        reason=reason,
+        details={
+            "manifest_sha256": signed.manifest_sha256,
+            "files": len(writer.files),
+            "documents": [d.id for d in found],
+        },
+    )
     return signed

@@ -63,6 +63,7 @@ Writing: one transaction; persons, names and search keys inserted in batches of
 SHA-256 of the file and one import id shared by the batches of a file; an import of
 up to ``BATCH`` persons is one event.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -187,10 +188,11 @@ class CheckedRows:
 
 # ---------------------------------------------------------------- reading the file
 
+
 def _decode(data: bytes) -> tuple[str, str]:
     """The text and the encoding it was read with."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
     if b"\x00" in data:
@@ -210,8 +212,9 @@ def read_csv(data: bytes) -> CsvFile:
     try:
         text, encoding = _decode(data)
     except UnicodeError:
-        raise ImportRefused(str(_("The file cannot be read as UTF-8 or Windows-1251 text. Save it as "
-                                  "\"CSV UTF-8\".")), []) from None
+        raise ImportRefused(
+            str(_('The file cannot be read as UTF-8 or Windows-1251 text. Save it as "CSV UTF-8".')), []
+        ) from None
     header_line = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = _delimiter(header_line)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
@@ -254,14 +257,30 @@ def _layout(header: list[str]) -> Layout:
         elif match := _NAME_COLUMN.match(key):
             names.setdefault(match[2] or "", {})[match[1]] = index
         else:
-            problems.append(Rejection(1, cell or f"#{index + 1}", str(_(
-                "Unknown column. Person columns: %(fields)s; name columns: %(names)s, optionally with a "
-                "suffix such as _latin.", fields=", ".join(EDITABLE_FIELDS), names=", ".join(NAME_PARTS)))))
+            problems.append(
+                Rejection(
+                    1,
+                    cell or f"#{index + 1}",
+                    str(
+                        _(
+                            "Unknown column. Person columns: %(fields)s; name columns: %(names)s, optionally with a "
+                            "suffix such as _latin.",
+                            fields=", ".join(EDITABLE_FIELDS),
+                            names=", ".join(NAME_PARTS),
+                        )
+                    ),
+                )
+            )
     sets = sorted((NameColumns(suffix, cells) for suffix, cells in names.items()), key=lambda s: s.suffix != "")
     for name_set in sets:
         if not any(part in name_set.cells for part in _NAME_WORDS):
-            problems.append(Rejection(1, name_set.column(next(iter(name_set.cells))), str(_(
-                "This name has no family_name, given_name or patronymic column."))))
+            problems.append(
+                Rejection(
+                    1,
+                    name_set.column(next(iter(name_set.cells))),
+                    str(_("This name has no family_name, given_name or patronymic column.")),
+                )
+            )
     if not any("family_name" in s.cells or "given_name" in s.cells for s in sets):
         problems.append(Rejection(1, "family_name", str(_("Add a family_name or given_name column."))))
     if problems:
@@ -270,6 +289,7 @@ def _layout(header: list[str]) -> Layout:
 
 
 # ---------------------------------------------------------------- checking rows
+
 
 def check_rows(table: CsvFile, progress: Progress = _ignore) -> CheckedRows:
     """Check every row with the registration rules; nothing is written."""
@@ -287,9 +307,20 @@ def check_rows(table: CsvFile, progress: Progress = _ignore) -> CheckedRows:
 
 def _check_row(layout: Layout, line: int, cells: list[str]) -> PersonRow | list[Rejection]:
     if len(cells) != layout.width:
-        return [Rejection(line, "", str(_(
-            "This line has %(cells)d cells but the header has %(columns)d. Is a value with the delimiter "
-            "in it missing its quotes?", cells=len(cells), columns=layout.width)))]
+        return [
+            Rejection(
+                line,
+                "",
+                str(
+                    _(
+                        "This line has %(cells)d cells but the header has %(columns)d. Is a value with the delimiter "
+                        "in it missing its quotes?",
+                        cells=len(cells),
+                        columns=layout.width,
+                    )
+                ),
+            )
+        ]
     values = [c.strip() for c in cells]
     data = _person_data(layout, values)
     items = _name_items(layout, values)
@@ -343,8 +374,9 @@ def _name_items(layout: Layout, values: list[str]) -> list[tuple[dict[str, str],
     return items
 
 
-def _name_problems(line: int, items: list[tuple[dict[str, str], NameColumns]], layout: Layout,
-                   whole: ValidationFailed) -> list[Rejection]:
+def _name_problems(
+    line: int, items: list[tuple[dict[str, str], NameColumns]], layout: Layout, whole: ValidationFailed
+) -> list[Rejection]:
     """The bad cells of each name; a problem of the names together is put on the first name."""
     problems = [problem for item, name_set in items for problem in _one_name_problems(line, item, name_set)]
     return problems or [Rejection(line, layout.names[0].column("family_name"), whole.message)]
@@ -367,8 +399,10 @@ def _one_name_problems(line: int, item: dict[str, str], name_set: NameColumns) -
 
 # ---------------------------------------------------------------- writing
 
-def import_persons(db: Session, who: AuditSubject, checked: CheckedRows, *, skip_invalid: bool = False,
-                   progress: Progress = _ignore) -> list[str]:
+
+def import_persons(
+    db: Session, who: AuditSubject, checked: CheckedRows, *, skip_invalid: bool = False, progress: Progress = _ignore
+) -> list[str]:
     """Insert the checked persons in batches inside the caller's transaction; returns their ids.
 
     Refuses the whole file if any row was rejected, unless ``skip_invalid``.
@@ -376,27 +410,49 @@ def import_persons(db: Session, who: AuditSubject, checked: CheckedRows, *, skip
     if isinstance(who, Actor) and not who.can(Permission.PERSON_IMPORT):
         raise Forbidden(str(_("Your role cannot import persons.")))
     if checked.rejected and not skip_invalid:
-        raise ImportRefused(str(_("%(bad)d of %(rows)d rows have problems; nothing was imported.",
-                                  bad=checked.rejected_lines, rows=checked.rows)), checked.rejected)
+        raise ImportRefused(
+            str(
+                _(
+                    "%(bad)d of %(rows)d rows have problems; nothing was imported.",
+                    bad=checked.rejected_lines,
+                    rows=checked.rows,
+                )
+            ),
+            checked.rejected,
+        )
     if not checked.persons:
         raise ImportRefused(str(_("No row can be imported.")), checked.rejected)
     import_id, now, numbers = new_id(), utcnow(), set[str]()
-    batches = [checked.persons[i:i + BATCH] for i in range(0, len(checked.persons), BATCH)]
+    batches = [checked.persons[i : i + BATCH] for i in range(0, len(checked.persons), BATCH)]
     ids: list[str] = []
     for number, batch in enumerate(batches, 1):
         batch_ids = _insert_batch(db, batch, now, numbers)
-        record(db, who, Action.PERSONS_IMPORTED, target_type="person_import", target_id=import_id,
-               person_ids=batch_ids,
-               details={"persons": len(batch_ids), "total": len(checked.persons), "batch": number,
-                        "batches": len(batches), "rejected_rows": checked.rejected_lines,
-                        "file_sha256": checked.sha256})
+        record(
+            db,
+            who,
+            Action.PERSONS_IMPORTED,
+            target_type="person_import",
+            target_id=import_id,
+            person_ids=batch_ids,
+            details={
+                "persons": len(batch_ids),
+                "total": len(checked.persons),
+                "batch": number,
+                "batches": len(batches),
+                "rejected_rows": checked.rejected_lines,
+                "file_sha256": checked.sha256,
+            },
+        )
         ids.extend(batch_ids)
         progress(len(batch))
     return ids
 
 
-_PERSON_DEFAULTS = {name: (column.default.arg if column.default is not None else None)
-                    for name, column in Person.__table__.columns.items() if name in EDITABLE_FIELDS}
+_PERSON_DEFAULTS = {
+    name: (column.default.arg if column.default is not None else None)
+    for name, column in Person.__table__.columns.items()
+    if name in EDITABLE_FIELDS
+}
 
 
 def _insert_batch(db: Session, batch: list[PersonRow], now: datetime, numbers: set[str]) -> list[str]:
@@ -406,21 +462,58 @@ def _insert_batch(db: Session, batch: list[PersonRow], now: datetime, numbers: s
     keys: list[dict[str, str]] = []
     match_keys: list[dict[str, str]] = []
     for row in batch:
-        person = Person(id=new_id(), registry_number=_unused_number(db, numbers), names=[
-            PersonName(id=new_id(), position=i, kind=n.kind, script=n.script,
-                       family_name=n.family_name, given_name=n.given_name, patronymic=n.patronymic,
-                       is_official=n.is_official) for i, n in enumerate(row.names)])
-        persons.append({**_PERSON_DEFAULTS, **row.fields, "id": person.id,
-                        "registry_number": person.registry_number, "created_at": now, "updated_at": now,
-                        "revision": 1})
-        names.extend({"id": n.id, "person_id": person.id, "position": n.position, "kind": n.kind,
-                      "script": n.script, "family_name": n.family_name, "given_name": n.given_name,
-                      "patronymic": n.patronymic, "is_official": n.is_official} for n in person.names)
+        person = Person(
+            id=new_id(),
+            registry_number=_unused_number(db, numbers),
+            names=[
+                PersonName(
+                    id=new_id(),
+                    position=i,
+                    kind=n.kind,
+                    script=n.script,
+                    family_name=n.family_name,
+                    given_name=n.given_name,
+                    patronymic=n.patronymic,
+                    is_official=n.is_official,
+                )
+                for i, n in enumerate(row.names)
+            ],
+        )
+        persons.append(
+            {
+                **_PERSON_DEFAULTS,
+                **row.fields,
+                "id": person.id,
+                "registry_number": person.registry_number,
+                "created_at": now,
+                "updated_at": now,
+                "revision": 1,
+            }
+        )
+        names.extend(
+            {
+                "id": n.id,
+                "person_id": person.id,
+                "position": n.position,
+                "kind": n.kind,
+                "script": n.script,
+                "family_name": n.family_name,
+                "given_name": n.given_name,
+                "patronymic": n.patronymic,
+                "is_official": n.is_official,
+            }
+            for n in person.names
+        )
         keys.extend({"person_id": k.person_id, "key": k.key} for k in _search_keys(person))
         fields = {**_PERSON_DEFAULTS, **row.fields}
-        match_keys.extend({"person_id": person.id, "key": k} for k in blocking_keys(
-            [(n.family_name, n.given_name, n.patronymic) for n in row.names], fields.get("birth_date"),
-            fields.get("birth_date_precision") or "unknown"))
+        match_keys.extend(
+            {"person_id": person.id, "key": k}
+            for k in blocking_keys(
+                [(n.family_name, n.given_name, n.patronymic) for n in row.names],
+                fields.get("birth_date"),
+                fields.get("birth_date_precision") or "unknown",
+            )
+        )
     for model, rows in ((Person, persons), (PersonName, names), (NameSearchKey, keys), (PersonMatchKey, match_keys)):
         if rows:  # Core: executemany, no unit of work
             db.execute(sa.insert(cast(sa.Table, model.__table__)), rows)
@@ -433,4 +526,3 @@ def _unused_number(db: Session, numbers: set[str]) -> str:
         continue
     numbers.add(number)
     return number
-

@@ -1,4 +1,5 @@
 """Persons and their names in every script they were written in."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -80,7 +81,8 @@ class Person(Base):
     merged_into_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
 
     names: Mapped[list[PersonName]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", lazy="selectin", order_by="PersonName.position")
+        back_populates="person", cascade="all, delete-orphan", lazy="selectin", order_by="PersonName.position"
+    )
 
     __mapper_args__ = {"version_id_col": revision}
 
@@ -97,8 +99,7 @@ class PersonName(Base):
     __tablename__ = "person_names"
 
     id: Mapped[str] = uuid_pk()
-    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
-                                           index=True)
+    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True)
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     kind: Mapped[str] = mapped_column(sa.String(24), nullable=False, default=NameKind.OFFICIAL)
     script: Mapped[str] = mapped_column(sa.String(16), nullable=False, default=Script.CYRILLIC)
@@ -120,9 +121,9 @@ class NameSearchKey(Base):
     __table_args__ = (sa.Index("ix_name_search_keys_key", "key", "person_id"),)
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
-                                           index=True)
+    person_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True)
     # "l:" + Latin word form, or "p:" + phonetic key: one index serves prefix and equality lookups.
     # Binary collation on PostgreSQL: a prefix must be a contiguous index range, whatever the locale.
-    key: Mapped[str] = mapped_column(sa.String(120).with_variant(sa.String(120, collation="C"), "postgresql"),
-                                     nullable=False)
+    key: Mapped[str] = mapped_column(
+        sa.String(120).with_variant(sa.String(120, collation="C"), "postgresql"), nullable=False
+    )

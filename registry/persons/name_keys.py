@@ -39,6 +39,7 @@ Known limits (chosen, not overlooked):
   meet when the split word is ``Abd`` (``Abd al-Rahman``, ``عبد الله``).
 * The 2017 Kazakh apostrophe alphabet (``s'`` for ш) is read as plain ``s``.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,21 +53,69 @@ PHONETIC_PREFIX_MIN = 3
 # removed so the word stays whole: Ol'ga = Olga, Gʻulomov = Gulomov. (Format and bidi
 # controls are removed later, with the accents.)
 _DROP_JOINERS = str.maketrans(
-    "", "", "'`\u00b4\u02b9\u02ba\u02bb\u02bc\u02bd\u02c8\u2018\u2019\u201b\u2032\u2033\uff07\uff40\u0640")
+    "", "", "'`\u00b4\u02b9\u02ba\u02bb\u02bc\u02bd\u02c8\u2018\u2019\u201b\u2032\u2033\uff07\uff40\u0640"
+)
 
 # Russian: ICAO 9303 as in passports, except я/ю as ya/yu (the common Kazakh usage)
 # and ё as e (Russian texts often write е for ё, Артём = Артем).
 # Kazakh letters as in Kazakh passports (ә a, ғ g, қ k, ң n, ө o, ұ u, ү u, һ h, і i).
 # A few Ukrainian, Tatar, Uzbek and Tajik letters that appear in Central Asian records.
 _CYRILLIC = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ё": "e",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "i",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "kh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shch",
+    "ъ": "",
+    "ы": "y",
+    "ь": "",
+    "э": "e",
+    "ю": "yu",
     "я": "ya",
-    "ә": "a", "ғ": "g", "қ": "k", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i",
-    "є": "ye", "ї": "yi", "ґ": "g", "ў": "u", "ҳ": "h", "җ": "zh", "ҷ": "j", "ӣ": "i",
-    "ӯ": "u", "ҡ": "k", "ҙ": "z", "ҫ": "s", "ӏ": "",
+    "ә": "a",
+    "ғ": "g",
+    "қ": "k",
+    "ң": "n",
+    "ө": "o",
+    "ұ": "u",
+    "ү": "u",
+    "һ": "h",
+    "і": "i",
+    "є": "ye",
+    "ї": "yi",
+    "ґ": "g",
+    "ў": "u",
+    "ҳ": "h",
+    "җ": "zh",
+    "ҷ": "j",
+    "ӣ": "i",
+    "ӯ": "u",
+    "ҡ": "k",
+    "ҙ": "z",
+    "ҫ": "s",
+    "ӏ": "",
 }
 
 # Arabic consonants as Kazakh, Turkish and Persian speakers say them (ث s, ذ z, ظ z),
@@ -75,20 +124,81 @@ _CYRILLIC = {
 # become vowels because عمر, علي, إبراهيم start with a vowel sound. Persian and the
 # Kazakh Arabic alphabet (used in Xinjiang) add پ چ ژ گ ک ی and ۇ ٷ ۆ ە ڭ ۋ.
 _ARABIC = {
-    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ٱ": "a", "ء": "", "ؤ": "u", "ئ": "i",
-    "ب": "b", "ت": "t", "ة": "a", "ث": "s", "ج": "j", "ح": "h", "خ": "kh", "د": "d",
-    "ذ": "z", "ر": "r", "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t",
-    "ظ": "z", "ع": "a", "غ": "gh", "ف": "f", "ق": "q", "ك": "k", "ل": "l", "م": "m",
-    "ن": "n", "ه": "h", "و": "u", "ى": "a", "ي": "i", "\u0670": "a",
-    "پ": "p", "چ": "ch", "ژ": "zh", "گ": "g", "ک": "k", "ی": "i", "ہ": "h", "ھ": "h", "ے": "e",
-    "ۇ": "u", "ٷ": "u", "ۆ": "o", "ە": "e", "ڭ": "n", "ۋ": "v", "\u0674": "",
+    "ا": "a",
+    "أ": "a",
+    "إ": "i",
+    "آ": "a",
+    "ٱ": "a",
+    "ء": "",
+    "ؤ": "u",
+    "ئ": "i",
+    "ب": "b",
+    "ت": "t",
+    "ة": "a",
+    "ث": "s",
+    "ج": "j",
+    "ح": "h",
+    "خ": "kh",
+    "د": "d",
+    "ذ": "z",
+    "ر": "r",
+    "ز": "z",
+    "س": "s",
+    "ش": "sh",
+    "ص": "s",
+    "ض": "d",
+    "ط": "t",
+    "ظ": "z",
+    "ع": "a",
+    "غ": "gh",
+    "ف": "f",
+    "ق": "q",
+    "ك": "k",
+    "ل": "l",
+    "م": "m",
+    "ن": "n",
+    "ه": "h",
+    "و": "u",
+    "ى": "a",
+    "ي": "i",
+    "\u0670": "a",
+    "پ": "p",
+    "چ": "ch",
+    "ژ": "zh",
+    "گ": "g",
+    "ک": "k",
+    "ی": "i",
+    "ہ": "h",
+    "ھ": "h",
+    "ے": "e",
+    "ۇ": "u",
+    "ٷ": "u",
+    "ۆ": "o",
+    "ە": "e",
+    "ڭ": "n",
+    "ۋ": "v",
+    "\u0674": "",
 }
 
 # Latin letters that Unicode does not decompose, and the Turkic/Slavic háček and cedilla
 # letters that must not fold to a bare s/c/z: Kazakh and Turkish ş is ш, not с.
 _LATIN = {
-    "ş": "sh", "š": "sh", "ç": "ch", "č": "ch", "ž": "zh", "ı": "i", "ə": "a", "ŋ": "n",
-    "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th", "ł": "l", "ħ": "h",
+    "ş": "sh",
+    "š": "sh",
+    "ç": "ch",
+    "č": "ch",
+    "ž": "zh",
+    "ı": "i",
+    "ə": "a",
+    "ŋ": "n",
+    "ø": "o",
+    "æ": "ae",
+    "œ": "oe",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ł": "l",
+    "ħ": "h",
 }
 
 _LETTERS = str.maketrans({**_CYRILLIC, **_ARABIC, **_LATIN})
@@ -146,11 +256,25 @@ def search_tokens(name: str) -> list[str]:
 # letter: ш w, ж/дж j, ч c, ц q, х h (w, q, c, x are free once their own sounds are mapped).
 _PHONEME = re.compile(r"shch|sch|dzh|sh|zh|dj|ch|ts|kh|gh|ph|th|ck|ng|[cqwx]")
 _PHONEME_LETTER = {
-    "shch": "w", "sch": "w", "sh": "w", "dzh": "j", "zh": "j", "dj": "j", "ch": "c",
-    "ts": "q", "c": "q", "kh": "h", "gh": "g", "ph": "f", "th": "t", "ck": "k",
+    "shch": "w",
+    "sch": "w",
+    "sh": "w",
+    "dzh": "j",
+    "zh": "j",
+    "dj": "j",
+    "ch": "c",
+    "ts": "q",
+    "c": "q",
+    "kh": "h",
+    "gh": "g",
+    "ph": "f",
+    "th": "t",
+    "ck": "k",
     # ң is n in passports and ng elsewhere (Zhenis, Zhengis).
     "ng": "n",
-    "q": "k", "w": "v", "x": "ks",
+    "q": "k",
+    "w": "v",
+    "x": "ks",
 }
 # Voicing is lost at word ends in Kazakh and Russian: Ахмед = Akhmet, Ayub = Ayup.
 _FINAL_DEVOICED = {"d": "t", "b": "p"}
@@ -188,7 +312,7 @@ def phonetic_key(token: str) -> str:
     word = _DOUBLED.sub(r"\1", _ABD_SUN.sub(r"\1", word))
     rest = word.lstrip(_VOWELS)
     body = rest.rstrip(_VOWELS)
-    head, tail = word[:len(word) - len(rest)], rest[len(body):]
+    head, tail = word[: len(word) - len(rest)], rest[len(body) :]
     consonants = _VOWEL.sub("", body)
     if body and not tail:
         consonants = consonants[:-1] + _FINAL_DEVOICED.get(consonants[-1], consonants[-1])

@@ -4,6 +4,7 @@ Every read returns data only after its access-log event is in the transaction;
 fields marked restricted are shown only to roles that register persons, and
 their values never enter the log.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,9 +41,20 @@ from registry.persons.models import (
 )
 from registry.web import listing
 
-EDITABLE_FIELDS = ("sex", "birth_date", "birth_date_precision", "place_of_birth_recorded",
-                   "place_of_birth_designation", "citizenship", "categories", "status", "return_operation",
-                   "return_stage", "centre_or_region", "restricted_notes")
+EDITABLE_FIELDS = (
+    "sex",
+    "birth_date",
+    "birth_date_precision",
+    "place_of_birth_recorded",
+    "place_of_birth_designation",
+    "citizenship",
+    "categories",
+    "status",
+    "return_operation",
+    "return_stage",
+    "centre_or_region",
+    "restricted_notes",
+)
 MAX_CANDIDATES = 100
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
 # What staff type when they copy a registry number from a form or a paper (any case, spaces around the dash).
@@ -54,6 +66,7 @@ def sees_restricted(actor: Actor) -> bool:
 
 
 # ---------------------------------------------------------------- input validation
+
 
 def _choice(enum, value: Any, field: str) -> str:
     try:
@@ -95,8 +108,15 @@ def _categories(value: Any) -> str:
     return " ".join(sorted({_choice(Category, v, "categories") for v in items}))
 
 
-_LIMITS = {"place_of_birth_recorded": 300, "place_of_birth_designation": 300, "citizenship": 64,
-           "return_operation": 100, "return_stage": 100, "centre_or_region": 200, "restricted_notes": 20_000}
+_LIMITS = {
+    "place_of_birth_recorded": 300,
+    "place_of_birth_designation": 300,
+    "citizenship": 64,
+    "return_operation": 100,
+    "return_stage": 100,
+    "centre_or_region": 200,
+    "restricted_notes": 20_000,
+}
 
 
 def clean_person_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +167,8 @@ def clean_names(raw: Any) -> list[NameInput]:
             family_name=_text(item.get("family_name"), "names", 200),
             given_name=_text(item.get("given_name"), "names", 200),
             patronymic=_text(item.get("patronymic"), "names", 200),
-            is_official=bool(item.get("is_official", False)))
+            is_official=bool(item.get("is_official", False)),
+        )
         if not (name.family_name or name.given_name):
             raise validation(names=str(_("Each name needs a family name or a given name.")))
         names.append(name)
@@ -160,6 +181,7 @@ def clean_names(raw: Any) -> list[NameInput]:
 
 
 # ---------------------------------------------------------------- writing
+
 
 def _new_registry_number(db: Session) -> str:
     year = date.today().year
@@ -180,9 +202,18 @@ def _search_keys(person: Person) -> list[NameSearchKey]:
 
 
 def _replace_names(db: Session, person: Person, names: list[NameInput]) -> None:
-    person.names = [PersonName(position=i, kind=n.kind, script=n.script, family_name=n.family_name,
-                               given_name=n.given_name, patronymic=n.patronymic, is_official=n.is_official)
-                    for i, n in enumerate(names)]
+    person.names = [
+        PersonName(
+            position=i,
+            kind=n.kind,
+            script=n.script,
+            family_name=n.family_name,
+            given_name=n.given_name,
+            patronymic=n.patronymic,
+            is_official=n.is_official,
+        )
+        for i, n in enumerate(names)
+    ]
     db.flush()
     refresh_search_keys(db, person)
 
@@ -202,8 +233,15 @@ def create_person(db: Session, actor: Actor, data: dict[str, Any]) -> Person:
     _replace_names(db, person, names)
     store_keys(db, person)
     matching.queue_candidates(db, person.id)  # possible same persons wait for a clerk's review
-    record(db, actor, Action.PERSON_CREATED, target_type="person", target_id=person.id, person_ids=[person.id],
-           details={"fields": sorted(fields), "names": len(names)})
+    record(
+        db,
+        actor,
+        Action.PERSON_CREATED,
+        target_type="person",
+        target_id=person.id,
+        person_ids=[person.id],
+        details={"fields": sorted(fields), "names": len(names)},
+    )
     return person
 
 
@@ -223,12 +261,20 @@ def update_person(db: Session, actor: Actor, person_id: str, data: dict[str, Any
     if {"names", "birth_date", "birth_date_precision"} & set(changed):
         store_keys(db, person)
         matching.queue_candidates(db, person.id)
-    record(db, actor, Action.PERSON_UPDATED, target_type="person", target_id=person.id, person_ids=[person.id],
-           details={"changed": sorted(changed)})  # names only: auditors read no personal values
+    record(
+        db,
+        actor,
+        Action.PERSON_UPDATED,
+        target_type="person",
+        target_id=person.id,
+        person_ids=[person.id],
+        details={"changed": sorted(changed)},
+    )  # names only: auditors read no personal values
     return person
 
 
 # ---------------------------------------------------------------- reading
+
 
 def get_person(db: Session, actor: Actor, person_id: str, *, log: bool = True) -> Person:
     reason = cases.require_person_visible(db, actor, person_id, Action.PERSON_VIEWED)
@@ -236,8 +282,15 @@ def get_person(db: Session, actor: Actor, person_id: str, *, log: bool = True) -
     if person is None:
         raise NotFound(str(_("No such person.")))
     if log:
-        record(db, actor, Action.PERSON_VIEWED, target_type="person", target_id=person.id,
-               person_ids=[person.id], reason=reason)
+        record(
+            db,
+            actor,
+            Action.PERSON_VIEWED,
+            target_type="person",
+            target_id=person.id,
+            person_ids=[person.id],
+            reason=reason,
+        )
     return person
 
 
@@ -326,13 +379,19 @@ def _several_words(db: Session, tokens: list[name_keys.QueryToken], held: Held) 
     """
     whole, parts = _key_counts(db, tokens)
     driver, *others = sorted(tokens, key=lambda t: (whole[t], -len(t.latin)))
-    whole_words = _walk(db, driver, _whole_words(driver), None,
-                        lambda person: [_has_key(person, _whole_words(t), {}) for t in others])
+    whole_words = _walk(
+        db, driver, _whole_words(driver), None, lambda person: [_has_key(person, _whole_words(t), {}) for t in others]
+    )
     if len(whole_words) > MAX_CANDIDATES:
         return whole_words[:MAX_CANDIDATES], True
     driver, *others = sorted(tokens, key=lambda t: (sum(parts[t]), -len(t.latin)))
-    partial = _walk(db, driver, _key_ranges(driver), _DRIVER_ROWS,
-                    lambda person: [_has_key(person, _key_ranges(t), held) for t in others])
+    partial = _walk(
+        db,
+        driver,
+        _key_ranges(driver),
+        _DRIVER_ROWS,
+        lambda person: [_has_key(person, _key_ranges(t), held) for t in others],
+    )
     found = list(dict.fromkeys(whole_words + partial))
     stopped_early = any(n > _DRIVER_ROWS for n in parts[driver]) and not whole_words
     return found[:MAX_CANDIDATES], len(found) > MAX_CANDIDATES or stopped_early
@@ -341,15 +400,26 @@ def _several_words(db: Session, tokens: list[name_keys.QueryToken], held: Held) 
 Checks = Callable[[sa.ColumnElement[str]], list[sa.ColumnElement[bool]]]
 
 
-def _walk(db: Session, token: name_keys.QueryToken, ranges: list[KeyRange], limit: int | None,
-          checks: Checks = lambda person: []) -> list[str]:
+def _walk(
+    db: Session,
+    token: name_keys.QueryToken,
+    ranges: list[KeyRange],
+    limit: int | None,
+    checks: Checks = lambda person: [],
+) -> list[str]:
     """Distinct persons with a key of ``token`` in ``ranges`` who pass ``checks``, at most MAX_CANDIDATES + 1.
 
     Range by range, in key order, which is rank order (the exact word sorts before
     longer words); ``limit`` bounds the keys read per range.
     """
-    branches = [sa.select(NameSearchKey.person_id).where(_in_range(NameSearchKey.key, r)).order_by(NameSearchKey.key)
-                .limit(limit).subquery() for r in ranges]
+    branches = [
+        sa.select(NameSearchKey.person_id)
+        .where(_in_range(NameSearchKey.key, r))
+        .order_by(NameSearchKey.key)
+        .limit(limit)
+        .subquery()
+        for r in ranges
+    ]
     rows = sa.union_all(*(sa.select(b.c.person_id) for b in branches)).subquery()
     query = sa.select(rows.c.person_id).where(*checks(rows.c.person_id)).limit(2 * (MAX_CANDIDATES + 1))
     found: list[str] = []
@@ -366,16 +436,28 @@ def _whole_words(token: name_keys.QueryToken) -> list[KeyRange]:
     return [("l:" + token.latin, None), ("p:" + token.phonetic, None)]
 
 
-def _key_counts(db: Session, tokens: list[name_keys.QueryToken]) -> tuple[dict[name_keys.QueryToken, int],
-                                                                          dict[name_keys.QueryToken, list[int]]]:
+def _key_counts(
+    db: Session, tokens: list[name_keys.QueryToken]
+) -> tuple[dict[name_keys.QueryToken, int], dict[name_keys.QueryToken, list[int]]]:
     """Per word: rows of its whole-word keys (counted up to _WHOLE_WORD_COUNT), and of each of its ranges
     (up to _DRIVER_ROWS + 1, which says whether reading a range stops early)."""
-    plan = [(t, whole, r) for t in tokens for whole, ranges in ((True, _whole_words(t)), (False, _key_ranges(t)))
-            for r in ranges]
-    counted = [sa.select(sa.func.count()).select_from(
-        sa.select(NameSearchKey.person_id).where(_in_range(NameSearchKey.key, r))
-        .limit(_WHOLE_WORD_COUNT if whole else _DRIVER_ROWS + 1).subquery()).scalar_subquery()
-        for _, whole, r in plan]
+    plan = [
+        (t, whole, r)
+        for t in tokens
+        for whole, ranges in ((True, _whole_words(t)), (False, _key_ranges(t)))
+        for r in ranges
+    ]
+    counted = [
+        sa.select(sa.func.count())
+        .select_from(
+            sa.select(NameSearchKey.person_id)
+            .where(_in_range(NameSearchKey.key, r))
+            .limit(_WHOLE_WORD_COUNT if whole else _DRIVER_ROWS + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        for _, whole, r in plan
+    ]
     whole_rows: dict[name_keys.QueryToken, int] = dict.fromkeys(tokens, 0)
     part_rows: dict[name_keys.QueryToken, list[int]] = {t: [] for t in tokens}
     for (token, whole, _range), count in zip(plan, db.execute(sa.select(*counted)).one(), strict=True):
@@ -398,8 +480,12 @@ def _has_key(person_id: sa.ColumnElement[str], ranges: list[KeyRange], held: Hel
     known = [[low] if high is None else held.get((low, high)) for low, high in ranges]
     if all(keys is not None for keys in known):
         return sa.exists().where(own.key.in_([k for keys in known for k in keys or ()]), own.person_id == person_id)
-    return sa.exists().where(own.person_id == person_id, sa.or_(*(
-        own.key == low if high is None else sa.func.substr(own.key, 1, len(low)) == low for low, high in ranges)))
+    return sa.exists().where(
+        own.person_id == person_id,
+        sa.or_(
+            *(own.key == low if high is None else sa.func.substr(own.key, 1, len(low)) == low for low, high in ranges)
+        ),
+    )
 
 
 def _keys_held(db: Session, ranges: list[KeyRange]) -> Held:
@@ -425,14 +511,26 @@ def _next_keys(index: int, key_range: KeyRange) -> sa.Select:
     PostgreSQL would answer min() over a range it misjudges as tiny by reading all of it)."""
     low, high = key_range
     start = sa.orm.aliased(NameSearchKey)
-    walk = sa.select(sa.select(start.key).where(start.key >= low, start.key < high).order_by(start.key).limit(1)
-                     .scalar_subquery().label("key"), sa.literal_column("1").label("step")
-                     ).cte(f"walk{index}", recursive=True)
+    walk = sa.select(
+        sa.select(start.key)
+        .where(start.key >= low, start.key < high)
+        .order_by(start.key)
+        .limit(1)
+        .scalar_subquery()
+        .label("key"),
+        sa.literal_column("1").label("step"),
+    ).cte(f"walk{index}", recursive=True)
     following = sa.orm.aliased(NameSearchKey)
-    walk = walk.union_all(sa.select(
-        sa.select(following.key).where(following.key > walk.c.key, following.key < high).order_by(following.key)
-        .limit(1).scalar_subquery(), walk.c.step + sa.literal_column("1")
-    ).where(walk.c.key.is_not(None), walk.c.step <= _FEW_KEYS))
+    walk = walk.union_all(
+        sa.select(
+            sa.select(following.key)
+            .where(following.key > walk.c.key, following.key < high)
+            .order_by(following.key)
+            .limit(1)
+            .scalar_subquery(),
+            walk.c.step + sa.literal_column("1"),
+        ).where(walk.c.key.is_not(None), walk.c.step <= _FEW_KEYS)
+    )
     return sa.select(sa.literal_column(str(index)), walk.c.key).where(walk.c.key.is_not(None))
 
 
@@ -447,8 +545,9 @@ def _key_ranges(token: name_keys.QueryToken) -> list[KeyRange]:
     return [(latin, latin + "{"), (phonetic, sound_end)]
 
 
-def _in_range(column: sa.ColumnElement[str] | sa.orm.InstrumentedAttribute[str],
-              key_range: KeyRange) -> sa.ColumnElement[bool]:
+def _in_range(
+    column: sa.ColumnElement[str] | sa.orm.InstrumentedAttribute[str], key_range: KeyRange
+) -> sa.ColumnElement[bool]:
     low, high = key_range
     return column == low if high is None else sa.and_(column >= low, column < high)
 
@@ -456,21 +555,32 @@ def _in_range(column: sa.ColumnElement[str] | sa.orm.InstrumentedAttribute[str],
 # The person list: its orders and filters (registry.web.listing). Region and stage are free text as typed on
 # the record, matched whole (the page offers the values the caller's persons have); a case is one of the caller's.
 PERSON_LIST = listing.ListSpec(
-    sorts=("registry_number", "name", "born", "status", "registered"), default_sort="",
-    filters={"status": tuple(PersonStatus), "category": tuple(Category), "region": None, "stage": None,
-             "case": None})
+    sorts=("registry_number", "name", "born", "status", "registered"),
+    default_sort="",
+    filters={"status": tuple(PersonStatus), "category": tuple(Category), "region": None, "stage": None, "case": None},
+)
 DEFAULT_ORDER = "-registered"  # without a query; with one, best match first
 
 
 def _official_name() -> sa.ScalarSelect:
     """The name a person is listed under (as ``Person.official_name``), for sorting in SQL."""
-    return (sa.select(PersonName.family_name + " " + PersonName.given_name).where(PersonName.person_id == Person.id)
-            .order_by(PersonName.is_official.desc(), PersonName.position).limit(1).scalar_subquery())
+    return (
+        sa.select(PersonName.family_name + " " + PersonName.given_name)
+        .where(PersonName.person_id == Person.id)
+        .order_by(PersonName.is_official.desc(), PersonName.position)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _sort_columns() -> dict[str, list[sa.ColumnElement[Any]]]:
-    return {"registry_number": [Person.registry_number], "name": [_official_name()],
-            "born": [Person.birth_date], "status": [Person.status], "registered": [Person.created_at]}
+    return {
+        "registry_number": [Person.registry_number],
+        "name": [_official_name()],
+        "born": [Person.birth_date],
+        "status": [Person.status],
+        "registered": [Person.created_at],
+    }
 
 
 def _filtered(db: Session, actor: Actor, query: sa.Select, filters: Mapping[str, str]) -> sa.Select:
@@ -487,16 +597,17 @@ def _filtered(db: Session, actor: Actor, query: sa.Select, filters: Mapping[str,
     if filters.get("case"):
         if filters["case"] not in {c.id for c in cases.cases_for(db, actor)}:
             raise validation(case=str(_("Choose one of your cases.")))
-        query = query.where(Person.id.in_(sa.select(CasePerson.person_id).where(
-            CasePerson.case_id == filters["case"])))
+        query = query.where(Person.id.in_(sa.select(CasePerson.person_id).where(CasePerson.case_id == filters["case"])))
     return query
 
 
 def list_choices(db: Session, actor: Actor) -> dict[str, list[str]]:
     """The regions and return stages written on the records of persons the caller may see: the filters' choices."""
     base = _visible(sa.select(Person), actor).subquery()
-    return {name: list(db.scalars(sa.select(column).distinct().where(column != "").order_by(column).limit(200)))
-            for name, column in (("region", base.c.centre_or_region), ("stage", base.c.return_stage))}
+    return {
+        name: list(db.scalars(sa.select(column).distinct().where(column != "").order_by(column).limit(200)))
+        for name, column in (("region", base.c.centre_or_region), ("stage", base.c.return_stage))
+    }
 
 
 @dataclass
@@ -508,8 +619,16 @@ class SearchPage(listing.ListPage[Person]):
         return self.items
 
 
-def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: int = 25, *, sort: str = "",
-                   filters: Mapping[str, str] | None = None) -> SearchPage:
+def search_persons(
+    db: Session,
+    actor: Actor,
+    q: str,
+    page: int = 1,
+    per_page: int = 25,
+    *,
+    sort: str = "",
+    filters: Mapping[str, str] | None = None,
+) -> SearchPage:
     """Persons the caller may see: those ``q`` finds (by name, best first, or by registry number), or all;
     narrowed by ``filters`` and in the order ``sort`` names (see ``PERSON_LIST``)."""
     q = (q or "").strip()[:200]
@@ -529,10 +648,16 @@ def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: i
         if not wanted.sort:  # best match first: the candidates are few (MAX_CANDIDATES), ranked in Python
             kept = set(db.scalars(_filtered(db, actor, sa.select(Person.id).where(Person.id.in_(ranked)), filters)))
             ranked = [i for i in ranked if i in kept]
-            shown_ids = ranked[(page - 1) * per_page: page * per_page]
+            shown_ids = ranked[(page - 1) * per_page : page * per_page]
             by_id = {p.id: p for p in db.scalars(sa.select(Person).where(Person.id.in_(shown_ids)))}
-            return _logged(db, actor, SearchPage([by_id[i] for i in shown_ids], len(ranked), page, per_page,
-                                                 truncated), q, number, filters)
+            return _logged(
+                db,
+                actor,
+                SearchPage([by_id[i] for i in shown_ids], len(ranked), page, per_page, truncated),
+                q,
+                number,
+                filters,
+            )
         query = sa.select(Person).where(Person.id.in_(ranked))
     else:
         query = _visible(sa.select(Person), actor)
@@ -541,13 +666,24 @@ def search_persons(db: Session, actor: Actor, q: str, page: int = 1, per_page: i
     return _logged(db, actor, SearchPage(found.items, found.total, page, per_page, truncated), q, number, filters)
 
 
-def _logged(db: Session, actor: Actor, result: SearchPage, q: str, number: str | None,
-            filters: Mapping[str, str]) -> SearchPage:
+def _logged(
+    db: Session, actor: Actor, result: SearchPage, q: str, number: str | None, filters: Mapping[str, str]
+) -> SearchPage:
     """The listed persons are read: one event names them (the filters by name only, not what was chosen)."""
-    record(db, actor, Action.PERSON_SEARCHED, target_type="person_search", person_ids=[p.id for p in result.persons],
-           details={"query_length": len(q), "results": len(result.persons), "page": result.page,
-                    **({"by": "registry_number"} if number else {}),
-                    **({"filters": sorted(filters)} if filters else {})})
+    record(
+        db,
+        actor,
+        Action.PERSON_SEARCHED,
+        target_type="person_search",
+        person_ids=[p.id for p in result.persons],
+        details={
+            "query_length": len(q),
+            "results": len(result.persons),
+            "page": result.page,
+            **({"by": "registry_number"} if number else {}),
+            **({"filters": sorted(filters)} if filters else {}),
+        },
+    )
     return result
 
 
@@ -560,8 +696,11 @@ def _ranked(db: Session, q: str, ids: list[str]) -> list[str]:
         return []
     scores: dict[str, float] = dict.fromkeys(ids, 0.0)
     by_name: dict[str, float] = {}  # many candidates share a name (Akhmetova Aigerim)
-    names = db.execute(sa.select(PersonName.person_id, PersonName.family_name, PersonName.given_name,
-                                 PersonName.patronymic).where(PersonName.person_id.in_(ids)))
+    names = db.execute(
+        sa.select(PersonName.person_id, PersonName.family_name, PersonName.given_name, PersonName.patronymic).where(
+            PersonName.person_id.in_(ids)
+        )
+    )
     for person_id, *parts in names:
         full = " ".join(p for p in parts if p)  # as PersonName.full
         if full not in by_name:
@@ -578,25 +717,55 @@ def case_person_labels(db: Session, actor: Actor, case: Case) -> list[dict[str, 
     # Names only for persons the actor may open (not those of a closed case); registry numbers otherwise.
     named = {p.id for p in people if cases.can_see_person(db, actor, p.id)}
     if named:
-        record(db, actor, Action.PERSON_SEARCHED, target_type="case", target_id=case.id,
-               person_ids=sorted(named), details={"context": "case persons"})
-    return [{"id": p.id, "link": p.id in named,
-             "label": f"{p.registry_number} · {p.official_name.full if p.official_name else ''}" if p.id in named
-             else p.registry_number} for p in people]
+        record(
+            db,
+            actor,
+            Action.PERSON_SEARCHED,
+            target_type="case",
+            target_id=case.id,
+            person_ids=sorted(named),
+            details={"context": "case persons"},
+        )
+    return [
+        {
+            "id": p.id,
+            "link": p.id in named,
+            "label": f"{p.registry_number} · {p.official_name.full if p.official_name else ''}"
+            if p.id in named
+            else p.registry_number,
+        }
+        for p in people
+    ]
 
 
 def person_json(person: Person, actor: Actor) -> dict[str, Any]:
     data = {
-        "id": person.id, "registry_number": person.registry_number, "sex": person.sex,
+        "id": person.id,
+        "registry_number": person.registry_number,
+        "sex": person.sex,
         "birth_date": person.birth_date.isoformat() if person.birth_date else None,
         "birth_date_precision": person.birth_date_precision,
-        "place_of_birth_designation": person.place_of_birth_designation, "citizenship": person.citizenship,
-        "categories": person.category_list, "status": person.status, "return_operation": person.return_operation,
-        "return_stage": person.return_stage, "centre_or_region": person.centre_or_region,
-        "revision": person.revision, "merged_into_id": person.merged_into_id,
-        "names": [{"id": n.id, "kind": n.kind, "script": n.script, "family_name": n.family_name,
-                   "given_name": n.given_name, "patronymic": n.patronymic, "is_official": n.is_official}
-                  for n in person.names],
+        "place_of_birth_designation": person.place_of_birth_designation,
+        "citizenship": person.citizenship,
+        "categories": person.category_list,
+        "status": person.status,
+        "return_operation": person.return_operation,
+        "return_stage": person.return_stage,
+        "centre_or_region": person.centre_or_region,
+        "revision": person.revision,
+        "merged_into_id": person.merged_into_id,
+        "names": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "script": n.script,
+                "family_name": n.family_name,
+                "given_name": n.given_name,
+                "patronymic": n.patronymic,
+                "is_official": n.is_official,
+            }
+            for n in person.names
+        ],
     }
     if sees_restricted(actor):
         data["place_of_birth_recorded"] = person.place_of_birth_recorded

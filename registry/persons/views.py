@@ -1,4 +1,5 @@
 """Person pages: list and search, one person, registration and editing."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -23,34 +24,58 @@ from registry.web.policy import current_actor, requires
 
 bp = Blueprint("persons", __name__, template_folder="templates")
 
-CHOICES = {"sex": list(Sex), "precision": list(DatePrecision), "status": list(PersonStatus),
-           "categories": list(Category), "name_kinds": list(NameKind), "scripts": list(Script)}
+CHOICES = {
+    "sex": list(Sex),
+    "precision": list(DatePrecision),
+    "status": list(PersonStatus),
+    "categories": list(Category),
+    "name_kinds": list(NameKind),
+    "scripts": list(Script),
+}
 
 
 def _form_to_data() -> dict:
     form = request.form
     data = {k: form.get(k, "") for k in service.EDITABLE_FIELDS if k in form}
     data["categories"] = form.getlist("categories")
-    data["names"] = [{"family_name": form.get(f"family_name_{i}", ""), "given_name": form.get(f"given_name_{i}", ""),
-                      "patronymic": form.get(f"patronymic_{i}", ""), "kind": form.get(f"kind_{i}", "official"),
-                      "script": form.get(f"script_{i}", "cyrillic"), "is_official": i == 0}
-                     for i in range(3) if form.get(f"family_name_{i}") or form.get(f"given_name_{i}")]
+    data["names"] = [
+        {
+            "family_name": form.get(f"family_name_{i}", ""),
+            "given_name": form.get(f"given_name_{i}", ""),
+            "patronymic": form.get(f"patronymic_{i}", ""),
+            "kind": form.get(f"kind_{i}", "official"),
+            "script": form.get(f"script_{i}", "cyrillic"),
+            "is_official": i == 0,
+        }
+        for i in range(3)
+        if form.get(f"family_name_{i}") or form.get(f"given_name_{i}")
+    ]
     return data
 
 
 # The order choices of the list, in the words of the page.
-SORTS = (("", _("Best match first (when searching), newest first")), ("registry_number", _("Registry number")),
-         ("name", _("Name")), ("-born", _("Youngest first")), ("born", _("Eldest first")), ("status", _("Status")),
-         ("-registered", _("Newest registered first")), ("registered", _("Oldest registered first")))
+SORTS = (
+    ("", _("Best match first (when searching), newest first")),
+    ("registry_number", _("Registry number")),
+    ("name", _("Name")),
+    ("-born", _("Youngest first")),
+    ("born", _("Eldest first")),
+    ("status", _("Status")),
+    ("-registered", _("Newest registered first")),
+    ("registered", _("Oldest registered first")),
+)
 
 
 def _filter_options(actor) -> dict[str, list[tuple[str, str]]]:
     """Each filter's (value, words) choices: regions and stages as written on the caller's persons' records."""
     written = service.list_choices(db(), actor)
-    return {"status": [(s.value, label(s, "person_status")) for s in PersonStatus],
-            "category": [(c.value, label(c, "category")) for c in Category],
-            "region": [(r, r) for r in written["region"]], "stage": [(s, s) for s in written["stage"]],
-            "case": [(c.id, f"{c.reference} · {c.title}") for c in cases.cases_for(db(), actor)]}
+    return {
+        "status": [(s.value, label(s, "person_status")) for s in PersonStatus],
+        "category": [(c.value, label(c, "category")) for c in Category],
+        "region": [(r, r) for r in written["region"]],
+        "stage": [(s, s) for s in written["stage"]],
+        "case": [(c.id, f"{c.reference} · {c.title}") for c in cases.cases_for(db(), actor)],
+    }
 
 
 @bp.get("/persons")
@@ -62,8 +87,9 @@ def list_persons():
     page = dict(q=q, sorts=SORTS, options=_filter_options(actor), values=request.args)
     try:
         wanted = listing.read(request.args, service.PERSON_LIST)
-        result = service.search_persons(db(), actor, q, wanted.page, wanted.per_page, sort=wanted.sort,
-                                        filters=wanted.filters)
+        result = service.search_persons(
+            db(), actor, q, wanted.page, wanted.per_page, sort=wanted.sort, filters=wanted.filters
+        )
     except ValidationFailed as error:
         return render_form("persons/list.html", error, result=None, **page)
     return render_form("persons/list.html", result=result, **page)
@@ -80,14 +106,26 @@ def new_person():
         data = _form_to_data()
         candidates = _likely_same(data)
         if candidates:
-            raise validation(possible_matches=str(_(
-                "This person may be registered already: see the records below. Open the one that is the same "
-                "person, or tick that none is and register anyway.")))
+            raise validation(
+                possible_matches=str(
+                    _(
+                        "This person may be registered already: see the records below. Open the one that is the same "
+                        "person, or tick that none is and register anyway."
+                    )
+                )
+            )
         person = service.create_person(db(), current_actor(), data)
     except ValidationFailed as error:
-        return render_form("persons/edit.html", error, person=None, choices=CHOICES,
-                           checked_categories=request.form.getlist("categories"), candidates=candidates,
-                           explained=words.explained, bands=words.BANDS)
+        return render_form(
+            "persons/edit.html",
+            error,
+            person=None,
+            choices=CHOICES,
+            checked_categories=request.form.getlist("categories"),
+            candidates=candidates,
+            explained=words.explained,
+            bands=words.BANDS,
+        )
     return redirect(url_for("persons.show_person", person_id=person.id))
 
 
@@ -97,8 +135,9 @@ def _likely_same(data: dict) -> list:
     if request.form.get("register_anyway"):
         return []
     draft = matching.clean_draft(data)
-    return matching.candidates_of_draft(db(), current_actor(), data, draft=draft, threshold=match_engine.LIKELY,
-                                        log_empty=False)
+    return matching.candidates_of_draft(
+        db(), current_actor(), data, draft=draft, threshold=match_engine.LIKELY, log_empty=False
+    )
 
 
 def _question_scripts() -> None:
@@ -110,12 +149,22 @@ def _question_scripts() -> None:
 
 def _values_of(person) -> dict[str, str]:
     """The form fields of an existing record, so the edit form opens filled in."""
-    values = {field: "" if getattr(person, field) is None else str(getattr(person, field))
-              for field in service.EDITABLE_FIELDS if field != "categories"}
+    values = {
+        field: "" if getattr(person, field) is None else str(getattr(person, field))
+        for field in service.EDITABLE_FIELDS
+        if field != "categories"
+    }
     values["revision"] = str(person.revision)
     for i, name in enumerate(person.names[:3]):
-        values.update({f"family_name_{i}": name.family_name, f"given_name_{i}": name.given_name,
-                       f"patronymic_{i}": name.patronymic, f"kind_{i}": name.kind, f"script_{i}": name.script})
+        values.update(
+            {
+                f"family_name_{i}": name.family_name,
+                f"given_name_{i}": name.given_name,
+                f"patronymic_{i}": name.patronymic,
+                f"kind_{i}": name.kind,
+                f"script_{i}": name.script,
+            }
+        )
     return values
 
 
@@ -125,12 +174,25 @@ def edit_person(person_id: str):
     actor = current_actor()
     person = service.get_person(db(), actor, person_id)
     if request.method != "POST":  # GET or HEAD: show the filled-in form
-        return render_form("persons/edit.html", person=person, choices=CHOICES, values=_values_of(person),
-                           checked_categories=person.category_list)
+        return render_form(
+            "persons/edit.html",
+            person=person,
+            choices=CHOICES,
+            values=_values_of(person),
+            checked_categories=person.category_list,
+        )
     data = _form_to_data()
-    data["names"] += [{"family_name": n.family_name, "given_name": n.given_name, "patronymic": n.patronymic,
-                       "kind": n.kind, "script": n.script, "is_official": False}
-                      for n in person.names[3:]]  # the form shows three names; the others are kept as they are
+    data["names"] += [
+        {
+            "family_name": n.family_name,
+            "given_name": n.given_name,
+            "patronymic": n.patronymic,
+            "kind": n.kind,
+            "script": n.script,
+            "is_official": False,
+        }
+        for n in person.names[3:]
+    ]  # the form shows three names; the others are kept as they are
     try:
         data["revision"] = int(request.form.get("revision", ""))
     except ValueError:
@@ -139,8 +201,13 @@ def edit_person(person_id: str):
         _question_scripts()
         service.update_person(db(), actor, person_id, data)
     except (ValidationFailed, Conflict) as error:
-        return render_form("persons/edit.html", error, person=person, choices=CHOICES,
-                           checked_categories=request.form.getlist("categories"))
+        return render_form(
+            "persons/edit.html",
+            error,
+            person=person,
+            choices=CHOICES,
+            checked_categories=request.form.getlist("categories"),
+        )
     return redirect(url_for("persons.show_person", person_id=person_id))
 
 
@@ -159,12 +226,18 @@ def person_page(person_id: str, error=None):
     """The person's page; shown again with ``error`` when a decision made on it was refused."""
     actor = current_actor()
     person = service.get_person(db(), actor, person_id)
-    return render_form("persons/show.html", error, person=person, restricted=service.sees_restricted(actor),
-                       documents=documents.documents_of_person(db(), actor, person),
-                       history=reports.changes_of_person(db(), person.id),
-                       candidates=matching.candidates_of_person(db(), actor, person.id, on_page=True),
-                       merges=matching.merges_into(db(), person.id) if actor.can(Permission.PERSON_WRITE) else [],
-                       explained=words.explained, bands=words.BANDS)
+    return render_form(
+        "persons/show.html",
+        error,
+        person=person,
+        restricted=service.sees_restricted(actor),
+        documents=documents.documents_of_person(db(), actor, person),
+        history=reports.changes_of_person(db(), person.id),
+        candidates=matching.candidates_of_person(db(), actor, person.id, on_page=True),
+        merges=matching.merges_into(db(), person.id) if actor.can(Permission.PERSON_WRITE) else [],
+        explained=words.explained,
+        bands=words.BANDS,
+    )
 
 
 @bp.get("/persons/<person_id>/export")

@@ -1,4 +1,5 @@
 """JSON routes for document restoration requests."""
+
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -31,10 +32,15 @@ def open_restoration():
     """Open a request: person_id, document_wanted, reason; optional assigned_clerk (user name), due_date, notes."""
     body = json_body()
     found = service.open_request(
-        db(), current_actor(), person_id=text_field(body, "person_id", required=True, max_length=36),
+        db(),
+        current_actor(),
+        person_id=text_field(body, "person_id", required=True, max_length=36),
         document_wanted=text_field(body, "document_wanted", required=True, max_length=24),
-        reason=text_field(body, "reason", required=True, max_length=24), assigned_clerk_id=_clerk_id(body),
-        due_date=text_field(body, "due_date", max_length=10), notes=text_field(body, "notes", max_length=5000))
+        reason=text_field(body, "reason", required=True, max_length=24),
+        assigned_clerk_id=_clerk_id(body),
+        due_date=text_field(body, "due_date", max_length=10),
+        notes=text_field(body, "notes", max_length=5000),
+    )
     return jsonify(restoration=_json([found])[0]), 201
 
 
@@ -44,11 +50,15 @@ def list_restorations():
     """Requests the caller may see; ``view`` = all, mine, overdue, waiting_for_evidence; ``status``; ``wanted``
     (the document); ``person_id``; order ``sort`` (due, opened, status, wanted; ``-`` first for descending)."""
     page, per_page = page_args(default_size=200, max_size=500)
-    found = service.list_requests(db(), current_actor(),
-                                  listing.read(request.args, service.RESTORATION_LIST, page=page, per_page=per_page),
-                                  person_id=request.args.get("person_id", "")[:36])
-    return jsonify(restorations=_json(found.items), total=found.total, page=found.page, per_page=found.per_page,
-                   pages=found.pages)
+    found = service.list_requests(
+        db(),
+        current_actor(),
+        listing.read(request.args, service.RESTORATION_LIST, page=page, per_page=per_page),
+        person_id=request.args.get("person_id", "")[:36],
+    )
+    return jsonify(
+        restorations=_json(found.items), total=found.total, page=found.page, per_page=found.per_page, pages=found.pages
+    )
 
 
 @api.get("/restorations/<request_id>")
@@ -62,8 +72,12 @@ def get_restoration(request_id: str):
 @requires(Permission.RESTORATION_WRITE)
 def attach_restoration_evidence(request_id: str):
     """Attach a document of the person (or the mother) as evidence."""
-    found = service.attach_evidence(db(), current_actor(), request_id,
-                                    document_id=text_field(json_body(), "document_id", required=True, max_length=36))
+    found = service.attach_evidence(
+        db(),
+        current_actor(),
+        request_id,
+        document_id=text_field(json_body(), "document_id", required=True, max_length=36),
+    )
     return jsonify(restoration=_json([found])[0]), 201
 
 
@@ -73,9 +87,13 @@ def change_restoration_status(request_id: str):
     """Move the request: evidence_collected, submitted, issued (with issued_document_id), handed_over, rejected."""
     body = json_body()
     found = service.change_status(
-        db(), current_actor(), request_id, status=text_field(body, "status", required=True, max_length=24),
+        db(),
+        current_actor(),
+        request_id,
+        status=text_field(body, "status", required=True, max_length=24),
         note=text_field(body, "note", max_length=2000),
-        issued_document_id=text_field(body, "issued_document_id", max_length=36))
+        issued_document_id=text_field(body, "issued_document_id", max_length=36),
+    )
     return jsonify(restoration=_json([found])[0])
 
 
@@ -92,6 +110,11 @@ def record_mother_choices(request_id: str):
 def reassign_restoration(request_id: str):
     """Give the request to another clerk (assigned_clerk, a user name); optionally a new due_date."""
     body = json_body()
-    found = service.reassign(db(), current_actor(), request_id, assigned_clerk_id=_clerk_id(body),
-                             due_date=text_field(body, "due_date", max_length=10))
+    found = service.reassign(
+        db(),
+        current_actor(),
+        request_id,
+        assigned_clerk_id=_clerk_id(body),
+        due_date=text_field(body, "due_date", max_length=10),
+    )
     return jsonify(restoration=_json([found])[0])

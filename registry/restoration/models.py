@@ -1,4 +1,5 @@
 """Document restoration requests: the clerk's workflow from a missing paper to a handed-over one."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -64,9 +65,11 @@ class RestorationRequest(Base):
     actual_place_of_birth: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
 
     events: Mapped[list[RestorationEvent]] = relationship(
-        order_by="RestorationEvent.id", lazy="selectin", cascade="all, delete-orphan")
+        order_by="RestorationEvent.id", lazy="selectin", cascade="all, delete-orphan"
+    )
     evidence: Mapped[list[RestorationEvidence]] = relationship(
-        order_by="RestorationEvidence.attached_at", lazy="selectin", cascade="all, delete-orphan")
+        order_by="RestorationEvidence.attached_at", lazy="selectin", cascade="all, delete-orphan"
+    )
 
     @property
     def person_ids(self) -> list[str]:
@@ -80,8 +83,9 @@ class RestorationRequest(Base):
 class RestorationEvidence(Base):
     __tablename__ = "restoration_evidence"
 
-    request_id: Mapped[str] = mapped_column(sa.ForeignKey("restoration_requests.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    request_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("restoration_requests.id", ondelete="CASCADE"), primary_key=True
+    )
     document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id"), primary_key=True, index=True)
     attached_by_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     attached_at: Mapped[datetime] = created_at_column()
@@ -93,8 +97,9 @@ class RestorationEvent(Base):
     __tablename__ = "restoration_events"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    request_id: Mapped[str] = mapped_column(sa.ForeignKey("restoration_requests.id", ondelete="CASCADE"),
-                                            nullable=False, index=True)
+    request_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("restoration_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     at: Mapped[datetime] = created_at_column()
     actor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
     actor_name: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")

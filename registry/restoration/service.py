@@ -7,6 +7,7 @@ child's birth record the mother's choices (name, surname, place of birth to be w
 are kept with her recorded consent; the actual place of birth is kept apart and shown
 only to roles that register persons.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,13 +66,17 @@ def sees_actual_place(actor: Actor) -> bool:
 
 # ---------------------------------------------------------------- loading
 
-def _load(db: Session, actor: Actor, request_id: str, action: str, *, lock: bool = False
-          ) -> tuple[RestorationRequest, str]:
+
+def _load(
+    db: Session, actor: Actor, request_id: str, action: str, *, lock: bool = False
+) -> tuple[RestorationRequest, str]:
     query = sa.select(RestorationRequest).where(RestorationRequest.id == request_id)
     request = db.scalar(query.with_for_update() if lock else query)
     if request is None:
-        raise NotFound(str(_("No such restoration request.")),
-                       audit=AuditNote(action, target_type="restoration", target_id=request_id))
+        raise NotFound(
+            str(_("No such restoration request.")),
+            audit=AuditNote(action, target_type="restoration", target_id=request_id),
+        )
     reasons = []
     for person_id in request.person_ids:
         try:
@@ -102,19 +107,39 @@ def clerks(db: Session) -> list[User]:
     return [u for u in users if Permission.RESTORATION_WRITE in u.permissions]
 
 
-def _history(request: RestorationRequest, actor: Actor, before: str, after: str, document_id: str | None = None,
-             note: str = "") -> None:
-    request.events.append(RestorationEvent(actor_id=actor.user_id, actor_name=actor.username, from_status=before,
-                                           to_status=after, document_id=document_id, note=note, at=utcnow()))
+def _history(
+    request: RestorationRequest, actor: Actor, before: str, after: str, document_id: str | None = None, note: str = ""
+) -> None:
+    request.events.append(
+        RestorationEvent(
+            actor_id=actor.user_id,
+            actor_name=actor.username,
+            from_status=before,
+            to_status=after,
+            document_id=document_id,
+            note=note,
+            at=utcnow(),
+        )
+    )
 
 
-def _log(db: Session, actor: Actor, action: str, request: RestorationRequest, emergency_reason: str,
-         **details: Any) -> None:
-    record(db, actor, action, target_type="restoration", target_id=request.id, person_ids=request.person_ids,
-           reason=emergency_reason, details=details)
+def _log(
+    db: Session, actor: Actor, action: str, request: RestorationRequest, emergency_reason: str, **details: Any
+) -> None:
+    record(
+        db,
+        actor,
+        action,
+        target_type="restoration",
+        target_id=request.id,
+        person_ids=request.person_ids,
+        reason=emergency_reason,
+        details=details,
+    )
 
 
 # ---------------------------------------------------------------- opening and changing
+
 
 def _due(value: Any) -> date:
     due = inputs.day(value, "due_date", not_after_today=False) or date.today() + timedelta(days=DEFAULT_DAYS)
@@ -123,39 +148,72 @@ def _due(value: Any) -> date:
     return due
 
 
-def open_request(db: Session, actor: Actor, *, person_id: str, document_wanted: str, reason: str,
-                 assigned_clerk_id: str = "", due_date: Any = None, notes: str = "") -> RestorationRequest:
-    typed = inputs.gather({
-        "document_wanted": lambda: inputs.choice(WantedDocument, document_wanted, "document_wanted"),
-        "reason": lambda: inputs.choice(RestorationReason, reason, "reason"),
-        "notes": lambda: inputs.text(notes, "notes", 5000, multiline=True),
-        "due_date": lambda: _due(due_date),
-    })
+def open_request(
+    db: Session,
+    actor: Actor,
+    *,
+    person_id: str,
+    document_wanted: str,
+    reason: str,
+    assigned_clerk_id: str = "",
+    due_date: Any = None,
+    notes: str = "",
+) -> RestorationRequest:
+    typed = inputs.gather(
+        {
+            "document_wanted": lambda: inputs.choice(WantedDocument, document_wanted, "document_wanted"),
+            "reason": lambda: inputs.choice(RestorationReason, reason, "reason"),
+            "notes": lambda: inputs.text(notes, "notes", 5000, multiline=True),
+            "due_date": lambda: _due(due_date),
+        }
+    )
     wanted, why, notes, due = typed["document_wanted"], typed["reason"], typed["notes"], typed["due_date"]
     emergency = cases.require_person_visible(db, actor, person_id, Action.RESTORATION_OPENED)
     clerk = _clerk(db, assigned_clerk_id or actor.user_id or "", "assigned_clerk_id")
     if db.get(Person, person_id) is None:
         raise NotFound(str(_("No such person.")))
-    running = db.scalar(sa.select(RestorationRequest.id).where(
-        RestorationRequest.person_id == person_id, RestorationRequest.document_wanted == wanted,
-        RestorationRequest.status.not_in(FINISHED)).limit(1))
+    running = db.scalar(
+        sa.select(RestorationRequest.id)
+        .where(
+            RestorationRequest.person_id == person_id,
+            RestorationRequest.document_wanted == wanted,
+            RestorationRequest.status.not_in(FINISHED),
+        )
+        .limit(1)
+    )
     if running:
         message = str(_("A request for this document of this person is already running."))
         raise Conflict(message, fields={"document_wanted": message})
-    request = RestorationRequest(person_id=person_id, document_wanted=wanted, reason=why, status=R.OPENED,
-                                 assigned_clerk_id=clerk.id, due_date=due, notes=notes, opened_by_id=actor.user_id)
+    request = RestorationRequest(
+        person_id=person_id,
+        document_wanted=wanted,
+        reason=why,
+        status=R.OPENED,
+        assigned_clerk_id=clerk.id,
+        due_date=due,
+        notes=notes,
+        opened_by_id=actor.user_id,
+    )
     _history(request, actor, "", R.OPENED, note=notes)
     db.add(request)
     db.flush()
-    _log(db, actor, Action.RESTORATION_OPENED, request, emergency, document_wanted=wanted, reason=why,
-         assigned_to=clerk.username)
+    _log(
+        db,
+        actor,
+        Action.RESTORATION_OPENED,
+        request,
+        emergency,
+        document_wanted=wanted,
+        reason=why,
+        assigned_to=clerk.username,
+    )
     return request
 
 
-def _document_of(db: Session, actor: Actor, request: RestorationRequest, document_id: str, field_name: str
-                 ) -> Document:
-    document = documents.get_document(db, actor, inputs.text(document_id, field_name, 36, required=True),
-                                      log=False)  # not_found (and logged) when the actor may not see it
+def _document_of(db: Session, actor: Actor, request: RestorationRequest, document_id: str, field_name: str) -> Document:
+    document = documents.get_document(
+        db, actor, inputs.text(document_id, field_name, 36, required=True), log=False
+    )  # not_found (and logged) when the actor may not see it
     if not set(document.person_ids) & set(request.person_ids):
         raise validation(**{field_name: str(_("This document does not concern the person of the request."))})
     return document
@@ -168,21 +226,22 @@ def attach_evidence(db: Session, actor: Actor, request_id: str, *, document_id: 
     document = _document_of(db, actor, request, document_id, "document_id")
     if any(e.document_id == document.id for e in request.evidence):
         return request
-    request.evidence.append(RestorationEvidence(document_id=document.id, attached_by_id=actor.user_id,
-                                                attached_at=utcnow()))
+    request.evidence.append(
+        RestorationEvidence(document_id=document.id, attached_by_id=actor.user_id, attached_at=utcnow())
+    )
     db.flush()
     _log(db, actor, Action.RESTORATION_CHANGED, request, reason, evidence=document.id, kind=document.kind)
     return request
 
 
-def change_status(db: Session, actor: Actor, request_id: str, *, status: str, note: str = "",
-                  issued_document_id: str = "") -> RestorationRequest:
+def change_status(
+    db: Session, actor: Actor, request_id: str, *, status: str, note: str = "", issued_document_id: str = ""
+) -> RestorationRequest:
     target = inputs.choice(RestorationStatus, status, "status")
     note = inputs.text(note, "note", 2000, multiline=True)
     request, reason = _load(db, actor, request_id, Action.RESTORATION_CHANGED, lock=True)
     if target not in allowed_steps(request):
-        message = str(_("A request that is %(status)s cannot become %(target)s.", status=request.status,
-                        target=target))
+        message = str(_("A request that is %(status)s cannot become %(target)s.", status=request.status, target=target))
         raise Conflict(message, fields={"status": message})
     document_id = None
     if target == R.EVIDENCE_COLLECTED and not request.evidence:
@@ -192,15 +251,23 @@ def change_status(db: Session, actor: Actor, request_id: str, *, status: str, no
     if target == R.ISSUED:
         document = _document_of(db, actor, request, issued_document_id, "issued_document_id")
         if document.kind != request.document_wanted or request.person_id not in document.person_ids:
-            raise validation(issued_document_id=str(_(
-                "Choose the issued %(kind)s of this person.", kind=request.document_wanted)))
+            raise validation(
+                issued_document_id=str(_("Choose the issued %(kind)s of this person.", kind=request.document_wanted))
+            )
         request.issued_document_id = document_id = document.id
     before = request.status
     request.status = target
     _history(request, actor, before, target, document_id, note)
     db.flush()
-    _log(db, actor, Action.RESTORATION_CHANGED, request, reason, **{"from": before, "to": target},
-         document_id=document_id or "")
+    _log(
+        db,
+        actor,
+        Action.RESTORATION_CHANGED,
+        request,
+        reason,
+        **{"from": before, "to": target},
+        document_id=document_id or "",
+    )
     return request
 
 
@@ -223,13 +290,16 @@ def record_mother_choices(db: Session, actor: Actor, request_id: str, data: dict
     if mother.sex == Sex.MALE:
         raise validation(mother_id=str(_("The person chosen as the mother is recorded as male.")))
     get = data.get
-    chosen = inputs.gather({
-        "chosen_family_name": lambda: inputs.text(get("chosen_family_name"), "chosen_family_name", 200),
-        "chosen_given_name": lambda: inputs.text(get("chosen_given_name"), "chosen_given_name", 200, required=True),
-        "chosen_patronymic": lambda: inputs.text(get("chosen_patronymic"), "chosen_patronymic", 200),
-        "chosen_place_of_birth": lambda: inputs.text(get("chosen_place_of_birth"), "chosen_place_of_birth", 300,
-                                                     required=True),
-    })
+    chosen = inputs.gather(
+        {
+            "chosen_family_name": lambda: inputs.text(get("chosen_family_name"), "chosen_family_name", 200),
+            "chosen_given_name": lambda: inputs.text(get("chosen_given_name"), "chosen_given_name", 200, required=True),
+            "chosen_patronymic": lambda: inputs.text(get("chosen_patronymic"), "chosen_patronymic", 200),
+            "chosen_place_of_birth": lambda: inputs.text(
+                get("chosen_place_of_birth"), "chosen_place_of_birth", 300, required=True
+            ),
+        }
+    )
     actual = inputs.text(data.get("actual_place_of_birth"), "actual_place_of_birth", 300)
     for key, value in chosen.items():
         setattr(request, key, value)
@@ -239,13 +309,20 @@ def record_mother_choices(db: Session, actor: Actor, request_id: str, data: dict
     request.consent_recorded_at = utcnow()
     request.consent_recorded_by_id = actor.user_id
     db.flush()
-    _log(db, actor, Action.RESTORATION_CHANGED, request, "; ".join(r for r in (reason, mother_reason) if r),
-         mother_choices="recorded with consent")
+    _log(
+        db,
+        actor,
+        Action.RESTORATION_CHANGED,
+        request,
+        "; ".join(r for r in (reason, mother_reason) if r),
+        mother_choices="recorded with consent",
+    )
     return request
 
 
-def reassign(db: Session, actor: Actor, request_id: str, *, assigned_clerk_id: str, due_date: Any
-             ) -> RestorationRequest:
+def reassign(
+    db: Session, actor: Actor, request_id: str, *, assigned_clerk_id: str, due_date: Any
+) -> RestorationRequest:
     request, reason = _load(db, actor, request_id, Action.RESTORATION_CHANGED, lock=True)
     if request.status in FINISHED:
         raise Conflict(str(_("The request is finished.")))
@@ -253,12 +330,12 @@ def reassign(db: Session, actor: Actor, request_id: str, *, assigned_clerk_id: s
     due = inputs.day(due_date, "due_date", not_after_today=False) or request.due_date
     request.assigned_clerk_id, request.due_date = clerk.id, due
     db.flush()
-    _log(db, actor, Action.RESTORATION_CHANGED, request, reason, assigned_to=clerk.username,
-         due_date=due.isoformat())
+    _log(db, actor, Action.RESTORATION_CHANGED, request, reason, assigned_to=clerk.username, due_date=due.isoformat())
     return request
 
 
 # ---------------------------------------------------------------- reading
+
 
 def get_request(db: Session, actor: Actor, request_id: str) -> RestorationRequest:
     request, reason = _load(db, actor, request_id, Action.RESTORATION_VIEWED)
@@ -270,14 +347,17 @@ def _visible(query: sa.Select, actor: Actor) -> sa.Select:
     visible = cases.visible_person_ids(actor)
     if visible is None:
         return query
-    return query.where(RestorationRequest.person_id.in_(visible),
-                       sa.or_(RestorationRequest.mother_id.is_(None), RestorationRequest.mother_id.in_(visible)))
+    return query.where(
+        RestorationRequest.person_id.in_(visible),
+        sa.or_(RestorationRequest.mother_id.is_(None), RestorationRequest.mother_id.in_(visible)),
+    )
 
 
 def requests_of_person(db: Session, actor: Actor, person_id: str) -> list[RestorationRequest]:
     """The requests for this person or naming her as the mother, those whose persons the actor may all see."""
-    query = sa.select(RestorationRequest).where(sa.or_(RestorationRequest.person_id == person_id,
-                                                       RestorationRequest.mother_id == person_id))
+    query = sa.select(RestorationRequest).where(
+        sa.or_(RestorationRequest.person_id == person_id, RestorationRequest.mother_id == person_id)
+    )
     return list(db.scalars(_visible(query, actor).order_by(RestorationRequest.opened_at, RestorationRequest.id)))
 
 
@@ -297,14 +377,21 @@ def _view_filter(query: sa.Select, actor: Actor, view: str) -> sa.Select:
 
 # The request list: views, stages and the document wanted as filters; due date, opening, stage as orders.
 RESTORATION_LIST = listing.ListSpec(
-    sorts=("due", "opened", "status", "wanted"), default_sort="due",
-    filters={"view": VIEWS, "status": tuple(RestorationStatus), "wanted": tuple(WantedDocument)})
-_ORDERS = {"due": [RestorationRequest.due_date], "opened": [RestorationRequest.opened_at],
-           "status": [RestorationRequest.status], "wanted": [RestorationRequest.document_wanted]}
+    sorts=("due", "opened", "status", "wanted"),
+    default_sort="due",
+    filters={"view": VIEWS, "status": tuple(RestorationStatus), "wanted": tuple(WantedDocument)},
+)
+_ORDERS = {
+    "due": [RestorationRequest.due_date],
+    "opened": [RestorationRequest.opened_at],
+    "status": [RestorationRequest.status],
+    "wanted": [RestorationRequest.document_wanted],
+}
 
 
-def list_requests(db: Session, actor: Actor, wanted: listing.ListQuery, *, person_id: str = ""
-                  ) -> listing.ListPage[RestorationRequest]:
+def list_requests(
+    db: Session, actor: Actor, wanted: listing.ListQuery, *, person_id: str = ""
+) -> listing.ListPage[RestorationRequest]:
     """One page of the requests the actor may see, narrowed and ordered as asked (see ``RESTORATION_LIST``)."""
     view = wanted.get("view") or "all"
     query = _view_filter(_visible(sa.select(RestorationRequest), actor), actor, view)
@@ -316,10 +403,19 @@ def list_requests(db: Session, actor: Actor, wanted: listing.ListQuery, *, perso
         cases.require_person_visible(db, actor, person_id, Action.RESTORATION_VIEWED)
         query = query.where(RestorationRequest.person_id == person_id)
     found = listing.page_of(db, listing.ordered(query, wanted, _ORDERS, RestorationRequest.id), wanted)
-    record(db, actor, Action.RESTORATION_VIEWED, target_type="restoration_list",
-           person_ids={p for r in found.items for p in r.person_ids},
-           details={"view": view, "results": len(found.items), "page": found.page,
-                    **({"filters": sorted(wanted.filters)} if wanted.filters else {})})
+    record(
+        db,
+        actor,
+        Action.RESTORATION_VIEWED,
+        target_type="restoration_list",
+        person_ids={p for r in found.items for p in r.person_ids},
+        details={
+            "view": view,
+            "results": len(found.items),
+            "page": found.page,
+            **({"filters": sorted(wanted.filters)} if wanted.filters else {}),
+        },
+    )
     return found
 
 
@@ -332,25 +428,42 @@ class WorkList:
 
 def work_list(db: Session, actor: Actor, limit: int = 200) -> WorkList:
     """A clerk's day: my open requests, the overdue ones, those still waiting for evidence."""
-    base = _visible(sa.select(RestorationRequest), actor).order_by(RestorationRequest.due_date,
-                                                                   RestorationRequest.id).limit(limit)
-    work = WorkList(*(list(db.scalars(_view_filter(base, actor, view)))
-                      for view in ("mine", "overdue", "waiting_for_evidence")))
+    base = (
+        _visible(sa.select(RestorationRequest), actor)
+        .order_by(RestorationRequest.due_date, RestorationRequest.id)
+        .limit(limit)
+    )
+    work = WorkList(
+        *(list(db.scalars(_view_filter(base, actor, view))) for view in ("mine", "overdue", "waiting_for_evidence"))
+    )
     shown = work.mine + work.overdue + work.waiting_for_evidence
-    record(db, actor, Action.RESTORATION_VIEWED, target_type="restoration_list",
-           person_ids={p for r in shown for p in r.person_ids},
-           details={"view": "work_list", "mine": len(work.mine), "overdue": len(work.overdue),
-                    "waiting_for_evidence": len(work.waiting_for_evidence)})
+    record(
+        db,
+        actor,
+        Action.RESTORATION_VIEWED,
+        target_type="restoration_list",
+        person_ids={p for r in shown for p in r.person_ids},
+        details={
+            "view": "work_list",
+            "mine": len(work.mine),
+            "overdue": len(work.overdue),
+            "waiting_for_evidence": len(work.waiting_for_evidence),
+        },
+    )
     return work
 
 
-def evidence_documents(db: Session, actor: Actor, request: RestorationRequest
-                       ) -> list[tuple[RestorationEvidence, Document]]:
+def evidence_documents(
+    db: Session, actor: Actor, request: RestorationRequest
+) -> list[tuple[RestorationEvidence, Document]]:
     """The attached documents, as the actor may see them (genomic results only with genomic access)."""
     ids = [e.document_id for e in request.evidence]
     found = {d.id: d for d in db.scalars(sa.select(Document).where(Document.id.in_(ids)))}
-    return [(e, found[e.document_id]) for e in request.evidence
-            if found[e.document_id].kind != documents.GENOMIC or actor.can(Permission.GENOMIC_READ)]
+    return [
+        (e, found[e.document_id])
+        for e in request.evidence
+        if found[e.document_id].kind != documents.GENOMIC or actor.can(Permission.GENOMIC_READ)
+    ]
 
 
 def is_overdue(request: RestorationRequest) -> bool:
@@ -365,30 +478,56 @@ def hidden_evidence(db: Session, actor: Actor, requests: list[RestorationRequest
     return frozenset(db.scalars(sa.select(Document.id).where(Document.id.in_(ids), Document.kind == documents.GENOMIC)))
 
 
-def request_json(request: RestorationRequest, actor: Actor, persons: dict[str, Person],
-                 users: dict[str, User], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+def request_json(
+    request: RestorationRequest,
+    actor: Actor,
+    persons: dict[str, Person],
+    users: dict[str, User],
+    hidden: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     person = persons.get(request.person_id)
     clerk = users.get(request.assigned_clerk_id)
     data: dict[str, Any] = {
-        "id": request.id, "person_id": request.person_id,
+        "id": request.id,
+        "person_id": request.person_id,
         "person_registry_number": person.registry_number if person else "",
-        "document_wanted": request.document_wanted, "reason": request.reason, "status": request.status,
-        "assigned_clerk": clerk.username if clerk else "", "due_date": request.due_date.isoformat(),
-        "overdue": is_overdue(request), "notes": request.notes, "issued_document_id": request.issued_document_id,
-        "opened_at": request.opened_at.isoformat(), "next_steps": sorted(allowed_steps(request)),
-        "evidence": [{"document_id": e.document_id, "attached_at": e.attached_at.isoformat()}
-                     for e in request.evidence if e.document_id not in hidden],
-        "history": [{"at": e.at.isoformat(), "actor": e.actor_name, "from": e.from_status, "to": e.to_status,
-                     "document_id": None if e.document_id in hidden else e.document_id, "note": e.note}
-                    for e in request.events],
+        "document_wanted": request.document_wanted,
+        "reason": request.reason,
+        "status": request.status,
+        "assigned_clerk": clerk.username if clerk else "",
+        "due_date": request.due_date.isoformat(),
+        "overdue": is_overdue(request),
+        "notes": request.notes,
+        "issued_document_id": request.issued_document_id,
+        "opened_at": request.opened_at.isoformat(),
+        "next_steps": sorted(allowed_steps(request)),
+        "evidence": [
+            {"document_id": e.document_id, "attached_at": e.attached_at.isoformat()}
+            for e in request.evidence
+            if e.document_id not in hidden
+        ],
+        "history": [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor_name,
+                "from": e.from_status,
+                "to": e.to_status,
+                "document_id": None if e.document_id in hidden else e.document_id,
+                "note": e.note,
+            }
+            for e in request.events
+        ],
         "mother_choices": None,
     }
     if request.has_mother_choices:
         data["mother_choices"] = {
-            "mother_id": request.mother_id, "chosen_family_name": request.chosen_family_name,
-            "chosen_given_name": request.chosen_given_name, "chosen_patronymic": request.chosen_patronymic,
+            "mother_id": request.mother_id,
+            "chosen_family_name": request.chosen_family_name,
+            "chosen_given_name": request.chosen_given_name,
+            "chosen_patronymic": request.chosen_patronymic,
             "chosen_place_of_birth": request.chosen_place_of_birth,
-            "consent_recorded_at": request.consent_recorded_at.isoformat() if request.consent_recorded_at else None}
+            "consent_recorded_at": request.consent_recorded_at.isoformat() if request.consent_recorded_at else None,
+        }
         if sees_actual_place(actor):
             data["mother_choices"]["actual_place_of_birth"] = request.actual_place_of_birth
     return data

@@ -1,4 +1,5 @@
 """Restoration pages: the clerk's work list, opening a request, and one request with every step."""
+
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
@@ -26,10 +27,19 @@ def _labels() -> dict:
     return {"wanted": labels.WANTED_LABELS, "reasons": labels.REASON_LABELS, "statuses": labels.STATUS_LABELS}
 
 
-VIEW_WORDS = (("mine", _("My open requests")), ("overdue", _("Overdue")),
-              ("waiting_for_evidence", _("Waiting for evidence")))
-SORTS = (("due", _("Due soonest first")), ("-due", _("Due latest first")), ("-opened", _("Newest first")),
-         ("opened", _("Oldest first")), ("status", _("Status")), ("wanted", _("Document wanted")))
+VIEW_WORDS = (
+    ("mine", _("My open requests")),
+    ("overdue", _("Overdue")),
+    ("waiting_for_evidence", _("Waiting for evidence")),
+)
+SORTS = (
+    ("due", _("Due soonest first")),
+    ("-due", _("Due latest first")),
+    ("-opened", _("Newest first")),
+    ("opened", _("Oldest first")),
+    ("status", _("Status")),
+    ("wanted", _("Document wanted")),
+)
 
 
 @bp.get("/restorations")
@@ -38,16 +48,27 @@ def work_list():
     """Every request the caller may see, or a clerk's view of them (mine, overdue, waiting), by stage and
     document, in the order asked for, a page at a time."""
     actor = current_actor()
-    options = {"views": VIEW_WORDS, "sorts": SORTS, "sort_default": service.RESTORATION_LIST.default_sort,
-               "status_options": list(labels.STATUS_LABELS.items()),
-               "wanted_options": list(labels.WANTED_LABELS.items()), "filters": request.args}
+    options = {
+        "views": VIEW_WORDS,
+        "sorts": SORTS,
+        "sort_default": service.RESTORATION_LIST.default_sort,
+        "status_options": list(labels.STATUS_LABELS.items()),
+        "wanted_options": list(labels.WANTED_LABELS.items()),
+        "filters": request.args,
+    }
     try:
         result = service.list_requests(db(), actor, listing.read(request.args, service.RESTORATION_LIST))
     except ValidationFailed as error:
         return render_form("restoration/work_list.html", error, result=None, **options)
     people, users = service.context_for(db(), result.items)
-    return render_form("restoration/work_list.html", result=result, persons=people, users=users,
-                       is_overdue=service.is_overdue, **options)
+    return render_form(
+        "restoration/work_list.html",
+        result=result,
+        persons=people,
+        users=users,
+        is_overdue=service.is_overdue,
+        **options,
+    )
 
 
 def _new_page(error: RegistryError | None = None):
@@ -62,10 +83,16 @@ def new_request():
     form = request.form
     try:
         person = persons.person_by_number(db(), form.get("registry_number", ""), current_actor())
-        opened = service.open_request(db(), current_actor(), person_id=person.id,
-                                      document_wanted=form.get("document_wanted", ""), reason=form.get("reason", ""),
-                                      assigned_clerk_id=form.get("assigned_clerk_id", ""),
-                                      due_date=form.get("due_date", ""), notes=form.get("notes", ""))
+        opened = service.open_request(
+            db(),
+            current_actor(),
+            person_id=person.id,
+            document_wanted=form.get("document_wanted", ""),
+            reason=form.get("reason", ""),
+            assigned_clerk_id=form.get("assigned_clerk_id", ""),
+            due_date=form.get("due_date", ""),
+            notes=form.get("notes", ""),
+        )
     except FAILURES as error:
         return refused(error, lambda failed: _new_page(failed))
     return redirect(url_for("restoration.show", request_id=opened.id))
@@ -88,13 +115,21 @@ def _show_page(request_id: str, error: RegistryError | None = None, failed: str 
     found = service.get_request(db(), actor, request_id)
     people, users = service.context_for(db(), [found])
     candidates = _documents_for(found) if actor.can(Permission.RESTORATION_WRITE) else []
-    return render_form("restoration/show.html", error, req=found, persons=people, users=users,
-                       evidence=service.evidence_documents(db(), actor, found),
-                       candidates=candidates, steps=sorted(service.allowed_steps(found)),
-                       clerks=service.clerks(db()) if actor.can(Permission.RESTORATION_WRITE) else [],
-                       editable=service.choices_editable(found),
-                       sees_actual_place=service.sees_actual_place(actor), overdue=service.is_overdue(found),
-                       failed=failed)
+    return render_form(
+        "restoration/show.html",
+        error,
+        req=found,
+        persons=people,
+        users=users,
+        evidence=service.evidence_documents(db(), actor, found),
+        candidates=candidates,
+        steps=sorted(service.allowed_steps(found)),
+        clerks=service.clerks(db()) if actor.can(Permission.RESTORATION_WRITE) else [],
+        editable=service.choices_editable(found),
+        sees_actual_place=service.sees_actual_place(actor),
+        overdue=service.is_overdue(found),
+        failed=failed,
+    )
 
 
 @bp.get("/restorations/<request_id>")
@@ -114,17 +149,31 @@ def _step(request_id: str, failed: str, action):
 @bp.post("/restorations/<request_id>/evidence")
 @requires(Permission.RESTORATION_WRITE)
 def attach_evidence(request_id: str):
-    return _step(request_id, "evidence", lambda: service.attach_evidence(
-        db(), current_actor(), request_id, document_id=request.form.get("document_id", "")))
+    return _step(
+        request_id,
+        "evidence",
+        lambda: service.attach_evidence(
+            db(), current_actor(), request_id, document_id=request.form.get("document_id", "")
+        ),
+    )
 
 
 @bp.post("/restorations/<request_id>/status")
 @requires(Permission.RESTORATION_WRITE)
 def change_status(request_id: str):
     form = request.form
-    return _step(request_id, "status", lambda: service.change_status(
-        db(), current_actor(), request_id, status=form.get("status", ""), note=form.get("note", ""),
-        issued_document_id=form.get("issued_document_id", "")))
+    return _step(
+        request_id,
+        "status",
+        lambda: service.change_status(
+            db(),
+            current_actor(),
+            request_id,
+            status=form.get("status", ""),
+            note=form.get("note", ""),
+            issued_document_id=form.get("issued_document_id", ""),
+        ),
+    )
 
 
 @bp.post("/restorations/<request_id>/mother-choices")
@@ -143,6 +192,14 @@ def mother_choices(request_id: str):
 @requires(Permission.RESTORATION_WRITE)
 def reassign(request_id: str):
     form = request.form
-    return _step(request_id, "assignment", lambda: service.reassign(
-        db(), current_actor(), request_id, assigned_clerk_id=form.get("assigned_clerk_id", ""),
-        due_date=form.get("due_date", "")))
+    return _step(
+        request_id,
+        "assignment",
+        lambda: service.reassign(
+            db(),
+            current_actor(),
+            request_id,
+            assigned_clerk_id=form.get("assigned_clerk_id", ""),
+            due_date=form.get("due_date", ""),
+        ),
+    )

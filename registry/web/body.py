@@ -7,6 +7,7 @@ is read first (file parts spooled to the upload work folder, forms and JSON pars
 complete within REGISTRY_REQUEST_BODY_SECONDS of its headers is answered 408 before anything touches the
 database. A buffering reverse proxy (docker-compose.yml) keeps slow clients away from the workers as well.
 """
+
 from __future__ import annotations
 
 import io
@@ -110,5 +111,8 @@ class TimedBody(io.RawIOBase):
     def _refuse_if_late(self) -> None:
         if self._late or time.monotonic() >= self._deadline:  # type: ignore[operator]
             self._stop_clock()
-            raise RequestTimeout(description=str(_(
-                "The request did not arrive in time; nothing was done. Check the connection and send it again.")))
+            raise RequestTimeout(
+                description=str(
+                    _("The request did not arrive in time; nothing was done. Check the connection and send it again.")
+                )
+            )

@@ -5,6 +5,7 @@ audit action, writes the denied or failed attempt in a fresh transaction.
 Anything unexpected is logged with the request id and answered without
 internals, so no route ever shows a traceback to a client.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,10 +30,20 @@ from storage import IntegrityError
 
 log = logging.getLogger("registry")
 
-HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 408: "request_timeout", 409: "conflict",
-              413: "file_too_large", 415: "unsupported_content_type",
-              422: "validation_error", 429: "too_many_attempts", 503: "unavailable"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "file_too_large",
+    415: "unsupported_content_type",
+    422: "validation_error",
+    429: "too_many_attempts",
+    503: "unavailable",
+}
 # How long a client should wait before trying again after a 503 (a database or store outage, a log that
 # cannot be written): long enough for a restart or a failover, short enough for a clerk to retry.
 RETRY_AFTER_SECONDS = 30
@@ -49,8 +60,15 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
             body["error"]["fields"] = fields
         response = jsonify(body)
     else:
-        response = make_response(render_template("error.html", status=status, code=code, message=message,
-                                                  emergency_access=_emergency_offer() if status == 404 else None))
+        response = make_response(
+            render_template(
+                "error.html",
+                status=status,
+                code=code,
+                message=message,
+                emergency_access=_emergency_offer() if status == 404 else None,
+            )
+        )
     response.status_code = status
     g.error_code = code  # for the metrics: which part was unavailable
     if status == 503:
@@ -68,8 +86,13 @@ def _emergency_offer() -> str | None:
     """
     person_id = (request.view_args or {}).get("person_id")
     actor = current_actor()
-    if (not person_id or request.endpoint == "cases.emergency_access" or actor.user is None
-            or not actor.can(Permission.EMERGENCY_ACCESS) or sees_whole_registry(actor)):
+    if (
+        not person_id
+        or request.endpoint == "cases.emergency_access"
+        or actor.user is None
+        or not actor.can(Permission.EMERGENCY_ACCESS)
+        or sees_whole_registry(actor)
+    ):
         return None
     return url_for("cases.emergency_access", person_id=person_id)
 
@@ -82,7 +105,8 @@ def database_down(error: BaseException) -> bool:
     """The database cannot be reached or answer (refused, dropped, pool exhausted, locked): retry later.
     Nothing can be logged then either; the client is told to come back, not that the registry is broken."""
     return isinstance(error, (OperationalError, InterfaceError, PoolTimeout)) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated)
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
 
 
 def database_unavailable():
@@ -93,9 +117,16 @@ def database_unavailable():
         db().rollback()
     except SQLAlchemyError:
         pass
-    return error_response(503, "database_unavailable", str(_(
-        "The registry's database cannot be reached just now, so nothing was done. Try again in a minute; if it "
-        "keeps failing, tell the administrator.")))
+    return error_response(
+        503,
+        "database_unavailable",
+        str(
+            _(
+                "The registry's database cannot be reached just now, so nothing was done. Try again in a minute; if it "
+                "keeps failing, tell the administrator."
+            )
+        ),
+    )
 
 
 def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool:
@@ -123,11 +154,25 @@ def log_refusal(error: RegistryError | None, *, page_shown: bool = True) -> bool
         replay_reads(session, reads)  # a view that logged its refusal may have read again for its page
         note = error.audit if error is not None and first else None
         if note is not None:
-            record(session, actor, note.action, outcome=note.outcome, target_type=note.target_type,
-                   target_id=note.target_id, person_ids=note.person_ids, details=note.details)
+            record(
+                session,
+                actor,
+                note.action,
+                outcome=note.outcome,
+                target_type=note.target_type,
+                target_id=note.target_id,
+                person_ids=note.person_ids,
+                details=note.details,
+            )
         elif error is not None and first and actor.user is not None:
-            record(session, actor, Action.REQUEST_REFUSED, outcome="denied", target_type="request",
-                   details={"endpoint": request.endpoint or "", "code": error.code, "fields": sorted(error.fields)})
+            record(
+                session,
+                actor,
+                Action.REQUEST_REFUSED,
+                outcome="denied",
+                target_type="request",
+                details={"endpoint": request.endpoint or "", "code": error.code, "fields": sorted(error.fields)},
+            )
         session.commit()
         take_reads(session)  # written now: a second call (the commit hook) must not write them again
     except (SQLAlchemyError, AuditUnavailable):
@@ -156,7 +201,8 @@ def refuse_response(response: Response) -> Response:
 def is_audit_failure(error: BaseException) -> bool:
     """A database error while writing the access log, wherever it surfaced (a flush, a commit)."""
     return isinstance(error, AuditUnavailable) or (
-        isinstance(error, SQLAlchemyError) and "audit_" in str(getattr(error, "statement", "") or ""))
+        isinstance(error, SQLAlchemyError) and "audit_" in str(getattr(error, "statement", "") or "")
+    )
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -169,16 +215,21 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error):
         limit = current_runtime().settings.max_upload_mb
-        return error_response(413, "file_too_large",
-                              str(_("The file is larger than %(mb)d MB. Scan at a lower resolution or split it.",
-                                    mb=limit)))
+        return error_response(
+            413,
+            "file_too_large",
+            str(_("The file is larger than %(mb)d MB. Scan at a lower resolution or split it.", mb=limit)),
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
         code = HTTP_CODES.get(status, "error")
-        messages = {404: _("There is nothing at this address."), 405: _("This method is not allowed here."),
-                    400: _("The request could not be understood.")}
+        messages = {
+            404: _("There is nothing at this address."),
+            405: _("This method is not allowed here."),
+            400: _("The request could not be understood."),
+        }
         return error_response(status, code, str(messages.get(status, error.description or "")))
 
     @app.errorhandler(Exception)
@@ -186,9 +237,16 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, IntegrityError):  # a stored object read back is not what was stored
             log.exception("integrity error in request %s %s %s", g.get("request_id"), request.method, request.path)
             log_refusal(None, page_shown=False)
-            return error_response(500, "integrity_error", str(
-                _("A stored file did not match its record, so it was not used. Tell the administrator: the "
-                  "registry's storage check (scrub) shows which.")))
+            return error_response(
+                500,
+                "integrity_error",
+                str(
+                    _(
+                        "A stored file did not match its record, so it was not used. Tell the administrator: the "
+                        "registry's storage check (scrub) shows which."
+                    )
+                ),
+            )
         if database_down(error):
             log.error("the database is unavailable in request %s: %s", g.get("request_id"), error)
             return database_unavailable()
@@ -201,6 +259,14 @@ def register_error_handlers(app: Flask) -> None:
             db().rollback()
         except SQLAlchemyError:
             pass
-        return error_response(500, "internal_error",
-                              str(_("Something went wrong on our side; nothing was saved. Quote this reference "
-                                    "to the administrator: %(rid)s", rid=g.get("request_id", ""))))
+        return error_response(
+            500,
+            "internal_error",
+            str(
+                _(
+                    "Something went wrong on our side; nothing was saved. Quote this reference "
+                    "to the administrator: %(rid)s",
+                    rid=g.get("request_id", ""),
+                )
+            ),
+        )

@@ -1,5 +1,6 @@
 """Small helpers every HTML form view shares: keep what was typed, show errors by the field, give back
 what was typed before a session ended."""
+
 from __future__ import annotations
 
 from flask import flash, g, render_template, request
@@ -69,8 +70,12 @@ def script_questions(form, rows: int = 3) -> dict[str, str]:
         chosen = form[f"script_{i}"]
         actual = script_mismatch(chosen, *(form.get(f"{part}_{i}", "") for part in NAME_PARTS))
         if actual is not None and not form.get(f"script_confirmed_{i}"):
-            questions[f"script_{i}"] = str(_(
-                "These letters are %(actual)s, but the script chosen is %(chosen)s. Choose the right script, "
-                "or tick the box below to keep it as it is.", actual=label(actual, "script"),
-                chosen=label(chosen, "script")))
+            questions[f"script_{i}"] = str(
+                _(
+                    "These letters are %(actual)s, but the script chosen is %(chosen)s. Choose the right script, "
+                    "or tick the box below to keep it as it is.",
+                    actual=label(actual, "script"),
+                    chosen=label(chosen, "script"),
+                )
+            )
     return questions

@@ -8,6 +8,7 @@ reader's locale (Babel); times are shown in the registry's time zone (the settin
 ``time_zone``), whatever the server's; a date known only to the month or the year
 is shown so, never with a day that nobody recorded.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -30,65 +31,101 @@ from registry.persons.models import Category, DatePrecision, NameKind, PersonSta
 LABELS: dict[str, dict[str, Any]] = {
     "sex": {Sex.FEMALE: _("female"), Sex.MALE: _("male"), Sex.UNKNOWN: _("not known")},
     "date_precision": {
-        DatePrecision.EXACT: _("exact date"), DatePrecision.MONTH: _("month and year only"),
-        DatePrecision.YEAR: _("year only"), DatePrecision.ESTIMATED: _("estimated"),
+        DatePrecision.EXACT: _("exact date"),
+        DatePrecision.MONTH: _("month and year only"),
+        DatePrecision.YEAR: _("year only"),
+        DatePrecision.ESTIMATED: _("estimated"),
         DatePrecision.UNKNOWN: _("date not known"),
     },
-    "category": {Category.CHILD: _("child"), Category.ORPHAN: _("orphan"), Category.WOMAN: _("woman"),
-                 Category.MAN: _("man")},
+    "category": {
+        Category.CHILD: _("child"),
+        Category.ORPHAN: _("orphan"),
+        Category.WOMAN: _("woman"),
+        Category.MAN: _("man"),
+    },
     "person_status": {
         PersonStatus.IDENTIFIED_ABROAD: _("identified abroad"),
-        PersonStatus.CONSENTED_TO_RETURN: _("consented to return"), PersonStatus.RETURNED: _("returned"),
-        PersonStatus.IN_REHABILITATION: _("in rehabilitation"), PersonStatus.RESETTLED: _("resettled"),
+        PersonStatus.CONSENTED_TO_RETURN: _("consented to return"),
+        PersonStatus.RETURNED: _("returned"),
+        PersonStatus.IN_REHABILITATION: _("in rehabilitation"),
+        PersonStatus.RESETTLED: _("resettled"),
         PersonStatus.REFUSED_TO_RETURN: _("refused to return"),
     },
     "name_kind": {
-        NameKind.BIRTH: _("name at birth"), NameKind.RECORDED_ABROAD: _("name as recorded abroad"),
-        NameKind.CHOSEN_BY_MOTHER: _("name chosen by the mother"), NameKind.OFFICIAL: _("official name"),
+        NameKind.BIRTH: _("name at birth"),
+        NameKind.RECORDED_ABROAD: _("name as recorded abroad"),
+        NameKind.CHOSEN_BY_MOTHER: _("name chosen by the mother"),
+        NameKind.OFFICIAL: _("official name"),
         NameKind.ALIAS: _("alias"),
     },
     "script": {Script.CYRILLIC: _("Cyrillic"), Script.LATIN: _("Latin"), Script.ARABIC: _("Arabic")},
     "document_kind": {
-        "identity_document": _("identity document"), "passport": _("passport"),
-        "birth_record": _("birth record"), "genomic_test_result": _("genomic (DNA) test result"),
-        "court_ruling": _("court ruling"), "consent_receipt": _("voluntary return receipt"),
+        "identity_document": _("identity document"),
+        "passport": _("passport"),
+        "birth_record": _("birth record"),
+        "genomic_test_result": _("genomic (DNA) test result"),
+        "court_ruling": _("court ruling"),
+        "consent_receipt": _("voluntary return receipt"),
         "other": _("other document"),
     },
     "person_role": {
-        PersonRole.SUBJECT: _("the person concerned"), PersonRole.MOTHER: _("mother"),
-        PersonRole.FATHER: _("father"), PersonRole.CHILD: _("child"),
-        PersonRole.ALLEGED_PARENT: _("alleged parent"), PersonRole.APPLICANT: _("applicant"),
+        PersonRole.SUBJECT: _("the person concerned"),
+        PersonRole.MOTHER: _("mother"),
+        PersonRole.FATHER: _("father"),
+        PersonRole.CHILD: _("child"),
+        PersonRole.ALLEGED_PARENT: _("alleged parent"),
+        PersonRole.APPLICANT: _("applicant"),
     },
     "version_reason": {"initial": _("first upload")},
-    "staff_role": {Role.ADMIN: _("administrator"), Role.CLERK: _("registry clerk"), Role.LAWYER: _("lawyer"),
-                   Role.CASEWORKER: _("caseworker"), Role.AUDITOR: _("auditor")},
+    "staff_role": {
+        Role.ADMIN: _("administrator"),
+        Role.CLERK: _("registry clerk"),
+        Role.LAWYER: _("lawyer"),
+        Role.CASEWORKER: _("caseworker"),
+        Role.AUDITOR: _("auditor"),
+    },
     "outcome": {Outcome.ALLOWED: _("allowed"), Outcome.DENIED: _("denied"), Outcome.FAILED: _("failed")},
     "action": {
-        Action.LOGIN: _("signed in"), Action.LOGIN_FAILED: _("sign-in failed"), Action.LOGOUT: _("signed out"),
-        Action.MFA_ENROLLED: _("set up two-step sign-in"), Action.PASSWORD_CHANGED: _("changed the password"),
-        Action.TOKEN_CREATED: _("created an API token"), Action.TOKEN_REVOKED: _("revoked an API token"),
-        Action.TOKEN_REJECTED: _("API token refused"), Action.NDA_PUBLISHED: _("published a new NDA text"),
-        Action.NDA_SIGNED: _("signed the NDA"), Action.ACCESS_DENIED: _("access refused"),
-        Action.EMERGENCY_ACCESS: _("emergency access"), Action.USER_CREATED: _("created a staff account"),
-        Action.USER_CHANGED: _("changed a staff account"), Action.ROLES_CHANGED: _("changed roles"),
-        Action.CASE_CREATED: _("opened a case"), Action.CASE_MEMBER_ADDED: _("added a case member"),
+        Action.LOGIN: _("signed in"),
+        Action.LOGIN_FAILED: _("sign-in failed"),
+        Action.LOGOUT: _("signed out"),
+        Action.MFA_ENROLLED: _("set up two-step sign-in"),
+        Action.PASSWORD_CHANGED: _("changed the password"),
+        Action.TOKEN_CREATED: _("created an API token"),
+        Action.TOKEN_REVOKED: _("revoked an API token"),
+        Action.TOKEN_REJECTED: _("API token refused"),
+        Action.NDA_PUBLISHED: _("published a new NDA text"),
+        Action.NDA_SIGNED: _("signed the NDA"),
+        Action.ACCESS_DENIED: _("access refused"),
+        Action.EMERGENCY_ACCESS: _("emergency access"),
+        Action.USER_CREATED: _("created a staff account"),
+        Action.USER_CHANGED: _("changed a staff account"),
+        Action.ROLES_CHANGED: _("changed roles"),
+        Action.CASE_CREATED: _("opened a case"),
+        Action.CASE_MEMBER_ADDED: _("added a case member"),
         Action.CASE_MEMBER_REMOVED: _("removed a case member"),
-        Action.CASE_PERSON_ADDED: _("added a person to a case"), Action.PERSON_CREATED: _("registered a person"),
-        Action.PERSON_UPDATED: _("changed a person's record"), Action.PERSON_VIEWED: _("viewed a person's record"),
-        Action.PERSON_SEARCHED: _("searched for persons"), Action.PERSONS_IMPORTED: _("imported persons"),
+        Action.CASE_PERSON_ADDED: _("added a person to a case"),
+        Action.PERSON_CREATED: _("registered a person"),
+        Action.PERSON_UPDATED: _("changed a person's record"),
+        Action.PERSON_VIEWED: _("viewed a person's record"),
+        Action.PERSON_SEARCHED: _("searched for persons"),
+        Action.PERSONS_IMPORTED: _("imported persons"),
         Action.DOCUMENT_UPLOADED: _("uploaded a document"),
         Action.DOCUMENT_VERSION_ADDED: _("added a document version"),
         Action.DOCUMENT_REFINGERPRINTED: _("fingerprinted a document's original again under a new key"),
-        Action.DOCUMENT_LINKED: _("linked a document to a person"), Action.DOCUMENT_VIEWED: _("viewed a document"),
+        Action.DOCUMENT_LINKED: _("linked a document to a person"),
+        Action.DOCUMENT_VIEWED: _("viewed a document"),
         Action.DOCUMENT_CONTENT_READ: _("opened a document's viewing copy"),
         Action.DOCUMENT_ORIGINAL_READ: _("downloaded a document's original"),
         Action.RELATIONSHIP_CLAIMED: _("recorded a kinship claim"),
         Action.RELATIONSHIP_CHANGED: _("changed a kinship status"),
-        Action.RELATIONSHIP_VIEWED: _("viewed kinship"), Action.EVIDENCE_ATTACHED: _("attached kinship evidence"),
+        Action.RELATIONSHIP_VIEWED: _("viewed kinship"),
+        Action.EVIDENCE_ATTACHED: _("attached kinship evidence"),
         Action.BUNDLE_EXPORTED: _("exported an evidence bundle"),
         Action.RESTORATION_OPENED: _("opened a document restoration"),
         Action.RESTORATION_CHANGED: _("changed a document restoration"),
-        Action.RESTORATION_VIEWED: _("viewed a document restoration"), Action.AUDIT_READ: _("read the access log"),
+        Action.RESTORATION_VIEWED: _("viewed a document restoration"),
+        Action.AUDIT_READ: _("read the access log"),
         Action.ACCESS_REPORT_READ: _("read an access report"),
         Action.ACCESS_REPORT_EXPORTED: _("exported an access report"),
         Action.REQUEST_REFUSED: _("request refused"),
@@ -111,13 +148,26 @@ LABELS: dict[str, dict[str, Any]] = {
         Action.PERSON_MERGE_UNDONE: _("undid a merge of two records"),
     },
     "target": {
-        "person": _("person"), "person_search": _("person search"), "person_import": _("person import"),
-        "document": _("document"), "case": _("case"), "user": _("staff account"), "api_token": _("API token"),
-        "nda": _("NDA"), "emergency_access": _("emergency access"), "relationship": _("kinship"),
-        "kinship_lists": _("kinship lists"), "restoration": _("document restoration"),
-        "restoration_list": _("restoration list"), "request": _("request"), "audit": _("access log"),
-        "anomalies": _("anomalies"), "document_list": _("document list"),
-        "legal_hold": _("legal hold"), "disposal": _("disposal"), "merge": _("merge of two records"),
+        "person": _("person"),
+        "person_search": _("person search"),
+        "person_import": _("person import"),
+        "document": _("document"),
+        "case": _("case"),
+        "user": _("staff account"),
+        "api_token": _("API token"),
+        "nda": _("NDA"),
+        "emergency_access": _("emergency access"),
+        "relationship": _("kinship"),
+        "kinship_lists": _("kinship lists"),
+        "restoration": _("document restoration"),
+        "restoration_list": _("restoration list"),
+        "request": _("request"),
+        "audit": _("access log"),
+        "anomalies": _("anomalies"),
+        "document_list": _("document list"),
+        "legal_hold": _("legal hold"),
+        "disposal": _("disposal"),
+        "merge": _("merge of two records"),
     },
 }
 
@@ -180,8 +230,9 @@ def filesize(size: int | None) -> str:
             break
         amount, unit = amount / 1024, bigger
     pattern = "#,##0" if unit == "byte" or amount >= 10 else "#,##0.#"
-    return format_unit(amount, "byte" if unit == "byte" else f"digital-{unit}", "short", format=pattern,
-                       locale=_locale())
+    return format_unit(
+        amount, "byte" if unit == "byte" else f"digital-{unit}", "short", format=pattern, locale=_locale()
+    )
 
 
 def _zone() -> ZoneInfo:
@@ -209,6 +260,8 @@ def register(app: Flask) -> None:
     app.extensions["registry_zone"] = ZoneInfo(settings.time_zone)
     for function in (label, number, day, when, partial_date, filesize):
         app.add_template_filter(function)
-    app.jinja_env.globals.update(script_mismatch=script_mismatch,
-                                 upload_limit_bytes=settings.max_upload_mb * 1024 * 1024,
-                                 session_idle_seconds=settings.session_idle_minutes * 60)
+    app.jinja_env.globals.update(
+        script_mismatch=script_mismatch,
+        upload_limit_bytes=settings.max_upload_mb * 1024 * 1024,
+        session_idle_seconds=settings.session_idle_minutes * 60,
+    )

@@ -9,6 +9,7 @@ number is clamped into range and a page size bounded (a page past the last is si
 service applies the query to its own visibility query (``ordered``, ``page_of``), so a filter only
 narrows what the caller may see and nothing is loaded beyond the page shown.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,8 +93,7 @@ def _refuse(name: str, allowed: Iterable[str]):
     return validation(**{name: str(_("Choose one of: %(allowed)s", allowed=", ".join(allowed)))})
 
 
-def read(args: Mapping[str, str], spec: ListSpec, *, page: int | None = None, per_page: int | None = None
-         ) -> ListQuery:
+def read(args: Mapping[str, str], spec: ListSpec, *, page: int | None = None, per_page: int | None = None) -> ListQuery:
     """The list query in ``args``; ``page``/``per_page`` when the caller has read them already (the API)."""
     sort = (args.get("sort") or "").strip() or spec.default_sort
     if sort and sort.lstrip("-") not in spec.sorts:
@@ -105,18 +105,21 @@ def read(args: Mapping[str, str], spec: ListSpec, *, page: int | None = None, pe
             raise _refuse(name, choices)
         if value:
             filters[name] = value
-    return ListQuery(sort, filters,
-                     page if page is not None else _bounded(args.get("page"), 1, MAX_PAGE),
-                     per_page if per_page is not None else _bounded(args.get("per_page"), spec.default_size,
-                                                                    spec.max_size))
+    return ListQuery(
+        sort,
+        filters,
+        page if page is not None else _bounded(args.get("page"), 1, MAX_PAGE),
+        per_page if per_page is not None else _bounded(args.get("per_page"), spec.default_size, spec.max_size),
+    )
 
 
 # A column, or an ORM model's attribute for one.
 Orderable = sa.ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
-def ordered(query: sa.Select, wanted: ListQuery, columns: Mapping[str, Sequence[Orderable]],
-            tiebreak: Orderable) -> sa.Select:
+def ordered(
+    query: sa.Select, wanted: ListQuery, columns: Mapping[str, Sequence[Orderable]], tiebreak: Orderable
+) -> sa.Select:
     """``query`` in the order asked for (empty values last either way), then by ``tiebreak``, so that
     pages do not overlap or skip rows that sort equal."""
     direction = (lambda c: c.desc().nulls_last()) if wanted.descending else (lambda c: c.asc().nulls_last())

@@ -4,6 +4,7 @@ Counts, durations and ages only: a route is named by its rule (``/persons/<perso
 address asked for, so no identifier, name, number or title of a person ever reaches a metric. The state
 of the queues and of the access log is read when Prometheus scrapes, not kept up to date on every request.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -22,7 +23,7 @@ from registry.db import utcnow
 from registry.documents.models import DocumentVersion, ViewingStatus
 from registry.runtime import Runtime
 
-LATENCY_BUCKETS = (.01, .025, .05, .1, .2, .3, .5, 1, 2, 5, 10, 30)
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30)
 
 
 class RegistryState(Collector):
@@ -35,21 +36,30 @@ class RegistryState(Collector):
         runtime = self.runtime
         with runtime.sessions() as db:
             waiting, oldest = db.execute(
-                sa.select(sa.func.count(), sa.func.min(DocumentVersion.uploaded_at))
-                .where(DocumentVersion.viewing_status == ViewingStatus.PENDING)).one()
+                sa.select(sa.func.count(), sa.func.min(DocumentVersion.uploaded_at)).where(
+                    DocumentVersion.viewing_status == ViewingStatus.PENDING
+                )
+            ).one()
             head = db.get(AuditChainHead, CHAIN_ID)
         now = utcnow()
         yield GaugeMetricFamily("registry_copy_queue_depth", "Viewing copies waiting to be drawn", value=waiting)
-        yield GaugeMetricFamily("registry_copy_queue_oldest_seconds", "Age of the oldest waiting viewing copy",
-                                value=(now - oldest).total_seconds() if oldest else 0)
-        yield GaugeMetricFamily("registry_converter_jobs", "Viewing copies being drawn by this process",
-                                value=runtime.viewing_copies.running())
-        yield GaugeMetricFamily("registry_audit_log_length", "Events in the access log",
-                                value=head.seq if head else 0)
+        yield GaugeMetricFamily(
+            "registry_copy_queue_oldest_seconds",
+            "Age of the oldest waiting viewing copy",
+            value=(now - oldest).total_seconds() if oldest else 0,
+        )
+        yield GaugeMetricFamily(
+            "registry_converter_jobs",
+            "Viewing copies being drawn by this process",
+            value=runtime.viewing_copies.running(),
+        )
+        yield GaugeMetricFamily("registry_audit_log_length", "Events in the access log", value=head.seq if head else 0)
         signed = runtime.witness.signed_at
-        yield GaugeMetricFamily("registry_audit_checkpoint_age_seconds",
-                                "Since this process last signed a checkpoint (-1: not yet)",
-                                value=(now - signed).total_seconds() if signed else -1)
+        yield GaugeMetricFamily(
+            "registry_audit_checkpoint_age_seconds",
+            "Since this process last signed a checkpoint (-1: not yet)",
+            value=(now - signed).total_seconds() if signed else -1,
+        )
 
 
 class Metrics:
@@ -57,14 +67,23 @@ class Metrics:
 
     def __init__(self, runtime: Runtime) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("registry_requests", "HTTP requests answered", ["route", "method", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("registry_request_seconds", "Time to answer a request", ["route"],
-                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "registry_requests", "HTTP requests answered", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "registry_request_seconds",
+            "Time to answer a request",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.upload_bytes = Counter("registry_upload_bytes", "Bytes of documents received", registry=self.registry)
-        self.dependency_errors = Counter("registry_dependency_errors",
-                                         "Requests answered 503 because a part could not be reached",
-                                         ["dependency"], registry=self.registry)
+        self.dependency_errors = Counter(
+            "registry_dependency_errors",
+            "Requests answered 503 because a part could not be reached",
+            ["dependency"],
+            registry=self.registry,
+        )
         self.registry.register(RegistryState(runtime))
 
 
@@ -104,5 +123,3 @@ def install(app: Flask, runtime: Runtime, token: str) -> Metrics:
 
     app.add_url_rule("/metrics", "metrics", public(serve_metrics))
     return metrics
-
-

@@ -6,6 +6,7 @@ nothing is refused (deny by default), and a test walks the URL map for it.
 The gate runs before every request: authentication (session or bearer token),
 second factor, permission, then the NDA for anything with personal data.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,6 +45,7 @@ def _declare(rule: AccessRule) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         view.access_rule = rule  # type: ignore[attr-defined]
         return view
+
     return decorate
 
 
@@ -107,7 +109,8 @@ def _authenticate() -> Actor:
         if user is None:
             raise Unauthenticated(
                 str(_("Send a valid API token: Authorization: Bearer <token>.")),
-                audit=AuditNote(Action.TOKEN_REJECTED, outcome="denied") if token else None)
+                audit=AuditNote(Action.TOKEN_REJECTED, outcome="denied") if token else None,
+            )
         return Actor(user, ip, agent, request_id, via="api")
     if not current_user.is_authenticated:
         return anonymous(ip, agent, request_id)
@@ -138,9 +141,10 @@ def enforce_access() -> object | None:
     if request.endpoint is None:
         return None  # unknown URL: the 404 handler answers
     if rule is None:
-        raise Forbidden(str(_("This page is not available.")),
-                        audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint,
-                                                                       "reason": "undeclared route"}))
+        raise Forbidden(
+            str(_("This page is not available.")),
+            audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint, "reason": "undeclared route"}),
+        )
     answer = None if rule.public else _admit(rule)
     if answer is None:
         refuse_unsafe_input()
@@ -156,22 +160,31 @@ def _admit(rule: AccessRule) -> object | None:
     if needs_second_factor(actor):
         if actor.via == "api":
             raise Unauthenticated(
-                str(_("This registry requires a second factor: set one up on your account page, "
-                      "then your API tokens will work.")),
-                audit=AuditNote(Action.TOKEN_REJECTED, details={"reason": "second_factor_missing"}))
+                str(
+                    _(
+                        "This registry requires a second factor: set one up on your account page, "
+                        "then your API tokens will work."
+                    )
+                ),
+                audit=AuditNote(Action.TOKEN_REJECTED, details={"reason": "second_factor_missing"}),
+            )
         if request.endpoint not in TWO_FACTOR_ENDPOINTS:
             return redirect(url_for("accounts.enrol_two_factor", next=request.full_path))
     if rule.before_gates or rule.permission is None:
         return None
     if not actor.can(rule.permission):
-        raise Forbidden(str(_("Your role does not allow this.")),
-                        audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint,
-                                                                       "permission": rule.permission.value}))
+        raise Forbidden(
+            str(_("Your role does not allow this.")),
+            audit=AuditNote(
+                Action.ACCESS_DENIED, details={"endpoint": request.endpoint, "permission": rule.permission.value}
+            ),
+        )
     if rule.permission in PERSONAL_DATA and not accounts.has_signed_current(db(), actor.user):
         if actor.via == "api":
             raise NdaRequired(
                 str(_("Sign the current non-disclosure undertaking first (GET /api/v1/nda).")),
-                audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint, "reason": "nda"}))
+                audit=AuditNote(Action.ACCESS_DENIED, details={"endpoint": request.endpoint, "reason": "nda"}),
+            )
         return redirect(url_for("accounts.nda", next=request.full_path))
     return None
 

@@ -6,6 +6,7 @@ Nothing in them names a person: the route is the rule (``/persons/<person_id>``)
 the query string is never logged (search terms are names), and messages carry ids, never names, registry
 numbers or titles (a test scans everything logged while such data is created and read).
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,12 @@ def configure(app: Flask, log_format: str) -> None:
     root = logging.getLogger()
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
         handler.addFilter(RequestContext())
         root.addHandler(handler)
     root.setLevel(min(root.level or logging.INFO, logging.INFO))
@@ -48,7 +53,12 @@ def configure(app: Flask, log_format: str) -> None:
 
 def _log_request(response: Response) -> Response:
     started = g.get("started")
-    requests_log.info("request", extra={
-        "method": request.method, "status": response.status_code,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None})
+    requests_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+        },
+    )
     return response

@@ -5,6 +5,7 @@ their work page, a guarded route like any other (second factor, permission, the 
 shows what waits for the role, read through the domains' services, so every person it names is logged as
 read by the same events as on the full lists it links to.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -36,10 +37,19 @@ bp = Blueprint("web", __name__, template_folder="templates")
 
 WORK_ROWS = 15  # rows per list on a work page: the full lists are one link away
 # Each role's work page, in the order a member of several roles is sent to them.
-WORK_PAGES = {Role.CLERK: "web.clerk_work", Role.LAWYER: "web.case_work", Role.CASEWORKER: "web.case_work",
-              Role.AUDITOR: "web.audit_work", Role.ADMIN: "web.admin_work"}
-WORK_PAGE_TITLES = {"web.clerk_work": _("Registry work"), "web.case_work": _("My cases"),
-                    "web.audit_work": _("Audit work"), "web.admin_work": _("Administration")}
+WORK_PAGES = {
+    Role.CLERK: "web.clerk_work",
+    Role.LAWYER: "web.case_work",
+    Role.CASEWORKER: "web.case_work",
+    Role.AUDITOR: "web.audit_work",
+    Role.ADMIN: "web.admin_work",
+}
+WORK_PAGE_TITLES = {
+    "web.clerk_work": _("Registry work"),
+    "web.case_work": _("My cases"),
+    "web.audit_work": _("Audit work"),
+    "web.admin_work": _("Administration"),
+}
 
 
 def work_pages(roles: Iterable[Role]) -> list[str]:
@@ -50,8 +60,7 @@ def work_pages(roles: Iterable[Role]) -> list[str]:
 @bp.context_processor
 def _work_pages() -> dict:
     """Every work page links to the others of a member of several roles."""
-    return {"work_pages": [(e, WORK_PAGE_TITLES[e]) for e in work_pages(current_actor().roles)],
-            "work_rows": WORK_ROWS}
+    return {"work_pages": [(e, WORK_PAGE_TITLES[e]) for e in work_pages(current_actor().roles)], "work_rows": WORK_ROWS}
 
 
 @bp.get("/")
@@ -73,9 +82,17 @@ def clerk_work():
     work = restorations.work_list(db(), actor, limit=WORK_ROWS)
     newest = persons.search_persons(db(), actor, "", 1, WORK_ROWS)
     people, users = restorations.context_for(db(), work.mine + work.overdue + work.waiting_for_evidence)
-    return render_form("work/clerk.html", work=work, newest=newest, persons=people, users=users,
-                       is_overdue=restorations.is_overdue, wanted=restoration_labels.WANTED_LABELS,
-                       reasons=restoration_labels.REASON_LABELS, statuses=restoration_labels.STATUS_LABELS)
+    return render_form(
+        "work/clerk.html",
+        work=work,
+        newest=newest,
+        persons=people,
+        users=users,
+        is_overdue=restorations.is_overdue,
+        wanted=restoration_labels.WANTED_LABELS,
+        reasons=restoration_labels.REASON_LABELS,
+        statuses=restoration_labels.STATUS_LABELS,
+    )
 
 
 @bp.get("/work/cases")
@@ -84,8 +101,13 @@ def case_work():
     """A lawyer's or caseworker's cases; for those who attach kinship evidence, the claims waiting for it."""
     actor = current_actor()
     lists = kinship.kinship_lists(db(), actor, limit=WORK_ROWS) if actor.can(Permission.KINSHIP_WRITE) else None
-    return render_form("work/cases.html", cases=cases.cases_for(db(), actor), lists=lists,
-                       kinds=kinship_labels.KIND_LABELS, statuses=kinship_labels.STATUS_LABELS)
+    return render_form(
+        "work/cases.html",
+        cases=cases.cases_for(db(), actor),
+        lists=lists,
+        kinds=kinship_labels.KIND_LABELS,
+        statuses=kinship_labels.STATUS_LABELS,
+    )
 
 
 @bp.get("/work/audit")
@@ -96,11 +118,20 @@ def audit_work():
     actor = current_actor()
     found = reports.find_anomalies(db(), actor)
     grants = cases.list_emergency_access(db(), limit=WORK_ROWS)
-    record(db(), actor, Action.AUDIT_READ, target_type="emergency_access",
-           person_ids=[grant.person_id for grant, _user in grants])
-    return render_form("work/audit.html", found=found, grants=grants,
-                       refs=references((), [grant.person_id for grant, _user in grants]),
-                       pending=len(duties.pending_by_user(db())))
+    record(
+        db(),
+        actor,
+        Action.AUDIT_READ,
+        target_type="emergency_access",
+        person_ids=[grant.person_id for grant, _user in grants],
+    )
+    return render_form(
+        "work/audit.html",
+        found=found,
+        grants=grants,
+        refs=references((), [grant.person_id for grant, _user in grants]),
+        pending=len(duties.pending_by_user(db())),
+    )
 
 
 @bp.get("/work/admin")
@@ -110,8 +141,12 @@ def admin_work():
     not used their set-up link yet. Staff accounts only: nothing of a registered person."""
     waiting = [p for p in duties.list_role_changes(db()) if p.status == RoleChangeStatus.PENDING]
     not_set_up = duties.awaiting_setup(db())
-    return render_form("work/admin.html", proposals=waiting, me=current_actor().user_id,
-                       not_set_up=[u for u in accounts.list_users(db()) if u.id in not_set_up])
+    return render_form(
+        "work/admin.html",
+        proposals=waiting,
+        me=current_actor().user_id,
+        not_set_up=[u for u in accounts.list_users(db()) if u.id in not_set_up],
+    )
 
 
 @bp.get("/healthz")

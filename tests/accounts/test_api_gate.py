@@ -1,4 +1,5 @@
 """The gate every API call passes: token, permission, NDA, case boundary."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -54,11 +55,15 @@ def test_unsigned_nda_blocks_personal_data(api, staff):
 def test_signing_the_nda_through_the_api_opens_access(api, staff):
     clerk = staff("clerk", sign_nda=False)
     nda = api(clerk).get("/nda").get_json()["nda"]
-    wrong = api(clerk).post("/nda/acknowledgements", json={
-        "version": nda["version"], "text_sha256": nda["text_sha256"], "typed_full_name": "Someone Else"})
+    wrong = api(clerk).post(
+        "/nda/acknowledgements",
+        json={"version": nda["version"], "text_sha256": nda["text_sha256"], "typed_full_name": "Someone Else"},
+    )
     assert wrong.status_code == 422 and "typed_full_name" in wrong.get_json()["error"]["fields"]
-    signed = api(clerk).post("/nda/acknowledgements", json={
-        "version": nda["version"], "text_sha256": nda["text_sha256"], "typed_full_name": clerk.full_name})
+    signed = api(clerk).post(
+        "/nda/acknowledgements",
+        json={"version": nda["version"], "text_sha256": nda["text_sha256"], "typed_full_name": clerk.full_name},
+    )
     assert signed.status_code == 201
     assert api(clerk).get("/persons").status_code == 200
 
@@ -110,8 +115,9 @@ def test_emergency_access_needs_a_reason_and_is_logged(api, staff, make_person):
     person = make_person(clerk)
     short = api(lawyer).post(f"/persons/{person['id']}/emergency-access", json={"reason": "need"})
     assert short.status_code == 422
-    granted = api(lawyer).post(f"/persons/{person['id']}/emergency-access",
-                               json={"reason": "Court hearing in one hour moved to today"})
+    granted = api(lawyer).post(
+        f"/persons/{person['id']}/emergency-access", json={"reason": "Court hearing in one hour moved to today"}
+    )
     assert granted.status_code == 201
     assert api(lawyer).get(f"/persons/{person['id']}").status_code == 200
     report = api(auditor).get(f"/persons/{person['id']}/access-report").get_json()["events"]

@@ -1,4 +1,5 @@
 """Signing in and out through the web form: failures, throttling, session lifetime and revocation."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,9 +36,12 @@ class CountingHasher:
 @pytest.fixture
 def limits(runtime):
     """Small throttling limits so a test reaches them in a few attempts."""
+
     def set_limits(per_account: int = 3, per_ip: int = 50) -> None:
         runtime.settings = runtime.settings.with_overrides(
-            login_max_failures_per_account=per_account, login_max_failures_per_ip=per_ip)
+            login_max_failures_per_account=per_account, login_max_failures_per_ip=per_ip
+        )
+
     return set_limits
 
 
@@ -52,8 +56,11 @@ def sessions_of(runtime, user_id: str) -> list[StaffSession]:
 
 def age_sessions(runtime, user_id: str, **ago: timedelta) -> None:
     with runtime.sessions() as db:
-        db.execute(sa.update(StaffSession).where(StaffSession.user_id == user_id)
-                   .values({column: utcnow() - delta for column, delta in ago.items()}))
+        db.execute(
+            sa.update(StaffSession)
+            .where(StaffSession.user_id == user_id)
+            .values({column: utcnow() - delta for column, delta in ago.items()})
+        )
         db.commit()
 
 
@@ -66,13 +73,17 @@ def admin_saves(app, admin, member, roles: list[str], active: bool):
 
 def second_admin_approves(app, runtime, approver, member):
     with runtime.sessions() as db:
-        waiting = db.scalar(sa.select(RoleChangeRequest.id).where(RoleChangeRequest.user_id == member.id,
-                                                                  RoleChangeRequest.status == "pending"))
+        waiting = db.scalar(
+            sa.select(RoleChangeRequest.id).where(
+                RoleChangeRequest.user_id == member.id, RoleChangeRequest.status == "pending"
+            )
+        )
     response = signed_in(app, approver.username).post(f"/admin/role-changes/{waiting}/approve")
     assert response.status_code == 302, response.status_code
 
 
 # ---------------------------------------------------------------- failures and throttling
+
 
 def test_wrong_password_and_unknown_user_get_the_same_answer_after_the_same_work(app, staff, monkeypatch):
     clerk = staff("clerk")
@@ -138,6 +149,7 @@ def test_failed_and_successful_logins_are_in_the_access_log(app, staff, api):
 
 
 # ---------------------------------------------------------------- the session
+
 
 def test_the_session_cookie_is_replaced_at_login_and_the_old_one_is_not_signed_in(app, staff):
     clerk = staff("clerk")
@@ -254,8 +266,9 @@ def test_every_account_event_is_in_the_access_log(app, staff, api):
     clerk, admin, auditor = staff("clerk", sign_nda=False), staff("admin"), staff("auditor")
     browser = signed_in(app, clerk.username)
     nda = api(clerk).get("/nda").get_json()["nda"]
-    browser.post("/nda", {"version": nda["version"], "text_sha256": nda["text_sha256"],
-                          "typed_full_name": clerk.full_name})
+    browser.post(
+        "/nda", {"version": nda["version"], "text_sha256": nda["text_sha256"], "typed_full_name": clerk.full_name}
+    )
     browser.post("/account/tokens", {"name": "laptop", "days": "7"})
     browser.post("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     browser.post("/logout")

@@ -1,5 +1,6 @@
 """The undertaking in English, Russian and Kazakh: the signer reads one language and signs that text's hash,
 typing any of their registered spellings."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,13 @@ KK = ("Міндеттеме", "Осы тізілімде көргенімнің 
 @pytest.fixture
 def three_languages(runtime):
     with runtime.sessions() as db:
-        nda = accounts.publish_nda(db, SYSTEM, title="Undertaking v2", text="I keep all I see here to myself, always.",
-                                   translations={"ru": RU, "kk": KK})
+        nda = accounts.publish_nda(
+            db,
+            SYSTEM,
+            title="Undertaking v2",
+            text="I keep all I see here to myself, always.",
+            translations={"ru": RU, "kk": KK},
+        )
         db.commit()
         return {t.language: t for t in accounts.nda_texts(nda).values()}
 
@@ -43,8 +49,9 @@ def _spell(runtime, username: str, spellings: str) -> None:
         db.commit()
 
 
-def test_a_russian_reader_reads_and_signs_the_russian_text_with_a_cyrillic_spelling(app, runtime, staff,
-                                                                                     three_languages):
+def test_a_russian_reader_reads_and_signs_the_russian_text_with_a_cyrillic_spelling(
+    app, runtime, staff, three_languages
+):
     clerk = staff("clerk", sign_nda=False)
     _spell(runtime, clerk.username, "Тест Клерк")
     browser = signed_in(app, clerk.username)
@@ -65,8 +72,9 @@ def test_the_hash_must_be_that_of_the_language_signed(app, runtime, staff, three
     _html, form = _form(browser, {"language": "kk"})
     assert form["language"] == "kk"
     english_hash = three_languages["en"].text_sha256
-    refused = browser.post("/nda", {**form, "text_sha256": english_hash, "typed_full_name": clerk.full_name},
-                           csrf=False)
+    refused = browser.post(
+        "/nda", {**form, "text_sha256": english_hash, "typed_full_name": clerk.full_name}, csrf=False
+    )
     assert refused.status_code == 422
     assert not accounts_signed(runtime, clerk.id)
     assert browser.post("/nda", {**form, "typed_full_name": clerk.full_name}, csrf=False).status_code == 302
@@ -92,21 +100,31 @@ def test_only_registered_spellings_sign_and_the_page_says_which_they_are(app, ru
 def test_only_an_administrator_adds_spellings_and_it_is_logged(app, runtime, staff):
     admin, clerk = staff("admin"), staff("clerk")
     browser = signed_in(app, admin.username)
-    response = browser.post(f"/admin/users/{clerk.id}", {"roles": "clerk", "active": "on", "reason": "",
-                                                         "other_spellings": "Тест Клерк\n\n Test  Klerk "})
+    response = browser.post(
+        f"/admin/users/{clerk.id}",
+        {"roles": "clerk", "active": "on", "reason": "", "other_spellings": "Тест Клерк\n\n Test  Klerk "},
+    )
     assert response.status_code == 302
     with runtime.sessions() as db:
         assert db.get(User, clerk.id).spellings == [clerk.full_name, "Тест Клерк", "Test Klerk"]
-    too_many = browser.post(f"/admin/users/{clerk.id}", {"roles": "clerk", "active": "on",
-                                                         "other_spellings": "\n".join(f"N{i}" for i in range(9))})
+    too_many = browser.post(
+        f"/admin/users/{clerk.id}",
+        {"roles": "clerk", "active": "on", "other_spellings": "\n".join(f"N{i}" for i in range(9))},
+    )
     assert too_many.status_code == 422
 
 
 def test_an_administrator_publishes_three_languages_and_a_half_given_one_is_refused(app, runtime, staff):
     admin = staff("admin")
     browser = signed_in(app, admin.username)
-    texts = {"title": "Undertaking", "text": "English text of the undertaking, long enough.",
-             "title_ru": RU[0], "text_ru": RU[1], "title_kk": KK[0], "text_kk": ""}
+    texts = {
+        "title": "Undertaking",
+        "text": "English text of the undertaking, long enough.",
+        "title_ru": RU[0],
+        "text_ru": RU[1],
+        "title_kk": KK[0],
+        "text_kk": "",
+    }
     refused = browser.post("/admin/nda", texts)
     assert refused.status_code == 422 and 'href="#f-text_kk"' in refused.get_data(as_text=True)
     assert browser.post("/admin/nda", {**texts, "text_kk": KK[1]}).status_code == 302
@@ -118,9 +136,15 @@ def test_the_api_lists_every_language_and_signs_one(api, staff, three_languages)
     clerk = staff("clerk", sign_nda=False)
     nda = api(clerk).get("/nda").get_json()["nda"]
     assert set(nda["texts"]) == {"en", "ru", "kk"} and nda["texts"]["ru"]["text"].startswith("Я не")
-    signed = api(clerk).post("/nda/acknowledgements", json={
-        "version": nda["version"], "language": "ru", "text_sha256": nda["texts"]["ru"]["text_sha256"],
-        "typed_full_name": clerk.full_name})
+    signed = api(clerk).post(
+        "/nda/acknowledgements",
+        json={
+            "version": nda["version"],
+            "language": "ru",
+            "text_sha256": nda["texts"]["ru"]["text_sha256"],
+            "typed_full_name": clerk.full_name,
+        },
+    )
     assert signed.status_code == 201 and signed.get_json()["acknowledgement"]["language"] == "ru"
 
 

@@ -1,4 +1,5 @@
 """The undertaking in the browser: sent to sign it, sign it, return; new versions; no open redirect."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,7 @@ def nda_form(browser: Browser, next: str = "/persons") -> dict[str, str]:
 
 
 def publish(app, admin, text: str = V2_TEXT):
-    response = signed_in(app, admin.username).post("/admin/nda", {"title": "Undertaking, second version",
-                                                                  "text": text})
+    response = signed_in(app, admin.username).post("/admin/nda", {"title": "Undertaking, second version", "text": text})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
 
 
@@ -94,14 +94,23 @@ def test_a_mangled_version_number_is_refused_in_words(app, staff):
     browser = signed_in(app, clerk.username)
     form = nda_form(browser)
     for version in ("two", "", "1e3", "²", "99999999999999999999999"):
-        response = browser.post("/nda", {**form, "version": version, "typed_full_name": clerk.full_name},
-                                csrf=False)
+        response = browser.post("/nda", {**form, "version": version, "typed_full_name": clerk.full_name}, csrf=False)
         assert response.status_code in (409, 422), version
     assert browser.get("/persons").status_code == 302
 
 
-EVIL = ["//evil.example/", "https://evil.example/", "/\\evil.example", "\\\\evil.example", "/\t/evil.example",
-        "/\n/evil.example", "/\r\n/evil.example", " //evil.example", "http:evil.example", "javascript:alert(1)"]
+EVIL = [
+    "//evil.example/",
+    "https://evil.example/",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    " //evil.example",
+    "http:evil.example",
+    "javascript:alert(1)",
+]
 
 
 def test_sign_in_never_redirects_off_the_site(app, staff):

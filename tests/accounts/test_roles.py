@@ -4,6 +4,7 @@ One small registry: person P in case A (where the lawyer and the caseworker are
 members), person Q in case B (another team's), an ordinary document and a genomic
 result on P, an ordinary document on Q.
 """
+
 from __future__ import annotations
 
 import io
@@ -39,9 +40,10 @@ def png() -> bytes:
 
 
 def upload(client: ApiClient, person_id: str, kind: str, content: bytes, filename: str, mimetype: str) -> str:
-    response = client.post(f"/persons/{person_id}/documents",
-                           data={"kind": kind, "title": f"{kind} scan", "file": (io.BytesIO(content), filename,
-                                                                                 mimetype)})
+    response = client.post(
+        f"/persons/{person_id}/documents",
+        data={"kind": kind, "title": f"{kind} scan", "file": (io.BytesIO(content), filename, mimetype)},
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["document"]["id"]
 
@@ -60,10 +62,14 @@ def world(app, staff, api, make_person, make_copies) -> World:
     other_lawyer = staff("lawyer")
     clients = {role: api(member) for role, member in people.items()}
     p = make_person(people["clerk"])
-    q = make_person(people["clerk"], names=[{"family_name": Q_FAMILY_NAME, "given_name": "Dana", "script": "latin",
-                                             "kind": "official"}])
+    q = make_person(
+        people["clerk"],
+        names=[{"family_name": Q_FAMILY_NAME, "given_name": "Dana", "script": "latin", "kind": "official"}],
+    )
     ids = {
-        "P": p["id"], "Q": q["id"], "P_number": p["registry_number"],
+        "P": p["id"],
+        "Q": q["id"],
+        "P_number": p["registry_number"],
         "A": case_with(clients["admin"], "A-1", [people["lawyer"], people["caseworker"]], p["id"]),
         "B": case_with(clients["admin"], "B-1", [other_lawyer], q["id"]),
         "doc": upload(clients["clerk"], p["id"], "birth_record", png(), "birth.png", "image/png"),
@@ -160,9 +166,14 @@ def test_a_caseworker_never_sees_a_genomic_result(world):
     assert hidden.get_json() == missing.get_json()
     person_page = world.browsers["caseworker"].get(f"/persons/{world.ids['P']}").get_data(as_text=True)
     assert "birth_record scan" in person_page and "genomic_test_result scan" not in person_page
-    upload = caseworker.post(f"/persons/{world.ids['P']}/documents",
-                             data={"kind": "genomic_test_result", "title": "x",
-                                   "file": (io.BytesIO(GENOMIC_CONTENT), "dna.csv", "text/csv")})
+    upload = caseworker.post(
+        f"/persons/{world.ids['P']}/documents",
+        data={
+            "kind": "genomic_test_result",
+            "title": "x",
+            "file": (io.BytesIO(GENOMIC_CONTENT), "dna.csv", "text/csv"),
+        },
+    )
     assert upload.status_code == 403
 
 
@@ -181,8 +192,11 @@ def test_an_administrator_manages_cases_but_reads_no_personal_data(world):
     admin_web = world.browsers["admin"]
     case_page = admin_web.get(f"/cases/{world.ids['A']}").get_data(as_text=True)
     assert world.ids["P_number"] in case_page  # persons of a case appear by registry number only
-    for page in (case_page, admin_web.get("/admin/users").get_data(as_text=True),
-                 admin_web.get("/cases").get_data(as_text=True)):
+    for page in (
+        case_page,
+        admin_web.get("/admin/users").get_data(as_text=True),
+        admin_web.get("/cases").get_data(as_text=True),
+    ):
         assert "Abdirasulova" not in page and "Абдирасулова" not in page and Q_FAMILY_NAME not in page
     assert f'href="/persons/{world.ids["P"]}"' not in case_page
     cases = world.api["admin"].get("/cases").get_json()["cases"]

@@ -5,6 +5,7 @@ Nobody changes their own roles; an account never holds admin together with a rol
 personal data; a role added on the web waits for a second administrator; a new account's password
 is chosen by its owner through a one-time link, so no administrator can sign in as a clerk.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,11 @@ def proposals(runtime, user_id: str) -> list[RoleChangeRequest]:
 
 def without_log(tables: dict[str, list[str]]) -> dict[str, list[str]]:
     """Every table but the access log (a refusal adds its event there) and the sign-in bookkeeping."""
-    return {t: rows for t, rows in tables.items()
-            if t not in ("audit_events", "audit_event_persons", "audit_chain_head", "staff_sessions")}
+    return {
+        t: rows
+        for t, rows in tables.items()
+        if t not in ("audit_events", "audit_event_persons", "audit_chain_head", "staff_sessions")
+    }
 
 
 def propose(browser: Browser, user_id: str, roles: list[str], reason: str = "Appointed by order 17-K"):
@@ -64,6 +68,7 @@ def pending_id(runtime, user_id: str) -> str:
 
 
 # ---------------------------------------------------------------- nobody changes their own roles
+
 
 def test_an_administrator_cannot_give_itself_personal_data(app, runtime, staff):
     admin = staff("admin")
@@ -94,6 +99,7 @@ def test_an_administrator_cannot_disable_itself_nor_propose_for_itself(app, runt
 
 
 # ---------------------------------------------------------------- two administrators grant a role
+
 
 def test_a_role_added_waits_for_a_second_administrator(app, runtime, staff):
     first, second, newcomer = staff("admin"), staff("admin"), staff()
@@ -171,15 +177,19 @@ def test_a_proposer_may_withdraw_and_only_one_proposal_waits_per_account(app, ru
 
 # ---------------------------------------------------------------- never admin with a personal-data role
 
-def test_admin_and_a_personal_data_role_are_refused_on_every_path(app, runtime, staff, tmp_path, database_url,
-                                                                    storage_url, monkeypatch):
+
+def test_admin_and_a_personal_data_role_are_refused_on_every_path(
+    app, runtime, staff, tmp_path, database_url, storage_url, monkeypatch
+):
     first, second, clerk, newcomer = staff("admin"), staff("admin"), staff("clerk"), staff()
     browser = signed_in(app, first.username)
     before = without_log(everything(runtime))
 
     # The web: a new account, and an existing one.
-    created = browser.post("/admin/users", {"username": "both-hats", "full_name": "Both Hats",
-                                            "roles": ["admin", "clerk"], "reason": "Short of staff"})
+    created = browser.post(
+        "/admin/users",
+        {"username": "both-hats", "full_name": "Both Hats", "roles": ["admin", "clerk"], "reason": "Short of staff"},
+    )
     assert created.status_code == 422 and "two separate accounts" in created.get_data(as_text=True)
     updated = propose(browser, clerk.id, ["clerk", "admin"])
     assert updated.status_code == 422
@@ -189,8 +199,9 @@ def test_admin_and_a_personal_data_role_are_refused_on_every_path(app, runtime, 
 
     # The service (the operator's bootstrap, the demo, the tests' own staff).
     with runtime.sessions() as db, pytest.raises(ValidationFailed):
-        accounts.create_user(db, SYSTEM, username="both-hats", full_name="Both Hats", password=PASSWORD,
-                             roles={Role.ADMIN, Role.AUDITOR})
+        accounts.create_user(
+            db, SYSTEM, username="both-hats", full_name="Both Hats", password=PASSWORD, roles={Role.ADMIN, Role.AUDITOR}
+        )
 
     # An approval re-checks: the account became an administrator after the proposal was filed.
     assert propose(browser, newcomer.id, ["auditor"]).status_code == 302
@@ -201,11 +212,28 @@ def test_admin_and_a_personal_data_role_are_refused_on_every_path(app, runtime, 
     assert approval.status_code == 422 and roles_of(runtime, newcomer.id) == {"admin"}
 
     # The command line.
-    for name, value in {"REGISTRY_DATABASE_URL": database_url, "REGISTRY_STORAGE_URL": storage_url,
-                        "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance")}.items():
+    for name, value in {
+        "REGISTRY_DATABASE_URL": database_url,
+        "REGISTRY_STORAGE_URL": storage_url,
+        "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
+    }.items():
         monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(main, ["users", "create", "both-hats", "--role", "admin", "--role", "clerk",
-                                       "--full-name", "Both Hats", "--password", NEW_PASSWORD])
+    result = CliRunner().invoke(
+        main,
+        [
+            "users",
+            "create",
+            "both-hats",
+            "--role",
+            "admin",
+            "--role",
+            "clerk",
+            "--full-name",
+            "Both Hats",
+            "--password",
+            NEW_PASSWORD,
+        ],
+    )
     assert result.exit_code != 0 and "two separate accounts" in result.output
     with runtime.sessions() as db:
         assert db.scalar(sa.select(User).where(User.username == "both-hats")) is None
@@ -213,9 +241,12 @@ def test_admin_and_a_personal_data_role_are_refused_on_every_path(app, runtime, 
 
 # ---------------------------------------------------------------- auditors see the proposals
 
+
 def test_auditors_see_every_proposal_and_decision(app, runtime, staff):
     first, second, newcomer, auditor, clerk = staff("admin"), staff("admin"), staff(), staff("auditor"), staff("clerk")
-    assert propose(signed_in(app, first.username), newcomer.id, ["caseworker"], "Psychologist, case 4").status_code == 302
+    assert (
+        propose(signed_in(app, first.username), newcomer.id, ["caseworker"], "Psychologist, case 4").status_code == 302
+    )
     signed_in(app, second.username).post(f"/admin/role-changes/{pending_id(runtime, newcomer.id)}/approve")
     assert propose(signed_in(app, first.username), clerk.id, ["clerk", "lawyer"], "Court duty").status_code == 302
 
@@ -223,8 +254,18 @@ def test_auditors_see_every_proposal_and_decision(app, runtime, staff):
 
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    for expected in (newcomer.username, clerk.username, first.username, second.username, "Psychologist, case 4",
-                     "Court duty", "caseworker", "lawyer", "approved", "waiting"):
+    for expected in (
+        newcomer.username,
+        clerk.username,
+        first.username,
+        second.username,
+        "Psychologist, case 4",
+        "Court duty",
+        "caseworker",
+        "lawyer",
+        "approved",
+        "waiting",
+    ):
         assert expected in text, expected
     assert "/approve" not in text and "/reject" not in text  # auditors read, they do not decide
     assert signed_in(app, clerk.username).get("/audit/role-changes").status_code == 403
@@ -234,10 +275,13 @@ def test_auditors_see_every_proposal_and_decision(app, runtime, staff):
 
 # ---------------------------------------------------------------- the one-time set-up link
 
+
 def create_account(browser: Browser, username: str, roles: list[str]) -> str:
     """Create the account on the staff page; returns the set-up link's path and query, as shown once."""
-    response = browser.post("/admin/users", {"username": username, "full_name": "Dana Newcomer", "roles": roles,
-                                             "reason": "New registry clerk, order 5"})
+    response = browser.post(
+        "/admin/users",
+        {"username": username, "full_name": "Dana Newcomer", "roles": roles, "reason": "New registry clerk, order 5"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     (link,) = SETUP_LINK.findall(response.get_data(as_text=True))
     parts = urlsplit(link.replace("&amp;", "&"))
@@ -248,8 +292,10 @@ def set_up(link: str, password: str = NEW_PASSWORD, repeated: str | None = None,
     browser = browser or Browser(app, ip="203.0.113.40")
     page = browser.get(link)
     token = dict(p.split("=", 1) for p in link.split("?", 1)[1].split("&"))["token"]
-    return page, browser.post("/account/setup", {"token": token, "new_password": password,
-                                                 "repeat_password": password if repeated is None else repeated})
+    return page, browser.post(
+        "/account/setup",
+        {"token": token, "new_password": password, "repeat_password": password if repeated is None else repeated},
+    )
 
 
 def test_a_new_account_is_set_up_by_its_owner_once(app, runtime, staff):
@@ -282,8 +328,10 @@ def test_a_new_account_is_set_up_by_its_owner_once(app, runtime, staff):
     assert page_error(Browser(app).get(link)) == page_error(Browser(app).get(unknown))
     _page, again = set_up(unknown, "another long passphrase 77", app=app)
     assert _page.status_code == 404
-    reused = Browser(app).post("/account/setup", {"token": token, "new_password": "another long passphrase 77",
-                                                  "repeat_password": "another long passphrase 77"})
+    reused = Browser(app).post(
+        "/account/setup",
+        {"token": token, "new_password": "another long passphrase 77", "repeat_password": "another long passphrase 77"},
+    )
     assert reused.status_code == 404 and page_error(reused) == page_error(again)
     assert Browser(app).login("dana", NEW_PASSWORD).status_code == 302
 
@@ -312,8 +360,11 @@ def test_a_set_up_link_expires_and_a_new_one_replaces_it(app, runtime, staff):
     (second,) = SETUP_LINK.findall(renewed.get_data(as_text=True))
     second = second.replace("&amp;", "&")
     with runtime.sessions() as db:  # the first link would have expired anyway: make it current again
-        db.execute(sa.update(AccountSetupLink).where(AccountSetupLink.used_at.is_(None))
-                   .values(expires_at=utcnow() + timedelta(hours=1)))
+        db.execute(
+            sa.update(AccountSetupLink)
+            .where(AccountSetupLink.used_at.is_(None))
+            .values(expires_at=utcnow() + timedelta(hours=1))
+        )
         db.commit()
     _page, replaced = set_up(first, app=app)
     assert replaced.status_code == 404  # a newer link replaced it

@@ -3,6 +3,7 @@
 A token is made from a sign-in (the account page) or by an operator (``registry users token``);
 either way it stands for the account, so it lets in only an account that has a second factor.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -49,7 +50,8 @@ def test_the_refused_token_is_logged_with_the_account_it_belongs_to(app, api, st
     enrol(signed_in(app, auditor.username))
     events = api(auditor).get("/audit/events?action=auth.token_rejected").get_json()["events"]
     assert [(e["actor"], e["outcome"], e["details"].get("reason")) for e in events] == [
-        (clerk.username, "denied", "second_factor_missing")]
+        (clerk.username, "denied", "second_factor_missing")
+    ]
     with runtime.sessions() as db:  # the refused call did not count as a use of the token
         assert db.scalar(sa.select(ApiToken.last_used_at).where(ApiToken.user_id == clerk.id)) is None
 

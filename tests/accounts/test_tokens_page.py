@@ -1,4 +1,5 @@
 """API tokens from the account page: shown once, stored hashed, revocable, expiring."""
+
 from __future__ import annotations
 
 import re
@@ -69,8 +70,9 @@ def test_an_expired_token_is_refused(app, staff, runtime):
     client = ApiClient(app.test_client(), token)
     assert client.get("/persons").status_code == 200
     with runtime.sessions() as db:
-        db.execute(sa.update(ApiToken).where(ApiToken.user_id == clerk.id)
-                   .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.execute(
+            sa.update(ApiToken).where(ApiToken.user_id == clerk.id).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.commit()
     assert client.get("/persons").status_code == 401
 

@@ -1,4 +1,5 @@
 """The second factor: enrolment, codes at sign-in, replays, far-off codes, and the setting that requires it."""
+
 from __future__ import annotations
 
 import re
@@ -96,8 +97,9 @@ def test_a_code_cannot_pass_twice_even_when_the_second_sign_in_read_the_account_
         late.commit()
         assert Browser(app).login(clerk.username, code=code).status_code == 302  # ...another used the code...
         with pytest.raises(Unauthenticated):  # ...and the late one must not pass with the same code
-            accounts.authenticate(late, Actor(None, "192.0.2.50"), clerk.username, PASSWORD, code, policy,
-                                  runtime.keyring)
+            accounts.authenticate(
+                late, Actor(None, "192.0.2.50"), clerk.username, PASSWORD, code, policy, runtime.keyring
+            )
 
 
 def test_a_stolen_session_cannot_set_up_a_second_factor_and_lock_the_owner_out(app, staff):
@@ -120,13 +122,20 @@ def test_guessing_the_password_through_account_forms_is_throttled_like_sign_in(a
     thief = Browser(app, ip="198.51.100.67")
     thief.cookie = owner.cookie
     totp = pyotp.TOTP(enrolment_secret(thief))
-    guesses = [thief.post("/account/two-factor", {"code": totp.now(), "current_password": f"guess number {n}"})
-               for n in range(2)]
-    guesses.append(thief.post("/account/password", {"current_password": "guess number 2",
-                                                    "new_password": "the thief's own passphrase"}))
+    guesses = [
+        thief.post("/account/two-factor", {"code": totp.now(), "current_password": f"guess number {n}"})
+        for n in range(2)
+    ]
+    guesses.append(
+        thief.post(
+            "/account/password", {"current_password": "guess number 2", "new_password": "the thief's own passphrase"}
+        )
+    )
     assert [g.status_code for g in guesses] == [422, 422, 422]
-    for path, form in (("/account/two-factor", {"code": totp.now()}),
-                       ("/account/password", {"new_password": "the thief's own passphrase"})):
+    for path, form in (
+        ("/account/two-factor", {"code": totp.now()}),
+        ("/account/password", {"new_password": "the thief's own passphrase"}),
+    ):
         throttled = thief.post(path, {**form, "current_password": PASSWORD})  # even the right one now
         assert throttled.status_code == 429, path
     assert Browser(app).login(clerk.username).status_code == 429
@@ -139,8 +148,9 @@ def test_a_code_in_other_digits_is_refused_like_a_wrong_code(app, staff):
     arabic_indic = browser.post("/account/two-factor", {"code": "١٢٣٤٥٦", "current_password": PASSWORD})
     assert arabic_indic.status_code == 422 and 'id="e-code"' in arabic_indic.get_data(as_text=True)
     totp, step = enrol(browser)
-    stranger_digits = Browser(app).login(clerk.username, code="".join(chr(0x0660 + int(d))
-                                                                     for d in totp.generate_otp(step + 1)))
+    stranger_digits = Browser(app).login(
+        clerk.username, code="".join(chr(0x0660 + int(d)) for d in totp.generate_otp(step + 1))
+    )
     assert stranger_digits.status_code == 401
 
 
@@ -166,8 +176,11 @@ def test_a_second_factor_the_keyring_cannot_open_is_a_plain_refusal(app, staff, 
     clerk = staff("clerk")
     totp, step = enrol(signed_in(app, clerk.username))
     with runtime.engine.begin() as conn:  # sealed under a key this registry does not hold
-        conn.execute(sa.update(User.__table__).where(User.__table__.c.id == clerk.id)
-                     .values(totp_secret="mk-unknown:" + "A" * 40))
+        conn.execute(
+            sa.update(User.__table__)
+            .where(User.__table__.c.id == clerk.id)
+            .values(totp_secret="mk-unknown:" + "A" * 40)
+        )
     response = Browser(app).login(clerk.username, code=totp.generate_otp(step + 1))
     assert response.status_code == 503
     assert "cannot be checked" in response.get_data(as_text=True)

@@ -5,6 +5,7 @@ through the API.
 Also what the walk needs to read back: the access-log events one request wrote, with the
 persons they name given by the world's names ("mother", "child") instead of ids.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,15 @@ from tests.kinship.helpers import genomic_document, ruling_document, upload
 from tests.web.browser import Browser, signed_in
 
 # Who the world employs: name -> roles. The outsider is a lawyer of no case; on call opens emergency access.
-EMPLOYEES = {"clerk": ("clerk",), "lawyer": ("lawyer",), "caseworker": ("caseworker",), "auditor": ("auditor",),
-             "admin": ("admin",), "outsider": ("lawyer",), "on_call": ("lawyer",)}
+EMPLOYEES = {
+    "clerk": ("clerk",),
+    "lawyer": ("lawyer",),
+    "caseworker": ("caseworker",),
+    "auditor": ("auditor",),
+    "admin": ("admin",),
+    "outsider": ("lawyer",),
+    "on_call": ("lawyer",),
+}
 
 # A seen event: (action, outcome, the world's names of the persons it names).
 Seen = tuple[str, str, frozenset[str]]
@@ -42,9 +50,14 @@ class World:
 
     def url(self, endpoint: str, document: str) -> str:
         """The endpoint's URL with its parameters filled from this world (``document`` picks the document)."""
-        values = {"person_id": self.persons["child"], "document_id": self.documents[document],
-                  "relationship_id": self.relationship_id, "request_id": self.restoration_id,
-                  "case_id": self.case_id, "user_id": self.staff["lawyer"].id}
+        values = {
+            "person_id": self.persons["child"],
+            "document_id": self.documents[document],
+            "relationship_id": self.relationship_id,
+            "request_id": self.restoration_id,
+            "case_id": self.case_id,
+            "user_id": self.staff["lawyer"].id,
+        }
         wanted = url_parameters(self.app, endpoint)
         assert wanted <= set(values), f"the world cannot fill {wanted - set(values)} of {endpoint}"
         return self.app.url_map.bind("localhost").build(endpoint, {n: values[n] for n in wanted}, method="GET")
@@ -64,30 +77,63 @@ class World:
         return event.action, event.outcome, frozenset(names.get(p, p) for p in json.loads(event.person_ids))
 
 
-def build_world(app: Flask, staff: Callable[..., Staff], api: Callable[[Staff], ApiClient],
-                make_person: Callable[..., dict]) -> World:
+def build_world(
+    app: Flask, staff: Callable[..., Staff], api: Callable[[Staff], ApiClient], make_person: Callable[..., dict]
+) -> World:
     """Every employee signs the undertaking; the clerk registers and documents, the admin opens the case."""
     team = {name: staff(*roles, name=name.replace("_", "-")) for name, roles in EMPLOYEES.items()}
     clerk = api(team["clerk"])
-    mother = make_person(team["clerk"], names=[{"family_name": "Абдирасулова", "given_name": "Мадина"}],
-                         sex="female", birth_date="1990-04-12", birth_date_precision="exact", categories=["woman"])
-    child = make_person(team["clerk"], names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
-                        birth_date="2016-03-01", birth_date_precision="year", categories=["child"])
+    mother = make_person(
+        team["clerk"],
+        names=[{"family_name": "Абдирасулова", "given_name": "Мадина"}],
+        sex="female",
+        birth_date="1990-04-12",
+        birth_date_precision="exact",
+        categories=["woman"],
+    )
+    child = make_person(
+        team["clerk"],
+        names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
+        birth_date="2016-03-01",
+        birth_date_precision="year",
+        categories=["child"],
+    )
     case_id = _open_case(api(team["admin"]), [team["lawyer"], team["caseworker"]], [mother["id"], child["id"]])
     birth = upload(clerk, child["id"], "birth_record", "Birth notification, Raqqa")
-    relationship_id = _created(clerk.post("/relationships", json={
-        "person_id": child["id"], "relative_id": mother["id"], "kind": "biological_mother"}))["relationship"]["id"]
+    relationship_id = _created(
+        clerk.post(
+            "/relationships", json={"person_id": child["id"], "relative_id": mother["id"], "kind": "biological_mother"}
+        )
+    )["relationship"]["id"]
     genomic = genomic_document(clerk, child["id"], mother["id"], "inclusion")
     _created(clerk.post(f"/relationships/{relationship_id}/evidence", json={"document_id": genomic["id"]}))
     ruling = ruling_document(clerk, child["id"], mother["id"], [relationship_id])
     restoration_id = _restoration(clerk, child["id"], mother["id"], birth["id"])
-    _created(api(team["on_call"]).post(f"/persons/{mother['id']}/emergency-access",
-                                      json={"reason": "The mother is in hospital and her file is needed tonight."}))
-    _created(clerk.post("/legal-holds", json={"target_type": "person", "target_id": child["id"],
-                                              "reason": "The family court asked for everything on the child."}))
-    return World(app, team, {"mother": mother["id"], "child": child["id"]},
-                 {"birth_record": birth["id"], "genomic": genomic["id"], "ruling": ruling["id"]},
-                 case_id, relationship_id, restoration_id)
+    _created(
+        api(team["on_call"]).post(
+            f"/persons/{mother['id']}/emergency-access",
+            json={"reason": "The mother is in hospital and her file is needed tonight."},
+        )
+    )
+    _created(
+        clerk.post(
+            "/legal-holds",
+            json={
+                "target_type": "person",
+                "target_id": child["id"],
+                "reason": "The family court asked for everything on the child.",
+            },
+        )
+    )
+    return World(
+        app,
+        team,
+        {"mother": mother["id"], "child": child["id"]},
+        {"birth_record": birth["id"], "genomic": genomic["id"], "ruling": ruling["id"]},
+        case_id,
+        relationship_id,
+        restoration_id,
+    )
 
 
 def _read(response: Response) -> Response:
@@ -112,16 +158,29 @@ def _open_case(admin: ApiClient, members: list[Staff], person_ids: list[str]) ->
 
 def _restoration(clerk: ApiClient, child_id: str, mother_id: str, evidence_id: str) -> str:
     """A birth record for the child, with the scan as evidence and the mother's consented choices."""
-    request_id = _created(clerk.post("/restorations", json={
-        "person_id": child_id, "document_wanted": "birth_record", "reason": "born_abroad"}))["restoration"]["id"]
+    request_id = _created(
+        clerk.post(
+            "/restorations", json={"person_id": child_id, "document_wanted": "birth_record", "reason": "born_abroad"}
+        )
+    )["restoration"]["id"]
     _created(clerk.post(f"/restorations/{request_id}/evidence", json={"document_id": evidence_id}))
-    _created(clerk.post(f"/restorations/{request_id}/mother-choices", json={
-        "mother_id": mother_id, "mother_consent": True, "chosen_given_name": "Айша",
-        "chosen_place_of_birth": "Almaty", "actual_place_of_birth": "Raqqa, Syria"}))
+    _created(
+        clerk.post(
+            f"/restorations/{request_id}/mother-choices",
+            json={
+                "mother_id": mother_id,
+                "mother_consent": True,
+                "chosen_given_name": "Айша",
+                "chosen_place_of_birth": "Almaty",
+                "actual_place_of_birth": "Raqqa, Syria",
+            },
+        )
+    )
     return request_id
 
 
 # ---------------------------------------------------------------- the URL map and the log
+
 
 def guarded_reads(app: Flask) -> dict[str, Permission]:
     """endpoint -> permission for every GET route that needs one: the routes that show personal data."""

@@ -1,4 +1,5 @@
 """Who acts in these tests, and the writers of the concurrency tests (importable by child processes)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -37,15 +38,27 @@ def append_views(sessions: sessionmaker[Session], writer: str, count: int) -> No
         done = attempt = 0
         while done < count:
             attempt += 1
-            record(db, Clerk(username=writer), Action.PERSON_VIEWED, target_type="person",
-                   target_id=f"{writer}:{done}", person_ids=[writer])
+            record(
+                db,
+                Clerk(username=writer),
+                Action.PERSON_VIEWED,
+                target_type="person",
+                target_id=f"{writer}:{done}",
+                person_ids=[writer],
+            )
             if attempt % ROLLED_BACK_EVERY == 0:
                 db.rollback()  # a failed request: its event must leave no gap
                 continue
             done += 1
             if done % 5 == 0 and done < count:
-                record(db, Clerk(username=writer), Action.PERSON_VIEWED, target_type="person",
-                       target_id=f"{writer}:{done}", person_ids=[writer])
+                record(
+                    db,
+                    Clerk(username=writer),
+                    Action.PERSON_VIEWED,
+                    target_type="person",
+                    target_id=f"{writer}:{done}",
+                    person_ids=[writer],
+                )
                 done += 1
             db.commit()
     assert seen_head is not None

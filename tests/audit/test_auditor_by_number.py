@@ -1,5 +1,6 @@
 """Auditors are given registry numbers, not ids: a person's access report is found by number, the event
 filter takes a number, and every person or account an event names links where the auditor may go."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,7 +28,7 @@ def test_an_auditor_opens_a_persons_report_by_registry_number_as_typed(scene, ap
         found = browser.get("/audit/persons", query_string={"person": typed})
         assert found.status_code == 302 and found.headers["Location"] == f"/audit/persons/{person_id}", typed
     report = browser.get(f"/audit/persons/{person_id}").get_data(as_text=True)
-    assert f"<h1>Access report <span class=\"muted\">{number}</span></h1>" in report
+    assert f'<h1>Access report <span class="muted">{number}</span></h1>' in report
     assert "registered a person" in report and "person.created" not in report
 
 
@@ -53,8 +54,13 @@ def test_the_event_filter_takes_a_registry_number_on_the_page_and_in_the_api(sce
 def test_every_person_and_account_in_the_log_links_to_their_report_or_activity(scene, app, staff, runtime):
     admin, clerk, child = staff("admin"), scene["clerk"], scene["child"]
     with runtime.sessions() as db:
-        record(db, Clerk(username=admin.username, user_id=admin.id), Action.USER_CHANGED, target_type="user",
-               target_id=clerk.id)
+        record(
+            db,
+            Clerk(username=admin.username, user_id=admin.id),
+            Action.USER_CHANGED,
+            target_type="user",
+            target_id=clerk.id,
+        )
         db.commit()
     browser = signed_in(app, scene["auditor"].username)
     html = browser.get("/audit").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Automatic checkpoints: every N events, at a commit once the witness interval has passed, and on the
 timer every witness interval, the application signs the end of the chain, and verify uses them."""
+
 from __future__ import annotations
 
 import base64
@@ -68,6 +69,7 @@ def viewing(staff, make_person, api, runtime):
             if any(seq % EVERY == 0 for seq in range(before + 1, after + 1)):
                 due.add(after)
         return due
+
     return view
 
 
@@ -88,17 +90,23 @@ def test_verify_uses_the_automatic_checkpoint_to_catch_a_cut_tail(viewing, runti
     keep = newest - 3
     with runtime.sessions() as db:
         kept_hash = db.scalar(sa.text(f"SELECT hash FROM audit_events WHERE seq = {keep}"))
-    tamper(f"DELETE FROM audit_event_persons WHERE seq > {keep}", f"DELETE FROM audit_events WHERE seq > {keep}",
-           f"UPDATE audit_chain_head SET seq = {keep}, hash = '{kept_hash}'")
+    tamper(
+        f"DELETE FROM audit_event_persons WHERE seq > {keep}",
+        f"DELETE FROM audit_events WHERE seq > {keep}",
+        f"UPDATE audit_chain_head SET seq = {keep}, hash = '{kept_hash}'",
+    )
     result = cli("audit", "verify")
     assert result.exit_code == 1
-    assert (f"the log ends at event {keep} but a signed checkpoint vouches for event {newest}: "
-            f"events after {keep} were cut off") in result.stderr
+    assert (
+        f"the log ends at event {keep} but a signed checkpoint vouches for event {newest}: "
+        f"events after {keep} were cut off"
+    ) in result.stderr
 
 
 def test_a_checkpoint_that_cannot_be_stored_does_not_fail_the_request(viewing, runtime, monkeypatch, cli):
     def refuse(*_args, **_kwargs):
         raise StorageError("object storage is down")
+
     already = stored_checkpoints(runtime)
     monkeypatch.setattr(runtime.raw_store, "put", refuse)
     assert viewing(EVERY + 1)  # a checkpoint fell due, and every view still answered 200
@@ -117,6 +125,7 @@ def test_a_quiet_registry_is_checkpointed_by_the_timer_once_per_new_head(viewing
 
     def tick() -> None:
         written.append(checkpoint_if_new(runtime))
+
     timer = CheckpointTimer(tick, interval_seconds=0.05)
     try:
         deadline = time.monotonic() + 30

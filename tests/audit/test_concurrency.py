@@ -1,4 +1,5 @@
 """Parallel writers, as several gunicorn workers with threads: one chain, no gap, no fork."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -44,8 +45,10 @@ def test_processes_with_threads_leave_one_gapless_chain(runtime, settings):
     processes, threads, per_writer = 4, 2, 40
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
-        for future in [pool.submit(append_from_process, settings.database_url, f"proc{p}", threads, per_writer)
-                       for p in range(processes)]:
+        for future in [
+            pool.submit(append_from_process, settings.database_url, f"proc{p}", threads, per_writer)
+            for p in range(processes)
+        ]:
             future.result()
     writers = [f"proc{p}.{t}" for p in range(processes) for t in range(threads)]
     assert_one_gapless_chain(runtime, writers, per_writer, before)

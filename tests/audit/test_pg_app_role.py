@@ -5,6 +5,7 @@ would, and runs the application (and every fixture that creates staff) as that r
 journey works through the API, while the role can neither change the access log (refused by
 privilege, with the triggers out of the way) nor create, drop or alter anything.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -24,15 +25,22 @@ from tests.conftest import PG_URL
 from tests.documents import files
 from tests.documents_api.support import upload, uploaded
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="the application's role is a PostgreSQL role: PostgreSQL only "
-                                                   "(CI's second pass, REGISTRY_TEST_DATABASE_URL)")
+pytestmark = pytest.mark.skipif(
+    not PG_URL,
+    reason="the application's role is a PostgreSQL role: PostgreSQL only "
+    "(CI's second pass, REGISTRY_TEST_DATABASE_URL)",
+)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "config" / "postgres-app-role.sql"
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 WRITE = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 # What the role holds where it is not WRITE.
-EXCEPTIONS = {"audit_events": {"SELECT", "INSERT"}, "audit_event_persons": {"SELECT", "INSERT"},
-              "audit_chain_head": {"SELECT", "INSERT", "UPDATE"}, "alembic_version": {"SELECT"}}
+EXCEPTIONS = {
+    "audit_events": {"SELECT", "INSERT"},
+    "audit_event_persons": {"SELECT", "INSERT"},
+    "audit_chain_head": {"SELECT", "INSERT", "UPDATE"},
+    "alembic_version": {"SELECT"},
+}
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,9 @@ def apply_script(owner_url: str, role: str, password: str | None = None) -> subp
     assert psql, "psql (the PostgreSQL client) is needed: config/postgres-app-role.sql is a psql script"
     url = sa.make_url(owner_url).set(drivername="postgresql").render_as_string(hide_password=False)
     variables = ["-v", f"app_role={role}"] + (["-v", f"app_password={password}"] if password else [])
-    return subprocess.run([psql, "-X", "-q", *variables, "-f", str(SCRIPT), url],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [psql, "-X", "-q", *variables, "-f", str(SCRIPT), url], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -67,8 +76,9 @@ def app_role(database_url, owner) -> AppRole:
         result = apply_script(database_url, name, password)
         assert result.returncode == 0, result.stderr
         assert "is ready" in result.stderr  # the script's own check passed (a NOTICE)
-        yield AppRole(name, sa.make_url(database_url).set(username=name, password=password)
-                      .render_as_string(hide_password=False))
+        yield AppRole(
+            name, sa.make_url(database_url).set(username=name, password=password).render_as_string(hide_password=False)
+        )
     finally:
         with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": name}):
@@ -100,24 +110,42 @@ def refused(engine: sa.Engine, sql: str) -> str:
 
 
 def table_privileges(conn, role: str) -> dict[str, set[str]]:
-    rows = conn.execute(sa.text(
-        "SELECT c.relname, p.privilege FROM pg_class c CROSS JOIN unnest(CAST(:privileges AS text[])) AS p(privilege) "
-        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
-        "AND has_table_privilege(:role, c.oid, p.privilege)"), {"role": role, "privileges": list(TABLE_PRIVILEGES)})
-    held: dict[str, set[str]] = {name: set() for name in conn.scalars(sa.text(
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f')"))}
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, p.privilege FROM pg_class c CROSS JOIN unnest(CAST(:privileges AS text[])) AS p(privilege) "
+            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+            "AND has_table_privilege(:role, c.oid, p.privilege)"
+        ),
+        {"role": role, "privileges": list(TABLE_PRIVILEGES)},
+    )
+    held: dict[str, set[str]] = {
+        name: set()
+        for name in conn.scalars(
+            sa.text(
+                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f')"
+            )
+        )
+    }
     for table, privilege in rows:
         held[table].add(privilege)
     return held
 
 
 def sequence_privileges(conn, role: str) -> dict[str, set[str]]:
-    rows = conn.execute(sa.text(
-        "SELECT c.relname, p.privilege FROM pg_class c CROSS JOIN unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) AS p(privilege) "
-        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S' "
-        "AND has_sequence_privilege(:role, c.oid, p.privilege)"), {"role": role})
-    held: dict[str, set[str]] = {name: set() for name in conn.scalars(sa.text(
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'S'"))}
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, p.privilege FROM pg_class c CROSS JOIN unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) AS p(privilege) "
+            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S' "
+            "AND has_sequence_privilege(:role, c.oid, p.privilege)"
+        ),
+        {"role": role},
+    )
+    held: dict[str, set[str]] = {
+        name: set()
+        for name in conn.scalars(
+            sa.text("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'S'")
+        )
+    }
     for sequence, privilege in rows:
         held[sequence].add(privilege)
     return held
@@ -125,8 +153,10 @@ def sequence_privileges(conn, role: str) -> dict[str, set[str]]:
 
 # ---------------------------------------------------------------- the application works under the role
 
-def test_a_clerks_journey_through_the_api_works_under_the_role(app_role, runtime, staff, api, make_person, make_copies,
-                                                               cli, tmp_path):
+
+def test_a_clerks_journey_through_the_api_works_under_the_role(
+    app_role, runtime, staff, api, make_person, make_copies, cli, tmp_path
+):
     with runtime.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT current_user")) == app_role.name  # not the owner by accident
     clerk = staff("clerk")
@@ -151,17 +181,27 @@ def test_a_clerks_journey_through_the_api_works_under_the_role(app_role, runtime
 
     assert search("Абдирасулова") == [person["id"]] == search("Abdirasulova")
     # Names replaced: the app deletes the old person_names and name_search_keys rows.
-    renamed = client.patch(f"/persons/{person['id']}", json={
-        "revision": person["revision"],
-        "names": [{"family_name": "Nurlanova", "given_name": "Aigerim", "script": "latin", "kind": "official"}]})
+    renamed = client.patch(
+        f"/persons/{person['id']}",
+        json={
+            "revision": person["revision"],
+            "names": [{"family_name": "Nurlanova", "given_name": "Aigerim", "script": "latin", "kind": "official"}],
+        },
+    )
     assert renamed.status_code == 200, renamed.get_json()
     assert search("Nurlanova") == [person["id"]] and search("Abdirasulova") == []
 
     # The log the role wrote is whole, and the role can read it, verify it and sign a checkpoint.
     with runtime.sessions() as db:
         actions = set(db.scalars(sa.select(AuditEvent.action).where(AuditEvent.actor_id == clerk.id)))
-    assert {Action.PERSON_CREATED, Action.PERSON_UPDATED, Action.PERSON_SEARCHED, Action.DOCUMENT_UPLOADED,
-            Action.DOCUMENT_CONTENT_READ, Action.DOCUMENT_ORIGINAL_READ} <= actions, actions
+    assert {
+        Action.PERSON_CREATED,
+        Action.PERSON_UPDATED,
+        Action.PERSON_SEARCHED,
+        Action.DOCUMENT_UPLOADED,
+        Action.DOCUMENT_CONTENT_READ,
+        Action.DOCUMENT_ORIGINAL_READ,
+    } <= actions, actions
     assert cli("audit", "checkpoint").exit_code == 0
     verified = cli("audit", "verify")
     assert verified.exit_code == 0 and "OK: the access log is intact." in verified.output, verified.output
@@ -180,24 +220,37 @@ def test_registry_init_runs_under_the_role_at_head_and_a_pending_migration_is_re
 
 # ---------------------------------------------------------------- and cannot change the log or the schema
 
-def test_the_role_cannot_change_the_log_and_holds_no_more_than_it_needs(app_role, app, staff, make_person, as_role,
-                                                                        owner):
+
+def test_the_role_cannot_change_the_log_and_holds_no_more_than_it_needs(
+    app_role, app, staff, make_person, as_role, owner
+):
     make_person(staff("clerk"))  # events and person links to aim at
     with owner.connect() as conn:
         events = conn.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
         tables = table_privileges(conn, app_role.name)
         sequences = sequence_privileges(conn, app_role.name)
-        role = conn.execute(sa.text("SELECT oid, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication "
-                                    "FROM pg_roles WHERE rolname = :r"), {"r": app_role.name}).one()
-        owned = conn.scalar(sa.text("SELECT count(*) FROM pg_shdepend WHERE refobjid = :oid AND deptype = 'o'"),
-                            {"oid": role.oid})
-        memberships = conn.scalars(sa.text("SELECT roleid::regrole::text FROM pg_auth_members WHERE member = :oid"),
-                                   {"oid": role.oid}).all()
-        schema_and_database = conn.execute(sa.text(
-            "SELECT has_schema_privilege(:r, 'public', 'USAGE'), has_schema_privilege(:r, 'public', 'CREATE'), "
-            "has_database_privilege(:r, current_database(), 'CONNECT'), "
-            "has_database_privilege(:r, current_database(), 'CREATE'), "
-            "has_database_privilege(:r, current_database(), 'TEMPORARY')"), {"r": app_role.name}).one()
+        role = conn.execute(
+            sa.text(
+                "SELECT oid, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication "
+                "FROM pg_roles WHERE rolname = :r"
+            ),
+            {"r": app_role.name},
+        ).one()
+        owned = conn.scalar(
+            sa.text("SELECT count(*) FROM pg_shdepend WHERE refobjid = :oid AND deptype = 'o'"), {"oid": role.oid}
+        )
+        memberships = conn.scalars(
+            sa.text("SELECT roleid::regrole::text FROM pg_auth_members WHERE member = :oid"), {"oid": role.oid}
+        ).all()
+        schema_and_database = conn.execute(
+            sa.text(
+                "SELECT has_schema_privilege(:r, 'public', 'USAGE'), has_schema_privilege(:r, 'public', 'CREATE'), "
+                "has_database_privilege(:r, current_database(), 'CONNECT'), "
+                "has_database_privilege(:r, current_database(), 'CREATE'), "
+                "has_database_privilege(:r, current_database(), 'TEMPORARY')"
+            ),
+            {"r": app_role.name},
+        ).one()
 
     # Exactly: every table of the models, the access log append-only, nothing beyond DML anywhere.
     assert set(tables) == set(Base.metadata.tables) | {"alembic_version"}
@@ -246,24 +299,31 @@ def test_the_role_cannot_change_the_log_and_holds_no_more_than_it_needs(app_role
 
     with owner.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == events
-        triggers = conn.execute(sa.text(
-            "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
-            "WHERE p.proname = 'registry_refuse_audit_change' ORDER BY 1, 2")).all()
+        triggers = conn.execute(
+            sa.text(
+                "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE p.proname = 'registry_refuse_audit_change' ORDER BY 1, 2"
+            )
+        ).all()
     assert [tuple(t) for t in triggers] == [
         ("audit_event_persons", "audit_event_persons_no_truncate", "O"),
         ("audit_event_persons", "audit_event_persons_no_update_delete", "O"),
         ("audit_events", "audit_events_no_truncate", "O"),
-        ("audit_events", "audit_events_no_update_delete", "O")]
+        ("audit_events", "audit_events_no_update_delete", "O"),
+    ]
 
 
 # ---------------------------------------------------------------- the script, run again after a migration
+
 
 def test_a_table_a_later_migration_adds_is_covered_when_the_script_runs_again(app_role, database_url, owner, as_role):
     with owner.begin() as conn:  # what a later migration might add: an ordinary table and an append-only one
         conn.exec_driver_sql("CREATE TABLE later_notes (id serial PRIMARY KEY, note text NOT NULL)")
         conn.exec_driver_sql("CREATE TABLE later_log (seq bigint PRIMARY KEY, what text NOT NULL)")
-        conn.exec_driver_sql("CREATE TRIGGER later_log_no_update_delete BEFORE UPDATE OR DELETE ON later_log "
-                             "FOR EACH ROW EXECUTE FUNCTION registry_refuse_audit_change()")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER later_log_no_update_delete BEFORE UPDATE OR DELETE ON later_log "
+            "FOR EACH ROW EXECUTE FUNCTION registry_refuse_audit_change()"
+        )
     # No default privileges: until the script runs again, a new table is refused, never born writable.
     assert "permission denied for table later_notes" in refused(as_role, "INSERT INTO later_notes (note) VALUES ('x')")
     assert "permission denied for table later_log" in refused(as_role, "INSERT INTO later_log VALUES (1, 'x')")
@@ -285,11 +345,15 @@ def test_a_table_a_later_migration_adds_is_covered_when_the_script_runs_again(ap
 
 
 @pytest.mark.parametrize("grant", ["pg_write_all_data", "the owner"])
-def test_the_script_refuses_a_role_that_could_rewrite_the_log_and_changes_nothing(app_role, database_url, owner,
-                                                                                  grant):
+def test_the_script_refuses_a_role_that_could_rewrite_the_log_and_changes_nothing(app_role, database_url, owner, grant):
     with owner.connect() as conn:
-        parent = grant if grant == "pg_write_all_data" else conn.scalar(sa.text(
-            "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit_events'"))
+        parent = (
+            grant
+            if grant == "pg_write_all_data"
+            else conn.scalar(
+                sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit_events'")
+            )
+        )
         conn.exec_driver_sql(f'GRANT "{parent}" TO "{app_role.name}"')
         conn.exec_driver_sql(f'REVOKE SELECT ON persons FROM "{app_role.name}"')  # to see that nothing commits
         conn.commit()
@@ -299,7 +363,11 @@ def test_the_script_refuses_a_role_that_could_rewrite_the_log_and_changes_nothin
     assert result.returncode != 0
     assert "nothing was changed" in result.stderr and "can UPDATE or DELETE the append-only" in result.stderr
     with owner.connect() as conn:  # rolled back: the SELECT taken away above was not granted again
-        granted = conn.scalars(sa.text(
-            "SELECT a.privilege_type FROM pg_class c, aclexplode(c.relacl) a "
-            "WHERE c.oid = 'public.persons'::regclass AND a.grantee = CAST(:r AS regrole)"), {"r": app_role.name})
+        granted = conn.scalars(
+            sa.text(
+                "SELECT a.privilege_type FROM pg_class c, aclexplode(c.relacl) a "
+                "WHERE c.oid = 'public.persons'::regclass AND a.grantee = CAST(:r AS regrole)"
+            ),
+            {"r": app_role.name},
+        )
         assert set(granted) == {"INSERT", "UPDATE", "DELETE"}

@@ -1,5 +1,6 @@
 """What an auditor reads: a person's access report (page, API, CSV, PDF), filters, emergency accesses,
 a user's recent activity and the anomalies highlighted for them."""
+
 from __future__ import annotations
 
 import csv
@@ -44,12 +45,18 @@ def test_the_access_report_api_says_who_saw_the_person_when_and_why(scene, api, 
     response = api(scene["auditor"]).get(f"/persons/{person_id}/access-report")
     assert response.status_code == 200
     seen = [(e["actor"], e["action"], e["reason"]) for e in response.get_json()["events"]]
-    assert seen == [(scene["clerk"].username, "person.created", ""), (scene["clerk"].username, "person.viewed", ""),
-                    (scene["lawyer"].username, "access.emergency", REASON),
-                    (scene["lawyer"].username, "person.viewed", REASON)]
+    assert seen == [
+        (scene["clerk"].username, "person.created", ""),
+        (scene["clerk"].username, "person.viewed", ""),
+        (scene["lawyer"].username, "access.emergency", REASON),
+        (scene["lawyer"].username, "person.viewed", REASON),
+    ]
     read = last_event(runtime)
-    assert (read.action, read.actor_name, read.target_id) == ("audit.access_report", scene["auditor"].username,
-                                                              person_id)
+    assert (read.action, read.actor_name, read.target_id) == (
+        "audit.access_report",
+        scene["auditor"].username,
+        person_id,
+    )
 
 
 def test_the_access_report_page_and_its_csv_export(scene, app, runtime):
@@ -66,10 +73,19 @@ def test_the_access_report_page_and_its_csv_export(scene, app, runtime):
     assert export.headers["Content-Disposition"] == f"attachment; filename=access-report-{number}.csv"
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
     assert [(r["Action"], r["Outcome"]) for r in rows] == [
-        ("registered a person", "allowed"), ("viewed a person's record", "allowed"), ("emergency access", "allowed"),
-        ("viewed a person's record", "allowed"), ("read an access report", "allowed")]  # the auditor's look too
-    assert [r["Action code"] for r in rows] == ["person.created", "person.viewed", "access.emergency",
-                                                "person.viewed", "audit.access_report"]  # still there to filter by
+        ("registered a person", "allowed"),
+        ("viewed a person's record", "allowed"),
+        ("emergency access", "allowed"),
+        ("viewed a person's record", "allowed"),
+        ("read an access report", "allowed"),
+    ]  # the auditor's look too
+    assert [r["Action code"] for r in rows] == [
+        "person.created",
+        "person.viewed",
+        "access.emergency",
+        "person.viewed",
+        "audit.access_report",
+    ]  # still there to filter by
     assert rows[0]["Target"] == f"person {number}" and rows[0]["Target id"] == person_id
     assert rows[3]["Reason"] == "'" + REASON  # a spreadsheet shows the text, it does not run a formula
     exported = last_event(runtime)
@@ -77,7 +93,8 @@ def test_the_access_report_page_and_its_csv_export(scene, app, runtime):
 
 
 def test_the_access_report_pdf_is_searchable_text_over_several_pages_and_its_export_is_logged(
-        scene, app, runtime, write_events):
+    scene, app, runtime, write_events
+):
     person_id = scene["person"]["id"]
     write_events(90, Clerk(username="reader7"), person_id=person_id)
     export = signed_in(app, scene["auditor"].username).get(f"/audit/persons/{person_id}?format=pdf")
@@ -93,7 +110,10 @@ def test_the_access_report_pdf_is_searchable_text_over_several_pages_and_its_exp
     assert text.count("reader7") == 90 and "94 events" in text
     exported = last_event(runtime)
     assert (exported.action, exported.details, exported.person_ids) == (
-        "audit.access_report_exported", '{"format":"pdf"}', f'["{person_id}"]')
+        "audit.access_report_exported",
+        '{"format":"pdf"}',
+        f'["{person_id}"]',
+    )
 
 
 def test_the_event_list_filters_by_actor_person_action_outcome_and_days(scene, api, staff):
@@ -110,8 +130,10 @@ def test_the_event_list_filters_by_actor_person_action_outcome_and_days(scene, a
     lawyer, person_id = scene["lawyer"].username, scene["person"]["id"]
     assert set(found(actor=lawyer)) >= {(lawyer, "access.emergency"), (lawyer, "person.viewed")}
     assert {a for a, _ in found(actor=lawyer)} == {lawyer}
-    assert found(person_id=person_id, action="person.viewed", outcome="allowed") == [(lawyer, "person.viewed"),
-                                                                  (scene["clerk"].username, "person.viewed")]
+    assert found(person_id=person_id, action="person.viewed", outcome="allowed") == [
+        (lawyer, "person.viewed"),
+        (scene["clerk"].username, "person.viewed"),
+    ]
     assert found(outcome="denied", person_id=person_id) == [(outsider.username, "person.viewed")]
     today = utcnow().date()
     assert (lawyer, "access.emergency") in found(since=today.isoformat(), until=today.isoformat())  # whole day
@@ -125,21 +147,27 @@ def test_the_emergency_access_list_shows_the_reason_and_its_reading_is_logged(sc
     html = page.get_data(as_text=True)
     assert scene["lawyer"].username in html and "срочно: суд завтра утром" in html
     read = last_event(runtime)
-    assert (read.action, read.target_type, read.person_ids) == ("audit.read", "emergency_access",
-                                                                f'["{scene["person"]["id"]}"]')
+    assert (read.action, read.target_type, read.person_ids) == (
+        "audit.read",
+        "emergency_access",
+        f'["{scene["person"]["id"]}"]',
+    )
 
 
 # ---------------------------------------------------------------- planted history
 
+
 @pytest.fixture
 def plant(runtime, monkeypatch):
     """Write events as if they had happened at given local times (the log's clock is set back)."""
+
     def write(who: Clerk, when: datetime, persons: list[str], action: Action = Action.PERSON_SEARCHED) -> None:
         monkeypatch.setattr(service, "utcnow", lambda: when.astimezone(LOCAL_TIME_ZONE))
         with runtime.sessions() as db:
             record(db, who, action, target_type="person", person_ids=persons)
             db.commit()
         monkeypatch.setattr(service, "utcnow", utcnow)
+
     return write
 
 
@@ -179,8 +207,9 @@ def test_a_user_reading_far_more_persons_than_usual_is_flagged(history, db):
     assert [(d.persons, d.usual, d.threshold, d.unusual) for d in busy_today] == [(30, 12, 36, False)]
 
 
-@pytest.mark.parametrize(("hour", "minute", "outside"), [(7, 59, True), (8, 0, False), (19, 59, False),
-                                                         (20, 0, True), (2, 30, True)])
+@pytest.mark.parametrize(
+    ("hour", "minute", "outside"), [(7, 59, True), (8, 0, False), (19, 59, False), (20, 0, True), (2, 30, True)]
+)
 def test_working_hours_are_local_and_end_at_eight_in_the_evening(hour, minute, outside):
     assert outside_working_hours(at_local(date(2025, 3, 12), hour, minute)) is outside
 
@@ -190,10 +219,10 @@ def test_the_anomalies_page_highlights_both_patterns(history, staff, app, runtim
     page = signed_in(app, auditor.username).get("/audit/anomalies")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    unusual = html[html.index("Far more persons read than usual"):html.index("Reads outside working hours")]
+    unusual = html[html.index("Far more persons read than usual") : html.index("Reads outside working hours")]
     assert "steady" in unusual and "<mark>40</mark>" in unusual and "newcomer" in unusual
     assert "busy" not in unusual and "quiet" not in unusual
-    late = html[html.index("Reads outside working hours"):]
+    late = html[html.index("Reads outside working hours") :]
     assert late.count("after-hours") == 2 and "02:30 local" in late and "20:00 local" in late
     assert "19:59" not in late
     read = last_event(runtime)

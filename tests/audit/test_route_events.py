@@ -5,6 +5,7 @@ A new personal-data route fails ``test_every_personal_data_read_is_in_the_table`
 writes down which events it must produce; a removed route fails it until its row goes. A route
 known to log wrongly is an xfail naming the function, on the half of its case that is wrong.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -51,25 +52,47 @@ class Visit:
 
 # GET routes that need no permission, so show no personal data: not walked, listed here on purpose.
 NOT_PERSONAL = {
-    "static", "web.index", "web.healthz", "web.readyz", "accounts.login", "accounts.account_setup",  # public
-    "api.openapi", "metrics",  # counts only, behind its own token
-    "accounts.my_account", "accounts.enrol_two_factor", "accounts.nda", "api.me", "api.get_nda",  # own account
+    "static",
+    "web.index",
+    "web.healthz",
+    "web.readyz",
+    "accounts.login",
+    "accounts.account_setup",  # public
+    "api.openapi",
+    "metrics",  # counts only, behind its own token
+    "accounts.my_account",
+    "accounts.enrol_two_factor",
+    "accounts.nda",
+    "api.me",
+    "api.get_nda",  # own account
     "audit.signing_key",  # the registry's public signing key, published for courts
 }
 
 BOTH = ("child", "mother")
 # The bundle reads every original it packs, each its own event, then records the export.
-CLAIM_BUNDLE = (allowed(A.RELATIONSHIP_VIEWED, *BOTH), allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),  # genomic evidence
-                allowed(A.BUNDLE_EXPORTED, *BOTH))
-CHILD_BUNDLE = (allowed(A.RELATIONSHIP_VIEWED, *BOTH), allowed(A.DOCUMENT_ORIGINAL_READ, "child"),  # birth record
-                allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH), allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),  # result, ruling
-                allowed(A.BUNDLE_EXPORTED, *BOTH))
+CLAIM_BUNDLE = (
+    allowed(A.RELATIONSHIP_VIEWED, *BOTH),
+    allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),  # genomic evidence
+    allowed(A.BUNDLE_EXPORTED, *BOTH),
+)
+CHILD_BUNDLE = (
+    allowed(A.RELATIONSHIP_VIEWED, *BOTH),
+    allowed(A.DOCUMENT_ORIGINAL_READ, "child"),  # birth record
+    allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),
+    allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),  # result, ruling
+    allowed(A.BUNDLE_EXPORTED, *BOTH),
+)
 # A person's export reads each document's original and its viewing copy, each its own event, then records itself.
-CHILD_EXPORT = (allowed(A.RELATIONSHIP_VIEWED, *BOTH),
-                allowed(A.DOCUMENT_ORIGINAL_READ, "child"), allowed(A.DOCUMENT_CONTENT_READ, "child"),  # birth record
-                allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH), allowed(A.DOCUMENT_CONTENT_READ, *BOTH),  # genomic result
-                allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH), allowed(A.DOCUMENT_CONTENT_READ, *BOTH),  # ruling
-                allowed(A.PERSON_EXPORTED, *BOTH))
+CHILD_EXPORT = (
+    allowed(A.RELATIONSHIP_VIEWED, *BOTH),
+    allowed(A.DOCUMENT_ORIGINAL_READ, "child"),
+    allowed(A.DOCUMENT_CONTENT_READ, "child"),  # birth record
+    allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),
+    allowed(A.DOCUMENT_CONTENT_READ, *BOTH),  # genomic result
+    allowed(A.DOCUMENT_ORIGINAL_READ, *BOTH),
+    allowed(A.DOCUMENT_CONTENT_READ, *BOTH),  # ruling
+    allowed(A.PERSON_EXPORTED, *BOTH),
+)
 
 # A caller inside the boundary: what each personal-data read must write.
 EXPECTED: dict[str, Visit] = {
@@ -112,8 +135,15 @@ EXPECTED: dict[str, Visit] = {
     "kinship.relationship": Visit("lawyer", (allowed(A.RELATIONSHIP_VIEWED, *BOTH),)),
     "kinship.genomic_result": Visit("lawyer", (allowed(A.DOCUMENT_VIEWED, *BOTH),), document="genomic"),
     # the ruling, then the claims of each person it names (to choose the ones it establishes)
-    "kinship.court_ruling": Visit("lawyer", (allowed(A.DOCUMENT_VIEWED, *BOTH), allowed(A.RELATIONSHIP_VIEWED, *BOTH),
-                                             allowed(A.RELATIONSHIP_VIEWED, *BOTH)), document="ruling"),
+    "kinship.court_ruling": Visit(
+        "lawyer",
+        (
+            allowed(A.DOCUMENT_VIEWED, *BOTH),
+            allowed(A.RELATIONSHIP_VIEWED, *BOTH),
+            allowed(A.RELATIONSHIP_VIEWED, *BOTH),
+        ),
+        document="ruling",
+    ),
     "kinship.relationship_bundle": Visit("lawyer", CLAIM_BUNDLE),
     "kinship.person_bundle": Visit("lawyer", CHILD_BUNDLE),
     "restoration.work_list": Visit("clerk", (allowed(A.RESTORATION_VIEWED, *BOTH),)),
@@ -227,8 +257,10 @@ BOUNDARY = {"person_id", "document_id", "relationship_id", "request_id", "case_i
 
 
 def walked() -> list:
-    return [pytest.param(e, marks=pytest.mark.xfail(strict=True, raises=GAPS[e][0], reason=GAPS[e][1]))
-            if e in GAPS else e for e in sorted(EXPECTED)]
+    return [
+        pytest.param(e, marks=pytest.mark.xfail(strict=True, raises=GAPS[e][0], reason=GAPS[e][1])) if e in GAPS else e
+        for e in sorted(EXPECTED)
+    ]
 
 
 @pytest.fixture
@@ -255,6 +287,7 @@ def check(world: World, runtime, endpoint: str, expected: Visit, mismatch: type[
 
 
 # ---------------------------------------------------------------- the tables follow the URL map
+
 
 def test_every_personal_data_read_is_in_the_table(app):
     reads = set(guarded_reads(app))
@@ -286,6 +319,7 @@ def test_each_caller_holds_the_routes_permission_and_the_outsider_calls_the_same
 
 
 # ---------------------------------------------------------------- the walk
+
 
 @pytest.mark.parametrize("endpoint", walked())
 def test_a_read_writes_its_events_inside_the_case_and_outside_it(world, runtime, endpoint):

@@ -1,5 +1,6 @@
 """The registry publishes its audit signing key: a command for the operator, a page for staff. A court pins the
 fingerprint they show when it verifies a bundle, so all three must show the same one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,14 +22,16 @@ FINGERPRINT = re.compile(r"fingerprint:?\s+([0-9a-f]{64})")
 @pytest.fixture
 def expected(runtime) -> str:
     """SHA-256 of the DER public key: what `openssl pkey -pubin -outform DER | sha256sum` prints."""
-    der = runtime.audit_key.public_key().public_bytes(serialization.Encoding.DER,
-                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = runtime.audit_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return hashlib.sha256(der).hexdigest()
 
 
 def registry_pem(runtime) -> bytes:
-    return runtime.audit_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+    return runtime.audit_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def test_the_key_command_prints_the_public_key_and_its_fingerprint(cli, runtime, expected, tmp_path):
@@ -55,8 +58,9 @@ def test_signed_in_staff_see_the_key_and_anonymous_callers_do_not(app, staff, ru
         assert "registry-audit-key.pem" in download.headers["Content-Disposition"]
 
 
-def test_the_command_the_page_and_bundle_verify_show_one_fingerprint(app, api, staff, make_person, runtime, cli,
-                                                                     tmp_path):
+def test_the_command_the_page_and_bundle_verify_show_one_fingerprint(
+    app, api, staff, make_person, runtime, cli, tmp_path
+):
     """The court's path: the bundle names a fingerprint; the registry's command and page show the same one;
     pinned, the bundle verifies."""
     clerk, lawyer = staff("clerk"), staff("lawyer")

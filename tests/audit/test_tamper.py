@@ -4,6 +4,7 @@ Each test builds a log through the real services and API, changes the tables as
 someone with full database rights would (triggers and foreign keys off), and runs
 the real command line: it must exit non-zero and name what was done, and where.
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,9 +44,11 @@ def verify_fails(cli) -> str:
 @pytest.fixture
 def event_row(runtime):
     """Event ``seq`` as stored, read in a transaction of its own (SQLite: the write lock is not kept)."""
+
     def read(seq: int) -> AuditEvent:
         with runtime.sessions() as db:
             return db.get(AuditEvent, seq)
+
     return read
 
 
@@ -58,9 +61,14 @@ def forged_hash(event: AuditEvent, **changes) -> str:
 
 def renumber(first: int, by: int) -> tuple[str, ...]:
     """SQL that shifts events ``first`` and later by ``by`` (through a parking range)."""
-    return tuple(sql for table in ("audit_events", "audit_event_persons") for sql in (
-        f"UPDATE {table} SET seq = seq + {BUMP} WHERE seq >= {first}",
-        f"UPDATE {table} SET seq = seq - {BUMP} + {by} WHERE seq >= {BUMP}"))
+    return tuple(
+        sql
+        for table in ("audit_events", "audit_event_persons")
+        for sql in (
+            f"UPDATE {table} SET seq = seq + {BUMP} WHERE seq >= {first}",
+            f"UPDATE {table} SET seq = seq - {BUMP} + {by} WHERE seq >= {BUMP}",
+        )
+    )
 
 
 def test_an_untouched_log_verifies(cli, log):
@@ -93,8 +101,12 @@ def test_a_deleted_event_is_named(cli, log, tamper):
 
 def test_a_deleted_event_is_named_even_when_later_events_are_renumbered(cli, log, tamper):
     target = log[5]
-    tamper(f"DELETE FROM audit_event_persons WHERE seq = {target}", f"DELETE FROM audit_events WHERE seq = {target}",
-           *renumber(target + 1, -1), "UPDATE audit_chain_head SET seq = seq - 1")
+    tamper(
+        f"DELETE FROM audit_event_persons WHERE seq = {target}",
+        f"DELETE FROM audit_events WHERE seq = {target}",
+        *renumber(target + 1, -1),
+        "UPDATE audit_chain_head SET seq = seq - 1",
+    )
     assert f"an event before event {target} was deleted" in verify_fails(cli)
 
 
@@ -108,17 +120,21 @@ def forged_event(event_row, seq: int, **changes) -> dict:
     """Event ``seq`` copied, to be planted at ``seq`` after the others move up, chained to ``seq - 1``."""
     template = event_row(seq)
     changes = {"prev_hash": event_row(seq - 1).hash} | changes
-    return ({name: getattr(template, name) for name in EVENT_FIELDS} | changes
-            | {"hash": forged_hash(template, **changes)})
+    return (
+        {name: getattr(template, name) for name in EVENT_FIELDS} | changes | {"hash": forged_hash(template, **changes)}
+    )
 
 
 def test_an_inserted_event_with_a_valid_hash_and_index_entry_is_named(cli, log, tamper, event_row):
     """The careful forger renumbers the later events, computes a correct hash and indexes the person."""
     target = log[6]
     forged = forged_event(event_row, target, reason="planted alibi")
-    tamper(*renumber(target, 1), sa.insert(EVENTS).values(**forged),
-           f"INSERT INTO audit_event_persons (seq, person_id) VALUES ({target}, 'p-1')",
-           "UPDATE audit_chain_head SET seq = seq + 1")
+    tamper(
+        *renumber(target, 1),
+        sa.insert(EVENTS).values(**forged),
+        f"INSERT INTO audit_event_persons (seq, person_id) VALUES ({target}, 'p-1')",
+        "UPDATE audit_chain_head SET seq = seq + 1",
+    )
     assert f"event {target} was inserted" in verify_fails(cli)
 
 
@@ -130,10 +146,15 @@ def test_an_inserted_event_with_a_made_up_hash_is_named(cli, log, tamper, event_
 
 
 def swap(first: int) -> tuple[str, ...]:
-    return tuple(sql for table in ("audit_events", "audit_event_persons") for sql in (
-        f"UPDATE {table} SET seq = {BUMP} WHERE seq = {first}",
-        f"UPDATE {table} SET seq = {first} WHERE seq = {first + 1}",
-        f"UPDATE {table} SET seq = {first + 1} WHERE seq = {BUMP}"))
+    return tuple(
+        sql
+        for table in ("audit_events", "audit_event_persons")
+        for sql in (
+            f"UPDATE {table} SET seq = {BUMP} WHERE seq = {first}",
+            f"UPDATE {table} SET seq = {first} WHERE seq = {first + 1}",
+            f"UPDATE {table} SET seq = {first + 1} WHERE seq = {BUMP}",
+        )
+    )
 
 
 def test_two_swapped_events_are_named(cli, log, tamper):
@@ -147,12 +168,19 @@ def test_breaks_are_named_wherever_they_fall_in_verifys_batches(cli, log, tamper
     monkeypatch.setattr(verify, "BATCH", batch)
     assert cli("audit", "verify").exit_code == 0
     planted = log[3]
-    tamper(*renumber(planted, 1), sa.insert(EVENTS).values(**forged_event(event_row, planted)),
-           f"INSERT INTO audit_event_persons (seq, person_id) VALUES ({planted}, 'p-1')",
-           "UPDATE audit_chain_head SET seq = seq + 1")
+    tamper(
+        *renumber(planted, 1),
+        sa.insert(EVENTS).values(**forged_event(event_row, planted)),
+        f"INSERT INTO audit_event_persons (seq, person_id) VALUES ({planted}, 'p-1')",
+        "UPDATE audit_chain_head SET seq = seq + 1",
+    )
     assert f"event {planted} was inserted" in verify_fails(cli)
-    tamper(f"DELETE FROM audit_event_persons WHERE seq = {planted}", f"DELETE FROM audit_events WHERE seq = {planted}",
-           *renumber(planted + 1, -1), "UPDATE audit_chain_head SET seq = seq - 1")
+    tamper(
+        f"DELETE FROM audit_event_persons WHERE seq = {planted}",
+        f"DELETE FROM audit_events WHERE seq = {planted}",
+        *renumber(planted + 1, -1),
+        "UPDATE audit_chain_head SET seq = seq - 1",
+    )
     assert cli("audit", "verify").exit_code == 0  # back as it was
     tamper(*swap(log[7]))
     assert f"events {log[7]} and {log[7] + 1} are in the wrong order" in verify_fails(cli)
@@ -160,20 +188,27 @@ def test_breaks_are_named_wherever_they_fall_in_verifys_batches(cli, log, tamper
 
 TAMPERING = {
     "edit": lambda log, row: (f"UPDATE audit_events SET reason = 'x' WHERE seq = {log[5]}",),
-    "delete": lambda log, row: (f"DELETE FROM audit_event_persons WHERE seq = {log[4]}",
-                                f"DELETE FROM audit_events WHERE seq = {log[4]}"),
+    "delete": lambda log, row: (
+        f"DELETE FROM audit_event_persons WHERE seq = {log[4]}",
+        f"DELETE FROM audit_events WHERE seq = {log[4]}",
+    ),
     "swap": lambda log, row: swap(log[6]),
-    "insert": lambda log, row: (*renumber(log[3], 1), sa.insert(EVENTS).values(**forged_event(row, log[3])),
-                                f"INSERT INTO audit_event_persons (seq, person_id) VALUES ({log[3]}, 'p-1')",
-                                "UPDATE audit_chain_head SET seq = seq + 1"),
-    "rehash": lambda log, row: (f"UPDATE audit_events SET reason = 'x', "
-                                f"hash = '{forged_hash(row(log[2]), reason='x')}' WHERE seq = {log[2]}",),
+    "insert": lambda log, row: (
+        *renumber(log[3], 1),
+        sa.insert(EVENTS).values(**forged_event(row, log[3])),
+        f"INSERT INTO audit_event_persons (seq, person_id) VALUES ({log[3]}, 'p-1')",
+        "UPDATE audit_chain_head SET seq = seq + 1",
+    ),
+    "rehash": lambda log, row: (
+        f"UPDATE audit_events SET reason = 'x', hash = '{forged_hash(row(log[2]), reason='x')}' WHERE seq = {log[2]}",
+    ),
 }
 
 
 @pytest.mark.parametrize("how", sorted(TAMPERING))
-def test_workers_checking_spans_in_parallel_name_the_same_first_break(log, tamper, event_row, runtime, monkeypatch,
-                                                                      how):
+def test_workers_checking_spans_in_parallel_name_the_same_first_break(
+    log, tamper, event_row, runtime, monkeypatch, how
+):
     """A large log is split between worker processes; every span edge must be stitched and checked."""
     monkeypatch.setattr(verify, "PARALLEL_FROM", 1)
     alone = verify.verify_chain(runtime.engine, [], workers=1)
@@ -196,8 +231,11 @@ def test_an_event_rewritten_with_a_recomputed_hash_is_named(cli, log, tamper, ev
 def test_a_tail_cut_after_a_checkpoint_is_caught_even_with_the_chain_head_put_back(cli, log, tamper, event_row):
     assert cli("audit", "checkpoint").exit_code == 0
     keep = log[8]
-    tamper(f"DELETE FROM audit_event_persons WHERE seq > {keep}", f"DELETE FROM audit_events WHERE seq > {keep}",
-           f"UPDATE audit_chain_head SET seq = {keep}, hash = '{event_row(keep).hash}'")
+    tamper(
+        f"DELETE FROM audit_event_persons WHERE seq > {keep}",
+        f"DELETE FROM audit_events WHERE seq > {keep}",
+        f"UPDATE audit_chain_head SET seq = {keep}, hash = '{event_row(keep).hash}'",
+    )
     message = verify_fails(cli)
     assert f"a signed checkpoint vouches for event {log[-1]}" in message
     assert f"events after {keep} were cut off" in message
@@ -219,9 +257,12 @@ def test_a_history_rewritten_consistently_is_caught_by_the_signed_checkpoint(cli
         event = event_row(seq)
         changes = {"prev_hash": previous} | ({"reason": "routine check"} if seq == target else {})
         digest = forged_hash(event, **changes)
-        statements.append((f"UPDATE audit_events SET reason = :reason, prev_hash = :prev, hash = :hash "
-                           f"WHERE seq = {seq}", {"reason": changes.get("reason", event.reason), "prev": previous,
-                                                   "hash": digest}))
+        statements.append(
+            (
+                f"UPDATE audit_events SET reason = :reason, prev_hash = :prev, hash = :hash WHERE seq = {seq}",
+                {"reason": changes.get("reason", event.reason), "prev": previous, "hash": digest},
+            )
+        )
         previous = digest
     tamper(*statements, f"UPDATE audit_chain_head SET hash = '{previous}'")
     message = verify_fails(cli)
@@ -232,8 +273,9 @@ def test_a_history_rewritten_consistently_is_caught_by_the_signed_checkpoint(cli
 def test_a_checkpoint_signed_with_another_key_is_reported(cli, log, runtime):
     impostor = Ed25519PrivateKey.generate()
     unsigned = Checkpoint(log[-1], "0" * 64, "2030-01-01T00:00:00.000000Z", public_key_id(impostor.public_key()), "")
-    forged = Checkpoint(**(unsigned.__dict__ | {"signature": base64.b64encode(
-        impostor.sign(unsigned.statement())).decode()}))
+    forged = Checkpoint(
+        **(unsigned.__dict__ | {"signature": base64.b64encode(impostor.sign(unsigned.statement())).decode()})
+    )
     body = forged.to_json()
     runtime.raw_store.put(checkpoint_key(forged.seq), BytesIO(body), length=len(body))
     assert f"checkpoint {checkpoint_key(forged.seq)} is not validly signed" in verify_fails(cli)
@@ -256,9 +298,16 @@ def test_the_checkpoint_command_signs_the_current_end(cli, log, runtime, event_r
 
 
 @pytest.mark.skipif(not PG_URL, reason="the append-only triggers exist on PostgreSQL only (CI's second pass)")
-@pytest.mark.parametrize("statement", ["UPDATE audit_events SET reason = 'x'", "DELETE FROM audit_events",
-                                       "TRUNCATE audit_events CASCADE",
-                                       "DELETE FROM audit_event_persons", "TRUNCATE audit_event_persons"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET reason = 'x'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events CASCADE",
+        "DELETE FROM audit_event_persons",
+        "TRUNCATE audit_event_persons",
+    ],
+)
 def test_postgresql_refuses_to_change_the_log_even_for_its_owner(runtime, log, statement):
     with runtime.engine.connect() as conn:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):

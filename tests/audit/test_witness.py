@@ -3,6 +3,7 @@ checkpoints, is caught by `registry audit verify`; production refuses a store th
 
 Time is driven through the witness clock, never by sleeping.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,6 +52,7 @@ def viewing(staff, make_person, api, runtime, clock):
         for _ in range(times):
             assert api(clerk).get(f"/persons/{person['id']}").status_code == 200
         return head(runtime)[0]
+
     return view
 
 
@@ -71,8 +73,11 @@ def checkpoints(runtime) -> list[int]:
 
 def cut_after(tamper, runtime, keep: int) -> None:
     """Delete the events after ``keep`` and move the chain head back to it, as a database owner can."""
-    tamper(f"DELETE FROM audit_event_persons WHERE seq > {keep}", f"DELETE FROM audit_events WHERE seq > {keep}",
-           f"UPDATE audit_chain_head SET seq = {keep}, hash = '{event_hash(runtime, keep)}'")
+    tamper(
+        f"DELETE FROM audit_event_persons WHERE seq > {keep}",
+        f"DELETE FROM audit_events WHERE seq > {keep}",
+        f"UPDATE audit_chain_head SET seq = {keep}, hash = '{event_hash(runtime, keep)}'",
+    )
 
 
 def verify_fails(cli) -> str:
@@ -109,8 +114,10 @@ def test_the_newest_event_edited_and_rehashed_is_caught(viewing, runtime, clock,
     assert last in checkpoints(runtime)
     with runtime.sessions() as db:
         digest = forged_hash(db.get(AuditEvent, last), reason="routine check")
-    tamper(f"UPDATE audit_events SET reason = 'routine check', hash = '{digest}' WHERE seq = {last}",
-           f"UPDATE audit_chain_head SET hash = '{digest}'")
+    tamper(
+        f"UPDATE audit_events SET reason = 'routine check', hash = '{digest}' WHERE seq = {last}",
+        f"UPDATE audit_chain_head SET hash = '{digest}'",
+    )
     assert f"event {last} differs from the signed checkpoint at event {last}" in verify_fails(cli)
 
 
@@ -138,8 +145,10 @@ def test_a_deleted_middle_checkpoint_file_is_a_gap_in_the_chain(cli, write_event
     assert cli("audit", "verify").exit_code == 0
     first, middle, newest = checkpoints(runtime)[-3:]
     runtime.raw_store.delete(checkpoint_key(middle))
-    assert (f"gap in the checkpoint chain: the checkpoint at event {newest} follows one at event {middle}, "
-            "which is missing (deleted)") in verify_fails(cli)
+    assert (
+        f"gap in the checkpoint chain: the checkpoint at event {newest} follows one at event {middle}, "
+        "which is missing (deleted)"
+    ) in verify_fails(cli)
 
 
 def test_verify_says_what_the_filesystem_store_cannot_show(cli, write_events, runtime):
@@ -151,14 +160,22 @@ def test_verify_says_what_the_filesystem_store_cannot_show(cli, write_events, ru
 
 
 def test_a_newest_checkpoint_older_than_two_intervals_with_later_events_is_an_unwitnessed_tail(
-        cli, write_events, runtime):
+    cli, write_events, runtime
+):
     write_events(2)
-    old = write_checkpoint(runtime.sessions, runtime.raw_store, runtime.audit_key, witness_seconds=WITNESS,
-                           now=utcnow() - timedelta(seconds=3 * WITNESS))
+    old = write_checkpoint(
+        runtime.sessions,
+        runtime.raw_store,
+        runtime.audit_key,
+        witness_seconds=WITNESS,
+        now=utcnow() - timedelta(seconds=3 * WITNESS),
+    )
     later = write_events(2)
     message = verify_fails(cli)
-    assert (f"unwitnessed tail: no signed checkpoint covers events {old.seq + 1} to {later[-1]}, and the newest "
-            f"checkpoint (event {old.seq}) was signed at {old.at}") in message
+    assert (
+        f"unwitnessed tail: no signed checkpoint covers events {old.seq + 1} to {later[-1]}, and the newest "
+        f"checkpoint (event {old.seq}) was signed at {old.at}"
+    ) in message
 
 
 def test_a_recent_checkpoint_with_later_events_is_no_unwitnessed_tail(write_events, runtime, clock):
@@ -191,18 +208,24 @@ def test_a_stopping_server_signs_what_its_timer_had_not(settings, write_events, 
 
 # ---------------------------------------------------------------- production and stores that cannot lock
 
+
 def production(settings, **changes):
     """Production settings over this test's SQLite or PostgreSQL (production's own database rule aside)."""
     return dataclasses.replace(settings, env="production", secret_key="s" * 40, **changes)
 
 
 def test_production_refuses_to_start_on_a_store_that_cannot_lock(settings, runtime):
-    with pytest.raises(SettingsError, match="production refuses a store that cannot lock objects.*"
-                                            "REGISTRY_ACCEPT_UNLOCKABLE_STORE=true"):
+    with pytest.raises(
+        SettingsError,
+        match="production refuses a store that cannot lock objects.*REGISTRY_ACCEPT_UNLOCKABLE_STORE=true",
+    ):
         create_app(production(settings, worm_selftest=True))
     with runtime.sessions() as db:
-        assert not db.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == Action.UNLOCKABLE_STORE_ACCEPTED))
+        assert not db.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == Action.UNLOCKABLE_STORE_ACCEPTED)
+        )
 
 
 def test_production_starts_on_an_accepted_unlockable_store_and_logs_it(settings, runtime):
@@ -214,4 +237,3 @@ def test_production_starts_on_an_accepted_unlockable_store_and_logs_it(settings,
     assert len(logged) == 2 and all(json.loads(event.details)["worm"] == "unavailable" for event in logged)
     report = verify_log(runtime.engine, runtime.raw_store, runtime.audit_key.public_key(), witness_seconds=WITNESS)
     assert any("started 2 time(s) in production on a store that cannot lock objects" in n for n in report.notes)
-

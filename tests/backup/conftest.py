@@ -1,4 +1,5 @@
 """A registry with documents to back up, and a second, empty deployment holding the same keys to restore into."""
+
 from __future__ import annotations
 
 import shutil
@@ -69,9 +70,17 @@ def copy_keys(settings, instance: Path) -> None:
 
 
 def target_settings(tmp_path: Path, database_url: str):
-    return load_settings({}, instance_path=str(tmp_path / "target"), database_url=database_url,
-                         storage_url=(tmp_path / "target-objects").as_uri(), testing=True, worm_selftest=False,
-                         copy_workers=0, copy_sweep_seconds=0, audit_checkpoint_minutes=0)
+    return load_settings(
+        {},
+        instance_path=str(tmp_path / "target"),
+        database_url=database_url,
+        storage_url=(tmp_path / "target-objects").as_uri(),
+        testing=True,
+        worm_selftest=False,
+        copy_workers=0,
+        copy_sweep_seconds=0,
+        audit_checkpoint_minutes=0,
+    )
 
 
 @pytest.fixture

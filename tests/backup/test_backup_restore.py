@@ -1,5 +1,6 @@
 """A backup restores into an empty deployment as the registry it was: originals bit for bit, the access log
 and every object checked; a second backup copies only what is new; a non-empty deployment is refused."""
+
 from __future__ import annotations
 
 import json
@@ -111,7 +112,10 @@ def test_objects_written_after_the_dump_are_not_in_the_backup(runtime, origin, a
     monkeypatch.setattr(service.database, "dumped", upload_after_the_dump)
     destination = service.open_destination(str(tmp_path / "backups"))
     summary = service.backup(runtime, destination)
-    listed = {e["key"] for e in SignedManifest.read(destination, summary.name).content()["objects"]
-              if e["key"].startswith("objects/")}
+    listed = {
+        e["key"]
+        for e in SignedManifest.read(destination, summary.name).content()["objects"]
+        if e["key"].startswith("objects/")
+    }
     assert listed == present
     assert set(runtime.raw_store.iter_keys("objects/")) > present  # the late upload is stored, just not backed up

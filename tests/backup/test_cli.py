@@ -1,5 +1,6 @@
 """The commands as an operator runs them: back up, verify, restore into a new deployment, which then passes
 `audit verify` and `storage scrub`; a second restore is refused."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -11,8 +12,11 @@ from tests.backup.conftest import copy_keys
 
 def test_backup_verify_and_restore_from_the_command_line(runtime, origin, tmp_path, empty_database_url):
     fingerprint = published_key(runtime.audit_key.public_key()).fingerprint
-    source = {"REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"), "REGISTRY_DATABASE_URL": runtime.settings.database_url,
-              "REGISTRY_STORAGE_URL": runtime.settings.storage_url}
+    source = {
+        "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "REGISTRY_DATABASE_URL": runtime.settings.database_url,
+        "REGISTRY_STORAGE_URL": runtime.settings.storage_url,
+    }
     destination = (tmp_path / "backups").as_uri()
     runner = CliRunner()
 
@@ -25,8 +29,11 @@ def test_backup_verify_and_restore_from_the_command_line(runtime, origin, tmp_pa
     other = runner.invoke(main, ["backup", "verify", destination, "--fingerprint", "ab" * 32])
     assert other.exit_code == 1 and "not by the pinned key" in other.output
 
-    target = {"REGISTRY_INSTANCE_PATH": str(tmp_path / "target"), "REGISTRY_DATABASE_URL": empty_database_url,
-              "REGISTRY_STORAGE_URL": (tmp_path / "target-objects").as_uri()}
+    target = {
+        "REGISTRY_INSTANCE_PATH": str(tmp_path / "target"),
+        "REGISTRY_DATABASE_URL": empty_database_url,
+        "REGISTRY_STORAGE_URL": (tmp_path / "target-objects").as_uri(),
+    }
     keyless = runner.invoke(main, ["restore", destination], env=target)
     assert keyless.exit_code == 1 and "keys import" in keyless.output
     copy_keys(runtime.settings, tmp_path / "target")

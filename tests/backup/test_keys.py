@@ -1,5 +1,6 @@
 """The keys leave the registry only encrypted: under a passphrase, or split K-of-N; they come back whole, and
 never over other keys."""
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,17 @@ PASSPHRASE = "seven custodians, one vault"
 @pytest.fixture
 def environment(runtime, tmp_path):
     runtime.audit_key  # made on first use
-    return {"REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"), "REGISTRY_DATABASE_URL": runtime.settings.database_url,
-            "REGISTRY_STORAGE_URL": runtime.settings.storage_url}
+    return {
+        "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "REGISTRY_DATABASE_URL": runtime.settings.database_url,
+        "REGISTRY_STORAGE_URL": runtime.settings.storage_url,
+    }
 
 
 def run(env: dict[str, str], *args: str, passphrase: str | None = None, input: str | None = None):
-    variables = {**env, "REGISTRY_KEYS_PASSPHRASE": passphrase} if passphrase else {**env, "REGISTRY_KEYS_PASSPHRASE": ""}
+    variables = (
+        {**env, "REGISTRY_KEYS_PASSPHRASE": passphrase} if passphrase else {**env, "REGISTRY_KEYS_PASSPHRASE": ""}
+    )
     return CliRunner().invoke(main, list(args), env=variables, input=input)
 
 
@@ -45,8 +51,9 @@ def test_keys_come_back_with_the_passphrase(environment, tmp_path):
     assert b"PRIVATE KEY" not in data
     assert not any(k.encode() in data for k in json.loads(key_files(tmp_path / "instance")[0])["keys"].values())
 
-    wrong = run(fresh(tmp_path, "wrong"), "keys", "import", str(tmp_path / "keys.json"),
-                passphrase="not the passphrase at all")
+    wrong = run(
+        fresh(tmp_path, "wrong"), "keys", "import", str(tmp_path / "keys.json"), passphrase="not the passphrase at all"
+    )
     assert wrong.exit_code == 1 and "do not open" in wrong.output
     assert not (tmp_path / "wrong" / "master-keys.json").exists()
 
@@ -96,8 +103,7 @@ def test_import_never_overwrites_other_keys(environment, tmp_path):
     run(environment, "keys", "export", str(tmp_path / "keys.json"), passphrase=PASSPHRASE)
     other = fresh(tmp_path, "other")
     (tmp_path / "other").mkdir(mode=0o700)
-    (tmp_path / "other" / "master-keys.json").write_text('{"current": "k1", "keys": {"k1": "'
-                                                         + "A" * 43 + '="}}')
+    (tmp_path / "other" / "master-keys.json").write_text('{"current": "k1", "keys": {"k1": "' + "A" * 43 + '="}}')
     (tmp_path / "other" / "master-keys.json").chmod(0o600)
     before = (tmp_path / "other" / "master-keys.json").read_bytes()
     refused = run(other, "keys", "import", str(tmp_path / "keys.json"), passphrase=PASSPHRASE)

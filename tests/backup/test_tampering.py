@@ -1,5 +1,6 @@
 """`backup verify` finds a flipped byte wherever it is: in an object, in the dump, in the manifest; and a
 backup signed by a key other than the pinned one is not vouched for."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """A real browser (Debian's Chromium driven by Playwright) against the app on a loopback port, with axe-core
 (from npm, pinned in this folder's package-lock.json) checking every page a journey visits."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,16 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HERE = Path(__file__).parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa"]
@@ -44,8 +53,14 @@ def axe_source() -> str:
     """axe-core as package-lock.json pins it, installed with ``npm ci`` the first time."""
     said = ""
     if not AXE.exists() and shutil.which("npm"):
-        said = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=HERE, check=False,
-                              capture_output=True, text=True, timeout=300).stderr[-2000:]
+        said = subprocess.run(
+            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=HERE,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stderr[-2000:]
     if not AXE.exists():
         _missing(f"NO AXE: run `npm ci` in {HERE} (needs npm) to check the pages' accessibility. {said}")
     return AXE.read_text(encoding="utf-8")
@@ -88,11 +103,13 @@ class Axe:
             """tags => axe.run(document, {runOnly: {type: "tag", values: tags}, iframes: false})
                  .then(result => result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                                                nodes: v.nodes.map(n => n.target.join(" "))})))""",
-            AXE_TAGS)
+            AXE_TAGS,
+        )
         self.landed[page] = None
         blocking = [v for v in found if v["impact"] in AXE_BLOCKING]
         assert not blocking, f"axe, {step or page.url}:\n" + "\n".join(
-            f"  {v['impact']} {v['id']} ({v['help']}): {', '.join(v['nodes'][:5])}" for v in blocking)
+            f"  {v['impact']} {v['id']} ({v['help']}): {', '.join(v['nodes'][:5])}" for v in blocking
+        )
 
     def every_page_checked(self) -> list[str]:
         return self.unchecked + [url for url in self.landed.values() if url is not None]

@@ -4,6 +4,7 @@ number, then the PDF export, with every action and outcome in words and no raw c
 Screenshots of the pages (1366 and 820 px wide) and of the PDF's first page are left in tests/browser/shots/
 for a person to look at.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,16 +24,22 @@ RAW_CODES = ("person.created", "person.viewed", "audit.access_report", "allowed"
 def child(staff, make_person, api):
     """A child registered and looked at by a clerk: the report has something to say."""
     clerk = staff("clerk")
-    person = make_person(clerk, names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
-                         birth_date="2016-03-01", birth_date_precision="year", categories=["child"])
+    person = make_person(
+        clerk,
+        names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
+        birth_date="2016-03-01",
+        birth_date_precision="year",
+        categories=["child"],
+    )
     assert api(clerk).get(f"/persons/{person['id']}").status_code == 200
     return person
 
 
 @pytest.fixture
 def russian_page(browser, live_server, axe):
-    context = browser.new_context(base_url=live_server, locale="ru-RU", accept_downloads=True,
-                                  viewport={"width": 1366, "height": 900})
+    context = browser.new_context(
+        base_url=live_server, locale="ru-RU", accept_downloads=True, viewport={"width": 1366, "height": 900}
+    )
     page = context.new_page()
     page.csp_violations = []
     page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
@@ -50,8 +57,9 @@ def shoot(page, axe, name: str) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def test_an_auditor_in_russian_finds_a_childs_report_by_number_and_downloads_the_pdf(russian_page, axe, staff,
-                                                                                   child, tmp_path):
+def test_an_auditor_in_russian_finds_a_childs_report_by_number_and_downloads_the_pdf(
+    russian_page, axe, staff, child, tmp_path
+):
     page = russian_page
     auditor = staff("auditor")
     page.goto("/")

@@ -1,5 +1,6 @@
 """A clerk's first day, in a real browser: sign in, sign the NDA, register a child, upload a scan; and the same
 in Russian with a mother and a child born abroad, screenshots at a desk's and a tablet's width."""
+
 from __future__ import annotations
 
 import io
@@ -135,9 +136,16 @@ def test_a_clerks_first_day_in_russian(page, axe, staff, runtime, tmp_path):
     with runtime.sessions() as db:
         user = db.get(User, clerk.id)
         accounts.set_other_spellings(db, SYSTEM, user, "Тестова Клерк")
-        accounts.publish_nda(db, SYSTEM, title="Undertaking", text="I keep everything I see here to myself.",
-                             translations={"ru": ("Обязательство", "Всё, что я вижу в реестре, я храню в тайне."),
-                                           "kk": ("Міндеттеме", "Тізілімде көргенімнің бәрін құпия сақтаймын.")})
+        accounts.publish_nda(
+            db,
+            SYSTEM,
+            title="Undertaking",
+            text="I keep everything I see here to myself.",
+            translations={
+                "ru": ("Обязательство", "Всё, что я вижу в реестре, я храню в тайне."),
+                "kk": ("Міндеттеме", "Тізілімде көргенімнің бәрін құпия сақтаймын."),
+            },
+        )
         db.commit()
     page.goto("/login")
     axe(page, "sign-in")
@@ -201,14 +209,18 @@ def test_a_clerks_first_day_in_russian(page, axe, staff, runtime, tmp_path):
     assert "МБ" in page.inner_text(".file-chosen"), "the chosen file's size, in words"
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20, "downloadThroughput": -1,
-                                                  "uploadThroughput": 1_000_000})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 1_000_000},
+    )
     page.click("main form button[type=submit]")
     page.locator(".upload-progress").wait_for(state="visible")
     expect(page.locator(".upload-status")).to_contain_text("МБ")
     _shoot(page, axe, "5-upload-progress")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     page.locator("img.viewer").wait_for(timeout=60_000)
     assert "/documents/" in page.url
     _shoot(page, axe, "6-document")

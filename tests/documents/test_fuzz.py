@@ -2,6 +2,7 @@
 
 Every example spawns a conversion process, so the example counts stay small.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -29,18 +30,17 @@ def _seed(make: Callable[[Path], object], name: str) -> bytes:
 
 SEEDS = {  # name: (sniffed type, bytes)
     "pdf with object streams": ("application/pdf", _seed(files.hostile_pdf, "hostile.pdf")),
-    "hand-written pdf": ("application/pdf", files.incremental_update(
-        files.hex_escaped_pdf(), {4: files.stream(files.RIGHT_MARK_DRAWING)}
-    )),
+    "hand-written pdf": (
+        "application/pdf",
+        files.incremental_update(files.hex_escaped_pdf(), {4: files.stream(files.RIGHT_MARK_DRAWING)}),
+    ),
     "jpeg": ("image/jpeg", _seed(files.sideways_gps_jpeg, "photo.jpg")),
     "png": ("image/png", _seed(files.transparent_palette_png, "logo.png")),
     "tiff": ("image/tiff", _seed(lambda path: files.fax_tiff(path, pages=2), "fax.tif")),
 }
 
 # A mutation: (relative position, bytes to splice in, how many bytes to drop there).
-mutations = st.lists(
-    st.tuples(st.floats(0, 1), st.binary(max_size=8), st.integers(0, 64)), min_size=1, max_size=6
-)
+mutations = st.lists(st.tuples(st.floats(0, 1), st.binary(max_size=8), st.integers(0, 64)), min_size=1, max_size=6)
 
 
 def _mutated(seed: bytes, changes: list[tuple[float, bytes, int]], cut_at: float) -> bytes:
@@ -79,8 +79,10 @@ def test_random_bytes_never_escape_as_anything_but_a_refusal(data: bytes) -> Non
 
 
 @FUZZ
-@given(prefix=st.sampled_from([b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"II*\x00"]),
-       body=st.binary(max_size=2048))
+@given(
+    prefix=st.sampled_from([b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"II*\x00"]),
+    body=st.binary(max_size=2048),
+)
 def test_random_bodies_behind_real_signatures_never_crash(prefix: bytes, body: bytes) -> None:
     _convert_anything(prefix + body)
 

@@ -1,4 +1,5 @@
 """Image viewing copies: upright, no private metadata, every real-world pixel format."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -69,22 +70,28 @@ def test_a_huge_later_page_of_a_tiff_is_caught_too(tmp_path: Path, convert: Conv
     assert refused.value.code == "image_too_large"
 
 
-@pytest.mark.parametrize(("maker", "copy_type", "expected_pixels"), [
-    # 48-bit colour: left mid-grey, right white
-    (lambda p: files.sixteen_bit_rgb_png(p / "a.png"), "image/png", {(2, 2): GREY, (60, 30): WHITE}),
-    # 16-bit grey: black and white stay black and white (not clipped to white)
-    (lambda p: files.sixteen_bit_gray_png(p / "a.png"), "image/png", {(2, 2): 0, (60, 30): 255}),
-    # print CMYK red comes out red, not inverted
-    (lambda p: files.cmyk_jpeg(p / "a.jpg"), "image/jpeg", {(60, 40): RED}),
-    # transparent background becomes paper white, not black
-    (lambda p: files.transparent_palette_png(p / "a.png"), "image/png", {(2, 2): WHITE, (20, 20): BLUE}),
-    # iPhone HEIC becomes JPEG
-    (lambda p: files.heic_photo(p / "a.heic"), "image/jpeg", {(40, 120): BLUE, (280, 120): WHITE}),
-    # single-page TIFF becomes PNG
-    (lambda p: files.fax_tiff(p / "a.tif", pages=1), "image/png", {(200, 200): 0, (1000, 1000): 255}),
-])
+@pytest.mark.parametrize(
+    ("maker", "copy_type", "expected_pixels"),
+    [
+        # 48-bit colour: left mid-grey, right white
+        (lambda p: files.sixteen_bit_rgb_png(p / "a.png"), "image/png", {(2, 2): GREY, (60, 30): WHITE}),
+        # 16-bit grey: black and white stay black and white (not clipped to white)
+        (lambda p: files.sixteen_bit_gray_png(p / "a.png"), "image/png", {(2, 2): 0, (60, 30): 255}),
+        # print CMYK red comes out red, not inverted
+        (lambda p: files.cmyk_jpeg(p / "a.jpg"), "image/jpeg", {(60, 40): RED}),
+        # transparent background becomes paper white, not black
+        (lambda p: files.transparent_palette_png(p / "a.png"), "image/png", {(2, 2): WHITE, (20, 20): BLUE}),
+        # iPhone HEIC becomes JPEG
+        (lambda p: files.heic_photo(p / "a.heic"), "image/jpeg", {(40, 120): BLUE, (280, 120): WHITE}),
+        # single-page TIFF becomes PNG
+        (lambda p: files.fax_tiff(p / "a.tif", pages=1), "image/png", {(200, 200): 0, (1000, 1000): 255}),
+    ],
+)
 def test_real_world_pixel_formats_get_a_faithful_copy(
-    tmp_path: Path, convert: Convert, maker: Callable[[Path], Path], copy_type: str,
+    tmp_path: Path,
+    convert: Convert,
+    maker: Callable[[Path], Path],
+    copy_type: str,
     expected_pixels: dict[tuple[int, int], tuple[int, ...] | int],
 ) -> None:
     copy = convert(maker(tmp_path))

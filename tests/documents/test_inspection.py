@@ -1,4 +1,5 @@
 """What the bytes are, whether the kind takes them, and safe names for them."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -42,19 +43,22 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
 }
 
 
-@pytest.mark.parametrize(("maker", "expected"), [
-    ("pdf", "application/pdf"),
-    ("jpeg", "image/jpeg"),
-    ("png", "image/png"),
-    ("tiff", "image/tiff"),
-    ("heic", "image/heic"),
-    ("csv", "text/csv"),
-    ("cp1251 text", "text/plain"),
-    ("utf-16 text", "text/plain"),
-    ("html", "text/html"),
-    ("svg", "image/svg+xml"),
-    ("zip", "application/zip"),
-])
+@pytest.mark.parametrize(
+    ("maker", "expected"),
+    [
+        ("pdf", "application/pdf"),
+        ("jpeg", "image/jpeg"),
+        ("png", "image/png"),
+        ("tiff", "image/tiff"),
+        ("heic", "image/heic"),
+        ("csv", "text/csv"),
+        ("cp1251 text", "text/plain"),
+        ("utf-16 text", "text/plain"),
+        ("html", "text/html"),
+        ("svg", "image/svg+xml"),
+        ("zip", "application/zip"),
+    ],
+)
 def test_content_type_comes_from_the_bytes(tmp_path: Path, maker: str, expected: str) -> None:
     original = MAKERS[maker](tmp_path)
     disguised = original.rename(tmp_path / "upload.bin")
@@ -78,20 +82,23 @@ def test_an_empty_file_is_refused_when_sniffed(tmp_path: Path) -> None:
     assert (refused.value.code, refused.value.http_status) == ("empty_file", 422)
 
 
-@pytest.mark.parametrize(("kind", "maker", "declared", "filename"), [
-    ("passport", "pdf", "application/x-pdf", "Scan.PDF"),
-    ("passport", "pdf", "application/octet-stream", "скан паспорта.pdf"),
-    ("passport", "pdf", None, None),
-    ("birth_record", "pdf", "", "scan.2024.05.01"),  # dots in a name are not an extension we know
-    ("identity_document", "jpeg", "image/jpg", "photo.jpe"),
-    ("identity_document", "jpeg", "image/pjpeg", "photo.JPEG"),
-    ("court_ruling", "tiff", "image/x-tiff", "ruling.tif"),
-    ("consent_receipt", "heic", "image/heif", "IMG_0001.HEIC"),
-    ("other", "png", "image/png", "logo.png"),
-    ("genomic_test_result", "csv", "application/vnd.ms-excel", "result.csv"),  # Windows with Excel
-    ("genomic_test_result", "cp1251 text", "text/csv", "result.csv"),
-    ("genomic_test_result", "utf-16 text", "text/plain", "result.txt"),
-])
+@pytest.mark.parametrize(
+    ("kind", "maker", "declared", "filename"),
+    [
+        ("passport", "pdf", "application/x-pdf", "Scan.PDF"),
+        ("passport", "pdf", "application/octet-stream", "скан паспорта.pdf"),
+        ("passport", "pdf", None, None),
+        ("birth_record", "pdf", "", "scan.2024.05.01"),  # dots in a name are not an extension we know
+        ("identity_document", "jpeg", "image/jpg", "photo.jpe"),
+        ("identity_document", "jpeg", "image/pjpeg", "photo.JPEG"),
+        ("court_ruling", "tiff", "image/x-tiff", "ruling.tif"),
+        ("consent_receipt", "heic", "image/heif", "IMG_0001.HEIC"),
+        ("other", "png", "image/png", "logo.png"),
+        ("genomic_test_result", "csv", "application/vnd.ms-excel", "result.csv"),  # Windows with Excel
+        ("genomic_test_result", "cp1251 text", "text/csv", "result.csv"),
+        ("genomic_test_result", "utf-16 text", "text/plain", "result.txt"),
+    ],
+)
 def test_benign_declarations_are_accepted(
     tmp_path: Path, kind: str, maker: str, declared: str | None, filename: str | None
 ) -> None:
@@ -99,22 +106,30 @@ def test_benign_declarations_are_accepted(
     check_declared_type(kind, sniffed, declared, filename)
 
 
-@pytest.mark.parametrize(("kind", "maker", "declared", "filename", "code", "clerk_words"), [
-    # The bytes decide: a web page stays a web page whatever its name, and renaming
-    # it would not help, so the clerk is told it is unsupported (not a mismatch).
-    ("passport", "html", "application/pdf", "passport.pdf", "unsupported_content_type", ["web page", ".pdf"]),
-    ("passport", "exe", "application/pdf", "passport.pdf", "unsupported_content_type", ["Windows program", ".pdf"]),
-    ("passport", "svg", "image/svg+xml", "passport.svg", "unsupported_content_type", ["SVG drawing"]),
-    ("court_ruling", "zip", "application/zip", "ruling.zip", "unsupported_content_type", ["ZIP archive"]),
-    ("passport", "csv", "text/csv", "passport.csv", "unsupported_content_type", ["PDF, JPEG, PNG, TIFF or HEIC"]),
-    ("passport", "jpeg", "image/jpeg", "passport.pdf", "content_type_mismatch", [".pdf", "JPEG photo", ".jpg"]),
-    ("passport", "pdf", "image/jpeg", "passport.pdf", "content_type_mismatch", ["image/jpeg", "PDF document"]),
-    ("passport", "pdf", None, "passport.pdf.exe", "content_type_mismatch", [".exe", "rename it to end in .pdf"]),
-    ("genomic_test_result", "pdf", None, "result.csv", "content_type_mismatch", [".csv", "PDF document"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "maker", "declared", "filename", "code", "clerk_words"),
+    [
+        # The bytes decide: a web page stays a web page whatever its name, and renaming
+        # it would not help, so the clerk is told it is unsupported (not a mismatch).
+        ("passport", "html", "application/pdf", "passport.pdf", "unsupported_content_type", ["web page", ".pdf"]),
+        ("passport", "exe", "application/pdf", "passport.pdf", "unsupported_content_type", ["Windows program", ".pdf"]),
+        ("passport", "svg", "image/svg+xml", "passport.svg", "unsupported_content_type", ["SVG drawing"]),
+        ("court_ruling", "zip", "application/zip", "ruling.zip", "unsupported_content_type", ["ZIP archive"]),
+        ("passport", "csv", "text/csv", "passport.csv", "unsupported_content_type", ["PDF, JPEG, PNG, TIFF or HEIC"]),
+        ("passport", "jpeg", "image/jpeg", "passport.pdf", "content_type_mismatch", [".pdf", "JPEG photo", ".jpg"]),
+        ("passport", "pdf", "image/jpeg", "passport.pdf", "content_type_mismatch", ["image/jpeg", "PDF document"]),
+        ("passport", "pdf", None, "passport.pdf.exe", "content_type_mismatch", [".exe", "rename it to end in .pdf"]),
+        ("genomic_test_result", "pdf", None, "result.csv", "content_type_mismatch", [".csv", "PDF document"]),
+    ],
+)
 def test_wrong_or_disguised_files_are_refused_in_plain_words(
-    tmp_path: Path, kind: str, maker: str, declared: str | None, filename: str,
-    code: str, clerk_words: list[str],
+    tmp_path: Path,
+    kind: str,
+    maker: str,
+    declared: str | None,
+    filename: str,
+    code: str,
+    clerk_words: list[str],
 ) -> None:
     sniffed = sniff_content_type(str(MAKERS[maker](tmp_path)))
     with pytest.raises(FileRefused) as refused:
@@ -142,21 +157,24 @@ def test_an_unknown_kind_is_a_programming_error() -> None:
         check_declared_type("diary", "application/pdf", None, None)
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("../../etc/passwd", "passwd"),
-    ("C:\\Users\\clerk\\Desktop\\скан.pdf", "скан.pdf"),
-    ("photo\u202egpj.exe", "photogpj.exe"),  # shown as "photoexe.jpg" without the strip
-    ("\u2066report\u2069\u200e.pdf", "report.pdf"),
-    ("a\x00b\n\tc\x7f.pdf", "abc.pdf"),
-    ("И\u0306ылдыз.pdf", "Йылдыз.pdf"),  # decomposed Й becomes one character (NFC)
-    ("می\u200cخواهم.pdf", "می\u200cخواهم.pdf"),  # the Persian zero-width non-joiner is spelling
-    ('ruling: 12/2019 "final"?.pdf', "2019 _final__.pdf"),
-    (".hidden.pdf", "hidden.pdf"),
-    ("  spaced   name .pdf. ", "spaced name .pdf"),
-    ("...", "document"),
-    ("", "document"),
-    (None, "document"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\clerk\\Desktop\\скан.pdf", "скан.pdf"),
+        ("photo\u202egpj.exe", "photogpj.exe"),  # shown as "photoexe.jpg" without the strip
+        ("\u2066report\u2069\u200e.pdf", "report.pdf"),
+        ("a\x00b\n\tc\x7f.pdf", "abc.pdf"),
+        ("И\u0306ылдыз.pdf", "Йылдыз.pdf"),  # decomposed Й becomes one character (NFC)
+        ("می\u200cخواهم.pdf", "می\u200cخواهم.pdf"),  # the Persian zero-width non-joiner is spelling
+        ('ruling: 12/2019 "final"?.pdf', "2019 _final__.pdf"),
+        (".hidden.pdf", "hidden.pdf"),
+        ("  spaced   name .pdf. ", "spaced name .pdf"),
+        ("...", "document"),
+        ("", "document"),
+        (None, "document"),
+    ],
+)
 def test_safe_filename(given: str | None, expected: str) -> None:
     assert safe_filename(given) == expected
 

@@ -1,4 +1,5 @@
 """A file that would exhaust the machine stops its own child, and the clerk gets a plain refusal."""
+
 from __future__ import annotations
 
 import logging
@@ -36,9 +37,7 @@ def test_a_child_killed_by_the_memory_limit_is_a_clean_refusal(
     assert "converter died" in caplog.text  # the operator's log says what happened
 
 
-def test_a_file_that_burns_cpu_is_stopped_by_the_cpu_limit(
-    tmp_path: Path, workdir: Path, convert: Convert
-) -> None:
+def test_a_file_that_burns_cpu_is_stopped_by_the_cpu_limit(tmp_path: Path, workdir: Path, convert: Convert) -> None:
     endless = files.exponential_pdf(tmp_path / "endless.pdf", NEVER_FINISHES)
     with pytest.raises(FileRefused) as refused:
         convert(endless, ConversionLimits(cpu_seconds=1, wall_seconds=60))

@@ -1,4 +1,5 @@
 """PDF viewing copies: pages as pictures, nothing else; real-world PDFs are not refused."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -35,9 +36,7 @@ def _mark_visible(path: Path, centre: tuple[int, int] = files.MARK_CENTRE, page:
     return copies.is_dark(copies.rendered_page(path, page), centre, copies.page_size_points(path, page)[1])
 
 
-def test_scripts_attachments_links_forms_and_metadata_do_not_reach_the_copy(
-    tmp_path: Path, convert: Convert
-) -> None:
+def test_scripts_attachments_links_forms_and_metadata_do_not_reach_the_copy(tmp_path: Path, convert: Convert) -> None:
     original = files.hostile_pdf(tmp_path / "hostile.pdf")
     before = copies.sha256(original)
     assert {"/JavaScript", "/EmbeddedFiles", "/OpenAction", "/AA", "/XFA", "/Metadata"} <= set(
@@ -118,9 +117,7 @@ def test_a_pdf_cut_off_before_its_trailer_is_refused_as_damaged(tmp_path: Path, 
     assert "new copy" in refused.value.message
 
 
-def test_a_pdf_cut_off_inside_its_last_update_shows_the_revision_before_it(
-    tmp_path: Path, convert: Convert
-) -> None:
+def test_a_pdf_cut_off_inside_its_last_update_shows_the_revision_before_it(tmp_path: Path, convert: Convert) -> None:
     """qpdf repairs what it can, as viewers do; the original is kept bit for bit anyway."""
     whole = files.updated_pdf()
     cut = tmp_path / "cut.pdf"

@@ -1,4 +1,5 @@
 """Every upload refusal reads whole in Russian and Kazakh: each part translated, numbers and names kept."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,17 +41,19 @@ def test_a_known_refusal_keeps_its_numbers_in_translation(locale, reason):
 
 
 @pytest.mark.parametrize("locale", ["ru", "kk"])
-@pytest.mark.parametrize(("kind", "sniffed", "declared", "filename", "particulars"), [
-    ("passport", "text/html", "application/pdf", "passport.pdf", [".pdf"]),
-    ("court_ruling", "application/x-foo", None, "ruling.foo", ["application/x-foo"]),
-    ("genomic_test_result", "application/zip", "application/zip", "result.zip", []),
-    ("passport", "image/jpeg", "image/jpeg", "passport.pdf", [".pdf", ".jpg"]),
-    ("passport", "application/pdf", "image/jpeg", "passport.pdf", ["image/jpeg", ".pdf"]),
-    ("passport", "application/pdf", None, "passport.pdf.exe", [".exe", ".pdf"]),
-    ("genomic_test_result", "application/pdf", "text/csv", "result.csv", [".csv", ".pdf"]),
-])
-def test_a_wrong_file_is_described_in_the_clerks_language(locale, kind, sniffed, declared, filename,
-                                                           particulars):
+@pytest.mark.parametrize(
+    ("kind", "sniffed", "declared", "filename", "particulars"),
+    [
+        ("passport", "text/html", "application/pdf", "passport.pdf", [".pdf"]),
+        ("court_ruling", "application/x-foo", None, "ruling.foo", ["application/x-foo"]),
+        ("genomic_test_result", "application/zip", "application/zip", "result.zip", []),
+        ("passport", "image/jpeg", "image/jpeg", "passport.pdf", [".pdf", ".jpg"]),
+        ("passport", "application/pdf", "image/jpeg", "passport.pdf", ["image/jpeg", ".pdf"]),
+        ("passport", "application/pdf", None, "passport.pdf.exe", [".exe", ".pdf"]),
+        ("genomic_test_result", "application/pdf", "text/csv", "result.csv", [".csv", ".pdf"]),
+    ],
+)
+def test_a_wrong_file_is_described_in_the_clerks_language(locale, kind, sniffed, declared, filename, particulars):
     catalogue = _catalogue(locale)
     with pytest.raises(FileRefused) as refused:
         check_declared_type(kind, sniffed, declared, filename)

@@ -9,6 +9,7 @@ kernel feature: without it (an old kernel, a container that forbids it) these
 tests skip with the reason, unless REGISTRY_REQUIRE_LANDLOCK is set, as
 `.ci/run` does.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,11 +85,23 @@ def test_a_taken_over_converter_reaches_only_its_own_file_and_folder(landlock, t
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        args = {"source": str(source), "work": str(instance / "uploads" / "work"), "instance": str(instance),
-                "master_key": str(master_key), "other_upload": str(other_upload),
-                "port": listener.getsockname()[1], "server": os.getpid()}
-        result = subprocess.run([sys.executable, "-c", ATTACKS, json.dumps(args)], cwd=instance, capture_output=True,
-                                text=True, timeout=60, env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)})
+        args = {
+            "source": str(source),
+            "work": str(instance / "uploads" / "work"),
+            "instance": str(instance),
+            "master_key": str(master_key),
+            "other_upload": str(other_upload),
+            "port": listener.getsockname()[1],
+            "server": os.getpid(),
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", ATTACKS, json.dumps(args)],
+            cwd=instance,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)},
+        )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
 
@@ -109,12 +122,15 @@ def test_the_converter_confines_itself_before_it_opens_the_file(landlock, tmp_pa
     assert outcome["landlock"] == landlock and outcome["seccomp"] is True
 
 
-@pytest.mark.parametrize(("landlock", "seccomp", "warned"), [
-    (0, True, ["without Landlock"]),
-    (3, False, ["without seccomp"]),
-    (0, False, ["without Landlock", "without seccomp"]),
-    (3, True, []),  # what Landlock 3 leaves open (TCP, signals), the seccomp filter closes
-])
+@pytest.mark.parametrize(
+    ("landlock", "seccomp", "warned"),
+    [
+        (0, True, ["without Landlock"]),
+        (3, False, ["without seccomp"]),
+        (0, False, ["without Landlock", "without seccomp"]),
+        (3, True, []),  # what Landlock 3 leaves open (TCP, signals), the seccomp filter closes
+    ],
+)
 def test_a_gap_in_the_sandbox_is_reported_to_the_operator(landlock, seccomp, warned, monkeypatch, caplog):
     """Without Landlock or seccomp the copy is still made, and the log says which protection is missing."""
     monkeypatch.setattr(viewing_copy, "_warn_unconfined", viewing_copy._warn_unconfined.__wrapped__)
@@ -136,7 +152,12 @@ def test_elsewhere_than_linux_the_converter_runs_and_says_it_is_unconfined(tmp_p
         from registry.documents import sandbox
         print(sandbox.abi_version(), sandbox.enter({str(tmp_path / "scan.pdf")!r}, {str(tmp_path)!r}))
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)},
+    )
 
     assert result.stdout.strip() == "0 Confinement(landlock=0, seccomp=False)", result.stderr

@@ -6,6 +6,7 @@ succeeded under Landlock alone: Unix socket files, UDP, MPTCP and raw sockets,
 changing the master key's mode, running a program copied into memory, a
 grandchild escaping the group kill, fonts pdfium could no longer read.
 """
+
 from __future__ import annotations
 
 import glob
@@ -51,14 +52,24 @@ def instance(tmp_path: Path) -> dict[str, str]:
     key.chmod(0o600)
     source = inst / "uploads" / "mine.original"
     source.write_bytes(b"%PDF- the file being converted")
-    return {"instance": str(inst), "master_key": str(key), "source": str(source),
-            "work": str(inst / "uploads" / "work")}
+    return {
+        "instance": str(inst),
+        "master_key": str(key),
+        "source": str(source),
+        "work": str(inst / "uploads" / "work"),
+    }
 
 
 def run_confined(body: str, args: dict, cwd: str, **popen) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(body), json.dumps(args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=60,
-                          env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)}, **popen)
+    return subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(body), json.dumps(args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)},
+        **popen,
+    )
 
 
 def outcome_of(result: subprocess.CompletedProcess[str]) -> dict:
@@ -68,19 +79,24 @@ def outcome_of(result: subprocess.CompletedProcess[str]) -> dict:
 
 # ---------------------------------------------------------------- network
 
+
 def test_tcp_over_mptcp_is_blocked(landlock, instance):
     """IPPROTO_MPTCP sockets fall back to plain TCP and are not covered by LANDLOCK_ACCESS_NET_CONNECT_TCP."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        result = run_confined("""
+        result = run_confined(
+            """
             def connect():
                 with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262) as s:
                     s.settimeout(5)
                     s.connect(("127.0.0.1", args["port"]))
                     s.sendall(b"MARKER-over-mptcp")
             print(json.dumps({"mptcp": attempt(connect)}))
-        """, {**instance, "port": listener.getsockname()[1]}, instance["instance"])
+        """,
+            {**instance, "port": listener.getsockname()[1]},
+            instance["instance"],
+        )
     assert outcome_of(result)["mptcp"] == "PermissionError"
 
 
@@ -89,12 +105,16 @@ def test_udp_is_blocked(landlock, instance):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
         receiver.bind(("127.0.0.1", 0))
         receiver.settimeout(1)
-        result = run_confined("""
+        result = run_confined(
+            """
             def send():
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                     s.sendto(b"MARKER-udp", ("127.0.0.1", args["port"]))
             print(json.dumps({"udp": attempt(send)}))
-        """, {**instance, "port": receiver.getsockname()[1]}, instance["instance"])
+        """,
+            {**instance, "port": receiver.getsockname()[1]},
+            instance["instance"],
+        )
         outcome = outcome_of(result)
         try:
             received = receiver.recv(100)
@@ -111,7 +131,8 @@ def test_pathname_unix_sockets_are_blocked(landlock, instance, tmp_path):
         server.bind(stream_path)
         server.listen()
         log.bind(dgram_path)
-        result = run_confined("""
+        result = run_confined(
+            """
             def stream():
                 with socket.socket(socket.AF_UNIX) as s:
                     s.connect(args["stream"])
@@ -119,7 +140,10 @@ def test_pathname_unix_sockets_are_blocked(landlock, instance, tmp_path):
                 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
                     s.sendto(b"MARKER", args["dgram"])
             print(json.dumps({"stream": attempt(stream), "dgram": attempt(dgram)}))
-        """, {**instance, "stream": stream_path, "dgram": dgram_path}, instance["instance"])
+        """,
+            {**instance, "stream": stream_path, "dgram": dgram_path},
+            instance["instance"],
+        )
     outcome = outcome_of(result)
     assert outcome["stream"] != "done", "connected to a Unix socket outside the sandbox (e.g. PostgreSQL)"
     assert outcome["dgram"] != "done"
@@ -128,20 +152,26 @@ def test_pathname_unix_sockets_are_blocked(landlock, instance, tmp_path):
 def test_a_root_converter_keeps_no_capability_and_no_raw_socket(landlock, instance):
     """Run as root (as on this machine), the child kept every capability: raw IP sockets bypass the TCP rule,
     and CAP_SETUID would let it become any user (whose files Landlock still hides, but not their processes)."""
-    result = run_confined("""
+    result = run_confined(
+        """
         def raw():
             socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
         print(json.dumps({"raw": attempt(raw), "setuid": attempt(lambda: os.setuid(4321))}))
-    """, instance, instance["instance"])
+    """,
+        instance,
+        instance["instance"],
+    )
     outcome = outcome_of(result)
     assert outcome["raw"] != "done" and outcome["setuid"] == "PermissionError"
 
 
 # ---------------------------------------------------------------- files
 
+
 def test_cannot_change_the_master_keys_metadata(landlock, instance):
     """Landlock does not handle chmod/chown/utime/setxattr: the child can make the key world-readable (or 000)."""
-    result = run_confined("""
+    result = run_confined(
+        """
         key = args["master_key"]
         print(json.dumps({
             "chmod": attempt(lambda: os.chmod(key, 0o644)),
@@ -149,7 +179,10 @@ def test_cannot_change_the_master_keys_metadata(landlock, instance):
             "utime": attempt(lambda: os.utime(key, (0, 0))),
             "setxattr": attempt(lambda: os.setxattr(key, "user.planted", b"1")),
         }))
-    """, instance, instance["instance"])
+    """,
+        instance,
+        instance["instance"],
+    )
     outcome = outcome_of(result)
     mode = os.stat(instance["master_key"]).st_mode & 0o777
     assert mode == 0o600, f"the confined child changed the master key to {oct(mode)}"
@@ -159,7 +192,8 @@ def test_cannot_change_the_master_keys_metadata(landlock, instance):
 def test_nothing_executes_not_even_from_a_memfd(landlock, instance):
     """EXECUTE is not granted anywhere, but a memfd is on an internal mount Landlock skips: the loader copied
     into one runs (and could run any static binary the exploit carries)."""
-    result = run_confined("""
+    result = run_confined(
+        """
         def run_from_memfd():
             loader = next(p for p in ("/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1") if os.path.exists(p))
             with open(loader, "rb") as fh:
@@ -178,11 +212,15 @@ def test_nothing_executes_not_even_from_a_memfd(landlock, instance):
             if code >= 100:
                 raise PermissionError(code - 100, "exec refused")
         print(json.dumps({"memfd exec": attempt(run_from_memfd)}))
-    """, instance, instance["instance"])
+    """,
+        instance,
+        instance["instance"],
+    )
     assert outcome_of(result)["memfd exec"] != "done"
 
 
 # ---------------------------------------------------------------- process
+
 
 def test_nothing_the_child_starts_outlives_the_group_kill(landlock, instance):
     """viewing_copy kills the child's process group; a grandchild that calls setsid() is not in it and lives on
@@ -198,10 +236,15 @@ def test_nothing_the_child_starts_outlives_the_group_kill(landlock, instance):
             os._exit(0)
         print(json.dumps({"grandchild": pid}))
     """
-    process = subprocess.Popen([sys.executable, "-c", PRELUDE + textwrap.dedent(body), json.dumps(instance)],
-                               cwd=instance["instance"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)},
-                               start_new_session=True)  # as viewing_copy._start_converter
+    process = subprocess.Popen(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(body), json.dumps(instance)],
+        cwd=instance["instance"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": os.defpath, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )  # as viewing_copy._start_converter
     stdout, _ = process.communicate(timeout=60)
     viewing_copy._kill_group(process)  # as viewing_copy._run_converter
     grandchild = json.loads(stdout)["grandchild"]
@@ -222,8 +265,13 @@ def _alive(pid: int) -> bool:
 
 # ---------------------------------------------------------------- legitimate files
 
-FONT = next(iter(glob.glob("/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf")
-                        + glob.glob("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf")), None)
+FONT = next(
+    iter(
+        glob.glob("/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf")
+        + glob.glob("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf")
+    ),
+    None,
+)
 
 
 @pytest.mark.skipif(FONT is None, reason="no Liberation/DejaVu system font installed")
@@ -234,14 +282,35 @@ def test_a_pdf_with_a_non_embedded_cyrillic_font_renders_as_unconfined(landlock,
     source = tmp_path / "cyrillic.pdf"
     pdf = pikepdf.new()
     glyphs = [pikepdf.Name(f"/afii100{n}") for n in range(17, 49)]  # А..Я
-    descriptor = pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name("/" + name), Flags=32, FontBBox=[0, -200, 1000, 900],
-        ItalicAngle=0, Ascent=900, Descent=-200, CapHeight=700, StemV=80))
-    font = pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.TrueType, BaseFont=pikepdf.Name("/" + name), FirstChar=192,
-        LastChar=223, Widths=[600] * 32, FontDescriptor=descriptor,
-        Encoding=pikepdf.Dictionary(Type=pikepdf.Name.Encoding, BaseEncoding=pikepdf.Name.WinAnsiEncoding,
-                                    Differences=pikepdf.Array([192, *glyphs]))))
+    descriptor = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.FontDescriptor,
+            FontName=pikepdf.Name("/" + name),
+            Flags=32,
+            FontBBox=[0, -200, 1000, 900],
+            ItalicAngle=0,
+            Ascent=900,
+            Descent=-200,
+            CapHeight=700,
+            StemV=80,
+        )
+    )
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.TrueType,
+            BaseFont=pikepdf.Name("/" + name),
+            FirstChar=192,
+            LastChar=223,
+            Widths=[600] * 32,
+            FontDescriptor=descriptor,
+            Encoding=pikepdf.Dictionary(
+                Type=pikepdf.Name.Encoding,
+                BaseEncoding=pikepdf.Name.WinAnsiEncoding,
+                Differences=pikepdf.Array([192, *glyphs]),
+            ),
+        )
+    )
     page = pdf.add_blank_page(page_size=(300, 100))
     page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
     page.Contents = pdf.make_stream(b"BT /F1 36 Tf 10 40 Td <C0C1C2C3C4C5C6> Tj ET")

@@ -3,6 +3,7 @@
 A module whose tests concern storage overrides ``storage_url`` with ``each_store``
 so every test there runs once on the filesystem store and once on S3 over HTTP.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -47,4 +48,5 @@ def open_case(api, staff):
         for person_id in person_ids:
             assert admin.post(f"/cases/{case_id}/persons", json={"person_id": person_id}).status_code == 201
         return case_id
+
     return make

@@ -1,4 +1,5 @@
 """Calling the documents API as a client would, and looking behind it (store, disk, log)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,12 +15,35 @@ from registry.audit.models import AuditEvent
 from storage import fingerprint
 
 # Names that make a PDF act or carry something besides its pages, as they read after qpdf decodes escapes.
-ACTIVE_PDF_NAMES = ("/JS", "/JavaScript", "/OpenAction", "/AA", "/Launch", "/EmbeddedFile", "/EmbeddedFiles",
-                    "/Filespec", "/XFA", "/AcroForm", "/RichMedia", "/SubmitForm", "/URI", "/Annots")
+ACTIVE_PDF_NAMES = (
+    "/JS",
+    "/JavaScript",
+    "/OpenAction",
+    "/AA",
+    "/Launch",
+    "/EmbeddedFile",
+    "/EmbeddedFiles",
+    "/Filespec",
+    "/XFA",
+    "/AcroForm",
+    "/RichMedia",
+    "/SubmitForm",
+    "/URI",
+    "/Annots",
+)
 
 
-def upload(client, person_id: str, content: bytes, filename: str, *, kind: str = "passport",
-           title: str = "Passport, page 2", content_type: str | None = None, **form: str):
+def upload(
+    client,
+    person_id: str,
+    content: bytes,
+    filename: str,
+    *,
+    kind: str = "passport",
+    title: str = "Passport, page 2",
+    content_type: str | None = None,
+    **form: str,
+):
     data = {"file": (io.BytesIO(content), filename, content_type), "kind": kind, "title": title, **form}
     return client.post(f"/persons/{person_id}/documents", data=data, content_type="multipart/form-data")
 

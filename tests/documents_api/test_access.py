@@ -1,4 +1,5 @@
 """Who may read a document, and the access log entry every reading (or refused attempt) leaves."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,16 @@ def passport(client, person, tmp_path, make_copies) -> dict:
 
 @pytest.fixture
 def genomic(client, person) -> dict:
-    return uploaded(upload(client, person["id"], GENOMIC_CSV, "str-profile.csv", kind="genomic_test_result",
-                           title="STR profile, laboratory of Almaty"))
+    return uploaded(
+        upload(
+            client,
+            person["id"],
+            GENOMIC_CSV,
+            "str-profile.csv",
+            kind="genomic_test_result",
+            title="STR profile, laboratory of Almaty",
+        )
+    )
 
 
 def test_each_reading_is_logged_once_with_the_person(client, clerk, person, passport, runtime):
@@ -30,14 +39,17 @@ def test_each_reading_is_logged_once_with_the_person(client, clerk, person, pass
     assert client.get(f"{path}/content").status_code == 200
     assert client.get(f"{path}/original").status_code == 200
 
-    for action in (Action.DOCUMENT_UPLOADED, Action.DOCUMENT_VIEWED, Action.DOCUMENT_CONTENT_READ,
-                   Action.DOCUMENT_ORIGINAL_READ):
+    for action in (
+        Action.DOCUMENT_UPLOADED,
+        Action.DOCUMENT_VIEWED,
+        Action.DOCUMENT_CONTENT_READ,
+        Action.DOCUMENT_ORIGINAL_READ,
+    ):
         [event] = events(runtime, action, passport["id"])
         assert (event.actor_id, event.outcome, person_ids(event)) == (clerk.id, "allowed", [person["id"]]), action
 
 
-def test_caseworker_in_the_case_cannot_see_a_genomic_result(api, staff, person, passport, genomic, open_case,
-                                                            runtime):
+def test_caseworker_in_the_case_cannot_see_a_genomic_result(api, staff, person, passport, genomic, open_case, runtime):
     caseworker = staff("caseworker")
     open_case([caseworker], [person["id"]])
     reader = api(caseworker)

@@ -5,6 +5,7 @@ Its cost is estimated while the clerk waits; a file far beyond what a copy may u
 there and then, and one that is merely heavy is drawn in its own lane, so the next small upload's
 copy is made at once instead of after it.
 """
+
 from __future__ import annotations
 
 import io
@@ -80,8 +81,9 @@ def test_a_drawing_far_beyond_the_limits_is_refused_at_upload_with_what_to_do(cl
 
 def test_the_estimate_is_kept_with_the_version(client, person, runtime, tmp_path):
     light = uploaded(upload(client, person["id"], _png(), "photo.png"))
-    heavy = uploaded(upload(client, person["id"], files.shared_drawing_pdf(tmp_path / "h.pdf").read_bytes(),
-                            "heavy.pdf"))
+    heavy = uploaded(
+        upload(client, person["id"], files.shared_drawing_pdf(tmp_path / "h.pdf").read_bytes(), "heavy.pdf")
+    )
     with runtime.sessions() as db:
         cost = dict(db.execute(sa.select(DocumentVersion.document_id, DocumentVersion.copy_cost)).all())
 
@@ -89,6 +91,7 @@ def test_the_estimate_is_kept_with_the_version(client, person, runtime, tmp_path
 
 
 # ---------------------------------------------------------------- how many children
+
 
 @pytest.mark.parametrize("children", ["0", "17", "two"])
 def test_converter_children_must_be_a_sensible_number(children, tmp_path):
@@ -100,17 +103,24 @@ def _lanes(copies: ViewingCopies) -> dict[str, int]:
     return {name: lane.threads for name, lane in copies.lanes.items()}
 
 
-@pytest.mark.parametrize(("threads", "children", "lanes"), [
-    (1, 2, {"light": 1, "heavy": 1}),
-    (4, 3, {"light": 2, "heavy": 1}),
-    (4, 8, {"light": 4, "heavy": 1}),
-    (1, 1, {"light": 1}),  # no heavy copies here: `registry copies make` or another process draws them
-    (0, 2, {}),
-])
-def test_copy_threads_never_run_more_converter_children_than_allowed(threads, children, lanes, runtime,
-                                                                     tmp_path):
-    copies = ViewingCopies(runtime.sessions, lambda: runtime.store, CopyPolicy(str(tmp_path), children=children),
-                           threads=threads, sweep_seconds=0)
+@pytest.mark.parametrize(
+    ("threads", "children", "lanes"),
+    [
+        (1, 2, {"light": 1, "heavy": 1}),
+        (4, 3, {"light": 2, "heavy": 1}),
+        (4, 8, {"light": 4, "heavy": 1}),
+        (1, 1, {"light": 1}),  # no heavy copies here: `registry copies make` or another process draws them
+        (0, 2, {}),
+    ],
+)
+def test_copy_threads_never_run_more_converter_children_than_allowed(threads, children, lanes, runtime, tmp_path):
+    copies = ViewingCopies(
+        runtime.sessions,
+        lambda: runtime.store,
+        CopyPolicy(str(tmp_path), children=children),
+        threads=threads,
+        sweep_seconds=0,
+    )
     try:
         assert _lanes(copies) == lanes
         assert sum(lanes.values()) <= children
@@ -130,8 +140,13 @@ def test_the_setting_reaches_the_copy_threads(settings):
 def test_a_heavy_copy_waiting_for_another_process_keeps_no_plaintext(runtime, person, client, tmp_path):
     """With one child only, this process draws no heavy copy: the job stays pending for `registry copies make`
     (or another process), and its handed-over upload is deleted rather than left on disk."""
-    copies = ViewingCopies(runtime.sessions, lambda: runtime.store,
-                           CopyPolicy(str(tmp_path / "uploads"), children=1), threads=1, sweep_seconds=0)
+    copies = ViewingCopies(
+        runtime.sessions,
+        lambda: runtime.store,
+        CopyPolicy(str(tmp_path / "uploads"), children=1),
+        threads=1,
+        sweep_seconds=0,
+    )
     spooled = tmp_path / "uploads" / "v.original"
     spooled.parent.mkdir()
     spooled.write_bytes(b"plaintext")

@@ -1,4 +1,5 @@
 """How a document leaves the registry: shown inline in a sandbox or saved, never cached or sniffed."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,12 +18,23 @@ def _upload_named(client, person_id: str, content: bytes, filename: str) -> dict
     """Upload with the name in RFC 2231 form, so every character reaches the server as typed
     (a plain quoted name loses backslashes and stops at a quote when parsed)."""
     boundary = uuid.uuid4().hex
-    parts = [('name="kind"', b"passport"), ('name="title"', b"Passport"),
-             (f"name=\"file\"; filename*=UTF-8''{quote(filename, safe='')}", content)]
-    body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; {disposition}\r\n\r\n".encode() + value
-                    + b"\r\n" for disposition, value in parts) + f"--{boundary}--\r\n".encode()
-    return uploaded(client.post(f"/persons/{person_id}/documents", data=body,
-                                content_type=f"multipart/form-data; boundary={boundary}"))
+    parts = [
+        ('name="kind"', b"passport"),
+        ('name="title"', b"Passport"),
+        (f"name=\"file\"; filename*=UTF-8''{quote(filename, safe='')}", content),
+    ]
+    body = (
+        b"".join(
+            f"--{boundary}\r\nContent-Disposition: form-data; {disposition}\r\n\r\n".encode() + value + b"\r\n"
+            for disposition, value in parts
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    return uploaded(
+        client.post(
+            f"/persons/{person_id}/documents", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
+    )
 
 
 def _filenames(disposition: str) -> tuple[str, str]:
@@ -32,10 +44,13 @@ def _filenames(disposition: str) -> tuple[str, str]:
     return plain, extended
 
 
-@pytest.mark.parametrize("endpoint, disposition, name", [
-    ("content", "inline", "passgpj.port scan-view.pdf"),
-    ("original", "attachment", "passgpj.port scan.pdf"),
-])
+@pytest.mark.parametrize(
+    "endpoint, disposition, name",
+    [
+        ("content", "inline", "passgpj.port scan-view.pdf"),
+        ("original", "attachment", "passgpj.port scan.pdf"),
+    ],
+)
 def test_download_headers(client, person, tmp_path, make_copies, endpoint, disposition, name):
     pdf = files.simple_pdf(tmp_path / "scan.pdf").read_bytes()
     document = _upload_named(client, person["id"], pdf, HOSTILE_NAME)
@@ -59,7 +74,7 @@ def test_download_headers(client, person, tmp_path, make_copies, endpoint, dispo
 
 def test_name_in_another_script_survives_in_the_utf8_form(client, person, tmp_path):
     pdf = files.simple_pdf(tmp_path / "scan.pdf").read_bytes()
-    document = _upload_named(client, person["id"], pdf, "Свидетельство о рождении \"копия\".pdf")
+    document = _upload_named(client, person["id"], pdf, 'Свидетельство о рождении "копия".pdf')
 
     header = client.get(f"/documents/{document['id']}/original").headers["Content-Disposition"]
 

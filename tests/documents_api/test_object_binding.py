@@ -4,6 +4,7 @@ Before, the download decrypted cleanly and served (and a bundle signed) the othe
 Each object's data key is now wrapped bound to its document, version and role: the swap is refused
 as an integrity error, logged, and found by the scrub.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,14 +43,17 @@ def _point_at(runtime, victim_id: str, source_id: str, *, also_move_version: boo
             conn.execute(sa.update(versions).where(versions.c.document_id == victim_id).values(number=99))
             conn.execute(sa.update(versions).where(versions.c.id == source.id).values(document_id=victim_id))
             return
-        conn.execute(sa.update(versions).where(versions.c.document_id == victim_id).values(
-            original_id=source.original_id, size=source.size,
-            content_type=source.content_type))
+        conn.execute(
+            sa.update(versions)
+            .where(versions.c.document_id == victim_id)
+            .values(original_id=source.original_id, size=source.size, content_type=source.content_type)
+        )
 
 
 @pytest.mark.parametrize("also_move_version", [False, True])
 def test_an_original_pointed_at_another_documents_object_is_refused_and_logged(
-        runtime, client, two_documents, also_move_version):
+    runtime, client, two_documents, also_move_version
+):
     passport, birth, birth_bytes = two_documents
     _point_at(runtime, passport["id"], birth["id"], also_move_version=also_move_version)
 
@@ -59,8 +63,9 @@ def test_an_original_pointed_at_another_documents_object_is_refused_and_logged(
     assert response.get_json()["error"]["code"] == "integrity_error"
     assert birth_bytes[:200] not in response.get_data()
     with runtime.sessions() as db:
-        event = db.scalars(sa.select(AuditEvent).where(AuditEvent.target_id == passport["id"])
-                           .order_by(AuditEvent.seq.desc())).first()
+        event = db.scalars(
+            sa.select(AuditEvent).where(AuditEvent.target_id == passport["id"]).order_by(AuditEvent.seq.desc())
+        ).first()
     assert (event.action, event.outcome) == ("document.original_read", "failed")
     assert json.loads(event.details)["integrity"] == "original"
 

@@ -1,6 +1,7 @@
 """Outages look like outages: a database or store that cannot be reached is a 503 with a stable code and
 Retry-After (JSON for the API, a page for people), and a download the store cannot serve is logged as failed,
 never as an allowed read followed by a broken body."""
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,12 @@ def _signed_in(app, staff_member):
     web = app.test_client()
     page = web.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    assert web.post("/login", data={"username": staff_member.username, "password": PASSWORD,
-                                    "csrf_token": token}).status_code == 302
+    assert (
+        web.post(
+            "/login", data={"username": staff_member.username, "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 302
+    )
     return web
 
 
@@ -49,6 +54,7 @@ def test_a_database_that_refuses_connections_is_a_503_to_retry(app, client, cler
 
 def _refuse(runtime):
     """New connections are refused, as by a PostgreSQL that went away; pooled ones are dropped."""
+
     def refuse(*_args, **_kwargs):
         raise runtime.engine.dialect.loaded_dbapi.OperationalError("connection refused")
 
@@ -58,8 +64,9 @@ def _refuse(runtime):
 
 
 @pytest.mark.parametrize("fails_at", ["open", "first segment"])
-def test_a_download_the_store_cannot_serve_is_a_503_logged_as_failed(client, person, runtime, tmp_path,
-                                                                     make_copies, monkeypatch, fails_at):
+def test_a_download_the_store_cannot_serve_is_a_503_logged_as_failed(
+    client, person, runtime, tmp_path, make_copies, monkeypatch, fails_at
+):
     content = files.simple_pdf(tmp_path / "scan.pdf").read_bytes()
     document = uploaded(upload(client, person["id"], content, "scan.pdf"))
     make_copies()
@@ -97,7 +104,7 @@ class _BrokenAfterHeader(io.RawIOBase):
         if self._given >= 16:
             raise StorageUnavailable("cannot reach the store: connection reset")
         data = self._raw.read(min(len(buffer), 16 - self._given))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         self._given += len(data)
         return len(data)
 

@@ -4,6 +4,7 @@ What a clerk uploads comes back bit for bit as the original; what staff view is 
 copy without anything active; what the storage operator holds is ciphertext; and
 an upload that fails half-way leaves neither a row nor an object behind.
 """
+
 from __future__ import annotations
 
 import errno
@@ -77,8 +78,9 @@ def test_the_store_holds_no_plaintext_of_file_name_or_contents(client, person, r
     assert MARKER.encode() in marked_pdf
 
     pdf_doc = uploaded(upload(client, person["id"], marked_pdf, f"{MARKER}.pdf"))
-    csv_doc = uploaded(upload(client, person["id"], marked_csv, f"{MARKER}.csv", kind="genomic_test_result",
-                              title="STR profile"))
+    csv_doc = uploaded(
+        upload(client, person["id"], marked_csv, f"{MARKER}.csv", kind="genomic_test_result", title="STR profile")
+    )
     make_copies()
 
     # Read back through the API, the marker is there: the store decrypts what it holds.
@@ -100,12 +102,21 @@ def _break_put(monkeypatch, runtime) -> None:
     """
     real_put = runtime.raw_store.put
     if isinstance(runtime.raw_store, S3Store):
-        broken_put = S3Store(runtime.raw_store.bucket, endpoint_url=_closed_port_url(), region="us-east-1",
-                             path_style=True, access_key="testing", secret_key="testing",
-                             connect_timeout=1, max_attempts=1).put
+        broken_put = S3Store(
+            runtime.raw_store.bucket,
+            endpoint_url=_closed_port_url(),
+            region="us-east-1",
+            path_style=True,
+            access_key="testing",
+            secret_key="testing",
+            connect_timeout=1,
+            max_attempts=1,
+        ).put
     else:
+
         def broken_put(key, stream, length=None, metadata=None):
             return real_put(key, _DiskFullAfter(stream, 64), length, metadata)
+
     monkeypatch.setattr(runtime.raw_store, "put", broken_put)
 
 
@@ -146,8 +157,9 @@ def test_storage_failure_half_way_leaves_no_row_and_no_object(client, person, tm
     assert uploaded(upload(client, person["id"], pdf, "scan.pdf"))  # the store works again: nothing is stuck
 
 
-def test_storage_failure_while_storing_the_copy_keeps_the_job_and_no_stray_object(client, person, tmp_path, runtime,
-                                                                                  monkeypatch, make_copies):
+def test_storage_failure_while_storing_the_copy_keeps_the_job_and_no_stray_object(
+    client, person, tmp_path, runtime, monkeypatch, make_copies
+):
     pdf = files.simple_pdf(tmp_path / "scan.pdf").read_bytes()
     document = uploaded(upload(client, person["id"], pdf, "scan.pdf"))
     [original_key] = stored_keys(runtime)
@@ -165,8 +177,11 @@ def test_storage_failure_while_storing_the_copy_keeps_the_job_and_no_stray_objec
     monkeypatch.undo()
     assert make_copies() == {}  # a failed attempt waits a lease before the next ...
     with runtime.sessions() as db:
-        db.execute(sa.update(DocumentVersion).values(
-            viewing_claimed_at=datetime.now(UTC) - runtime.viewing_copies.policy.lease))
+        db.execute(
+            sa.update(DocumentVersion).values(
+                viewing_claimed_at=datetime.now(UTC) - runtime.viewing_copies.policy.lease
+            )
+        )
         db.commit()
     assert make_copies() == {"ready": 1}  # ... then the store works again and the copy is made
     assert client.get(f"/documents/{document['id']}/content").status_code == 200
@@ -192,13 +207,20 @@ def _assert_container_holds(runtime, keys: list[str]) -> None:
     """Look at the folder or bucket directly: no temporary file, no old version, no pending upload."""
     store = runtime.raw_store
     if isinstance(store, S3Store):
-        s3 = boto3.client("s3", endpoint_url=store.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=store.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         listing = s3.list_object_versions(Bucket=store.bucket, Prefix=OBJECT_PREFIX)
         assert [v["Key"] for v in listing.get("Versions", [])] == keys and listing.get("DeleteMarkers", []) == []
         assert s3.list_multipart_uploads(Bucket=store.bucket, Prefix=OBJECT_PREFIX).get("Uploads", []) == []
     else:
         folder = Path(urlsplit(runtime.settings.storage_url).path)
-        stored = {str(path.relative_to(folder)).split("~", 1)[0]  # key~meta.json
-                  for path in files_under(folder / OBJECT_PREFIX)}
+        stored = {
+            str(path.relative_to(folder)).split("~", 1)[0]  # key~meta.json
+            for path in files_under(folder / OBJECT_PREFIX)
+        }
         assert sorted(stored) == keys

@@ -3,6 +3,7 @@
 Every refusal has a stable code and status, stores nothing, leaves no temporary
 file behind, and is written to the access log as a failed upload.
 """
+
 from __future__ import annotations
 
 import io
@@ -44,17 +45,23 @@ def _bomb(tmp: Path) -> bytes:
 REFUSED: list[tuple[str, Callable[[Path], bytes], str, str | None, int, str]] = [
     ("encrypted PDF", _encrypted, "passport.pdf", "application/pdf", 422, "password_protected"),
     ("HTML named .pdf", lambda _: files.HTML, "passport.pdf", "application/pdf", 415, "unsupported_content_type"),
-    ("program named .pdf", lambda _: files.windows_executable(), "passport.pdf", "application/pdf", 415,
-     "unsupported_content_type"),
+    (
+        "program named .pdf",
+        lambda _: files.windows_executable(),
+        "passport.pdf",
+        "application/pdf",
+        415,
+        "unsupported_content_type",
+    ),
     ("decompression bomb", _bomb, "scan.png", "image/png", 422, "image_too_large"),
     ("zero bytes", lambda _: b"", "passport.pdf", "application/pdf", 422, "empty_file"),
 ]
 
 
-@pytest.mark.parametrize("make, filename, declared, status, code",
-                         [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
-def test_refused_file_stores_nothing(client, clerk, person, runtime, tmp_path, make, filename, declared, status,
-                                     code):
+@pytest.mark.parametrize(
+    "make, filename, declared, status, code", [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED]
+)
+def test_refused_file_stores_nothing(client, clerk, person, runtime, tmp_path, make, filename, declared, status, code):
     response = upload(client, person["id"], make(tmp_path), filename, content_type=declared)
 
     assert response.status_code == status, response.get_json()
@@ -108,11 +115,14 @@ def test_phone_photo_copy_has_no_exif_or_gps(client, person, runtime, tmp_path, 
     assert sha256(client.get(f"/documents/{document['id']}/original").data) == sha256(photo)
 
 
-@pytest.mark.parametrize("form, field", [
-    ({"kind": "passport", "title": "Passport"}, "file"),
-    ({"kind": "diary", "title": "Passport", "file": True}, "kind"),
-    ({"kind": "passport", "title": "   ", "file": True}, "title"),
-])
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"kind": "passport", "title": "Passport"}, "file"),
+        ({"kind": "diary", "title": "Passport", "file": True}, "kind"),
+        ({"kind": "passport", "title": "   ", "file": True}, "title"),
+    ],
+)
 def test_incomplete_form_names_the_field(client, person, runtime, tmp_path, form, field):
     data = dict(form)
     if data.pop("file", False):

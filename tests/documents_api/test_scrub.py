@@ -1,4 +1,5 @@
 """`registry storage scrub`: every object re-read and verified against the database, on both stores."""
+
 from __future__ import annotations
 
 import io

@@ -3,6 +3,7 @@
 Each test guards a defect that reading found (its docstring tells what went wrong before the fix) or
 a risk it checked and found handled.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,6 +44,7 @@ class _Gate:
             self.started.set()
             assert self.release.wait(120)
             return real(*args, **kwargs)
+
         monkeypatch.setattr(copies, "make_copy", held)
 
 
@@ -59,8 +61,10 @@ def threaded(settings, clerk, monkeypatch):
 
 # ---------------------------------------------------------------- plaintext left on disk
 
-def test_stopping_the_server_with_copies_queued_leaves_no_plaintext_upload_behind(threaded, person, scan, settings,
-                                                                                  make_copies):
+
+def test_stopping_the_server_with_copies_queued_leaves_no_plaintext_upload_behind(
+    threaded, person, scan, settings, make_copies
+):
     """ViewingCopies.close() shuts the pool down with cancel_futures=True: a queued job's `_run` never
     runs, so its `finally: _remove(spooled)` never runs either and `<uploads>/<version>.original`
     (the plaintext upload) stays on disk. Nothing ever removes it: the sweep / `registry copies make`
@@ -100,14 +104,19 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_partial_spool(client, pe
     """Guard: the parser writes file parts straight into instance/uploads; a body cut short must not
     leave the partial (plaintext) part there."""
     boundary = "cutshort"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\npassport\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nPassport\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.pdf\"\r\n"
-            "Content-Type: application/pdf\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\npassport\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nPassport\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
     body = head + scan * 50
-    response = client.post(f"/persons/{person['id']}/documents", input_stream=io.BytesIO(body),
-                           content_type=f"multipart/form-data; boundary={boundary}",
-                           environ_overrides={"CONTENT_LENGTH": str(len(body) + 100_000)})
+    response = client.post(
+        f"/persons/{person['id']}/documents",
+        input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        environ_overrides={"CONTENT_LENGTH": str(len(body) + 100_000)},
+    )
 
     assert response.status_code in (400, 422), response.get_data(as_text=True)
     assert files_under(upload_workdir(runtime)) == []
@@ -115,6 +124,7 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_partial_spool(client, pe
 
 
 # ---------------------------------------------------------------- claims and the queue
+
 
 def test_a_database_failure_while_recording_the_copy_leaves_no_unreferenced_copy(client, person, runtime, scan):
     """`_finish` registers `on_rollback(delete copy)`, but when the flush/UPDATE/commit raises, the
@@ -128,6 +138,7 @@ def test_a_database_failure_while_recording_the_copy_leaves_no_unreferenced_copy
     def database_gone(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("UPDATE DOCUMENT_VERSIONS") and "viewing_id" in statement:
             raise sa.exc.OperationalError(statement, parameters, Exception("database is locked"))
+
     sa.event.listen(runtime.engine, "before_cursor_execute", database_gone)
     try:
         outcome = copies.make_copy(runtime.sessions, runtime.store, runtime.viewing_copies.policy, version.id)
@@ -139,8 +150,9 @@ def test_a_database_failure_while_recording_the_copy_leaves_no_unreferenced_copy
     assert stored_keys(runtime) == [original_key], "a viewing copy was stored that no row references"
 
 
-def test_copies_make_does_not_stop_at_a_batch_of_versions_that_keep_failing(client, person, runtime, scan,
-                                                                           make_copies, monkeypatch):
+def test_copies_make_does_not_stop_at_a_batch_of_versions_that_keep_failing(
+    client, person, runtime, scan, make_copies, monkeypatch
+):
     """`make_waiting` loops while `waiting_versions` (the 100 OLDEST pending, SWEEP_BATCH) returns ids
     it has not seen. A version whose copy fails with a storage/OS error is released and stays pending,
     so once the 100 oldest are such versions the list is all 'seen' and the loop ends: every newer
@@ -149,8 +161,14 @@ def test_copies_make_does_not_stop_at_a_batch_of_versions_that_keep_failing(clie
     real = copies.waiting_versions
     monkeypatch.setattr(copies, "waiting_versions", lambda sessions, lease, limit=1: real(sessions, lease, 1))
     broken = uploaded(upload(client, person["id"], scan, "broken.pdf"))
-    fine = uploaded(upload(client, person["id"], files.simple_pdf(Path(runtime.settings.instance_path) / "b.pdf",
-                                                                   pages=2).read_bytes(), "fine.pdf"))
+    fine = uploaded(
+        upload(
+            client,
+            person["id"],
+            files.simple_pdf(Path(runtime.settings.instance_path) / "b.pdf", pages=2).read_bytes(),
+            "fine.pdf",
+        )
+    )
     with runtime.sessions() as db:
         version = db.scalar(sa.select(DocumentVersion).where(DocumentVersion.document_id == broken["id"]))
         runtime.raw_store.delete(version.original.key)  # its original cannot be read back just now
@@ -161,6 +179,7 @@ def test_copies_make_does_not_stop_at_a_batch_of_versions_that_keep_failing(clie
 
 
 # ---------------------------------------------------------------- reading the state (guards)
+
 
 def test_the_page_route_for_a_pending_copy_is_a_logged_409(app, clerk, person, client, runtime, scan):
     """Guard: the HTML content route answers a pending copy like the API (no 500), and logs the attempt."""
@@ -175,14 +194,24 @@ def test_the_page_route_for_a_pending_copy_is_a_logged_409(app, clerk, person, c
     assert (attempt.actor_id, attempt.outcome) == (clerk.id, "failed")
 
 
-def test_pending_state_of_a_genomic_result_is_hidden_from_a_caseworker(api, staff, client, person, runtime,
-                                                                       open_case, tmp_path):
+def test_pending_state_of_a_genomic_result_is_hidden_from_a_caseworker(
+    api, staff, client, person, runtime, open_case, tmp_path
+):
     """Guard: the 409 'pending'/'failed' answers must not reveal a genomic result to a caseworker."""
     caseworker = staff("caseworker")
     open_case([caseworker], [person["id"]])
     text = b"locus,allele\nD3S1358,15\n"
-    document = uploaded(upload(client, person["id"], text, "result.csv", kind="genomic_test_result",
-                               title="DNA result", content_type="text/csv"))
+    document = uploaded(
+        upload(
+            client,
+            person["id"],
+            text,
+            "result.csv",
+            kind="genomic_test_result",
+            title="DNA result",
+            content_type="text/csv",
+        )
+    )
     reader = api(caseworker)
     for path in (f"/documents/{document['id']}", f"/documents/{document['id']}/content"):
         response = reader.get(path)

@@ -1,4 +1,5 @@
 """The upload page: a refused file comes back as the same form, the reason beside the file field."""
+
 from __future__ import annotations
 
 import html
@@ -30,14 +31,25 @@ def _submit(browser, person_id: str, content: bytes, filename: str, title: str):
     page = f"/persons/{person_id}/documents/new"
     form = browser.get(page)
     assert form.status_code == 200
-    return browser.post(page, content_type="multipart/form-data", data={
-        "csrf_token": _csrf(form.data), "kind": "birth_record", "role": "mother", "title": title,
-        "file": (io.BytesIO(content), filename)})
+    return browser.post(
+        page,
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": _csrf(form.data),
+            "kind": "birth_record",
+            "role": "mother",
+            "title": title,
+            "file": (io.BytesIO(content), filename),
+        },
+    )
 
 
 def _file_error(page: str) -> str:
-    match = re.search(r'<input id="f-file"[^>]*aria-describedby="e-file"[^>]*>\s*'
-                      r'<p class="field-error" id="e-file">([^<]+)</p>', page)
+    match = re.search(
+        r'<input id="f-file"[^>]*aria-describedby="e-file"[^>]*>\s*'
+        r'<p class="field-error" id="e-file">([^<]+)</p>',
+        page,
+    )
     assert match, "the error is not beside the file field"
     return html.unescape(match.group(1))
 
@@ -77,7 +89,7 @@ def test_accepted_file_leads_to_the_document_page(browser, person, tmp_path, mak
     page = document_page.get_data(as_text=True)
     assert "Birth record, Raqqa, 2016" in page
     # The copy is still being made: the page says so and comes back by itself.
-    assert "The viewing copy is being made" in page and 'data-poll' in page
+    assert "The viewing copy is being made" in page and "data-poll" in page
     assert "<iframe" not in page
 
     make_copies()

@@ -5,6 +5,7 @@ gunicorn answers every read of the request body with a Python-level loop over
 the parsing; the registry reads a mebibyte at a time. Timings are not asserted
 here (shared machines): the reads are counted instead.
 """
+
 from __future__ import annotations
 
 import io
@@ -47,16 +48,26 @@ def scan(tmp_path) -> bytes:
 
 def multipart_body(content: bytes) -> tuple[bytes, str]:
     boundary = "b0undary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nbirth_record\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nBirth record\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\n"
-            "Content-Type: application/pdf\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nbirth_record\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nBirth record\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
 def post(client, person_id: str, body: bytes, content_type: str, server_input: ServerInput):
-    return client.post(f"/persons/{person_id}/documents", input_stream=io.BytesIO(body), content_type=content_type,
-                       environ_overrides={"wsgi.input": server_input})
+    return client.post(
+        f"/persons/{person_id}/documents",
+        input_stream=io.BytesIO(body),
+        content_type=content_type,
+        environ_overrides={"wsgi.input": server_input},
+    )
 
 
 def test_a_large_upload_is_read_from_the_server_a_mebibyte_at_a_time(client, person, scan):

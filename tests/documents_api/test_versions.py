@@ -1,4 +1,5 @@
 """Versions (a restored or re-issued document) and duplicate detection across persons."""
+
 from __future__ import annotations
 
 import io
@@ -23,20 +24,28 @@ class TestVersions:
     def storage_url(self, each_store) -> str:
         return each_store
 
-    def test_new_version_keeps_the_old_one_readable(self, api, staff, clerk, client, person, runtime, tmp_path,
-                                                    make_copies):
+    def test_new_version_keeps_the_old_one_readable(
+        self, api, staff, clerk, client, person, runtime, tmp_path, make_copies
+    ):
         first = files.simple_pdf(tmp_path / "first.pdf", pages=1).read_bytes()
         second = files.simple_pdf(tmp_path / "second.pdf", pages=2).read_bytes()
         document = uploaded(upload(client, person["id"], first, "birth-record.pdf", kind="birth_record"))
         registrar = staff("clerk")
 
-        response = add_version(api(registrar), document["id"], second, "birth-record-reissued.pdf",
-                               "Re-issued by the civil registry of Shymkent")
+        response = add_version(
+            api(registrar),
+            document["id"],
+            second,
+            "birth-record-reissued.pdf",
+            "Re-issued by the civil registry of Shymkent",
+        )
 
         assert response.status_code == 201, response.get_json()
         versions = response.get_json()["document"]["versions"]
         assert [(v["number"], v["uploaded_by"], v["reason"]) for v in versions] == [
-            (1, clerk.id, "initial"), (2, registrar.id, "Re-issued by the civil registry of Shymkent")]
+            (1, clerk.id, "initial"),
+            (2, registrar.id, "Re-issued by the civil registry of Shymkent"),
+        ]
         path = f"/documents/{document['id']}"
         assert make_copies() == {"ready": 2}
         history = client.get(path).get_json()["document"]["versions"]
@@ -72,8 +81,7 @@ def test_version_needs_a_reason(client, person, tmp_path):
 
 @pytest.mark.parametrize("query, status, field", [("?version=7", 404, None), ("?version=first", 422, "version")])
 def test_unknown_version_is_refused(client, person, tmp_path, query, status, field):
-    document = uploaded(upload(client, person["id"], files.simple_pdf(tmp_path / "scan.pdf").read_bytes(),
-                               "scan.pdf"))
+    document = uploaded(upload(client, person["id"], files.simple_pdf(tmp_path / "scan.pdf").read_bytes(), "scan.pdf"))
 
     response = client.get(f"/documents/{document['id']}/content{query}")
 
@@ -81,8 +89,9 @@ def test_unknown_version_is_refused(client, person, tmp_path, query, status, fie
     assert response.get_json()["error"].get("fields", {}).keys() == ({field} if field else set())
 
 
-def test_duplicate_is_pointed_out_only_where_the_uploader_may_see(api, staff, client, make_person, clerk,
-                                                                   open_case, runtime, tmp_path):
+def test_duplicate_is_pointed_out_only_where_the_uploader_may_see(
+    api, staff, client, make_person, clerk, open_case, runtime, tmp_path
+):
     scan = files.simple_pdf(tmp_path / "scan.pdf").read_bytes()
     mother, child, stranger = (make_person(clerk) for _ in range(3))
     first = uploaded(upload(client, mother["id"], scan, "birth.pdf", kind="birth_record"))

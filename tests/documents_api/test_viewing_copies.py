@@ -4,6 +4,7 @@ The upload waits only for the file to be opened; the pages are drawn by a copy
 thread (or `registry copies make`), and a copy that nobody finished, because its
 process died, is taken up again once its claim has expired.
 """
+
 from __future__ import annotations
 
 import html
@@ -40,8 +41,9 @@ def scan(tmp_path) -> bytes:
     return files.simple_pdf(tmp_path / "scan.pdf", pages=2).read_bytes()
 
 
-def test_upload_answers_before_the_copy_and_reading_it_early_is_a_logged_conflict(client, clerk, person, runtime,
-                                                                                  scan, make_copies):
+def test_upload_answers_before_the_copy_and_reading_it_early_is_a_logged_conflict(
+    client, clerk, person, runtime, scan, make_copies
+):
     document = uploaded(upload(client, person["id"], scan, "scan.pdf"))
     assert document["versions"][0]["pages"] == 2  # counted while the clerk waited
     assert document["versions"][0]["viewing_copy"]["status"] == "pending"
@@ -61,8 +63,9 @@ def test_upload_answers_before_the_copy_and_reading_it_early_is_a_logged_conflic
     assert make_copies() == {}  # nothing is made twice
 
 
-def test_a_copy_that_cannot_be_made_leaves_the_original_and_says_what_to_do(client, person, runtime, tmp_path,
-                                                                         make_copies, monkeypatch):
+def test_a_copy_that_cannot_be_made_leaves_the_original_and_says_what_to_do(
+    client, person, runtime, tmp_path, make_copies, monkeypatch
+):
     # Opening the file passes; writing its copy exceeds the child's output limit and the child is killed.
     runtime.viewing_copies.policy = CopyPolicy(str(upload_workdir(runtime)), ConversionLimits(max_output_mb=1))
     scan = files.scanned_pdf(tmp_path / "scan.pdf", pages=4, photo_side=900).read_bytes()
@@ -82,8 +85,9 @@ def test_a_copy_that_cannot_be_made_leaves_the_original_and_says_what_to_do(clie
     assert make_copies() == {}  # a failure is final: a better scan comes as a new version
 
 
-def test_failed_copy_is_explained_on_the_page_in_the_clerks_language(client, person, runtime, tmp_path,
-                                                                     make_copies, app, clerk):
+def test_failed_copy_is_explained_on_the_page_in_the_clerks_language(
+    client, person, runtime, tmp_path, make_copies, app, clerk
+):
     from tests.kinship.helpers import web_login
 
     runtime.viewing_copies.policy = CopyPolicy(str(upload_workdir(runtime)), ConversionLimits(max_output_mb=1))
@@ -103,28 +107,32 @@ def _alert(page: str) -> str:
     return html.unescape(re.search(r'<p class="flash error" role="alert">(.*?)</p>', page, re.S).group(1))
 
 
-def test_a_dead_workers_claim_expires_and_the_job_is_taken_up_from_the_store(client, person, runtime, scan,
-                                                                            make_copies):
+def test_a_dead_workers_claim_expires_and_the_job_is_taken_up_from_the_store(
+    client, person, runtime, scan, make_copies
+):
     uploaded(upload(client, person["id"], scan, "scan.pdf"))
     lease = runtime.viewing_copies.policy.lease
     with runtime.sessions() as db:
-        db.execute(sa.update(DocumentVersion).values(viewing_claim="worker-that-died",
-                                                     viewing_claimed_at=datetime.now(UTC) - lease / 2))
+        db.execute(
+            sa.update(DocumentVersion).values(
+                viewing_claim="worker-that-died", viewing_claimed_at=datetime.now(UTC) - lease / 2
+            )
+        )
         db.commit()
 
     assert make_copies() == {}  # a live claim is left alone
     assert _version(runtime).viewing_status == "pending"
 
     with runtime.sessions() as db:
-        db.execute(sa.update(DocumentVersion).values(
-            viewing_claimed_at=datetime.now(UTC) - lease - timedelta(seconds=1)))
+        db.execute(
+            sa.update(DocumentVersion).values(viewing_claimed_at=datetime.now(UTC) - lease - timedelta(seconds=1))
+        )
         db.commit()
     assert make_copies() == {"ready": 1}  # the spooled upload is gone: the original came back from the store
     assert _version(runtime).viewing_claim is None
 
 
-def test_a_worker_that_lost_its_claim_records_nothing_and_deletes_its_copy(client, person, runtime, scan,
-                                                                          monkeypatch):
+def test_a_worker_that_lost_its_claim_records_nothing_and_deletes_its_copy(client, person, runtime, scan, monkeypatch):
     uploaded(upload(client, person["id"], scan, "scan.pdf"))
     [original_key] = stored_keys(runtime)
     real_copy = copies.make_viewing_copy
@@ -135,14 +143,14 @@ def test_a_worker_that_lost_its_claim_records_nothing_and_deletes_its_copy(clien
             db.execute(sa.update(DocumentVersion).values(viewing_claim="the-other-worker"))
             db.commit()
         return real_copy(*args, **kwargs)
+
     monkeypatch.setattr(copies, "make_viewing_copy", slow_copy)
 
     outcome = copies.make_copy(runtime.sessions, runtime.store, runtime.viewing_copies.policy, _version(runtime).id)
 
     assert outcome is None
     version = _version(runtime)
-    assert (version.viewing_status, version.viewing_id, version.viewing_claim) == ("pending", None,
-                                                                                   "the-other-worker")
+    assert (version.viewing_status, version.viewing_id, version.viewing_claim) == ("pending", None, "the-other-worker")
     assert stored_keys(runtime) == [original_key]
 
 
@@ -153,8 +161,14 @@ def test_copy_threads_make_the_copy_from_the_handed_over_upload(settings, person
     monkeypatch.setattr(copies, "_fetch_original", lambda *args: fetched.append(args) or pytest.fail("re-read"))
     client_ = _client_for(app, clerk)
     try:
-        document = uploaded(upload(client_, person["id"], files.simple_pdf(Path(settings.instance_path) /
-                                                                          "scan.pdf").read_bytes(), "scan.pdf"))
+        document = uploaded(
+            upload(
+                client_,
+                person["id"],
+                files.simple_pdf(Path(settings.instance_path) / "scan.pdf").read_bytes(),
+                "scan.pdf",
+            )
+        )
         assert runtime.viewing_copies.wait_idle(timeout=120)
         assert client_.get(f"/documents/{document['id']}/content").status_code == 200
         assert fetched == [] and files_under(upload_workdir(runtime)) == []
@@ -177,9 +191,13 @@ def test_the_sweep_of_another_process_makes_copies_nobody_queued(settings, clien
 
 def test_registry_copies_make_reports_what_it_made(settings, client, person, scan, monkeypatch):
     uploaded(upload(client, person["id"], scan, "scan.pdf"))
-    for name, value in {"REGISTRY_INSTANCE_PATH": settings.instance_path, "REGISTRY_DATABASE_URL":
-                        settings.database_url, "REGISTRY_STORAGE_URL": settings.storage_url,
-                        "REGISTRY_COPY_WORKERS": "0", "REGISTRY_WORM_SELFTEST": "false"}.items():
+    for name, value in {
+        "REGISTRY_INSTANCE_PATH": settings.instance_path,
+        "REGISTRY_DATABASE_URL": settings.database_url,
+        "REGISTRY_STORAGE_URL": settings.storage_url,
+        "REGISTRY_COPY_WORKERS": "0",
+        "REGISTRY_WORM_SELFTEST": "false",
+    }.items():
         monkeypatch.setenv(name, value)
 
     first = CliRunner().invoke(cli.main, ["copies", "make"])
@@ -221,6 +239,7 @@ def test_the_copy_thread_readies_a_converter_between_uploads_never_during_one(se
     def start(limits):
         started_by.append(threading.current_thread().name)
         return real_start(limits)
+
     monkeypatch.setattr(viewing_copy, "_start_converter", start)
     client_ = _client_for(app, clerk)
     try:
@@ -229,8 +248,14 @@ def test_the_copy_thread_readies_a_converter_between_uploads_never_during_one(se
         started_by.clear()
         request_thread = threading.current_thread().name
 
-        uploaded(upload(client_, person["id"], files.simple_pdf(Path(settings.instance_path) /
-                                                                "scan.pdf").read_bytes(), "scan.pdf"))
+        uploaded(
+            upload(
+                client_,
+                person["id"],
+                files.simple_pdf(Path(settings.instance_path) / "scan.pdf").read_bytes(),
+                "scan.pdf",
+            )
+        )
         assert runtime.viewing_copies.wait_idle(timeout=120)
 
         assert request_thread not in started_by  # the upload used the child made ready before it

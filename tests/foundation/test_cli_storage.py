@@ -1,4 +1,5 @@
 """`registry keys rotate` and `registry storage scrub` on a registry with documents in it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,13 +28,15 @@ def _environment(monkeypatch, settings) -> None:
     monkeypatch.setenv("REGISTRY_WORM_SELFTEST", "false")
 
 
-def test_rotation_rewraps_every_data_key_and_old_documents_stay_readable(app, runtime, settings, staff, api,
-                                                                           make_person, monkeypatch, make_copies):
+def test_rotation_rewraps_every_data_key_and_old_documents_stay_readable(
+    app, runtime, settings, staff, api, make_person, monkeypatch, make_copies
+):
     clerk = staff("clerk")
     person = make_person(clerk)
-    uploaded = api(clerk).post(f"/persons/{person['id']}/documents",
-                               data={"kind": "birth_record", "title": "Birth record",
-                                     "file": (io.BytesIO(_png()), "scan.png", "image/png")})
+    uploaded = api(clerk).post(
+        f"/persons/{person['id']}/documents",
+        data={"kind": "birth_record", "title": "Birth record", "file": (io.BytesIO(_png()), "scan.png", "image/png")},
+    )
     assert uploaded.status_code == 201
     document_id = uploaded.get_json()["document"]["id"]
     make_copies()
@@ -62,15 +65,17 @@ def _stored_rows(runtime) -> set[tuple[str, str, str]]:
         return {tuple(row) for row in conn.execute(sa.text("SELECT key, key_id, wrapped_key FROM stored_objects"))}
 
 
-def test_a_leaked_key_is_retired_after_every_object_is_encrypted_again(app, runtime, settings, staff, api,
-                                                                        make_person, monkeypatch, make_copies):
+def test_a_leaked_key_is_retired_after_every_object_is_encrypted_again(
+    app, runtime, settings, staff, api, make_person, monkeypatch, make_copies
+):
     """Rewrapping leaves each data key as it was: whoever kept the leaked key and an old wrapped key (an earlier
     object version, a backup) still opens the object. Re-encryption gives every object a new data key."""
     clerk = staff("clerk")
     person = make_person(clerk)
-    uploaded = api(clerk).post(f"/persons/{person['id']}/documents",
-                               data={"kind": "birth_record", "title": "Birth record",
-                                     "file": (io.BytesIO(_png()), "scan.png", "image/png")})
+    uploaded = api(clerk).post(
+        f"/persons/{person['id']}/documents",
+        data={"kind": "birth_record", "title": "Birth record", "file": (io.BytesIO(_png()), "scan.png", "image/png")},
+    )
     document_id = uploaded.get_json()["document"]["id"]
     make_copies()
     before = _stored_rows(runtime)
@@ -99,9 +104,10 @@ def test_a_leaked_key_is_retired_after_every_object_is_encrypted_again(app, runt
 
 
 def _upload(api, clerk, person, content: bytes):
-    return api(clerk).post(f"/persons/{person['id']}/documents",
-                           data={"kind": "birth_record", "title": "Birth record",
-                                 "file": (io.BytesIO(content), "scan.png", "image/png")})
+    return api(clerk).post(
+        f"/persons/{person['id']}/documents",
+        data={"kind": "birth_record", "title": "Birth record", "file": (io.BytesIO(content), "scan.png", "image/png")},
+    )
 
 
 def _fingerprint_keys(runtime) -> set[str]:
@@ -110,7 +116,8 @@ def _fingerprint_keys(runtime) -> set[str]:
 
 
 def test_after_a_rotation_fingerprints_are_made_again_before_the_old_key_can_go(
-        app, runtime, settings, staff, api, make_person, monkeypatch, make_copies):
+    app, runtime, settings, staff, api, make_person, monkeypatch, make_copies
+):
     """Fingerprints are keyed: after a rotation a new upload of the same file is found as a duplicate again only
     once the old fingerprints were made again, and the old key cannot be retired while any was made with it."""
     clerk = staff("clerk")
@@ -135,15 +142,21 @@ def test_after_a_rotation_fingerprints_are_made_again_before_the_old_key_can_go(
 
     restarted = create_app(settings)
     clerk_there = ApiClient(restarted.test_client(), clerk.token)
-    second = clerk_there.post(f"/persons/{person['id']}/documents",
-                              data={"kind": "birth_record", "title": "Birth record, again",
-                                    "file": (io.BytesIO(_png()), "scan.png", "image/png")})
+    second = clerk_there.post(
+        f"/persons/{person['id']}/documents",
+        data={
+            "kind": "birth_record",
+            "title": "Birth record, again",
+            "file": (io.BytesIO(_png()), "scan.png", "image/png"),
+        },
+    )
     assert [d["id"] for d in second.get_json()["duplicates"]] == [first["id"]]
     assert clerk_there.get(f"/documents/{first['id']}/original").data == _png()
 
 
 def test_plain_hashes_from_before_keyed_fingerprints_are_checked_then_replaced(
-        app, runtime, settings, staff, api, make_person, monkeypatch, make_copies):
+    app, runtime, settings, staff, api, make_person, monkeypatch, make_copies
+):
     """What migration 0009 leaves of a deployment's existing rows: 'sha256:<hex>', still checked on every read,
     reported by `init`, replaced (and logged) by `keys refingerprint`."""
     clerk = staff("clerk")
@@ -152,8 +165,13 @@ def test_plain_hashes_from_before_keyed_fingerprints_are_checked_then_replaced(
     make_copies()
     plain = "sha256:" + hashlib.sha256(_png()).hexdigest()
     with runtime.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE stored_objects SET fingerprint = :f WHERE id = (SELECT original_id FROM "
-                             "document_versions WHERE document_id = :d)"), {"f": plain, "d": document["id"]})
+        conn.execute(
+            sa.text(
+                "UPDATE stored_objects SET fingerprint = :f WHERE id = (SELECT original_id FROM "
+                "document_versions WHERE document_id = :d)"
+            ),
+            {"f": plain, "d": document["id"]},
+        )
     assert api(clerk).get(f"/documents/{document['id']}/original").data == _png()
     _environment(monkeypatch, settings)
 
@@ -165,14 +183,16 @@ def test_plain_hashes_from_before_keyed_fingerprints_are_checked_then_replaced(
     assert again.exit_code == 0 and "1 objects fingerprinted again" in again.output
     with runtime.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM stored_objects WHERE fingerprint LIKE 'sha256:%'")) == 0
-        logged = conn.execute(sa.text("SELECT target_id, details FROM audit_events "
-                                      "WHERE action = 'document.refingerprinted'")).all()
+        logged = conn.execute(
+            sa.text("SELECT target_id, details FROM audit_events WHERE action = 'document.refingerprinted'")
+        ).all()
     assert [(target, json.loads(details)["version"]) for target, details in logged] == [(document["id"], 1)]
     assert "plain SHA-256 fingerprint" not in CliRunner().invoke(main, ["init"]).output
 
 
 def test_a_plain_hash_that_does_not_match_stops_refingerprinting_and_changes_nothing(
-        app, runtime, settings, staff, api, make_person, monkeypatch, make_copies):
+    app, runtime, settings, staff, api, make_person, monkeypatch, make_copies
+):
     clerk = staff("clerk")
     person = make_person(clerk)
     _upload(api, clerk, person, _png())

@@ -1,4 +1,5 @@
 """docker-compose.yml cannot be started here (no container engine): check what can go wrong on paper."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,11 @@ SERVICES = COMPOSE["services"]
 
 def test_every_variable_the_file_demands_is_in_the_example_env():
     demanded = set(re.findall(r"\$\{(\w+)(?::\?[^}]*)?\}", (ROOT / "docker-compose.yml").read_text()))
-    example = {line.split("=", 1)[0] for line in (ROOT / "config/compose.env.example").read_text().splitlines()
-               if line and not line.startswith("#")}
+    example = {
+        line.split("=", 1)[0]
+        for line in (ROOT / "config/compose.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert demanded <= example, demanded - example
 
 
@@ -78,8 +82,9 @@ def test_the_proxy_receives_whole_bodies_within_the_apps_limits():
     assert _nginx("client_body_timeout") and _nginx("client_header_timeout")
     max_upload_mb = int(SERVICES["app"]["environment"]["REGISTRY_MAX_UPLOAD_MB"])
     assert _nginx("client_max_body_size") == [f"{max_upload_mb + 1}m"]  # the app's MAX_CONTENT_LENGTH
-    gunicorn_timeout = int(re.search(r"^timeout = (\d+)", (ROOT / "config/gunicorn.conf.py").read_text(),
-                                     re.MULTILINE).group(1))
+    gunicorn_timeout = int(
+        re.search(r"^timeout = (\d+)", (ROOT / "config/gunicorn.conf.py").read_text(), re.MULTILINE).group(1)
+    )
     assert _nginx("proxy_read_timeout") == [f"{gunicorn_timeout}s"]  # an upload is answered after inspection
     assert _nginx("proxy_max_temp_file_size") == ["0"]  # document contents never land on the proxy's disk
 

@@ -1,4 +1,5 @@
 """Migration 0009: plain SHA-256 columns become fingerprints, marked as plain until `keys refingerprint`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,10 +23,14 @@ def _migrate(engine, step, revision: str) -> None:
 
 
 def _insert_object(conn, key: str, **hash_column: str) -> None:
-    (column, value), = hash_column.items()
-    conn.execute(sa.text(f"INSERT INTO stored_objects (id, key, size, {column}, key_id, wrapped_key, content_type, "
-                         f"created_at) VALUES (:id, :key, 12, :value, 'mk-1', 'w', 'image/png', CURRENT_TIMESTAMP)"),
-                 {"id": key[-36:], "key": key, "value": value})
+    ((column, value),) = hash_column.items()
+    conn.execute(
+        sa.text(
+            f"INSERT INTO stored_objects (id, key, size, {column}, key_id, wrapped_key, content_type, "
+            f"created_at) VALUES (:id, :key, 12, :value, 'mk-1', 'w', 'image/png', CURRENT_TIMESTAMP)"
+        ),
+        {"id": key[-36:], "key": key, "value": value},
+    )
 
 
 @pytest.fixture
@@ -44,8 +49,7 @@ def test_a_plain_hash_becomes_a_plain_fingerprint_and_a_keyed_one_cannot_go_back
 
     with engine.begin() as conn:
         assert conn.scalar(sa.text("SELECT fingerprint FROM stored_objects")) == f"sha256:{SHA256}"
-        _insert_object(conn, "objects/00000000-0000-0000-0000-000000000002",
-                       fingerprint="hmac-sha256:mk-1:" + "a" * 64)
+        _insert_object(conn, "objects/00000000-0000-0000-0000-000000000002", fingerprint="hmac-sha256:mk-1:" + "a" * 64)
     with pytest.raises(RuntimeError, match="keyed fingerprints"):
         _migrate(engine, command.downgrade, "0008")
 

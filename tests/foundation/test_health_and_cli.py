@@ -1,4 +1,5 @@
 """Health probes, `registry init` (idempotent), and the schema agreeing with the migrations."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ def test_readyz_names_the_failing_storage(app, runtime, monkeypatch):
 
     def down():
         raise StorageUnavailable("store does not answer")
+
     monkeypatch.setattr(runtime.raw_store, "health", down)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503

@@ -1,4 +1,5 @@
 """Clerks work in Russian or Kazakh: both catalogues must translate every string the code shows."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,8 @@ KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}  # N_: marked where Flask
 def _source_messages() -> set[str]:
     found: set[str] = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-            str(ROOT / "registry"), method_map=METHODS, keywords=KEYWORDS):
+        str(ROOT / "registry"), method_map=METHODS, keywords=KEYWORDS
+    ):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
@@ -26,9 +28,14 @@ def _source_messages() -> set[str]:
 def test_catalogue_translates_every_string(locale):
     with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po", "rb") as fh:
         catalogue = read_po(fh, locale=locale)
-    missing = sorted(m for m in _source_messages()
-                     if m not in catalogue or not catalogue[m].string or catalogue[m].fuzzy
-                     or (isinstance(catalogue[m].string, tuple) and not all(catalogue[m].string)))
+    missing = sorted(
+        m
+        for m in _source_messages()
+        if m not in catalogue
+        or not catalogue[m].string
+        or catalogue[m].fuzzy
+        or (isinstance(catalogue[m].string, tuple) and not all(catalogue[m].string))
+    )
     assert not missing, f"{len(missing)} strings lack a {locale} translation, e.g. {missing[:5]}"
 
 
@@ -44,8 +51,9 @@ def test_compiled_catalogue_is_current(locale):
         source = read_po(fh, locale=locale)
     with open(folder / "messages.mo", "rb") as fh:
         compiled = read_mo(fh)
-    stale = [m.id for m in source
-             if m.id and (m.id not in compiled or _forms(compiled[m.id].string) != _forms(m.string))]
+    stale = [
+        m.id for m in source if m.id and (m.id not in compiled or _forms(compiled[m.id].string) != _forms(m.string))
+    ]
     assert not stale, f"run: pybabel compile -d registry/translations ({len(stale)} stale)"
 
 

@@ -1,4 +1,5 @@
 """A registry with staff who hold and dispose, persons in a case, and documents made old on purpose."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,8 +63,10 @@ def admin_case(api, team, registry) -> str:
 @pytest.fixture
 def add_document(api, team):
     """add_document(person_id, kind, title): uploaded by the clerk; returns the document's id."""
+
     def add(person_id: str, kind: str = "passport", title: str = "") -> str:
         return upload(api(team.clerk), person_id, kind, title or f"{kind} of {person_id[:8]}")["id"]
+
     return add
 
 
@@ -71,6 +74,7 @@ def add_document(api, team):
 def make_old(runtime):
     """make_old(document_id, years): every version uploaded that long ago; its WORM lock, as the database
     records it, ended (``locked=True`` keeps it running)."""
+
     def age(document_id: str, years: int, *, locked: bool = False) -> None:
         with runtime.sessions() as db:
             for version in db.scalars(sa.select(DocumentVersion).where(DocumentVersion.document_id == document_id)):
@@ -80,6 +84,7 @@ def make_old(runtime):
                 elif version.original.locked_until is None:
                     version.original.locked_until = utcnow() + timedelta(days=30)
             db.commit()
+
     return age
 
 

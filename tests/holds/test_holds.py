@@ -3,6 +3,7 @@
 Each attack first (a lawyer holding, listing or lifting outside their cases; a lift with no reason), then
 what the registry answers, and that a refusal changed nothing but the log.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,10 @@ def test_a_lawyer_cannot_hold_a_person_outside_their_cases_and_learns_nothing(ru
 def test_a_lawyer_cannot_hold_a_case_or_document_outside_their_cases(api, team, registry, add_document, admin_case):
     lawyer = api(team.lawyer)
     foreign_document = add_document(registry.stranger)
-    for target_type, target_id, nothing in (("case", admin_case, str(uuid.uuid4())),
-                                            ("document", foreign_document, str(uuid.uuid4()))):
+    for target_type, target_id, nothing in (
+        ("case", admin_case, str(uuid.uuid4())),
+        ("document", foreign_document, str(uuid.uuid4())),
+    ):
         outside, missing = hold(lawyer, target_type, target_id), hold(lawyer, target_type, nothing)
         assert outside.status_code == 404 and _error(outside) == _error(missing), target_type
 
@@ -66,8 +69,7 @@ def test_a_lawyer_neither_sees_nor_lifts_a_hold_outside_their_cases(runtime, api
     assert [(h["id"], h["active"]) for h in clerk_view] == [(hold_id, True)]
 
 
-def test_a_lawyer_holds_and_lifts_inside_their_case_and_each_step_is_logged(runtime, api, team, registry,
-                                                                             add_document):
+def test_a_lawyer_holds_and_lifts_inside_their_case_and_each_step_is_logged(runtime, api, team, registry, add_document):
     birth = add_document(registry.child, "birth_record")
     lawyer = api(team.lawyer)
     seq = last_seq(runtime)
@@ -76,19 +78,27 @@ def test_a_lawyer_holds_and_lifts_inside_their_case_and_each_step_is_logged(runt
     assert placed.status_code == 201, placed.get_json()
     shown = placed.get_json()["legal_hold"]
     assert (shown["target_type"], shown["target_id"], shown["active"], shown["documents_covered"]) == (
-        "person", registry.child, True, 1)
+        "person",
+        registry.child,
+        True,
+        1,
+    )
     assert api(team.lawyer).get(f"/documents/{birth}").get_json()["document"]["legal_hold"] is True
     listed = lawyer.get("/legal-holds").get_json()["legal_holds"]
     lifted = lift(lawyer, shown["id"], "The hearing is over and the order has expired.")
     assert lifted.status_code == 200 and lifted.get_json()["legal_hold"]["active"] is False
 
     assert [h["id"] for h in listed] == [shown["id"]]
-    events = [(e.action, e.outcome, json.loads(e.person_ids), e.reason) for e in events_after(runtime, seq)
-              if e.action.startswith("hold.")]
+    events = [
+        (e.action, e.outcome, json.loads(e.person_ids), e.reason)
+        for e in events_after(runtime, seq)
+        if e.action.startswith("hold.")
+    ]
     assert events == [
         (Action.LEGAL_HOLD_PLACED, "allowed", [registry.child], "Custody hearing on 12 May: keep everything."),
         (Action.LEGAL_HOLDS_READ, "allowed", [registry.child], ""),
-        (Action.LEGAL_HOLD_LIFTED, "allowed", [registry.child], "The hearing is over and the order has expired.")]
+        (Action.LEGAL_HOLD_LIFTED, "allowed", [registry.child], "The hearing is over and the order has expired."),
+    ]
 
 
 def test_lifting_needs_a_reason_and_a_refused_lift_changes_nothing(runtime, api, team, registry):
@@ -111,10 +121,11 @@ def test_lifting_needs_a_reason_and_a_refused_lift_changes_nothing(runtime, api,
 def test_placing_needs_a_target_and_a_reason_and_a_lifted_hold_is_not_lifted_twice(runtime, api, team, registry):
     clerk = api(team.clerk)
     before = snapshot(runtime)
-    for body, field in (({"target_type": "planet", "target_id": registry.child, "reason": "A good reason here."},
-                         "target_type"),
-                        ({"target_type": "person", "target_id": registry.child, "reason": "short"}, "reason"),
-                        ({"target_type": "person", "reason": "A good reason here."}, "target_id")):
+    for body, field in (
+        ({"target_type": "planet", "target_id": registry.child, "reason": "A good reason here."}, "target_type"),
+        ({"target_type": "person", "target_id": registry.child, "reason": "short"}, "reason"),
+        ({"target_type": "person", "reason": "A good reason here."}, "target_id"),
+    ):
         response = clerk.post("/legal-holds", json=body)
         assert response.status_code == 422 and field in response.get_json()["error"]["fields"], body
     assert changed_tables(before, snapshot(runtime)) == set()
@@ -133,8 +144,9 @@ def test_caseworkers_and_auditors_cannot_hold(api, staff, registry):
         assert response.status_code == 403 and error_code(response) == "forbidden", role
 
 
-def test_the_hold_page_places_and_lifts_and_the_document_page_links_to_it(app, runtime, api, team, registry,
-                                                                          add_document):
+def test_the_hold_page_places_and_lifts_and_the_document_page_links_to_it(
+    app, runtime, api, team, registry, add_document
+):
     document = add_document(registry.mother)
     browser = signed_in(app, team.lawyer.username)
     page = browser.get(f"/documents/{document}")
@@ -142,9 +154,15 @@ def test_the_hold_page_places_and_lifts_and_the_document_page_links_to_it(app, r
     form = browser.get(f"/legal-holds?target_type=document&target_id={document}")
     assert form.status_code == 200 and f'value="{document}"' in form.get_data(as_text=True)
 
-    placed = browser.post("/legal-holds", {"csrf_token": csrf_from(form.get_data(as_text=True)),
-                                           "target_type": "document", "target_id": document,
-                                           "reason": "A complaint about this passport is pending."})
+    placed = browser.post(
+        "/legal-holds",
+        {
+            "csrf_token": csrf_from(form.get_data(as_text=True)),
+            "target_type": "document",
+            "target_id": document,
+            "reason": "A complaint about this passport is pending.",
+        },
+    )
     assert placed.status_code == 302
     listing = browser.get(placed.headers["Location"]).get_data(as_text=True)
     assert "A complaint about this passport is pending." in listing
@@ -172,7 +190,11 @@ def test_the_api_document_describes_holds_and_disposals(app):
     assert {p["name"] for p in listed["parameters"]} == {"target_type", "target_id", "active"}
     lifting = paths["/api/v1/legal-holds/{hold_id}/lift"]["post"]
     assert listed["x-permission"] == lifting["x-permission"] == "hold.manage"
-    for path in ("/api/v1/disposals", "/api/v1/disposals/{disposal_id}/approve",
-                 "/api/v1/disposals/{disposal_id}/reject", "/api/v1/retention/due"):
+    for path in (
+        "/api/v1/disposals",
+        "/api/v1/disposals/{disposal_id}/approve",
+        "/api/v1/disposals/{disposal_id}/reject",
+        "/api/v1/retention/due",
+    ):
         assert all(op["x-permission"] == "retention.manage" for op in paths[path].values()), path
     assert "disposed" in spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]

@@ -1,6 +1,7 @@
 """Retention and disposal: exactly what is past its period and free goes; holds (on a person, a case, a document),
 locks, permanent kinds and documents inside their period stay; two people decide; the record is signed; the
 files go and the record stays."""
+
 from __future__ import annotations
 
 import base64
@@ -51,43 +52,54 @@ def _outcomes(disposal: dict) -> dict[str, str]:
 
 # ---------------------------------------------------------------- the schedule in settings
 
+
 def test_the_default_schedule_keeps_evidence_permanently(settings):
     schedule = settings.retention_schedule
     assert schedule["birth_record"] is schedule["court_ruling"] is schedule["genomic_test_result"] is None
     assert schedule["passport"] == schedule["identity_document"] == 75 and schedule["other"] == 25
 
 
-@pytest.mark.parametrize("value, words", [
-    ("passport=5", "less than the 3650 days"),
-    ("identity_card=75", "KIND one of"),
-    ("passport=seventy", "whole number"),
-    ("passport", "KIND=YEARS"),
-    ("other=0", "whole number"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("passport=5", "less than the 3650 days"),
+        ("identity_card=75", "KIND one of"),
+        ("passport=seventy", "whole number"),
+        ("passport", "KIND=YEARS"),
+        ("other=0", "whole number"),
+    ],
+)
 def test_a_bad_schedule_stops_the_start(tmp_path, value, words):
     with pytest.raises(SettingsError, match=f"REGISTRY_RETENTION_YEARS.*{words}"):
         load_settings({"REGISTRY_INSTANCE_PATH": str(tmp_path), "REGISTRY_RETENTION_YEARS": value})
 
 
 def test_a_schedule_changes_only_the_kinds_it_names(tmp_path):
-    settings = load_settings({"REGISTRY_INSTANCE_PATH": str(tmp_path),
-                              "REGISTRY_RETENTION_YEARS": "passport=30, birth_record=permanent,other=permanent",
-                              "REGISTRY_WORM_RETENTION_DAYS": "3650"})
+    settings = load_settings(
+        {
+            "REGISTRY_INSTANCE_PATH": str(tmp_path),
+            "REGISTRY_RETENTION_YEARS": "passport=30, birth_record=permanent,other=permanent",
+            "REGISTRY_WORM_RETENTION_DAYS": "3650",
+        }
+    )
     assert settings.retention_schedule["passport"] == 30 and settings.retention_schedule["other"] is None
     assert settings.retention_schedule["consent_receipt"] == 75
 
 
 # ---------------------------------------------------------------- what goes and what stays
 
+
 @pytest.fixture
 def shelf(registry, add_document, make_old, api, team, make_copies):
     """One document of each fate: only ``due`` may go."""
-    docs = {"due": add_document(registry.child, "passport"),
-            "recent": add_document(registry.child, "passport"),
-            "permanent": add_document(registry.child, "birth_record"),
-            "locked": add_document(registry.child, "identity_document"),
-            "held": add_document(registry.stranger, "passport"),
-            "other_due": add_document(registry.mother, "other")}
+    docs = {
+        "due": add_document(registry.child, "passport"),
+        "recent": add_document(registry.child, "passport"),
+        "permanent": add_document(registry.child, "birth_record"),
+        "locked": add_document(registry.child, "identity_document"),
+        "held": add_document(registry.stranger, "passport"),
+        "other_due": add_document(registry.mother, "other"),
+    }
     make_copies()
     for name in ("due", "permanent", "held"):
         make_old(docs[name], 80)
@@ -136,8 +148,9 @@ def _propose_refused(api, member) -> str:
 
 
 @pytest.mark.parametrize("level", ["person", "case", "document"])
-def test_a_hold_placed_after_the_proposal_blocks_the_disposal(runtime, api, team, registry, add_document, make_old,
-                                                              level):
+def test_a_hold_placed_after_the_proposal_blocks_the_disposal(
+    runtime, api, team, registry, add_document, make_old, level
+):
     document = add_document(registry.child, "passport")
     make_old(document, 80)
     proposal = _propose(api, team.clerk)
@@ -168,8 +181,7 @@ def test_a_document_uploaded_later_for_a_held_person_is_held(api, team, registry
     assert _propose_refused(api, team.clerk) == "conflict"
 
 
-def test_the_proposer_cannot_approve_their_own_proposal(runtime, api, team, registry, add_document, make_old,
-                                                        staff):
+def test_the_proposer_cannot_approve_their_own_proposal(runtime, api, team, registry, add_document, make_old, staff):
     document = add_document(registry.child, "passport")
     make_old(document, 80)
     proposal = _propose(api, team.clerk)
@@ -203,12 +215,15 @@ def test_the_approval_page_refuses_the_proposer_in_plain_words(app, api, team, r
 
 # ---------------------------------------------------------------- after a disposal
 
+
 @pytest.fixture
 def disposed(runtime, api, team, registry, add_document, make_old, make_copies) -> dict:
     document = add_document(registry.child, "passport")
-    version = api(team.clerk).post(f"/documents/{document}/versions", data={
-        "file": (io.BytesIO(scan("re-issued")), "passport.png"), "reason": "re-issued"},
-        content_type="multipart/form-data")
+    version = api(team.clerk).post(
+        f"/documents/{document}/versions",
+        data={"file": (io.BytesIO(scan("re-issued")), "passport.png"), "reason": "re-issued"},
+        content_type="multipart/form-data",
+    )
     assert version.status_code == 201, version.get_json()
     make_copies()
     make_old(document, 80)
@@ -222,8 +237,11 @@ def disposed(runtime, api, team, registry, add_document, make_old, make_copies) 
 def test_a_disposed_original_answers_410_and_its_record_remains(app, runtime, api, team, registry, disposed):
     client = api(team.clerk)
     document = disposed["document"]
-    for path in (f"/documents/{document}/original", f"/documents/{document}/original?version=1",
-                 f"/documents/{document}/content"):
+    for path in (
+        f"/documents/{document}/original",
+        f"/documents/{document}/original?version=1",
+        f"/documents/{document}/content",
+    ):
         response = client.get(path)
         assert response.status_code == 410 and error_code(response) == "disposed", path
         assert disposed["disposal"] in response.get_json()["error"]["message"]
@@ -241,9 +259,11 @@ def test_a_disposed_original_answers_410_and_its_record_remains(app, runtime, ap
     assert disposed["disposal"] in page and f"/documents/{document}/original" not in page
     download = browser.get(f"/documents/{document}/original")
     assert download.status_code == 410 and disposed["disposal"] in download.get_data(as_text=True)
-    refused = client.post(f"/documents/{document}/versions", data={
-        "file": (io.BytesIO(scan("again")), "passport.png"), "reason": "found again"},
-        content_type="multipart/form-data")
+    refused = client.post(
+        f"/documents/{document}/versions",
+        data={"file": (io.BytesIO(scan("again")), "passport.png"), "reason": "found again"},
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 410 and error_code(refused) == "disposed"
     with runtime.sessions() as db:  # the upload's and the disposal's events are still in the log
         actions = set(db.scalars(sa.select(AuditEvent.action).where(AuditEvent.target_id == document)))
@@ -272,12 +292,17 @@ def test_the_disposal_record_is_signed_and_an_altered_record_fails(runtime, disp
     assert disposals.verify_record(details, public)
     assert [e.target_id for e in per_document] == [disposed["document"]]
 
-    for field, value in (("approved_by", team.clerk.username), ("documents", []), ("why", ["nothing"]),
-                         ("proposed_at", "2000-01-01T00:00:00.000000Z")):
+    for field, value in (
+        ("approved_by", team.clerk.username),
+        ("documents", []),
+        ("why", ["nothing"]),
+        ("proposed_at", "2000-01-01T00:00:00.000000Z"),
+    ):
         assert not disposals.verify_record({**details, field: value}, public), field
     # Signed over its own context line: the same bytes signed as anything else do not verify as a record.
-    forged = base64.b64encode(runtime.audit_key.sign(CHECKPOINT_CONTEXT + canonical_json(
-        {f: details[f] for f in disposals.RECORD_FIELDS}))).decode()
+    forged = base64.b64encode(
+        runtime.audit_key.sign(CHECKPOINT_CONTEXT + canonical_json({f: details[f] for f in disposals.RECORD_FIELDS}))
+    ).decode()
     assert not disposals.verify_record({**details, "signature": forged}, public)
 
     ok = cli("retention", "verify", disposed["disposal"])
@@ -294,8 +319,9 @@ def test_scrub_and_backup_know_disposed_objects_are_gone_on_purpose(runtime, dis
     assert not {e["key"] for e in manifest.content()["objects"]} & set(disposed["keys"])
 
 
-def test_a_rejected_proposal_disposes_of_nothing_and_needs_a_reason(runtime, api, team, registry, add_document,
-                                                                    make_old):
+def test_a_rejected_proposal_disposes_of_nothing_and_needs_a_reason(
+    runtime, api, team, registry, add_document, make_old
+):
     document = add_document(registry.child, "passport")
     make_old(document, 80)
     proposal = _propose(api, team.clerk)

@@ -1,5 +1,6 @@
 """The store's own legal hold (S3 Object Lock), over real HTTP to a moto server: set on every version of a held
 document's objects, kept while another hold covers them, cleared when none does; a folder says it has none."""
+
 from __future__ import annotations
 
 import io
@@ -16,14 +17,17 @@ from tests.real_s3.servers import S3Server
 
 def _hold_states(s3: Any, bucket: str, key: str) -> list[str]:
     """The legal hold status of each stored version of the key ("" where none was ever set)."""
-    versions = [v["VersionId"] for v in s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
-                if v["Key"] == key]
+    versions = [
+        v["VersionId"]
+        for v in s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+        if v["Key"] == key
+    ]
     assert versions, key
-    return [s3.head_object(Bucket=bucket, Key=key, VersionId=v).get("ObjectLockLegalHoldStatus", "")
-            for v in versions]
+    return [s3.head_object(Bucket=bucket, Key=key, VersionId=v).get("ObjectLockLegalHoldStatus", "") for v in versions]
 
 
 # ---------------------------------------------------------------- the storage library
+
 
 def test_s3_legal_hold_covers_every_version_and_blocks_deletion_until_cleared(moto_server: S3Server, tmp_path):
     bucket = moto_server.new_locked_bucket()
@@ -76,6 +80,7 @@ def test_a_store_without_object_lock_reports_no_legal_hold(moto_server: S3Server
 
 # ---------------------------------------------------------------- the registry on S3
 
+
 @pytest.fixture
 def storage_url(s3_storage_url) -> str:
     return s3_storage_url
@@ -98,8 +103,9 @@ def _states(bucket: tuple[Any, str], keys: list[str]) -> set[str]:
     return {state for key in keys for state in _hold_states(client, name, key)}
 
 
-def test_holds_set_and_clear_the_store_hold_only_when_nothing_else_covers(runtime, api, team, registry,
-                                                                          add_document, make_copies, bucket):
+def test_holds_set_and_clear_the_store_hold_only_when_nothing_else_covers(
+    runtime, api, team, registry, add_document, make_copies, bucket
+):
     passport = add_document(registry.child, "passport")
     make_copies()
     keys = _objects(runtime, passport)
@@ -118,8 +124,9 @@ def test_holds_set_and_clear_the_store_hold_only_when_nothing_else_covers(runtim
     assert _states(bucket, keys) == {"OFF"}
 
 
-def test_a_document_uploaded_for_a_held_person_is_held_in_the_store_at_upload(runtime, api, team, registry,
-                                                                             add_document, make_copies, bucket):
+def test_a_document_uploaded_for_a_held_person_is_held_in_the_store_at_upload(
+    runtime, api, team, registry, add_document, make_copies, bucket
+):
     assert hold(api(team.clerk), "person", registry.mother).status_code == 201
     later = add_document(registry.mother, "other")
     assert _states(bucket, _objects(runtime, later)) == {"ON"}  # the original, as soon as the upload answered
@@ -128,8 +135,9 @@ def test_a_document_uploaded_for_a_held_person_is_held_in_the_store_at_upload(ru
     assert len(keys) == 2 and _states(bucket, keys) == {"ON"}  # and its viewing copy, once made
 
 
-def test_the_store_refusing_to_delete_keeps_a_document_the_database_calls_unlocked(runtime, api, team, registry,
-                                                                                  add_document, make_old):
+def test_the_store_refusing_to_delete_keeps_a_document_the_database_calls_unlocked(
+    runtime, api, team, registry, add_document, make_old
+):
     passport = add_document(registry.child, "passport")
     make_old(passport, 80)  # the database says its lock ended; the bucket still retains it for ten years
     due = api(team.clerk).get("/retention/due").get_json()["due"]

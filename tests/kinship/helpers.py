@@ -1,4 +1,5 @@
 """What the kinship and restoration tests share: small generated scans, uploads, a web sign-in."""
+
 from __future__ import annotations
 
 import io
@@ -23,12 +24,20 @@ def scan(text: str, fmt: str = "PNG") -> bytes:
     return out.getvalue()
 
 
-def upload(client: ApiClient, person_id: str, kind: str, title: str = "", role: str = "subject",
-           content: bytes | None = None) -> dict:
+def upload(
+    client: ApiClient, person_id: str, kind: str, title: str = "", role: str = "subject", content: bytes | None = None
+) -> dict:
     content = content or scan(f"{kind} {title}")
-    response = client.post(f"/persons/{person_id}/documents", data={
-        "kind": kind, "title": title or kind.replace("_", " "), "role": role,
-        "file": (io.BytesIO(content), f"{kind}.png", "image/png")}, content_type="multipart/form-data")
+    response = client.post(
+        f"/persons/{person_id}/documents",
+        data={
+            "kind": kind,
+            "title": title or kind.replace("_", " "),
+            "role": role,
+            "file": (io.BytesIO(content), f"{kind}.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["document"]
 
@@ -52,14 +61,25 @@ def link(client: ApiClient, document_id: str, person_id: str, role: str) -> None
 def genomic_fields(conclusion: str = "inclusion") -> dict:
     """A realistic autosomal duo: an inclusion far above the policy, an exclusion on six inconsistent loci."""
     inclusion = conclusion == "inclusion"
-    return {"laboratory": "Central Forensic Genetics Laboratory", "accreditation": "ISO/IEC 17025, KZ.T.02.0001",
-            "accredited_iso17025": True, "accredited_until": "2030-12-31",
-            "method": "autosomal_str", "loci_tested": 24, "inconsistent_loci": 0 if inclusion else 6,
-            "combined_relationship_index": "2150000" if inclusion else "0",
-            "probability_of_relatedness": "99.9999" if inclusion else "0",
-            "conclusion": conclusion, "collected_by": "Nurse A.", "collected_on": "2024-05-02",
-            "collected_where": "Aktau rehabilitation centre", "seal_numbers": ["S-100200", "S-100201"],
-            "cost": "85000.50", "cost_currency": "KZT", "cost_covered_by": "state"}
+    return {
+        "laboratory": "Central Forensic Genetics Laboratory",
+        "accreditation": "ISO/IEC 17025, KZ.T.02.0001",
+        "accredited_iso17025": True,
+        "accredited_until": "2030-12-31",
+        "method": "autosomal_str",
+        "loci_tested": 24,
+        "inconsistent_loci": 0 if inclusion else 6,
+        "combined_relationship_index": "2150000" if inclusion else "0",
+        "probability_of_relatedness": "99.9999" if inclusion else "0",
+        "conclusion": conclusion,
+        "collected_by": "Nurse A.",
+        "collected_on": "2024-05-02",
+        "collected_where": "Aktau rehabilitation centre",
+        "seal_numbers": ["S-100200", "S-100201"],
+        "cost": "85000.50",
+        "cost_currency": "KZT",
+        "cost_covered_by": "state",
+    }
 
 
 def genomic_document(client: ApiClient, child_id: str, relative_id: str | None, conclusion: str | None) -> dict:
@@ -77,9 +97,17 @@ def ruling_document(client: ApiClient, person_id: str, relative_id: str, relatio
     document = upload(client, person_id, "court_ruling", "Ruling 2-1234/2024", role="child")
     link(client, document["id"], relative_id, "alleged_parent")
     if relationship_ids:
-        response = client.post(f"/documents/{document['id']}/court-ruling", json={
-            "court": "Specialised inter-district court", "case_number": "2-1234/2024", "ruling_date": "2024-06-01",
-            "decision": "Kinship established.", "appeal_status": "final", "relationship_ids": relationship_ids})
+        response = client.post(
+            f"/documents/{document['id']}/court-ruling",
+            json={
+                "court": "Specialised inter-district court",
+                "case_number": "2-1234/2024",
+                "ruling_date": "2024-06-01",
+                "decision": "Kinship established.",
+                "appeal_status": "final",
+                "relationship_ids": relationship_ids,
+            },
+        )
         assert response.status_code == 201, response.get_json()
     return document
 
@@ -125,7 +153,8 @@ def join_case(db, case_id: str, *, members: list[Staff] = (), person_ids: list[s
 
 
 def claim(client, family: Family, kind: str = "biological_mother") -> dict:
-    response = client.post("/relationships", json={"person_id": family.child["id"],
-                                                   "relative_id": family.mother["id"], "kind": kind})
+    response = client.post(
+        "/relationships", json={"person_id": family.child["id"], "relative_id": family.mother["id"], "kind": kind}
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["relationship"]

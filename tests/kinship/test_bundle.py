@@ -1,4 +1,5 @@
 """The court evidence bundle: exported through the API, verified with the file alone."""
+
 from __future__ import annotations
 
 import base64
@@ -57,16 +58,21 @@ def test_an_untouched_bundle_verifies(exported, runtime, pinned, tmp_path):
     manifest = _manifest(path)
     originals = [f for f in manifest["files"] if f.get("document_id")]
     with zipfile.ZipFile(path) as archive:
-        packed = {(f["document_id"], fingerprint.current(runtime.keyring).of(archive.read(f["path"])))
-                  for f in originals}
+        packed = {
+            (f["document_id"], fingerprint.current(runtime.keyring).of(archive.read(f["path"]))) for f in originals
+        }
     assert packed == {(d["id"], d["versions"][0]["fingerprint"]) for d in documents}
     assert all(f["uploaded_by"]["username"] and f["uploaded_at"] and f["kind"] for f in originals)
     assert [h["to"] for h in manifest["relationships"][0]["history"]] == [
-        "claimed", "genetically_supported", "court_established"]
+        "claimed",
+        "genetically_supported",
+        "court_established",
+    ]
     logged = {(e["document_id"], e["action"]) for e in manifest["access_log"]}
     assert {(d["id"], "document.original_read") for d in documents} <= logged
-    assert hashlib.sha256(zipfile.ZipFile(path).read("manifest.json")).hexdigest() == \
-        response.headers["X-Manifest-SHA256"]
+    assert (
+        hashlib.sha256(zipfile.ZipFile(path).read("manifest.json")).hexdigest() == response.headers["X-Manifest-SHA256"]
+    )
     key_file = tmp_path / "registry.pem"
     key_file.write_bytes(pinned)
     result = CliRunner().invoke(bundle_command, ["verify", str(path), "--public-key", str(key_file)])
@@ -77,8 +83,10 @@ def test_exporting_is_logged_and_needs_the_permission(api, staff, family, export
     path, relationship, _documents, _response = exported
     events = api(staff("auditor")).get("/audit/events?action=kinship.bundle_exported").get_json()["events"]
     assert len(events) == 1 and events[0]["target_id"] == relationship["id"]
-    assert events[0]["details"]["manifest_sha256"] == hashlib.sha256(
-        zipfile.ZipFile(path).read("manifest.json")).hexdigest()
+    assert (
+        events[0]["details"]["manifest_sha256"]
+        == hashlib.sha256(zipfile.ZipFile(path).read("manifest.json")).hexdigest()
+    )
     refused = api(family.clerk).get(f"/relationships/{relationship['id']}/bundle")
     assert refused.status_code == 403 and error_code(refused) == "forbidden"
     outsider = api(staff("lawyer")).get(f"/relationships/{relationship['id']}/bundle")
@@ -115,10 +123,16 @@ def test_a_changed_or_resigned_manifest_fails_the_signature_check(exported, pinn
     with zipfile.ZipFile(changed) as archive:
         forged_manifest = archive.read("manifest.json")
     resigned = tmp_path / "resigned.zip"
-    rewrite_zip(changed, resigned, {
-        "manifest.sig": base64.b64encode(forger.sign(BUNDLE_CONTEXT + forged_manifest)),
-        "public_key.pem": forger.public_key().public_bytes(serialization.Encoding.PEM,
-                                                           serialization.PublicFormat.SubjectPublicKeyInfo)})
+    rewrite_zip(
+        changed,
+        resigned,
+        {
+            "manifest.sig": base64.b64encode(forger.sign(BUNDLE_CONTEXT + forged_manifest)),
+            "public_key.pem": forger.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        },
+    )
     assert not any("signature" in p for p in verify_bundle(str(resigned)).problems)  # self-consistent forgery
     report = verify_bundle(str(resigned), pinned)
     assert any("not the pinned registry key" in p for p in report.problems)
@@ -147,11 +161,19 @@ def test_a_person_bundle_carries_all_their_documents(api, family, pinned):
 def test_verification_needs_neither_the_application_nor_its_database(exported, runtime):
     path, *_ = exported
     fingerprint = published_key(runtime.audit_key.public_key()).fingerprint
-    code = ("import sys; from registry.kinship.cli import bundle\n"
-            "try:\n    bundle(['verify', sys.argv[1], '--fingerprint', sys.argv[2]])\nexcept SystemExit as exit_:\n"
-            "    loaded = [m for m in ('flask', 'sqlalchemy', 'registry.db', 'storage') if m in sys.modules]\n"
-            "    print('LOADED', loaded); raise\n")
-    result = subprocess.run([sys.executable, "-c", code, str(path), fingerprint], capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin"}, cwd=str(path.parent.parent), timeout=60)
+    code = (
+        "import sys; from registry.kinship.cli import bundle\n"
+        "try:\n    bundle(['verify', sys.argv[1], '--fingerprint', sys.argv[2]])\nexcept SystemExit as exit_:\n"
+        "    loaded = [m for m in ('flask', 'sqlalchemy', 'registry.db', 'storage') if m in sys.modules]\n"
+        "    print('LOADED', loaded); raise\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path), fingerprint],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=str(path.parent.parent),
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "LOADED []" in result.stdout

@@ -1,6 +1,7 @@
 """A court bundle packs each original only if it is the file its upload recorded in the access log, checked by
 the keyed fingerprint the log holds (or, after a key rotation, the one the log recorded when the file was
 fingerprinted again)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,9 @@ def _packed(response, document_id: str) -> tuple[dict, bytes]:
 
 def _upload_event(runtime, document_id: str) -> AuditEvent:
     with runtime.sessions() as db:
-        return db.scalar(sa.select(AuditEvent).where(AuditEvent.target_id == document_id,
-                                                     AuditEvent.action == "document.uploaded"))
+        return db.scalar(
+            sa.select(AuditEvent).where(AuditEvent.target_id == document_id, AuditEvent.action == "document.uploaded")
+        )
 
 
 def test_every_file_names_its_upload_event(api, family, runtime):
@@ -43,8 +45,11 @@ def test_every_file_names_its_upload_event(api, family, runtime):
     entry, packed = _packed(response, genomic["id"])
     with runtime.sessions() as db:
         event = db.scalar(sa.select(AuditEvent).where(AuditEvent.seq == entry["upload_event"]["seq"]))
-    assert (event.action, event.target_id, event.hash) == ("document.uploaded", genomic["id"],
-                                                           entry["upload_event"]["hash"])
+    assert (event.action, event.target_id, event.hash) == (
+        "document.uploaded",
+        genomic["id"],
+        entry["upload_event"]["hash"],
+    )
     assert json.loads(event.details)["fingerprint"] == fingerprint.current(runtime.keyring).of(packed)
     assert entry["checked_against_events"] == [event.seq]
 
@@ -72,8 +77,12 @@ def test_an_upload_logged_before_keyed_fingerprints_is_checked_by_its_sha256(api
     details = json.loads(event.details)
     del details["fingerprint"]
     for sha256, status in ((hashlib.sha256(original).hexdigest(), 200), ("0" * 64, 500)):
-        tamper(("UPDATE audit_events SET details = :d WHERE seq = :s",
-                {"d": json.dumps({**details, "sha256": sha256}), "s": event.seq}))
+        tamper(
+            (
+                "UPDATE audit_events SET details = :d WHERE seq = :s",
+                {"d": json.dumps({**details, "sha256": sha256}), "s": event.seq},
+            )
+        )
         assert lawyer.get(f"/relationships/{relationship['id']}/bundle").status_code == status
 
 
@@ -92,8 +101,11 @@ def test_after_the_key_is_retired_the_file_is_checked_against_its_logged_refinge
     assert response.status_code == 200, response.get_json()
     entry, packed = _packed(response, genomic["id"])
     with runtime.sessions() as db:
-        [again] = db.scalars(sa.select(AuditEvent).where(AuditEvent.target_id == genomic["id"],
-                                                         AuditEvent.action == "document.refingerprinted")).all()
+        [again] = db.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.target_id == genomic["id"], AuditEvent.action == "document.refingerprinted"
+            )
+        ).all()
     assert json.loads(again.details) == {"version": 1, "fingerprint": fingerprint.current(runtime.keyring).of(packed)}
     assert entry["checked_against_events"] == [again.seq]  # the upload's fingerprint needs the retired key
     assert entry["upload_event"]["seq"] == _upload_event(runtime, genomic["id"]).seq
@@ -106,8 +118,11 @@ def test_a_refingerprint_event_that_does_not_match_the_file_keeps_it_out_of_bund
     with runtime.sessions() as db:
         refingerprint_all(db, runtime.store)
         db.commit()
-        again = db.scalar(sa.select(AuditEvent).where(AuditEvent.target_id == genomic["id"],
-                                                      AuditEvent.action == "document.refingerprinted"))
+        again = db.scalar(
+            sa.select(AuditEvent).where(
+                AuditEvent.target_id == genomic["id"], AuditEvent.action == "document.refingerprinted"
+            )
+        )
     details = json.loads(again.details)
     details["fingerprint"] = details["fingerprint"][:-64] + "1" * 64
     tamper(("UPDATE audit_events SET details = :d WHERE seq = :s", {"d": json.dumps(details), "s": again.seq}))

@@ -6,6 +6,7 @@ genetically supported: that names a claim outside their cases and what a DNA tes
 A registry-wide rule that must still refuse (a second court-established mother) says only
 that a registry rule prevents the step and to ask a clerk.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -29,15 +30,23 @@ NEUTRAL_REFUSAL = "A registry rule prevents this step"
 
 def _other_mother(make_person, clerk, precision: str = "exact"):
     """A woman in no case of the lawyer's, claimed by a clerk as the child's mother too."""
-    return make_person(clerk, names=[{"family_name": "Сейтказиева", "given_name": "Жанар"}], sex="female",
-                       birth_date="1988-02-02", birth_date_precision=precision, categories=["woman"])
+    return make_person(
+        clerk,
+        names=[{"family_name": "Сейтказиева", "given_name": "Жанар"}],
+        sex="female",
+        birth_date="1988-02-02",
+        birth_date_precision=precision,
+        categories=["woman"],
+    )
 
 
 def _hidden_claim(api, family: Family, other: dict, *, to: str) -> dict:
     """The clerk's claim of ``other`` as the child's mother, moved to ``to`` on its evidence."""
     clerk = api(family.clerk)
-    response = clerk.post("/relationships", json={"person_id": family.child["id"], "relative_id": other["id"],
-                                                  "kind": "biological_mother"})
+    response = clerk.post(
+        "/relationships",
+        json={"person_id": family.child["id"], "relative_id": other["id"], "kind": "biological_mother"},
+    )
     assert response.status_code == 201, response.get_json()
     relationship = response.get_json()["relationship"]
     result = genomic_document(clerk, family.child["id"], other["id"], "inclusion")
@@ -107,19 +116,30 @@ def test_a_loop_through_a_hidden_person_is_not_pointed_out(api, runtime, family,
     clerk = api(family.clerk)
     other = _other_mother(make_person, family.clerk, "year")  # a loop fits no birth dates: not refused
     for person, relative in ((family.child, other), (other, family.mother)):
-        response = clerk.post("/relationships", json={"person_id": person["id"], "relative_id": relative["id"],
-                                                      "kind": "biological_mother", "note": "as told"})
+        response = clerk.post(
+            "/relationships",
+            json={
+                "person_id": person["id"],
+                "relative_id": relative["id"],
+                "kind": "biological_mother",
+                "note": "as told",
+            },
+        )
         assert response.status_code == 201, response.get_json()
-    response = api(family.lawyer).post("/relationships", json={
-        "person_id": family.mother["id"], "relative_id": family.child["id"], "kind": "biological_mother"})
+    response = api(family.lawyer).post(
+        "/relationships",
+        json={"person_id": family.mother["id"], "relative_id": family.child["id"], "kind": "biological_mother"},
+    )
     assert response.status_code == 201, response.get_json()
     loop = response.get_json()["relationship"]
     assert not [w for w in loop["warnings"] if CYCLE_WARNING in w]
-    assert any(CYCLE_WARNING in w for w in clerk.get(f"/relationships/{loop['id']}").get_json()[
-        "relationship"]["warnings"])
+    assert any(
+        CYCLE_WARNING in w for w in clerk.get(f"/relationships/{loop['id']}").get_json()["relationship"]["warnings"]
+    )
 
 
 # ---------------------------------------------------------------- the registry-wide rule
+
 
 def _supported_own_claim(api, family: Family) -> tuple[dict, dict]:
     """The lawyer's claim, genetically supported, and a recorded ruling that establishes it."""
@@ -132,8 +152,7 @@ def _supported_own_claim(api, family: Family) -> tuple[dict, dict]:
     return own, ruling_document(lawyer, family.child["id"], family.mother["id"], [own["id"]])
 
 
-def test_a_second_court_established_mother_is_refused_without_naming_the_other_claim(app, api, family,
-                                                                                      make_person):
+def test_a_second_court_established_mother_is_refused_without_naming_the_other_claim(app, api, family, make_person):
     other = _other_mother(make_person, family.clerk)
     _hidden_claim(api, family, other, to="court_established")
     own, ruling = _supported_own_claim(api, family)
@@ -143,20 +162,26 @@ def test_a_second_court_established_mother_is_refused_without_naming_the_other_c
     message = response.get_json()["error"]["message"]
     assert NEUTRAL_REFUSAL in message and "clerk" in message
     assert SPECIFIC_REFUSAL not in str(response.get_json())
-    assert api(family.lawyer).get(f"/relationships/{own['id']}").get_json()["relationship"]["status"] == \
-        "genetically_supported"
+    assert (
+        api(family.lawyer).get(f"/relationships/{own['id']}").get_json()["relationship"]["status"]
+        == "genetically_supported"
+    )
 
     client = web_login(app, family.lawyer)
     token = csrf_token(client.get(f"/relationships/{own['id']}").get_data(as_text=True))
-    page = client.post(f"/relationships/{own['id']}/status", data={
-        "status": "court_established", "document_id": ruling["id"], "csrf_token": token})
+    page = client.post(
+        f"/relationships/{own['id']}/status",
+        data={"status": "court_established", "document_id": ruling["id"], "csrf_token": token},
+    )
     text = page.get_data(as_text=True)
     assert NEUTRAL_REFUSAL in text and SPECIFIC_REFUSAL not in text and "Another person" not in text
 
     clerk = api(family.clerk).post(f"/relationships/{own['id']}/evidence", json={"document_id": ruling["id"]})
     assert clerk.status_code == 409 and SPECIFIC_REFUSAL in clerk.get_json()["error"]["message"]
-    assert api(family.clerk).get(f"/relationships/{own['id']}").get_json()["relationship"]["status"] == \
-        "genetically_supported"
+    assert (
+        api(family.clerk).get(f"/relationships/{own['id']}").get_json()["relationship"]["status"]
+        == "genetically_supported"
+    )
 
 
 def test_an_orphan_with_a_hidden_established_relative_is_listed_as_the_caller_sees_it(api, family, make_person):

@@ -1,5 +1,6 @@
 """Genomic results weighed as a forensic geneticist would: the method fits the relationship, the laboratory's
 conclusion is checked against its numbers, the strength is said in words, and no genotype is stored."""
+
 from __future__ import annotations
 
 import io
@@ -62,8 +63,15 @@ def test_a_y_str_result_on_a_maternity_claim_is_refused(api, family):
 def test_mtdna_alone_is_lineage_consistent_and_supports_only_with_an_autosomal_result(api, family):
     lawyer = api(family.lawyer)
     relationship = _testing(lawyer, family)
-    mtdna = _attached_result(lawyer, family, relationship, method="mtdna", loci_tested=1, inconsistent_loci=0,
-                             combined_relationship_index="800")
+    mtdna = _attached_result(
+        lawyer,
+        family,
+        relationship,
+        method="mtdna",
+        loci_tested=1,
+        inconsistent_loci=0,
+        combined_relationship_index="800",
+    )
     found = _claim(lawyer, relationship["id"])
     assert found["status"] == "testing"
     assert found["genomic_assessment"]["outcome"] == "lineage_consistent"
@@ -86,8 +94,10 @@ def test_a_combined_index_of_500_does_not_support_parentage_and_2_000_000_does(a
     assert reading["finding"] == "inconclusive" and "below the 10,000" in reading["reasons"][0]
     assert reading["strength"]["words"] == "moderately strong support for the claimed relationship"
     assert any("trio" in a for a in found["genomic_assessment"]["advice"])
-    refused = lawyer.post(f"/relationships/{relationship['id']}/status",
-                          json={"status": "genetically_supported", "document_id": weak["id"]})
+    refused = lawyer.post(
+        f"/relationships/{relationship['id']}/status",
+        json={"status": "genetically_supported", "document_id": weak["id"]},
+    )
     assert refused.status_code == 422 and "below the 10,000" in refused.get_json()["error"]["message"]
     _attached_result(lawyer, family, relationship, combined_relationship_index="2000000")
     found = _claim(lawyer, relationship["id"])
@@ -109,14 +119,15 @@ def test_one_inconsistent_locus_is_inconclusive_and_four_exclude(api, family):
 
 def test_a_trio_supports_both_parents_claims(api, runtime, family, make_person):
     lawyer = api(family.lawyer)
-    father = make_person(family.clerk, sex="male", birth_date="1985-01-01", birth_date_precision="exact",
-                         categories=[])
+    father = make_person(family.clerk, sex="male", birth_date="1985-01-01", birth_date_precision="exact", categories=[])
     with runtime.sessions() as db:
         join_case(db, family.case_id, person_ids=[father["id"]])
         db.commit()
     mother_claim = claim(lawyer, family, "biological_mother")
-    father_claim = lawyer.post("/relationships", json={"person_id": family.child["id"], "relative_id": father["id"],
-                                                        "kind": "biological_father"}).get_json()["relationship"]
+    father_claim = lawyer.post(
+        "/relationships",
+        json={"person_id": family.child["id"], "relative_id": father["id"], "kind": "biological_father"},
+    ).get_json()["relationship"]
     document = upload(lawyer, family.child["id"], "genomic_test_result", "Trio examination", role="child")
     link(lawyer, document["id"], family.mother["id"], "mother")
     link(lawyer, document["id"], father["id"], "alleged_parent")
@@ -124,8 +135,14 @@ def test_a_trio_supports_both_parents_claims(api, runtime, family, make_person):
         lawyer.post(f"/relationships/{relationship['id']}/evidence", json={"document_id": document["id"]})
     trio = [family.child["id"], family.mother["id"], father["id"]]
     checked = [{"person_id": father["id"], "document_type": "identity card", "document_number": "041234567"}]
-    response = _record(lawyer, document["id"], tested_person_ids=trio, identity_checked_by="Nurse A.",
-                       witness="Social worker B.", identity_checks=checked)
+    response = _record(
+        lawyer,
+        document["id"],
+        tested_person_ids=trio,
+        identity_checked_by="Nurse A.",
+        witness="Social worker B.",
+        identity_checks=checked,
+    )
     assert response.status_code == 201, response.get_json()
     recorded = response.get_json()["genomic_result"]
     assert recorded["tested_person_ids"] == trio and recorded["sample_collection"]["witness"] == "Social worker B."
@@ -133,8 +150,7 @@ def test_a_trio_supports_both_parents_claims(api, runtime, family, make_person):
     assert _claim(lawyer, father_claim["id"])["status"] == "genetically_supported"
 
 
-@pytest.mark.parametrize("locale, words", [
-    ("ru", "чрезвычайно сильная поддержка"), ("kk", "аса күшті қолдау")])
+@pytest.mark.parametrize("locale, words", [("ru", "чрезвычайно сильная поддержка"), ("kk", "аса күшті қолдау")])
 def test_the_verbal_scale_is_shown_in_the_readers_language(app, api, family, locale, words):
     lawyer = api(family.lawyer)
     relationship = _testing(lawyer, family)
@@ -166,16 +182,26 @@ def test_the_registry_keeps_no_genotypes(api, family):
     lawyer = api(family.lawyer)
     document = genomic_document(lawyer, family.child["id"], family.mother["id"], None)
     table = "D8S1179 13,14 D21S11 29,30 TH01 7,9.3"
-    for field, value in [("laboratory", table), ("accreditation", "vWA 16/17"), ("collected_by", "FGA 22,24"),
-                         ("collected_where", "Aktau 12,13 14,15 16,17"), ("custody_notes", "16519C 263G 315.1C"),
-                         ("witness", "DYS391 10"), ("identity_checked_by", "rs1490413 A/G"),
-                         ("seal_numbers", ["S-1", "Penta E 5,12"])]:
+    for field, value in [
+        ("laboratory", table),
+        ("accreditation", "vWA 16/17"),
+        ("collected_by", "FGA 22,24"),
+        ("collected_where", "Aktau 12,13 14,15 16,17"),
+        ("custody_notes", "16519C 263G 315.1C"),
+        ("witness", "DYS391 10"),
+        ("identity_checked_by", "rs1490413 A/G"),
+        ("seal_numbers", ["S-1", "Penta E 5,12"]),
+    ]:
         response = _record(lawyer, document["id"], **{field: value})
         assert response.status_code == 422 and field in response.get_json()["error"]["fields"], field
     checks = [{"person_id": family.child["id"], "document_type": "passport", "document_number": "D3S1358 15,16"}]
     assert "identity_checks" in _record(lawyer, document["id"], identity_checks=checks).get_json()["error"]["fields"]
-    for field, value in [("loci_tested", "13,14"), ("loci_tested", 10_001), ("inconsistent_loci", 25),
-                         ("combined_relationship_index", "9.3/10")]:
+    for field, value in [
+        ("loci_tested", "13,14"),
+        ("loci_tested", 10_001),
+        ("inconsistent_loci", 25),
+        ("combined_relationship_index", "9.3/10"),
+    ]:
         response = _record(lawyer, document["id"], **{field: value})
         assert response.status_code == 422 and field in response.get_json()["error"]["fields"], field
     assert lawyer.get(f"/documents/{document['id']}/genomic-result").get_json()["genomic_result"] is None
@@ -188,15 +214,23 @@ def test_the_findings_form_records_the_tested_persons_and_their_identity_checks(
     url = f"/documents/{document['id']}/genomic-result"
     token = csrf_token(client.get(url).get_data(as_text=True))
     mother = family.mother["id"]
-    fields = {**genomic_fields(), "seal_numbers": "S-1, S-2", "csrf_token": token, "witness": "Social worker B.",
-              "tested_person_ids": [family.child["id"], mother], "identity_checked_by": "Nurse A.",
-              f"identity_type_{mother}": "identity card", f"identity_number_{mother}": "041234567"}
+    fields = {
+        **genomic_fields(),
+        "seal_numbers": "S-1, S-2",
+        "csrf_token": token,
+        "witness": "Social worker B.",
+        "tested_person_ids": [family.child["id"], mother],
+        "identity_checked_by": "Nurse A.",
+        f"identity_type_{mother}": "identity card",
+        f"identity_number_{mother}": "041234567",
+    }
     refused = client.post(url, data={**fields, "method": "y_str"})
     assert refused.status_code == 422 and "Y-STR" in refused.get_data(as_text=True)
     assert client.post(url, data=fields).status_code == 302
     recorded = lawyer.get(url).get_json()["genomic_result"]
     assert recorded["tested_person_ids"] == [family.child["id"], mother]
     assert recorded["sample_collection"]["identity_checks"] == [
-        {"person_id": mother, "document_type": "identity card", "document_number": "041234567"}]
+        {"person_id": mother, "document_type": "identity card", "document_number": "041234567"}
+    ]
     page = client.get(url).get_data(as_text=True)
     assert "Social worker B." in page and "041234567" in page and "extremely strong support" in page

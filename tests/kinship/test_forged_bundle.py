@@ -1,5 +1,6 @@
 """A forger's bundle: one file changed, the manifest rebuilt and signed with the forger's own key, that key put in
 the bundle. Only the registry's key, pinned by the court, tells it from the real one."""
+
 from __future__ import annotations
 
 import base64
@@ -47,12 +48,24 @@ def registry_pem(runtime, tmp_path):
     return path
 
 
-def resign(source, target, manifest: dict, key: Ed25519PrivateKey, *, context: bytes = BUNDLE_CONTEXT,
-           files: dict[str, bytes] | None = None, public: Ed25519PublicKey | None = None) -> None:
+def resign(
+    source,
+    target,
+    manifest: dict,
+    key: Ed25519PrivateKey,
+    *,
+    context: bytes = BUNDLE_CONTEXT,
+    files: dict[str, bytes] | None = None,
+    public: Ed25519PublicKey | None = None,
+) -> None:
     """Write the bundle again with this manifest signed by ``key`` over ``context`` + manifest."""
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
-    replaced = {"manifest.json": manifest_bytes, "manifest.sig": base64.b64encode(key.sign(context + manifest_bytes)),
-                "public_key.pem": pem(public or key.public_key()), **(files or {})}
+    replaced = {
+        "manifest.json": manifest_bytes,
+        "manifest.sig": base64.b64encode(key.sign(context + manifest_bytes)),
+        "public_key.pem": pem(public or key.public_key()),
+        **(files or {}),
+    }
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for item in old.infolist():
             new.writestr(item.filename, replaced.get(item.filename, old.read(item.filename)))
@@ -104,7 +117,7 @@ def test_a_forgers_bundle_fails_against_the_registrys_pinned_key_naming_both(for
 
 def test_the_genuine_bundle_passes_with_the_registrys_key_pinned(genuine, runtime, registry_pem):
     ours = fingerprint(runtime.audit_key.public_key())
-    spelled = ":".join(ours[i:i + 2] for i in range(0, len(ours), 2)).upper()  # as a letter might print it
+    spelled = ":".join(ours[i : i + 2] for i in range(0, len(ours), 2)).upper()  # as a letter might print it
     for pin in (["--public-key", registry_pem], ["--fingerprint", ours], ["--fingerprint", spelled]):
         result = verify_command(genuine, *pin)
         assert result.exit_code == 0, (pin, result.output)
@@ -136,8 +149,9 @@ def test_a_malformed_fingerprint_is_refused_as_a_usage_error(genuine):
 
 
 @pytest.mark.parametrize("context", [CHECKPOINT_CONTEXT, b""], ids=["checkpoint-context", "no-context"])
-def test_the_registrys_signature_in_another_context_does_not_verify_a_bundle(genuine, runtime, registry_pem, context,
-                                                                             tmp_path):
+def test_the_registrys_signature_in_another_context_does_not_verify_a_bundle(
+    genuine, runtime, registry_pem, context, tmp_path
+):
     """A signature the registry made for a checkpoint (or bare bytes) is not a signature on a bundle."""
     with zipfile.ZipFile(genuine) as archive:
         manifest = json.loads(archive.read("manifest.json"))

@@ -1,4 +1,5 @@
 """The demo data set builds through the real services, and every kinship and restoration page renders it."""
+
 from __future__ import annotations
 
 import re
@@ -37,12 +38,14 @@ def test_the_demo_has_every_status_and_every_page_renders_it(app, runtime, staff
     assert ids["scripts"] == {"cyrillic", "latin", "arabic"} and ids["orphans"] >= 2
 
     client = web_login(app, staff("clerk"))
-    pages = (["/kinship", "/restorations", "/restorations/new", "/restorations?status=issued"]
-             + [f"/persons/{p}/family" for p in ids["people"]]
-             + [f"/relationships/{r}" for r in ids["relationships"]]
-             + [f"/documents/{d}/genomic-result" for d in ids["genomic"]]
-             + [f"/documents/{d}/court-ruling" for d in ids["rulings"]]
-             + [f"/restorations/{r}" for r in ids["requests"]])
+    pages = (
+        ["/kinship", "/restorations", "/restorations/new", "/restorations?status=issued"]
+        + [f"/persons/{p}/family" for p in ids["people"]]
+        + [f"/relationships/{r}" for r in ids["relationships"]]
+        + [f"/documents/{d}/genomic-result" for d in ids["genomic"]]
+        + [f"/documents/{d}/court-ruling" for d in ids["rulings"]]
+        + [f"/restorations/{r}" for r in ids["requests"]]
+    )
     statuses = {page: client.get(page).status_code for page in pages}
     assert {page: code for page, code in statuses.items() if code != 200} == {}
     assert "Orphans with no established relative" in client.get("/kinship").get_data(as_text=True)
@@ -64,9 +67,15 @@ def test_a_failed_claim_form_keeps_the_typed_values_and_names_the_field(app, sta
     person = make_person(clerk)
     client = web_login(app, clerk)
     page = client.get(f"/persons/{person['id']}/family").get_data(as_text=True)
-    response = client.post(f"/persons/{person['id']}/family/claims", data={
-        "csrf_token": csrf_token(page), "registry_number": "R1999-NOSUCH", "kind": "grandparent",
-        "note": "Told by the neighbour"})
+    response = client.post(
+        f"/persons/{person['id']}/family/claims",
+        data={
+            "csrf_token": csrf_token(page),
+            "registry_number": "R1999-NOSUCH",
+            "kind": "grandparent",
+            "note": "Told by the neighbour",
+        },
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert re.search(r'id="e-registry_number">[^<]*registry number', body)

@@ -1,5 +1,6 @@
 """The evidence policy comes from the settings: a policy file overrides the defaults (a bad one stops the start),
 and accreditation can be required for results used in court."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,13 +44,16 @@ def test_the_policy_file_overrides_only_what_it_names(tmp_path):
     assert policy.kinds["biological_father"] == DEFAULT_POLICY.kinds["biological_father"]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("[biological_mother]\nsupport_likelihood_ratio = 'high'\n", "must be a number"),
-    ("[cousin]\nmin_autosomal_loci = 20\n", "unknown sections: cousin"),
-    ("[biological_father]\nexclude_inconsistent_loci = 1\n", "single inconsistency"),
-    ("[sibling]\nsupport_likelihood_ratio = 1\n", "above 1"),
-    ("[sibling\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[biological_mother]\nsupport_likelihood_ratio = 'high'\n", "must be a number"),
+        ("[cousin]\nmin_autosomal_loci = 20\n", "unknown sections: cousin"),
+        ("[biological_father]\nexclude_inconsistent_loci = 1\n", "single inconsistency"),
+        ("[sibling]\nsupport_likelihood_ratio = 1\n", "above 1"),
+        ("[sibling\n", "not valid TOML"),
+    ],
+)
 def test_a_bad_policy_file_stops_the_start(tmp_path, text, words):
     path = tmp_path / "policy.toml"
     path.write_text(text)
@@ -71,8 +75,10 @@ def test_the_installed_policy_decides(api, family):
     lawyer = api(family.lawyer)
     relationship = claim(lawyer, family)
     _record(lawyer, family, relationship, loci_tested=12, combined_relationship_index="500")
-    assert lawyer.get(f"/relationships/{relationship['id']}").get_json()["relationship"]["status"] == \
-        "genetically_supported"
+    assert (
+        lawyer.get(f"/relationships/{relationship['id']}").get_json()["relationship"]["status"]
+        == "genetically_supported"
+    )
 
 
 def test_an_unaccredited_laboratory_moves_no_claim_towards_court(api, family):
@@ -90,10 +96,17 @@ def test_an_unaccredited_laboratory_excludes_no_claim_either(api, family):
     """An exclusion ends a family's claim as surely as an inclusion supports one: the same standard applies."""
     lawyer = api(family.lawyer)
     relationship = claim(lawyer, family)
-    _record(lawyer, family, relationship, accredited_iso17025=False, accredited_until="",
-            **{key: genomic_fields("exclusion")[key] for key in ("conclusion", "inconsistent_loci",
-                                                                 "combined_relationship_index",
-                                                                 "probability_of_relatedness")})
+    _record(
+        lawyer,
+        family,
+        relationship,
+        accredited_iso17025=False,
+        accredited_until="",
+        **{
+            key: genomic_fields("exclusion")[key]
+            for key in ("conclusion", "inconsistent_loci", "combined_relationship_index", "probability_of_relatedness")
+        },
+    )
     found = lawyer.get(f"/relationships/{relationship['id']}").get_json()["relationship"]
     assert found["status"] == "claimed" and found["genomic_assessment"]["outcome"] != "excludes"
     assert "ISO/IEC 17025" in found["genomic_assessment"]["results"][0]["reasons"][-1]
@@ -107,5 +120,7 @@ def test_an_expired_accreditation_keeps_the_result_out_of_court(api, family):
     assert error_code(lawyer.get(f"/relationships/{relationship['id']}/bundle")) == "laboratory_not_accredited"
     # A valid one moves the claim and goes into the bundle.
     _record(lawyer, family, relationship, accredited_until="2030-01-31", reported_on="2024-06-01")
-    assert lawyer.get(f"/relationships/{relationship['id']}").get_json()["relationship"]["status"] == \
-        "genetically_supported"
+    assert (
+        lawyer.get(f"/relationships/{relationship['id']}").get_json()["relationship"]["status"]
+        == "genetically_supported"
+    )

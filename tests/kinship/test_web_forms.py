@@ -1,4 +1,5 @@
 """Each kinship and restoration step done through its page form, as a clerk works."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,12 @@ def test_a_claim_walked_through_the_pages(app, api, staff, family):
     clerk = staff("clerk")
     client = web_login(app, clerk)
     family_url = f"/persons/{family.child['id']}/family"
-    created = _post(client, family_url, f"{family_url}/claims",
-                    {"registry_number": family.mother["registry_number"], "kind": "biological_mother"})
+    created = _post(
+        client,
+        family_url,
+        f"{family_url}/claims",
+        {"registry_number": family.mother["registry_number"], "kind": "biological_mother"},
+    )
     assert created.status_code == 302
     url = _relationship_url(created)
     assert _post(client, url, f"{url}/status", {"status": "testing", "note": "Samples taken"}).status_code == 302
@@ -45,38 +50,81 @@ def test_a_claim_walked_through_the_pages(app, api, staff, family):
     ruling = ruling_document(rest, family.child["id"], family.mother["id"], [])
     ruling_url = f"/documents/{ruling['id']}/court-ruling"
     relationship_id = url.rsplit("/", 1)[1]
-    assert _post(client, ruling_url, ruling_url, {
-        "court": "Specialised inter-district court", "case_number": "2-77/2024", "ruling_date": "2024-06-01",
-        "decision": "Kinship established.", "appeal_status": "final",
-        "relationship_ids": relationship_id}).status_code == 302
-    assert _post(client, url, f"{url}/status", {"status": "court_established",
-                                                 "document_id": ruling["id"]}).status_code == 302
+    assert (
+        _post(
+            client,
+            ruling_url,
+            ruling_url,
+            {
+                "court": "Specialised inter-district court",
+                "case_number": "2-77/2024",
+                "ruling_date": "2024-06-01",
+                "decision": "Kinship established.",
+                "appeal_status": "final",
+                "relationship_ids": relationship_id,
+            },
+        ).status_code
+        == 302
+    )
+    assert (
+        _post(client, url, f"{url}/status", {"status": "court_established", "document_id": ruling["id"]}).status_code
+        == 302
+    )
     assert "court established" in client.get(url).get_data(as_text=True)
 
 
 def test_a_restoration_walked_through_the_pages(app, api, staff, family):
     clerk = staff("clerk")
     client = web_login(app, clerk)
-    opened = _post(client, "/restorations/new", "/restorations/new", {
-        "registry_number": family.child["registry_number"], "document_wanted": "birth_record",
-        "reason": "born_abroad", "assigned_clerk_id": clerk.id, "due_date": "", "notes": ""})
+    opened = _post(
+        client,
+        "/restorations/new",
+        "/restorations/new",
+        {
+            "registry_number": family.child["registry_number"],
+            "document_wanted": "birth_record",
+            "reason": "born_abroad",
+            "assigned_clerk_id": clerk.id,
+            "due_date": "",
+            "notes": "",
+        },
+    )
     assert opened.status_code == 302
     url = opened.headers["Location"]
     rest = api(clerk)
     abroad = upload(rest, family.child["id"], "birth_record", "Birth notification, Raqqa")
     assert _post(client, url, f"{url}/evidence", {"document_id": abroad["id"]}).status_code == 302
-    no_consent = _post(client, url, f"{url}/mother-choices", {
-        "mother_registry_number": family.mother["registry_number"], "chosen_given_name": "Айша",
-        "chosen_place_of_birth": "Almaty"})
+    no_consent = _post(
+        client,
+        url,
+        f"{url}/mother-choices",
+        {
+            "mother_registry_number": family.mother["registry_number"],
+            "chosen_given_name": "Айша",
+            "chosen_place_of_birth": "Almaty",
+        },
+    )
     assert no_consent.status_code == 422 and 'value="Айша"' in no_consent.get_data(as_text=True)
-    assert _post(client, url, f"{url}/mother-choices", {
-        "mother_registry_number": family.mother["registry_number"], "chosen_given_name": "Айша",
-        "chosen_place_of_birth": "Almaty", "actual_place_of_birth": "Raqqa", "mother_consent": "yes"}
-    ).status_code == 302
+    assert (
+        _post(
+            client,
+            url,
+            f"{url}/mother-choices",
+            {
+                "mother_registry_number": family.mother["registry_number"],
+                "chosen_given_name": "Айша",
+                "chosen_place_of_birth": "Almaty",
+                "actual_place_of_birth": "Raqqa",
+                "mother_consent": "yes",
+            },
+        ).status_code
+        == 302
+    )
     for status in ("evidence_collected", "submitted"):
         assert _post(client, url, f"{url}/status", {"status": status}).status_code == 302
     issued = upload(rest, family.child["id"], "birth_record", "Birth certificate, Almaty")
-    assert _post(client, url, f"{url}/status", {"status": "issued",
-                                                 "issued_document_id": issued["id"]}).status_code == 302
+    assert (
+        _post(client, url, f"{url}/status", {"status": "issued", "issued_document_id": issued["id"]}).status_code == 302
+    )
     page = client.get(url).get_data(as_text=True)
     assert "Raqqa" in page and "Almaty" in page and "issued" in page

@@ -1,4 +1,5 @@
 """Kinship claims walked through the API, and each rule refused when its evidence is missing."""
+
 from __future__ import annotations
 
 from tests.conftest import error_code
@@ -18,8 +19,10 @@ def test_claim_to_court_established_end_to_end(api, staff, family):
     relationship = claim(lawyer, family)
     assert relationship["status"] == "claimed"
     assert relationship["relative"]["registry_number"] == family.mother["registry_number"]
-    assert _status(lawyer, relationship["id"], "testing", note="Samples taken").get_json()[
-        "relationship"]["status"] == "testing"
+    assert (
+        _status(lawyer, relationship["id"], "testing", note="Samples taken").get_json()["relationship"]["status"]
+        == "testing"
+    )
 
     genomic = genomic_document(lawyer, family.child["id"], family.mother["id"], "inclusion")
     supported = _evidence(lawyer, relationship["id"], genomic["id"])
@@ -31,10 +34,12 @@ def test_claim_to_court_established_end_to_end(api, staff, family):
     assert established["status"] == "court_established"
     assert established["next_steps"] == []
     steps = [(h["from"], h["to"], h["document_id"], h["actor"]) for h in established["history"]]
-    assert steps == [("", "claimed", None, family.lawyer.username),
-                     ("claimed", "testing", None, family.lawyer.username),
-                     ("testing", "genetically_supported", genomic["id"], family.lawyer.username),
-                     ("genetically_supported", "court_established", ruling["id"], family.lawyer.username)]
+    assert steps == [
+        ("", "claimed", None, family.lawyer.username),
+        ("claimed", "testing", None, family.lawyer.username),
+        ("testing", "genetically_supported", genomic["id"], family.lawyer.username),
+        ("genetically_supported", "court_established", ruling["id"], family.lawyer.username),
+    ]
     assert {e["document_id"] for e in established["evidence"]} == {genomic["id"], ruling["id"]}
 
     listed = api(family.clerk).get(f"/persons/{family.mother['id']}/relationships").get_json()["relationships"]
@@ -54,16 +59,19 @@ def test_genetically_supported_is_refused_without_a_genomic_document(api, family
     birth_record = upload(lawyer, family.child["id"], "birth_record", "Birth record, Raqqa")
     other_kind = _status(lawyer, relationship["id"], "genetically_supported", document_id=birth_record["id"])
     assert other_kind.status_code == 422
-    assert api(family.lawyer).get(f"/relationships/{relationship['id']}").get_json()["relationship"][
-        "status"] == "claimed"
+    assert (
+        api(family.lawyer).get(f"/relationships/{relationship['id']}").get_json()["relationship"]["status"] == "claimed"
+    )
 
 
 def test_a_genomic_result_naming_only_one_person_is_refused(api, family):
     lawyer = api(family.lawyer)
     relationship = claim(lawyer, family)
     one_sided = genomic_document(lawyer, family.child["id"], None, "inclusion")
-    for response in (_evidence(lawyer, relationship["id"], one_sided["id"]),
-                     _status(lawyer, relationship["id"], "genetically_supported", document_id=one_sided["id"])):
+    for response in (
+        _evidence(lawyer, relationship["id"], one_sided["id"]),
+        _status(lawyer, relationship["id"], "genetically_supported", document_id=one_sided["id"]),
+    ):
         assert response.status_code == 422
         assert "both persons" in response.get_json()["error"]["fields"]["document_id"]
     assert lawyer.get(f"/relationships/{relationship['id']}").get_json()["relationship"]["status"] == "claimed"
@@ -94,8 +102,9 @@ def test_an_exclusion_result_moves_the_claim_to_excluded(api, family):
 def test_court_established_is_refused_without_a_ruling(api, family):
     lawyer = api(family.lawyer)
     relationship = claim(lawyer, family)
-    _evidence(lawyer, relationship["id"], genomic_document(lawyer, family.child["id"], family.mother["id"],
-                                                           "inclusion")["id"])
+    _evidence(
+        lawyer, relationship["id"], genomic_document(lawyer, family.child["id"], family.mother["id"], "inclusion")["id"]
+    )
     assert _status(lawyer, relationship["id"], "court_established").status_code == 422
     unrecorded = ruling_document(lawyer, family.child["id"], family.mother["id"], [])
     assert _status(lawyer, relationship["id"], "court_established", document_id=unrecorded["id"]).status_code == 422
@@ -109,17 +118,24 @@ def test_court_established_is_refused_without_a_ruling(api, family):
 def test_a_second_established_mother_is_refused(api, runtime, family, make_person):
     lawyer = api(family.lawyer)
     first = claim(lawyer, family)
-    _evidence(lawyer, first["id"], genomic_document(lawyer, family.child["id"], family.mother["id"],
-                                                    "inclusion")["id"])
-    _evidence(lawyer, first["id"], ruling_document(lawyer, family.child["id"], family.mother["id"],
-                                                   [first["id"]])["id"])
-    rival = make_person(family.clerk, names=[{"family_name": "Омарова", "given_name": "Зарина"}], sex="female",
-                        birth_date="1988-01-01", birth_date_precision="exact")
+    _evidence(lawyer, first["id"], genomic_document(lawyer, family.child["id"], family.mother["id"], "inclusion")["id"])
+    _evidence(
+        lawyer, first["id"], ruling_document(lawyer, family.child["id"], family.mother["id"], [first["id"]])["id"]
+    )
+    rival = make_person(
+        family.clerk,
+        names=[{"family_name": "Омарова", "given_name": "Зарина"}],
+        sex="female",
+        birth_date="1988-01-01",
+        birth_date_precision="exact",
+    )
     with runtime.sessions() as db:
         join_case(db, family.case_id, person_ids=[rival["id"]])
         db.commit()
-    second = lawyer.post("/relationships", json={"person_id": family.child["id"], "relative_id": rival["id"],
-                                                 "kind": "biological_mother"}).get_json()["relationship"]
+    second = lawyer.post(
+        "/relationships",
+        json={"person_id": family.child["id"], "relative_id": rival["id"], "kind": "biological_mother"},
+    ).get_json()["relationship"]
     assert any("already court_established" in w for w in second["warnings"])
     document = genomic_document(lawyer, family.child["id"], rival["id"], "inclusion")
     _evidence(lawyer, second["id"], document["id"])
@@ -133,8 +149,9 @@ def test_guardianship_is_established_by_a_court_without_a_genomic_step(api, fami
     relationship = claim(lawyer, family, kind="guardian")
     assert _status(lawyer, relationship["id"], "testing").status_code == 409
     ruling = ruling_document(lawyer, family.child["id"], family.mother["id"], [relationship["id"]])
-    assert _evidence(lawyer, relationship["id"], ruling["id"]).get_json()["relationship"][
-        "status"] == "court_established"
+    assert (
+        _evidence(lawyer, relationship["id"], ruling["id"]).get_json()["relationship"]["status"] == "court_established"
+    )
 
 
 def test_withdrawing_needs_a_reason(api, family):
@@ -149,21 +166,26 @@ def test_a_lawyer_cannot_touch_a_person_outside_their_cases(api, staff, family, 
     outsider = api(staff("lawyer"))
     relationship = claim(api(family.lawyer), family)
     attempts = [
-        outsider.post("/relationships", json={"person_id": family.child["id"], "relative_id": family.mother["id"],
-                                              "kind": "biological_mother"}),
-        outsider.post(f"/relationships/{relationship['id']}/status", json={"status": "court_established",
-                                                                            "document_id": "any"}),
+        outsider.post(
+            "/relationships",
+            json={"person_id": family.child["id"], "relative_id": family.mother["id"], "kind": "biological_mother"},
+        ),
+        outsider.post(
+            f"/relationships/{relationship['id']}/status", json={"status": "court_established", "document_id": "any"}
+        ),
         outsider.post(f"/relationships/{relationship['id']}/evidence", json={"document_id": "x"}),
         outsider.get(f"/relationships/{relationship['id']}"),
         outsider.get(f"/persons/{family.child['id']}/relationships"),
     ]
     assert [(r.status_code, error_code(r)) for r in attempts] == [(404, "not_found")] * 5
     stranger = make_person(family.clerk, names=[{"family_name": "Касымова", "given_name": "Дана"}])
-    half_inside = api(family.lawyer).post("/relationships", json={
-        "person_id": family.child["id"], "relative_id": stranger["id"], "kind": "aunt_uncle"})
+    half_inside = api(family.lawyer).post(
+        "/relationships", json={"person_id": family.child["id"], "relative_id": stranger["id"], "kind": "aunt_uncle"}
+    )
     assert half_inside.status_code == 404 and error_code(half_inside) == "not_found"
-    assert api(family.clerk).get(f"/relationships/{relationship['id']}").get_json()["relationship"][
-        "status"] == "claimed"
+    assert (
+        api(family.clerk).get(f"/relationships/{relationship['id']}").get_json()["relationship"]["status"] == "claimed"
+    )
 
 
 def test_caseworkers_never_see_genomic_results(api, runtime, staff, family):
@@ -181,8 +203,9 @@ def test_caseworkers_never_see_genomic_results(api, runtime, staff, family):
     seen = reader.get(f"/relationships/{relationship['id']}").get_json()["relationship"]
     assert seen["status"] == "genetically_supported"
     assert seen["evidence"] == [] and all(h["document_id"] is None for h in seen["history"])
-    assert lawyer.get(f"/documents/{genomic['id']}/genomic-result").get_json()["genomic_result"][
-        "sample_collection"]["seal_numbers"] == ["S-100200", "S-100201"]
+    assert lawyer.get(f"/documents/{genomic['id']}/genomic-result").get_json()["genomic_result"]["sample_collection"][
+        "seal_numbers"
+    ] == ["S-100200", "S-100201"]
 
 
 def test_genomic_findings_are_checked_and_recorded_once(api, family):
@@ -200,17 +223,32 @@ def test_genomic_findings_are_checked_and_recorded_once(api, family):
 
 def test_birth_dates_refuse_exact_impossibilities_and_warn_on_estimates(api, family, make_person):
     clerk = api(family.clerk)
-    baby = make_person(family.clerk, names=[{"family_name": "Омарова", "given_name": "Амина"}],
-                       birth_date="2020-01-01", birth_date_precision="exact")
-    young = make_person(family.clerk, names=[{"family_name": "Омарова", "given_name": "Сафия"}], sex="female",
-                        birth_date="2012-01-01", birth_date_precision="exact")
-    refused = clerk.post("/relationships", json={"person_id": baby["id"], "relative_id": young["id"],
-                                                 "kind": "biological_mother"})
+    baby = make_person(
+        family.clerk,
+        names=[{"family_name": "Омарова", "given_name": "Амина"}],
+        birth_date="2020-01-01",
+        birth_date_precision="exact",
+    )
+    young = make_person(
+        family.clerk,
+        names=[{"family_name": "Омарова", "given_name": "Сафия"}],
+        sex="female",
+        birth_date="2012-01-01",
+        birth_date_precision="exact",
+    )
+    refused = clerk.post(
+        "/relationships", json={"person_id": baby["id"], "relative_id": young["id"], "kind": "biological_mother"}
+    )
     assert refused.status_code == 422 and "relative_id" in refused.get_json()["error"]["fields"]
-    estimated = make_person(family.clerk, names=[{"family_name": "Омарова", "given_name": "Марьям"}],
-                            birth_date="2015-01-01", birth_date_precision="estimated")
-    warned = clerk.post("/relationships", json={"person_id": estimated["id"], "relative_id": young["id"],
-                                                "kind": "biological_mother"})
+    estimated = make_person(
+        family.clerk,
+        names=[{"family_name": "Омарова", "given_name": "Марьям"}],
+        birth_date="2015-01-01",
+        birth_date_precision="estimated",
+    )
+    warned = clerk.post(
+        "/relationships", json={"person_id": estimated["id"], "relative_id": young["id"], "kind": "biological_mother"}
+    )
     assert warned.status_code == 201
     assert any("years older" in w for w in warned.get_json()["relationship"]["warnings"])
 
@@ -218,8 +256,10 @@ def test_birth_dates_refuse_exact_impossibilities_and_warn_on_estimates(api, fam
 def test_a_parenthood_cycle_is_flagged(api, family):
     clerk = api(family.clerk)
     claim(clerk, family)
-    reversed_claim = clerk.post("/relationships", json={"person_id": family.mother["id"],
-                                                        "relative_id": family.child["id"], "kind": "grandparent"})
+    reversed_claim = clerk.post(
+        "/relationships",
+        json={"person_id": family.mother["id"], "relative_id": family.child["id"], "kind": "grandparent"},
+    )
     assert reversed_claim.status_code == 201
     assert any("own ancestor" in w for w in reversed_claim.get_json()["relationship"]["warnings"])
 
@@ -227,20 +267,24 @@ def test_a_parenthood_cycle_is_flagged(api, family):
 def test_the_same_open_claim_is_not_made_twice(api, family):
     clerk = api(family.clerk)
     claim(clerk, family)
-    again = clerk.post("/relationships", json={"person_id": family.child["id"], "relative_id": family.mother["id"],
-                                               "kind": "biological_mother"})
+    again = clerk.post(
+        "/relationships",
+        json={"person_id": family.child["id"], "relative_id": family.mother["id"], "kind": "biological_mother"},
+    )
     assert again.status_code == 409
 
 
 def test_lists_show_orphans_and_claims_waiting(api, family, make_person):
     clerk = api(family.clerk)
-    orphan = make_person(family.clerk, names=[{"family_name": "Ибраева", "given_name": "Хадиджа"}],
-                         categories=["child", "orphan"])
+    orphan = make_person(
+        family.clerk, names=[{"family_name": "Ибраева", "given_name": "Хадиджа"}], categories=["child", "orphan"]
+    )
     relationship = claim(clerk, family)
     lists = clerk.get("/kinship/lists").get_json()
     assert orphan["id"] in [p["id"] for p in lists["orphans"]]
     assert [r["id"] for r in lists["waiting_for_test"]] == [relationship["id"]]
-    _evidence(clerk, relationship["id"], genomic_document(clerk, family.child["id"], family.mother["id"],
-                                                          "inclusion")["id"])
+    _evidence(
+        clerk, relationship["id"], genomic_document(clerk, family.child["id"], family.mother["id"], "inclusion")["id"]
+    )
     lists = clerk.get("/kinship/lists").get_json()
     assert lists["waiting_for_test"] == [] and [r["id"] for r in lists["waiting_for_ruling"]] == [relationship["id"]]

@@ -1,4 +1,5 @@
 """A person's export: everything held about one person as one signed ZIP, checked with ``registry bundle verify``."""
+
 from __future__ import annotations
 
 import base64
@@ -44,9 +45,11 @@ class World:
 
 
 def _version(client: ApiClient, document_id: str, content: bytes) -> None:
-    response = client.post(f"/documents/{document_id}/versions", data={
-        "reason": "re-issued", "file": (io.BytesIO(content), "reissued.png", "image/png")},
-        content_type="multipart/form-data")
+    response = client.post(
+        f"/documents/{document_id}/versions",
+        data={"reason": "re-issued", "file": (io.BytesIO(content), "reissued.png", "image/png")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.get_json()
 
 
@@ -54,8 +57,14 @@ def _version(client: ApiClient, document_id: str, content: bytes) -> None:
 def world(api, staff, make_person, make_copies, family: Family) -> World:  # noqa: F811
     """A child and her mother in the lawyer's case, a stranger outside it; documents, a claim, a restoration."""
     clerk, lawyer, mother, child, on_call = family.clerk, family.lawyer, family.mother, family.child, staff("lawyer")
-    stranger = make_person(clerk, names=[{"family_name": "Жумабекова", "given_name": "Сауле"}], sex="female",
-                           birth_date="1985-01-01", birth_date_precision="year", categories=["woman"])
+    stranger = make_person(
+        clerk,
+        names=[{"family_name": "Жумабекова", "given_name": "Сауле"}],
+        sex="female",
+        birth_date="1985-01-01",
+        birth_date_precision="year",
+        categories=["woman"],
+    )
     desk = api(clerk)
     first, second = scan("birth notification, first issue"), scan("birth notification, re-issued")
     birth = upload(desk, child["id"], "birth_record", "Birth notification", content=first)
@@ -64,24 +73,34 @@ def world(api, staff, make_person, make_copies, family: Family) -> World:  # noq
     receipt = upload(desk, child["id"], "consent_receipt", "Return receipt", content=receipt_bytes)
     link(desk, receipt["id"], stranger["id"], "applicant")
     genomic = genomic_document(desk, child["id"], mother["id"], "inclusion")
-    relationship = desk.post("/relationships", json={"person_id": child["id"], "relative_id": mother["id"],
-                                                     "kind": "biological_mother"}).get_json()["relationship"]
-    assert desk.post(f"/relationships/{relationship['id']}/evidence",
-                     json={"document_id": genomic["id"]}).status_code == 201
-    hidden = desk.post("/relationships", json={"person_id": child["id"], "relative_id": stranger["id"],
-                                               "kind": "aunt_uncle"})
+    relationship = desk.post(
+        "/relationships", json={"person_id": child["id"], "relative_id": mother["id"], "kind": "biological_mother"}
+    ).get_json()["relationship"]
+    assert (
+        desk.post(f"/relationships/{relationship['id']}/evidence", json={"document_id": genomic["id"]}).status_code
+        == 201
+    )
+    hidden = desk.post(
+        "/relationships", json={"person_id": child["id"], "relative_id": stranger["id"], "kind": "aunt_uncle"}
+    )
     assert hidden.status_code == 201
-    restoration = desk.post("/restorations", json={"person_id": child["id"], "document_wanted": "birth_record",
-                                                   "reason": "born_abroad"})
+    restoration = desk.post(
+        "/restorations", json={"person_id": child["id"], "document_wanted": "birth_record", "reason": "born_abroad"}
+    )
     assert restoration.status_code == 201, restoration.get_json()
     broke = api(on_call).post(f"/persons/{child['id']}/emergency-access", json={"reason": EMERGENCY_REASON})
     assert broke.status_code == 201, broke.get_json()
     make_copies()
     genomic_bytes = api(clerk).get(f"/documents/{genomic['id']}/original").get_data()
-    originals = {(birth["id"], 1): first, (birth["id"], 2): second, (receipt["id"], 1): receipt_bytes,
-                 (genomic["id"], 1): genomic_bytes}
-    return World(clerk, lawyer, mother, child, stranger, originals, relationship,
-                 restoration.get_json()["restoration"]["id"])
+    originals = {
+        (birth["id"], 1): first,
+        (birth["id"], 2): second,
+        (receipt["id"], 1): receipt_bytes,
+        (genomic["id"], 1): genomic_bytes,
+    }
+    return World(
+        clerk, lawyer, mother, child, stranger, originals, relationship, restoration.get_json()["restoration"]["id"]
+    )
 
 
 @pytest.fixture
@@ -110,31 +129,46 @@ def _verify(path: Path, fingerprint: str):
 
 # ---------------------------------------------------------------- what an export holds
 
+
 def test_the_export_holds_the_person_every_document_the_relationships_and_the_access_report(
-        api, world, tmp_path, registry_fingerprint):
+    api, world, tmp_path, registry_fingerprint
+):
     path, response = _export(api(world.lawyer), world.child["id"], tmp_path)
     manifest = _read_json(path, "manifest.json")
     assert manifest["format"] == "registry-person-export/1"
-    assert manifest["subject"] == {"type": "person", "id": world.child["id"],
-                                   "registry_number": world.child["registry_number"]}
+    assert manifest["subject"] == {
+        "type": "person",
+        "id": world.child["id"],
+        "registry_number": world.child["registry_number"],
+    }
     with zipfile.ZipFile(path) as archive:
         assert hashlib.sha256(archive.read("manifest.json")).hexdigest() == response.headers["X-Manifest-SHA256"]
         files = {f["path"]: f for f in manifest["files"]}
-        originals = {(f["document_id"], f["version"]): archive.read(p) for p, f in files.items()
-                     if f.get("document_id") and "viewing_copy_of" not in f}
-        copies = {(f["document_id"], f["version"]): archive.read(f["path"]) for f in files.values()
-                  if "viewing_copy_of" in f}
+        originals = {
+            (f["document_id"], f["version"]): archive.read(p)
+            for p, f in files.items()
+            if f.get("document_id") and "viewing_copy_of" not in f
+        }
+        copies = {
+            (f["document_id"], f["version"]): archive.read(f["path"]) for f in files.values() if "viewing_copy_of" in f
+        }
     assert originals == world.originals  # every version's original, bit for bit
-    assert copies == {(d, n): api(world.clerk).get(f"/documents/{d}/content?version={n}").get_data()
-                      for d, n in world.originals}  # and its viewing copy, as the registry shows it
+    assert copies == {
+        (d, n): api(world.clerk).get(f"/documents/{d}/content?version={n}").get_data() for d, n in world.originals
+    }  # and its viewing copy, as the registry shows it
     assert all(files[f["viewing_copy_of"]]["version"] == f["version"] for f in files.values() if "viewing_copy_of" in f)
 
     data = _read_json(path, "person.json")
     person = data["person"]
-    assert [(n["family_name"], n["script"]) for n in person["names"]] == [("Абдирасулова", "cyrillic"),
-                                                                          ("بنت أحمد", "arabic")]
+    assert [(n["family_name"], n["script"]) for n in person["names"]] == [
+        ("Абдирасулова", "cyrillic"),
+        ("بنت أحمد", "arabic"),
+    ]
     assert (person["birth_date"], person["birth_date_precision"], person["categories"]) == (
-        "2016-03-01", "year", ["child"])
+        "2016-03-01",
+        "year",
+        ["child"],
+    )
     assert "restricted_notes" not in person and "place_of_birth_recorded" not in person  # a lawyer's view
     assert {d["id"] for d in data["documents"]} == {d for d, _n in world.originals}
     assert [v["number"] for d in data["documents"] for v in d["versions"] if d["kind"] == "birth_record"] == [1, 2]
@@ -150,7 +184,8 @@ def test_the_export_holds_the_person_every_document_the_relationships_and_the_ac
     report = _read_json(path, "access_report.json")
     emergency = [e for e in report if e["action"] == "access.emergency"]
     assert [(e["reason"], e["emergency"], e["target_id"]) for e in emergency] == [
-        (EMERGENCY_REASON, True, world.child["id"])]
+        (EMERGENCY_REASON, True, world.child["id"])
+    ]
     assert {"person.created", "document.uploaded", "document.original_read"} <= {e["action"] for e in report}
     assert all(e["hash"] and e["at"] and e["actor"] for e in report)
 
@@ -164,8 +199,9 @@ def test_a_clerk_exports_the_restricted_fields_a_lawyer_does_not_see(api, world,
     assert (person["restricted_notes"], person["place_of_birth_recorded"]) == ("secret", "Raqqa")
 
 
-def test_the_page_offers_the_download_to_those_who_may_export(app, runtime, world, staff, registry_fingerprint,
-                                                             tmp_path):
+def test_the_page_offers_the_download_to_those_who_may_export(
+    app, runtime, world, staff, registry_fingerprint, tmp_path
+):
     caseworker = staff("caseworker")
     open_case(runtime, "KZ-8", members=[caseworker], person_ids=[world.child["id"]])
     lawyer = web_login(app, world.lawyer)
@@ -183,8 +219,10 @@ def test_the_page_offers_the_download_to_those_who_may_export(app, runtime, worl
 
 # ---------------------------------------------------------------- checking it
 
+
 def test_a_changed_byte_an_added_file_a_removed_file_or_a_forged_signature_fails_verify(
-        api, world, tmp_path, registry_fingerprint):
+    api, world, tmp_path, registry_fingerprint
+):
     path, _response = _export(api(world.lawyer), world.child["id"], tmp_path)
     manifest = _read_json(path, "manifest.json")
     original = next(f["path"] for f in manifest["files"] if f.get("document_id") and "viewing_copy_of" not in f)
@@ -204,20 +242,30 @@ def test_a_changed_byte_an_added_file_a_removed_file_or_a_forged_signature_fails
     assert result.exit_code == 1 and "access_report.json: listed in the manifest but missing" in result.output
 
     forger = Ed25519PrivateKey.generate()  # the forger drops every entry of the access report and signs again
-    files = [dict(f, sha256=hashlib.sha256(b"[]").hexdigest(), size=2) if f["path"] == "access_report.json" else f
-             for f in manifest["files"]]
+    files = [
+        dict(f, sha256=hashlib.sha256(b"[]").hexdigest(), size=2) if f["path"] == "access_report.json" else f
+        for f in manifest["files"]
+    ]
     forged_manifest = json.dumps({**manifest, "files": files}, indent=2, sort_keys=True).encode()
-    rewrite_zip(path, changed, {
-        "access_report.json": b"[]", "manifest.json": forged_manifest,
-        "manifest.sig": base64.b64encode(forger.sign(BUNDLE_CONTEXT + forged_manifest)),
-        "public_key.pem": forger.public_key().public_bytes(serialization.Encoding.PEM,
-                                                           serialization.PublicFormat.SubjectPublicKeyInfo)})
+    rewrite_zip(
+        path,
+        changed,
+        {
+            "access_report.json": b"[]",
+            "manifest.json": forged_manifest,
+            "manifest.sig": base64.b64encode(forger.sign(BUNDLE_CONTEXT + forged_manifest)),
+            "public_key.pem": forger.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        },
+    )
     result = _verify(changed, registry_fingerprint)
     assert result.exit_code == 1 and "not the pinned registry key" in result.output
     assert _verify(path, registry_fingerprint).exit_code == 0  # the untouched export still verifies
 
 
 # ---------------------------------------------------------------- who may export, and what they see
+
 
 def test_a_lawyer_outside_the_persons_cases_gets_the_answer_for_a_person_who_does_not_exist(api, world, staff):
     lawyer = api(world.lawyer)
@@ -231,8 +279,7 @@ def test_a_lawyer_outside_the_persons_cases_gets_the_answer_for_a_person_who_doe
 @pytest.mark.parametrize("role", ["caseworker", "auditor", "admin"])
 def test_roles_without_the_permission_cannot_export(api, world, staff, runtime, role):
     member = staff(role)
-    open_case(runtime, f"KZ-{role}", members=[member] if role == "caseworker" else [],
-              person_ids=[world.child["id"]])
+    open_case(runtime, f"KZ-{role}", members=[member] if role == "caseworker" else [], person_ids=[world.child["id"]])
     response = api(member).get(f"/persons/{world.child['id']}/export")
     assert response.status_code == 403 and error_code(response) == "forbidden"
 
@@ -244,13 +291,15 @@ def test_a_person_outside_the_exporters_cases_is_never_named(api, world, runtime
 
     def texts(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
-            return "\n".join(archive.read(n).decode() for n in archive.namelist()
-                             if n.endswith((".json", ".txt", ".pem")))
+            return "\n".join(
+                archive.read(n).decode() for n in archive.namelist() if n.endswith((".json", ".txt", ".pem"))
+            )
 
     lawyer_view = texts(_export(api(world.lawyer), world.child["id"], tmp_path, "lawyer.zip")[0])
     assert [s for s in secrets if s in lawyer_view] == []
-    receipt = next(d for d in _read_json(tmp_path / "lawyer.zip", "person.json")["documents"]
-                   if d["kind"] == "consent_receipt")
+    receipt = next(
+        d for d in _read_json(tmp_path / "lawyer.zip", "person.json")["documents"] if d["kind"] == "consent_receipt"
+    )
     assert [p["person_id"] for p in receipt["persons"]] == [world.child["id"]]
     clerk_view = texts(_export(api(world.clerk), world.child["id"], tmp_path, "clerk.zip")[0])
     assert [s for s in secrets if s in clerk_view] == secrets  # a clerk sees the whole registry
@@ -260,19 +309,25 @@ def test_a_person_outside_the_exporters_cases_is_never_named(api, world, runtime
 
 # ---------------------------------------------------------------- the log
 
+
 def test_the_export_and_each_document_read_are_logged(api, world, runtime, tmp_path):
     seq = last_seq(runtime)
     _path, response = _export(api(world.lawyer), world.child["id"], tmp_path)
     events = events_after(runtime, seq)
-    reads = sorted((e.target_id, json.loads(e.details)["version"]) for e in events
-                   if e.action == "document.original_read")
+    reads = sorted(
+        (e.target_id, json.loads(e.details)["version"]) for e in events if e.action == "document.original_read"
+    )
     assert reads == sorted(world.originals)
-    copies = sorted((e.target_id, json.loads(e.details)["version"]) for e in events
-                    if e.action == "document.content_read")
+    copies = sorted(
+        (e.target_id, json.loads(e.details)["version"]) for e in events if e.action == "document.content_read"
+    )
     assert copies == sorted(world.originals)
     [exported] = [e for e in events if e.action == "person.exported"]
     assert (exported.outcome, exported.target_id, exported.actor_name) == (
-        "allowed", world.child["id"], world.lawyer.username)
+        "allowed",
+        world.child["id"],
+        world.lawyer.username,
+    )
     assert json.loads(exported.details)["manifest_sha256"] == response.headers["X-Manifest-SHA256"]
     assert set(json.loads(exported.person_ids)) == {world.child["id"], world.mother["id"]}
 
@@ -284,19 +339,21 @@ def test_refused_exports_change_nothing_but_log_the_refusal(api, world, staff, r
     assert api(caseworker).get(f"/persons/{world.child['id']}/export").status_code == 403
     assert changed_tables(before, snapshot(runtime)) == set()
     events = [(e.actor_name, e.action, e.outcome) for e in events_after(runtime, seq)]
-    assert events == [(world.lawyer.username, "person.exported", "denied"),
-                      (caseworker.username, "access.denied", "denied")]
+    assert events == [
+        (world.lawyer.username, "person.exported", "denied"),
+        (caseworker.username, "access.denied", "denied"),
+    ]
 
 
 def test_an_original_that_is_not_what_its_upload_recorded_stops_the_export(api, world, runtime, tamper):  # noqa: F811
     document_id = next(iter(world.originals))[0]
     with runtime.sessions() as db:
-        upload_event = db.scalar(sa.select(AuditEvent).where(AuditEvent.target_id == document_id,
-                                                             AuditEvent.action == "document.uploaded"))
+        upload_event = db.scalar(
+            sa.select(AuditEvent).where(AuditEvent.target_id == document_id, AuditEvent.action == "document.uploaded")
+        )
     details = json.loads(upload_event.details)
     details["fingerprint"] = details["fingerprint"][:-64] + "0" * 64
-    tamper(("UPDATE audit_events SET details = :d WHERE seq = :s",
-            {"d": json.dumps(details), "s": upload_event.seq}))
+    tamper(("UPDATE audit_events SET details = :d WHERE seq = :s", {"d": json.dumps(details), "s": upload_event.seq}))
     seq = last_seq(runtime)
     response = api(world.lawyer).get(f"/persons/{world.child['id']}/export")
     assert response.status_code == 500 and error_code(response) == "integrity_error"

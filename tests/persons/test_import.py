@@ -1,6 +1,7 @@
 """Bulk import of persons from CSV through the ``persons import`` command: every row is
 checked first, a report names each bad cell, and either every person is registered,
 findable like one registered by hand, or none is."""
+
 from __future__ import annotations
 
 import json
@@ -17,16 +18,24 @@ from registry.persons.cli import persons
 from registry.persons.models import NameSearchKey, Person
 
 HEADER = "family_name;given_name;patronymic;family_name_latin;given_name_latin;kind_latin;sex;birth_date;categories"
-ROWS = ["Абдирасулова;Айгерим;Сериковна;Abdurasulova;Aigerim;recorded_abroad;female;01.03.2016;child",
-        "Жүсіпбеков;Нұрлан;;Zhusipbekov;Nurlan;;male;2015-11-30;child, orphan",
-        "Омарова;Фатима;;;;;female;;woman"]
+ROWS = [
+    "Абдирасулова;Айгерим;Сериковна;Abdurasulova;Aigerim;recorded_abroad;female;01.03.2016;child",
+    "Жүсіпбеков;Нұрлан;;Zhusipbekov;Nurlan;;male;2015-11-30;child, orphan",
+    "Омарова;Фатима;;;;;female;;woman",
+]
 
 
 @pytest.fixture
 def run(app, settings, monkeypatch, tmp_path):
     """Run ``persons import`` on a file written with the given bytes, against the test registry."""
-    for name in ("database_url", "storage_url", "instance_path", "master_key_file", "audit_signing_key_file",
-                 "secret_key"):
+    for name in (
+        "database_url",
+        "storage_url",
+        "instance_path",
+        "master_key_file",
+        "audit_signing_key_file",
+        "secret_key",
+    ):
         monkeypatch.setenv(f"REGISTRY_{name.upper()}", str(getattr(settings, name)))
     monkeypatch.setenv("REGISTRY_TESTING", "true")
 
@@ -34,6 +43,7 @@ def run(app, settings, monkeypatch, tmp_path):
         path = tmp_path / name
         path.write_bytes(content)
         return CliRunner().invoke(persons, ["import", str(path), *options])
+
     return invoke
 
 
@@ -58,10 +68,12 @@ class Event:
 
 
 def import_events(db) -> list[Event]:
-    events = [Event(e.actor_id, e.actor_name, e.target_id, json.loads(e.person_ids), json.loads(e.details),
-                    e.details)
-              for e in db.scalars(sa.select(AuditEvent).where(AuditEvent.action == str(Action.PERSONS_IMPORTED))
-                                  .order_by(AuditEvent.seq))]
+    events = [
+        Event(e.actor_id, e.actor_name, e.target_id, json.loads(e.person_ids), json.loads(e.details), e.details)
+        for e in db.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == str(Action.PERSONS_IMPORTED)).order_by(AuditEvent.seq)
+        )
+    ]
     db.rollback()
     return events
 
@@ -82,10 +94,13 @@ def test_an_excel_file_with_semicolons_and_a_bom_registers_every_person(run, db,
     assert found(api, clerk, "Abdurasulova") == [aigerim]
     assert aigerim["sex"] == "female" and aigerim["birth_date"] == "2016-03-01"
     assert aigerim["categories"] == ["child"]
-    assert [(n["family_name"], n["given_name"], n["patronymic"], n["script"], n["kind"], n["is_official"])
-            for n in aigerim["names"]] == [
+    assert [
+        (n["family_name"], n["given_name"], n["patronymic"], n["script"], n["kind"], n["is_official"])
+        for n in aigerim["names"]
+    ] == [
         ("Абдирасулова", "Айгерим", "Сериковна", "cyrillic", "official", True),
-        ("Abdurasulova", "Aigerim", "", "latin", "recorded_abroad", False)]
+        ("Abdurasulova", "Aigerim", "", "latin", "recorded_abroad", False),
+    ]
     [nurlan] = found(api, clerk, "Жусипбеков Nurlan")
     assert nurlan["categories"] == ["child", "orphan"]
     assert nurlan["names"][1]["script"] == "latin" and nurlan["names"][1]["kind"] == "official"
@@ -94,15 +109,20 @@ def test_an_excel_file_with_semicolons_and_a_bom_registers_every_person(run, db,
 
 
 def test_imported_persons_get_the_search_keys_registration_gives(run, db, make_person, staff):
-    by_hand = make_person(staff("clerk"), names=[
-        {"family_name": "Абдирасулова", "given_name": "Айгерим", "patronymic": "Сериковна"},
-        {"family_name": "Abdurasulova", "given_name": "Aigerim", "script": "latin", "kind": "recorded_abroad"}])
+    by_hand = make_person(
+        staff("clerk"),
+        names=[
+            {"family_name": "Абдирасулова", "given_name": "Айгерим", "patronymic": "Сериковна"},
+            {"family_name": "Abdurasulova", "given_name": "Aigerim", "script": "latin", "kind": "recorded_abroad"},
+        ],
+    )
     assert run(csv_bytes(HEADER, ROWS[0])).exit_code == 0
 
     [imported] = [p for p in db.scalars(sa.select(Person.id)) if p != by_hand["id"]]
 
     def keys(person_id: str) -> list[str]:
         return sorted(db.scalars(sa.select(NameSearchKey.key).where(NameSearchKey.person_id == person_id)))
+
     assert keys(imported) == keys(by_hand["id"]) != []
 
 
@@ -133,13 +153,16 @@ def test_a_large_file_is_imported_in_batches_each_logged_with_its_persons(run, d
 
 
 def test_bad_rows_are_reported_by_line_and_column_and_nothing_is_imported(run, db):
-    result = run(csv_bytes(
-        HEADER,
-        ROWS[0],
-        "Иванова;Анна;;;;;woman;31.02.2015;",
-        "Петров;;;Petrov;;alias_name;male;2016-01-01;adult",
-        ";;Сергеевич;;;;male;;",
-        ROWS[1]))
+    result = run(
+        csv_bytes(
+            HEADER,
+            ROWS[0],
+            "Иванова;Анна;;;;;woman;31.02.2015;",
+            "Петров;;;Petrov;;alias_name;male;2016-01-01;adult",
+            ";;Сергеевич;;;;male;;",
+            ROWS[1],
+        )
+    )
 
     assert result.exit_code == 1
     report = result.stderr
@@ -172,12 +195,15 @@ def test_a_header_with_an_unknown_column_refuses_the_whole_file(run, db):
     assert person_count(db) == 0
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "The file is empty."),
-    (csv_bytes("family_name;given_name"), "The file has a header line but no persons."),
-    ("family_name\nИванова\n".encode("cp1251")[:-3] + b"\x98\n", "cannot be read as UTF-8 or Windows-1251"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "This is not a text CSV file."),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty."),
+        (csv_bytes("family_name;given_name"), "The file has a header line but no persons."),
+        ("family_name\nИванова\n".encode("cp1251")[:-3] + b"\x98\n", "cannot be read as UTF-8 or Windows-1251"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "This is not a text CSV file."),
+    ],
+)
 def test_a_file_that_is_not_a_list_of_persons_is_refused_with_a_message(run, db, content, message):
     result = run(content)
 
@@ -195,18 +221,20 @@ def test_a_header_without_a_name_column_is_refused(run, db):
 
 
 def test_the_unsuffixed_name_is_the_official_one_wherever_its_columns_are(run, api, staff):
-    result = run(csv_bytes("family_name_latin;given_name_latin;family_name;given_name",
-                           "Omarova;Fatima;Омарова;Фатима"))
+    result = run(
+        csv_bytes("family_name_latin;given_name_latin;family_name;given_name", "Omarova;Fatima;Омарова;Фатима")
+    )
 
     assert result.exit_code == 0, result.output
     [fatima] = found(api, staff("clerk"), "Omarova Fatima")
     assert [(n["family_name"], n["script"], n["is_official"]) for n in fatima["names"]] == [
-        ("Омарова", "cyrillic", True), ("Omarova", "latin", False)]
+        ("Омарова", "cyrillic", True),
+        ("Omarova", "latin", False),
+    ]
 
 
 def test_a_russian_windows_1251_file_with_commas_is_read(run, db, api, staff):
-    content = csv_bytes("Family name,Given name,Patronymic,Sex", "Иванова,Анна,Петровна,female",
-                        encoding="cp1251")
+    content = csv_bytes("Family name,Given name,Patronymic,Sex", "Иванова,Анна,Петровна,female", encoding="cp1251")
 
     result = run(content)
 
@@ -217,8 +245,11 @@ def test_a_russian_windows_1251_file_with_commas_is_read(run, db, api, staff):
 
 
 def test_a_utf16_tab_separated_file_from_excel_is_read(run, db, api, staff):
-    content = csv_bytes("family_name\tgiven_name\tfamily_name_arabic\tgiven_name_arabic",
-                        "Юсупов\tИбрахим\tعبدالله\tإبراهيم", encoding="utf-16")
+    content = csv_bytes(
+        "family_name\tgiven_name\tfamily_name_arabic\tgiven_name_arabic",
+        "Юсупов\tИбрахим\tعبدالله\tإبراهيم",
+        encoding="utf-16",
+    )
 
     result = run(content)
 
@@ -229,11 +260,13 @@ def test_a_utf16_tab_separated_file_from_excel_is_read(run, db, api, staff):
 
 
 def test_quoted_values_with_line_breaks_keep_report_lines_true(run, db):
-    content = csv_bytes('family_name,given_name,place_of_birth_recorded',
-                        'Омарова,Фатима,"Raqqa,',
-                        'camp al-Hol"',
-                        'Омарова,Фатима,Raqqa,extra cell',
-                        ',,')
+    content = csv_bytes(
+        "family_name,given_name,place_of_birth_recorded",
+        'Омарова,Фатима,"Raqqa,',
+        'camp al-Hol"',
+        "Омарова,Фатима,Raqqa,extra cell",
+        ",,",
+    )
 
     result = run(content)
 
@@ -262,6 +295,7 @@ def test_a_failure_in_a_later_batch_leaves_no_person_and_no_event(run, db, monke
         if len(calls) == 2:
             raise RuntimeError("disk full")
         return insert_batch(*args, **kwargs)
+
     monkeypatch.setattr(importer, "_insert_batch", failing)
     rows = [f"Нурланова;Дана{i};;;;;female;;" for i in range(importer.BATCH + 1)]
 
@@ -269,4 +303,3 @@ def test_a_failure_in_a_later_batch_leaves_no_person_and_no_event(run, db, monke
 
     assert result.exit_code != 0 and len(calls) == 2
     assert person_count(db) == 0 and import_events(db) == []
-

@@ -1,6 +1,7 @@
 """Possible same person: a mother registered twice in another script is offered with the reasons; a clerk's
 "not the same" is remembered, "same person" merges the records (documents, claims and cases follow) and can be
 undone; a lawyer never learns of a record outside their cases through a match; refusals change nothing."""
+
 from __future__ import annotations
 
 import json
@@ -18,18 +19,47 @@ from tests.web.test_refusals_change_nothing import changed_tables, snapshot
 
 pytestmark = pytest.mark.usefixtures("quick_hashing")
 
-MOTHER = {"names": [{"family_name": "Абдирасулова", "given_name": "Мадина", "patronymic": "Нурлановна",
-                     "script": "cyrillic", "kind": "official"}],
-          "sex": "female", "birth_date": "1990-04-12", "birth_date_precision": "exact",
-          "place_of_birth_designation": "Алматы", "categories": ["woman"], "status": "returned"}
+MOTHER = {
+    "names": [
+        {
+            "family_name": "Абдирасулова",
+            "given_name": "Мадина",
+            "patronymic": "Нурлановна",
+            "script": "cyrillic",
+            "kind": "official",
+        }
+    ],
+    "sex": "female",
+    "birth_date": "1990-04-12",
+    "birth_date_precision": "exact",
+    "place_of_birth_designation": "Алматы",
+    "categories": ["woman"],
+    "status": "returned",
+}
 # The same woman as a Syrian camp list wrote her: Latin letters, "daughter of Nurlan", the year only.
-MOTHER_AGAIN = {"names": [{"family_name": "Abdurasulova", "given_name": "Madina", "patronymic": "Nurlan kyzy",
-                           "script": "latin", "kind": "recorded_abroad"}],
-                "sex": "female", "birth_date": "1990-01-01", "birth_date_precision": "year",
-                "place_of_birth_designation": "Almaty", "categories": ["woman"], "status": "identified_abroad"}
+MOTHER_AGAIN = {
+    "names": [
+        {
+            "family_name": "Abdurasulova",
+            "given_name": "Madina",
+            "patronymic": "Nurlan kyzy",
+            "script": "latin",
+            "kind": "recorded_abroad",
+        }
+    ],
+    "sex": "female",
+    "birth_date": "1990-01-01",
+    "birth_date_precision": "year",
+    "place_of_birth_designation": "Almaty",
+    "categories": ["woman"],
+    "status": "identified_abroad",
+}
 # Her sister: same family, same father, same town; another given name and birthday.
-SISTER = {**MOTHER, "names": [{"family_name": "Абдирасулова", "given_name": "Жанар", "patronymic": "Нурлановна"}],
-          "birth_date": "1993-07-30"}
+SISTER = {
+    **MOTHER,
+    "names": [{"family_name": "Абдирасулова", "given_name": "Жанар", "patronymic": "Нурлановна"}],
+    "birth_date": "1993-07-30",
+}
 
 
 def _candidates(api, member, person_id):
@@ -66,14 +96,19 @@ def test_the_same_mother_registered_twice_in_latin_letters_is_offered_with_reaso
     assert best["band"] == "likely" and best["probability"] >= 0.9
     reasons = {r["field"]: r for r in best["reasons"]}
     assert (reasons["name"]["family"], reasons["name"]["given"], reasons["name"]["patronymic"]) == (
-        "close", "exact", "exact")  # Abdurasulova: one vowel as heard; Nurlan kyzy = Нурлановна
+        "close",
+        "exact",
+        "exact",
+    )  # Abdurasulova: one vowel as heard; Nurlan kyzy = Нурлановна
     assert reasons["name"]["theirs"] == "Абдирасулова Мадина Нурлановна"
     assert reasons["birth_date"]["level"] == "same_year"  # agreement at the precision the record has
     assert reasons["sex"]["level"] == "same" and reasons["place_of_birth"]["level"] == "same"
     assert sister["id"] not in {c["person"]["id"] for c in found}
 
-    draft = api(clerk).post("/persons/matches", json={**MOTHER_AGAIN, "names": [
-        {"family_name": "Madina", "given_name": "Abdirasulova", "script": "latin"}]})  # names swapped, too
+    draft = api(clerk).post(
+        "/persons/matches",
+        json={**MOTHER_AGAIN, "names": [{"family_name": "Madina", "given_name": "Abdirasulova", "script": "latin"}]},
+    )  # names swapped, too
     assert draft.status_code == 200
     drafted = draft.get_json()["candidates"]
     assert drafted[0]["person"]["id"] in {mother["id"], again["id"]}
@@ -84,10 +119,18 @@ def test_registering_her_again_on_the_form_asks_first_and_registers_only_when_to
     clerk = staff("clerk")
     mother = make_person(clerk, **MOTHER)
     browser = signed_in(app, clerk.username)
-    form = {"csrf_token": csrf_from(browser.get("/persons/new").get_data(as_text=True)),
-            "family_name_0": "Abdirasulova", "given_name_0": "Madina", "patronymic_0": "Nurlanovna",
-            "kind_0": "official", "script_0": "latin", "sex": "female", "birth_date": "1990-04-12",
-            "birth_date_precision": "exact", "status": "returned"}
+    form = {
+        "csrf_token": csrf_from(browser.get("/persons/new").get_data(as_text=True)),
+        "family_name_0": "Abdirasulova",
+        "given_name_0": "Madina",
+        "patronymic_0": "Nurlanovna",
+        "kind_0": "official",
+        "script_0": "latin",
+        "sex": "female",
+        "birth_date": "1990-04-12",
+        "birth_date_precision": "exact",
+        "status": "returned",
+    }
     before = snapshot(runtime)
     asked = browser.post("/persons/new", form, csrf=False)
     page = asked.get_data(as_text=True)
@@ -111,14 +154,22 @@ def test_not_the_same_is_remembered_and_the_pair_never_returns(app, api, staff, 
 
     short = _decide(api, clerk, again["id"], mother["id"], decision="not_same", reason="no")
     assert short.status_code == 422 and "reason" in short.get_json()["error"]["fields"]
-    answer = _decide(api, clerk, again["id"], mother["id"], decision="not_same",
-                     reason="Different mothers' names in the camp list; DNA of the children differs.")
+    answer = _decide(
+        api,
+        clerk,
+        again["id"],
+        mother["id"],
+        decision="not_same",
+        reason="Different mothers' names in the camp list; DNA of the children differs.",
+    )
     assert answer.status_code == 200 and answer.get_json()["pair"]["status"] == "not_same"
 
     assert _candidates(api, clerk, again["id"]) == [] and _candidates(api, clerk, mother["id"]) == []
     assert api(clerk).get("/matches").get_json()["pairs"] == []
-    api(clerk).patch(f"/persons/{again['id']}", json={"citizenship": "KZ", "birth_date": "1990-04-12",
-                                                     "birth_date_precision": "exact"})  # changed: looked at again
+    api(clerk).patch(
+        f"/persons/{again['id']}",
+        json={"citizenship": "KZ", "birth_date": "1990-04-12", "birth_date_precision": "exact"},
+    )  # changed: looked at again
     assert _candidates(api, clerk, again["id"]) == [] and api(clerk).get("/matches").get_json()["pairs"] == []
     page = signed_in(app, clerk.username).get(f"/persons/{again['id']}").get_data(as_text=True)
     assert mother["registry_number"] not in page and "No other record looks like the same person." in page
@@ -144,20 +195,35 @@ def test_a_lawyer_never_learns_of_a_candidate_outside_their_cases(app, runtime, 
     assert api(lawyer).get("/matches").status_code == 403
 
 
-def test_same_person_merges_documents_claims_and_cases_and_undo_puts_them_back(app, runtime, api, staff,
-                                                                                 make_person):
+def test_same_person_merges_documents_claims_and_cases_and_undo_puts_them_back(app, runtime, api, staff, make_person):
     clerk, admin = staff("clerk"), staff("admin")
     mother, again = make_person(clerk, **MOTHER), make_person(clerk, **MOTHER_AGAIN)
-    child = make_person(clerk, names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
-                        birth_date="2016-03-01", birth_date_precision="year")
+    child = make_person(
+        clerk,
+        names=[{"family_name": "Абдирасулова", "given_name": "Айша"}],
+        birth_date="2016-03-01",
+        birth_date_precision="year",
+    )
     scan = upload(api(clerk), again["id"], "identity_document", "Camp registration card")
-    claim = api(clerk).post("/relationships", json={"person_id": child["id"], "relative_id": again["id"],
-                                                    "kind": "biological_mother"}).get_json()["relationship"]
+    claim = (
+        api(clerk)
+        .post(
+            "/relationships", json={"person_id": child["id"], "relative_id": again["id"], "kind": "biological_mother"}
+        )
+        .get_json()["relationship"]
+    )
     case = api(admin).post("/cases", json={"reference": "KZ-22", "title": "Return"}).get_json()["case"]
     api(admin).post(f"/cases/{case['id']}/persons", json={"person_id": again["id"]})
 
-    done = _decide(api, clerk, mother["id"], again["id"], decision="same", survivor_id=mother["id"],
-                   reason="Same woman: camp list spelling of her Kazakh passport name, same birth year.")
+    done = _decide(
+        api,
+        clerk,
+        mother["id"],
+        again["id"],
+        decision="same",
+        survivor_id=mother["id"],
+        reason="Same woman: camp list spelling of her Kazakh passport name, same birth year.",
+    )
     assert done.status_code == 200, done.get_json()
     merge = done.get_json()["merge"]
     assert merge["moved"]["documents"] == 1 and merge["moved"]["relationships"] == 1 and merge["moved"]["cases"] == 1
@@ -167,8 +233,9 @@ def test_same_person_merges_documents_claims_and_cases_and_undo_puts_them_back(a
     assert _mother_of(api, clerk, claim) == mother["id"]
     assert _linked(api, clerk, scan) == [mother["id"]]
     assert _case_persons(runtime, case) == {mother["id"]}
-    assert [p["id"] for p in api(clerk).get(f"/persons?q={again['registry_number']}").get_json()["persons"]] \
-        == [mother["id"]]  # the merged number finds the survivor
+    assert [p["id"] for p in api(clerk).get(f"/persons?q={again['registry_number']}").get_json()["persons"]] == [
+        mother["id"]
+    ]  # the merged number finds the survivor
     searched = [p["id"] for p in api(clerk).get("/persons?q=Abdurasulova Madina").get_json()["persons"]]
     assert searched == [mother["id"]]  # found by the name it brought, and the merged record is not listed
     browser = signed_in(app, clerk.username)
@@ -189,24 +256,31 @@ def test_same_person_merges_documents_claims_and_cases_and_undo_puts_them_back(a
     assert api(clerk).get(f"/persons/{again['id']}").get_json()["person"]["merged_into_id"] is None
     assert _case_persons(runtime, case) == {again["id"]}
     with runtime.sessions() as db:
-        logged = [(e.action, e.reason) for e in db.scalars(sa.select(AuditEvent).where(AuditEvent.action.in_(
-            [Action.PERSON_MERGED, Action.PERSON_MERGE_UNDONE])).order_by(AuditEvent.seq))]
-    assert logged == [(Action.PERSON_MERGED, ("Same woman: camp list spelling of her Kazakh passport name, same "
-                                              "birth year.")),
-                      (Action.PERSON_MERGE_UNDONE, "Wrong: the DNA test excluded her.")]
-    assert api(clerk).post(f"/merges/{merge['id']}/undo", json={"reason": "Once more, by mistake."}).status_code \
-        == 409
+        logged = [
+            (e.action, e.reason)
+            for e in db.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.action.in_([Action.PERSON_MERGED, Action.PERSON_MERGE_UNDONE]))
+                .order_by(AuditEvent.seq)
+            )
+        ]
+    assert logged == [
+        (Action.PERSON_MERGED, ("Same woman: camp list spelling of her Kazakh passport name, same birth year.")),
+        (Action.PERSON_MERGE_UNDONE, "Wrong: the DNA test excluded her."),
+    ]
+    assert api(clerk).post(f"/merges/{merge['id']}/undo", json={"reason": "Once more, by mistake."}).status_code == 409
 
 
 def test_refused_decisions_change_nothing(app, runtime, api, staff, make_person):
     clerk = staff("clerk")
     mother, again = make_person(clerk, **MOTHER), make_person(clerk, **MOTHER_AGAIN)
-    api(clerk).post("/relationships", json={"person_id": again["id"], "relative_id": mother["id"],
-                                            "kind": "sibling"})
+    api(clerk).post("/relationships", json={"person_id": again["id"], "relative_id": mother["id"], "kind": "sibling"})
     browser = signed_in(app, clerk.username)
-    for body, status in (({"decision": "maybe", "reason": "A reason long enough."}, 422),
-                         ({"decision": "same", "reason": "short"}, 422),
-                         ({"decision": "same", "reason": "A kinship claim links them, so this must fail."}, 409)):
+    for body, status in (
+        ({"decision": "maybe", "reason": "A reason long enough."}, 422),
+        ({"decision": "same", "reason": "short"}, 422),
+        ({"decision": "same", "reason": "A kinship claim links them, so this must fail."}, 409),
+    ):
         before = snapshot(runtime)
         assert _decide(api, clerk, mother["id"], again["id"], **body).status_code == status
         page = browser.post(f"/persons/{mother['id']}/matches/{again['id']}", {**body, "back": "person"})
@@ -215,26 +289,40 @@ def test_refused_decisions_change_nothing(app, runtime, api, staff, make_person)
     assert "A kinship claim links these two records" in page.get_data(as_text=True)
 
 
-def test_a_legal_hold_on_the_merged_record_follows_its_documents_and_returns_on_undo(runtime, api, staff,
-                                                                                      make_person):
+def test_a_legal_hold_on_the_merged_record_follows_its_documents_and_returns_on_undo(runtime, api, staff, make_person):
     """A merge must never leave held files open to disposal: the hold moves with the documents it covered."""
     from registry.holds.coverage import held_document_ids
 
     clerk = staff("clerk")
     mother, again = make_person(clerk, **MOTHER), make_person(clerk, **MOTHER_AGAIN)
     scan = upload(api(clerk), again["id"], "identity_document", "Camp registration card")
-    placed = api(clerk).post("/legal-holds", json={"target_type": "person", "target_id": again["id"],
-                                                   "reason": "Court case 2-114/2026 on her return is pending."})
+    placed = api(clerk).post(
+        "/legal-holds",
+        json={
+            "target_type": "person",
+            "target_id": again["id"],
+            "reason": "Court case 2-114/2026 on her return is pending.",
+        },
+    )
     assert placed.status_code == 201, placed.get_json()
 
-    done = _decide(api, clerk, mother["id"], again["id"], decision="same", survivor_id=mother["id"],
-                   reason="Same woman: camp list spelling of her Kazakh passport name, same birth year.")
+    done = _decide(
+        api,
+        clerk,
+        mother["id"],
+        again["id"],
+        decision="same",
+        survivor_id=mother["id"],
+        reason="Same woman: camp list spelling of her Kazakh passport name, same birth year.",
+    )
     assert done.status_code == 200, done.get_json()
     with runtime.sessions() as db:
         assert scan["id"] in held_document_ids(db)
 
     merge = done.get_json()["merge"]
-    assert api(clerk).post(f"/merges/{merge['id']}/undo", json={"reason": "Wrong: the DNA test excluded her."}) \
-        .status_code == 200
+    assert (
+        api(clerk).post(f"/merges/{merge['id']}/undo", json={"reason": "Wrong: the DNA test excluded her."}).status_code
+        == 200
+    )
     with runtime.sessions() as db:
         assert scan["id"] in held_document_ids(db)

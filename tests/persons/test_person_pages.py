@@ -1,4 +1,5 @@
 """The person's page shows the file's history; a clerk corrects the record in a form that opens filled in."""
+
 from __future__ import annotations
 
 import re
@@ -27,9 +28,19 @@ def test_clerk_corrects_a_record_and_the_history_shows_it(app, staff, make_perso
     assert re.search(r'value="child"\s+checked', form)
 
     fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form))
-    fields.update({"csrf_token": _csrf(form), "citizenship": "KZ", "status": "in_rehabilitation",
-                   "birth_date_precision": "year", "kind_0": "official", "script_0": "cyrillic",
-                   "kind_1": "recorded_abroad", "script_1": "latin", "categories": ["child", "orphan"]})
+    fields.update(
+        {
+            "csrf_token": _csrf(form),
+            "citizenship": "KZ",
+            "status": "in_rehabilitation",
+            "birth_date_precision": "year",
+            "kind_0": "official",
+            "script_0": "cyrillic",
+            "kind_1": "recorded_abroad",
+            "script_1": "latin",
+            "categories": ["child", "orphan"],
+        }
+    )
     response = client.post(f"/persons/{person['id']}/edit", data=fields)
     assert response.status_code == 302
 
@@ -61,14 +72,23 @@ def test_a_caseworker_cannot_open_the_edit_form(app, staff, make_person):
 
 def _registration(client) -> dict:
     page = client.get("/persons/new").get_data(as_text=True)
-    return {"csrf_token": _csrf(page), "kind_0": "official", "script_0": "cyrillic", "kind_1": "recorded_abroad",
-            "script_1": "latin", "sex": "female", "birth_date_precision": "exact", "status": "returned"}
+    return {
+        "csrf_token": _csrf(page),
+        "kind_0": "official",
+        "script_0": "cyrillic",
+        "kind_1": "recorded_abroad",
+        "script_1": "latin",
+        "sex": "female",
+        "birth_date_precision": "exact",
+        "status": "returned",
+    }
 
 
 def test_a_failed_registration_lists_its_errors_at_the_top_linking_to_each_field(app, staff):
     client = _signed_in(app, staff("clerk").username)
-    response = client.post("/persons/new", data={**_registration(client), "family_name_0": "Абдирасулова",
-                                                 "birth_date": "01.03.2016"})
+    response = client.post(
+        "/persons/new", data={**_registration(client), "family_name_0": "Абдирасулова", "birth_date": "01.03.2016"}
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]

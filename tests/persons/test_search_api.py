@@ -1,5 +1,6 @@
 """Searching persons through the API: any script, any case, small misspellings, ranked,
 paginated, inside the caller's cases, and logged with exactly the persons shown."""
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,22 @@ def clerk(staff):
 @pytest.fixture
 def register(make_person, clerk):
     """Register a person under the given names; returns the person's id."""
+
     def make(*names: dict) -> str:
         return make_person(clerk, names=list(names))["id"]
+
     return make
 
 
 @pytest.fixture
 def search(api):
     """Ids of the persons found, in the order the API ranked them."""
+
     def find(member, q: str, **params) -> list[str]:
         response = api(member).get("/persons", query_string={"q": q, **params})
         assert response.status_code == 200, response.get_json()
         return [p["id"] for p in response.get_json()["persons"]]
+
     return find
 
 
@@ -137,6 +142,7 @@ def test_results_are_paginated_without_gaps_or_repeats(api, register, clerk):
 
 def test_too_many_matches_are_cut_and_said_to_be_cut(api, register, clerk, monkeypatch):
     from registry.persons import service
+
     monkeypatch.setattr(service, "MAX_CANDIDATES", 4)
     exact = [register(name("Нурланова", f"Дана{i}")) for i in range(5)]
     register(name("Нурлановаева", "Дана"))
@@ -158,11 +164,13 @@ def lawyer_with_case(api, staff, clerk):
 
     def add(person_id: str) -> None:
         assert api(clerk).post(f"/cases/{case['id']}/persons", json={"person_id": person_id}).status_code == 201
+
     return lawyer, add
 
 
-def test_a_lawyer_finds_only_persons_of_their_cases_a_clerk_finds_all(api, register, search, clerk,
-                                                                      lawyer_with_case, staff):
+def test_a_lawyer_finds_only_persons_of_their_cases_a_clerk_finds_all(
+    api, register, search, clerk, lawyer_with_case, staff
+):
     lawyer, add_to_case = lawyer_with_case
     in_case = register(name("Абдирасулова", "Айгерим"))
     outside = register(name("Abdirasulova", "Aigerim", script="latin"))
@@ -184,8 +192,12 @@ def test_the_search_event_lists_only_the_persons_shown(api, db, register, clerk)
     shown = [p["id"] for p in body["persons"]]
     assert len(shown) == 2 and set(shown) < set(ids)
 
-    event = db.scalar(sa.select(AuditEvent).where(AuditEvent.action == str(Action.PERSON_SEARCHED))
-                      .order_by(AuditEvent.seq.desc()).limit(1))
+    event = db.scalar(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == str(Action.PERSON_SEARCHED))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
     assert sorted(json.loads(event.person_ids)) == sorted(shown)
     assert event.actor_name == clerk.username
     assert "Жумабаева" not in event.details and "zhumabaeva" not in event.details.lower()
@@ -199,8 +211,12 @@ def test_a_lawyers_search_event_names_no_person_outside_their_cases(api, db, reg
 
     api(lawyer).get("/persons", query_string={"q": "Абдирасулова"})
 
-    event = db.scalar(sa.select(AuditEvent).where(AuditEvent.action == str(Action.PERSON_SEARCHED))
-                      .order_by(AuditEvent.seq.desc()).limit(1))
+    event = db.scalar(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == str(Action.PERSON_SEARCHED))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
     assert json.loads(event.person_ids) == [in_case]
 
 
@@ -212,8 +228,12 @@ def test_a_registry_number_typed_as_staff_copy_it_finds_its_person(api, db, regi
     for typed in (number, number.lower(), f"  {number} ", number.replace("-", " - "), number.replace("-", "")):
         assert search(clerk, typed) == [child], typed
     assert search(clerk, number[:-1] + ("0" if number[-1] != "0" else "1")) == []  # one character off: nobody
-    event = db.scalar(sa.select(AuditEvent).where(AuditEvent.action == str(Action.PERSON_SEARCHED))
-                      .order_by(AuditEvent.seq.desc()).limit(1))
+    event = db.scalar(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == str(Action.PERSON_SEARCHED))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
     assert json.loads(event.person_ids) == [] and number not in event.details  # the number typed is not logged
 
 
@@ -221,8 +241,9 @@ def test_a_registry_number_outside_a_lawyers_cases_finds_nobody(api, register, s
     lawyer, add_to_case = lawyer_with_case
     in_case, outside = register(name("Абдирасулова", "Айша")), register(name("Абдирасулова", "Дана"))
     add_to_case(in_case)
-    numbers = {pid: api(clerk).get(f"/persons/{pid}").get_json()["person"]["registry_number"]
-               for pid in (in_case, outside)}
+    numbers = {
+        pid: api(clerk).get(f"/persons/{pid}").get_json()["person"]["registry_number"] for pid in (in_case, outside)
+    }
 
     assert search(lawyer, numbers[in_case]) == [in_case]
     assert search(lawyer, numbers[outside]) == []  # answered as a number nobody has
@@ -230,6 +251,7 @@ def test_a_registry_number_outside_a_lawyers_cases_finds_nobody(api, register, s
 
 def test_the_persons_page_finds_a_registry_number(app, register, clerk, api):
     from tests.web.browser import signed_in
+
     child = register(name("Абдирасулова", "Айша"))
     number = api(clerk).get(f"/persons/{child}").get_json()["person"]["registry_number"]
     page = signed_in(app, clerk.username).get("/persons", query_string={"q": number})

@@ -29,8 +29,8 @@ class GeneratedStream:
             index, within = divmod(self._offset, MiB)
             start = (index * 7919 + within) % MiB
             count = min(amount, MiB - within, self._size - self._offset)
-            piece = self._block[start:start + count]
-            piece += self._block[:count - len(piece)]
+            piece = self._block[start : start + count]
+            piece += self._block[: count - len(piece)]
             pieces.append(piece)
             self._offset += count
             amount -= count

@@ -102,10 +102,7 @@ def s3_server(request: pytest.FixtureRequest) -> S3Server:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each test that uses ``s3_server`` on every server, unless it names its own with
     ``@pytest.mark.parametrize("s3_server", [...], indirect=True)``."""
-    pinned = any(
-        "s3_server" in _argnames(marker.args[0])
-        for marker in metafunc.definition.iter_markers("parametrize")
-    )
+    pinned = any("s3_server" in _argnames(marker.args[0]) for marker in metafunc.definition.iter_markers("parametrize"))
     if "s3_server" in metafunc.fixturenames and not pinned:
         metafunc.parametrize("s3_server", S3_BACKENDS, indirect=True)
 
@@ -124,9 +121,7 @@ def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.Tes
     return report
 
 
-def _once_per_session(
-    config: pytest.Config, name: str, start: Callable[[], tuple[S3Server, Stop]]
-) -> S3Server:
+def _once_per_session(config: pytest.Config, name: str, start: Callable[[], tuple[S3Server, Stop]]) -> S3Server:
     """Start ``name`` on first use; stop it when pytest ends. A failed start (or a skip) is
     remembered and repeated for every later case instead of being retried."""
     started = config.stash.setdefault(_STARTED, {})

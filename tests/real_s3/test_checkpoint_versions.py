@@ -6,6 +6,7 @@ bucket that cannot lock, a checkpoint version can be deleted for good: a middle 
 leaves a gap in the checkpoint chain. On a bucket with Object Lock the versions are
 locked in COMPLIANCE mode, and both servers refuse to delete them.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -35,8 +36,10 @@ def bucket(s3_server: S3Server, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def storage_url(s3_server: S3Server, bucket: str) -> str:
-    return (f"s3://{bucket}?endpoint_url={s3_server.endpoint_url}&region={s3_server.region}&path_style=true"
-            f"&access_key={s3_server.access_key}&secret_key={s3_server.secret_key}")
+    return (
+        f"s3://{bucket}?endpoint_url={s3_server.endpoint_url}&region={s3_server.region}&path_style=true"
+        f"&access_key={s3_server.access_key}&secret_key={s3_server.secret_key}"
+    )
 
 
 @pytest.fixture
@@ -60,14 +63,18 @@ def versions(s3: Any, bucket: str, key: str) -> list[str]:
 
 
 def test_a_plain_delete_of_the_newest_checkpoint_is_reported_and_hides_nothing(
-        three_checkpoints, s3, bucket, runtime, cli, tamper):  # noqa: F811
+    three_checkpoints, s3, bucket, runtime, cli, tamper
+):  # noqa: F811
     newest, keep = three_checkpoints[-1], three_checkpoints[-2]
     s3.delete_object(Bucket=bucket, Key=checkpoint_key(newest))
     assert not runtime.raw_store.exists(checkpoint_key(newest))  # hidden from a plain listing
     with runtime.sessions() as db:
         kept_hash = db.scalar(sa.text(f"SELECT hash FROM audit_events WHERE seq = {keep}"))
-    tamper(f"DELETE FROM audit_event_persons WHERE seq > {keep}", f"DELETE FROM audit_events WHERE seq > {keep}",
-           f"UPDATE audit_chain_head SET seq = {keep}, hash = '{kept_hash}'")
+    tamper(
+        f"DELETE FROM audit_event_persons WHERE seq > {keep}",
+        f"DELETE FROM audit_events WHERE seq > {keep}",
+        f"UPDATE audit_chain_head SET seq = {keep}, hash = '{kept_hash}'",
+    )
     result = cli("audit", "verify")
     assert result.exit_code == 1
     assert f"checkpoint {checkpoint_key(newest)} was deleted: a delete marker hides it" in result.stderr
@@ -90,8 +97,10 @@ def test_a_deleted_version_of_a_middle_checkpoint_is_a_gap(three_checkpoints, s3
         s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
     result = cli("audit", "verify")
     assert result.exit_code == 1
-    assert (f"gap in the checkpoint chain: the checkpoint at event {newest} follows one at event {middle}, "
-            "which is missing (deleted)") in result.stderr
+    assert (
+        f"gap in the checkpoint chain: the checkpoint at event {newest} follows one at event {middle}, "
+        "which is missing (deleted)"
+    ) in result.stderr
 
 
 @pytest.mark.parametrize("bucket", ["unlocked"], indirect=True)

@@ -81,9 +81,7 @@ def test_shortening_compliance_retention(s3, s3_server: S3Server, locked_bucket,
     assert abs(head["ObjectLockRetainUntilDate"] - expected_until) < timedelta(seconds=1)
 
 
-def test_downgrading_compliance_to_governance_to_delete(
-    s3, s3_server: S3Server, locked_bucket, key
-):
+def test_downgrading_compliance_to_governance_to_delete(s3, s3_server: S3Server, locked_bucket, key):
     version = _put_locked(s3, locked_bucket, key, _in_days(1))
 
     downgrade = _answer(
@@ -164,9 +162,9 @@ def test_multipart_etag_comes_from_head_object(s3, s3_server: S3Server, locked_b
     parts = [
         {
             "PartNumber": number,
-            "ETag": s3.upload_part(
-                Bucket=locked_bucket, Key=key, UploadId=upload, PartNumber=number, Body=body
-            )["ETag"],
+            "ETag": s3.upload_part(Bucket=locked_bucket, Key=key, UploadId=upload, PartNumber=number, Body=body)[
+                "ETag"
+            ],
         }
         for number, body in ((1, b"a" * 5 * MiB), (2, b"b"))
     ]

@@ -1,4 +1,5 @@
 """Restoration requests walked through the API, with each step refused when its evidence is missing."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -23,13 +24,21 @@ def child(clerk, make_person):
 
 @pytest.fixture
 def mother(clerk, make_person):
-    return make_person(clerk, names=[{"family_name": "Жумабаева", "given_name": "Зарина"}], sex="female",
-                       birth_date="1991-02-03", birth_date_precision="exact", categories=["woman"])
+    return make_person(
+        clerk,
+        names=[{"family_name": "Жумабаева", "given_name": "Зарина"}],
+        sex="female",
+        birth_date="1991-02-03",
+        birth_date_precision="exact",
+        categories=["woman"],
+    )
 
 
 def _open(client, person_id: str, **extra) -> dict:
-    response = client.post("/restorations", json={"person_id": person_id, "document_wanted": "birth_record",
-                                                  "reason": "born_abroad", **extra})
+    response = client.post(
+        "/restorations",
+        json={"person_id": person_id, "document_wanted": "birth_record", "reason": "born_abroad", **extra},
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["restoration"]
 
@@ -38,8 +47,12 @@ def _step(client, request_id: str, status: str, **extra):
     return client.post(f"/restorations/{request_id}/status", json={"status": status, **extra})
 
 
-CHOICES = {"chosen_family_name": "Жумабаева", "chosen_given_name": "Амина", "chosen_place_of_birth": "Almaty",
-           "actual_place_of_birth": "Raqqa, Syria"}
+CHOICES = {
+    "chosen_family_name": "Жумабаева",
+    "chosen_given_name": "Амина",
+    "chosen_place_of_birth": "Almaty",
+    "actual_place_of_birth": "Raqqa, Syria",
+}
 
 
 def test_birth_record_from_opened_to_handed_over(api, staff, clerk, child, mother):
@@ -50,8 +63,10 @@ def test_birth_record_from_opened_to_handed_over(api, staff, clerk, child, mothe
     abroad = upload(client, child["id"], "birth_record", "Birth notification, Raqqa")
     attached = client.post(f"/restorations/{request['id']}/evidence", json={"document_id": abroad["id"]})
     assert attached.status_code == 201
-    chosen = client.post(f"/restorations/{request['id']}/mother-choices",
-                         json={**CHOICES, "mother_id": mother["id"], "mother_consent": True})
+    chosen = client.post(
+        f"/restorations/{request['id']}/mother-choices",
+        json={**CHOICES, "mother_id": mother["id"], "mother_consent": True},
+    )
     assert chosen.status_code == 200
     assert chosen.get_json()["restoration"]["mother_choices"]["chosen_place_of_birth"] == "Almaty"
     for status in ("evidence_collected", "submitted"):
@@ -62,8 +77,12 @@ def test_birth_record_from_opened_to_handed_over(api, staff, clerk, child, mothe
     final = _step(client, request["id"], "handed_over", note="Handed to the mother").get_json()["restoration"]
     assert final["status"] == "handed_over" and final["next_steps"] == []
     assert [(h["from"], h["to"]) for h in final["history"]] == [
-        ("", "opened"), ("opened", "evidence_collected"), ("evidence_collected", "submitted"),
-        ("submitted", "issued"), ("issued", "handed_over")]
+        ("", "opened"),
+        ("opened", "evidence_collected"),
+        ("evidence_collected", "submitted"),
+        ("submitted", "issued"),
+        ("issued", "handed_over"),
+    ]
     client.get(f"/restorations/{request['id']}")
     events = api(staff("auditor")).get(f"/audit/events?person_id={child['id']}&per_page=200").get_json()["events"]
     actions = [e["action"] for e in events if e["target_type"] == "restoration"]
@@ -78,8 +97,10 @@ def test_each_step_is_refused_without_its_evidence(api, clerk, child, staff):
     assert no_evidence.status_code == 422 and "status" in no_evidence.get_json()["error"]["fields"]
     skipping = _step(client, request["id"], "handed_over")
     assert skipping.status_code == 409 and error_code(skipping) == "conflict"
-    client.post(f"/restorations/{request['id']}/evidence",
-                json={"document_id": upload(client, child["id"], "birth_record")["id"]})
+    client.post(
+        f"/restorations/{request['id']}/evidence",
+        json={"document_id": upload(client, child["id"], "birth_record")["id"]},
+    )
     _step(client, request["id"], "evidence_collected")
     _step(client, request["id"], "submitted")
     assert "issued_document_id" in _step(client, request["id"], "issued").get_json()["error"]["fields"]
@@ -94,24 +115,31 @@ def test_each_step_is_refused_without_its_evidence(api, clerk, child, staff):
 def test_the_mothers_choices_need_her_consent_and_a_birth_record(api, clerk, child, mother):
     client = api(clerk)
     request = _open(client, child["id"])
-    no_consent = client.post(f"/restorations/{request['id']}/mother-choices",
-                             json={**CHOICES, "mother_id": mother["id"]})
+    no_consent = client.post(
+        f"/restorations/{request['id']}/mother-choices", json={**CHOICES, "mother_id": mother["id"]}
+    )
     assert no_consent.status_code == 422 and "mother_consent" in no_consent.get_json()["error"]["fields"]
-    missing = client.post(f"/restorations/{request['id']}/mother-choices",
-                          json={"mother_id": mother["id"], "mother_consent": True})
+    missing = client.post(
+        f"/restorations/{request['id']}/mother-choices", json={"mother_id": mother["id"], "mother_consent": True}
+    )
     assert set(missing.get_json()["error"]["fields"]) == {"chosen_given_name", "chosen_place_of_birth"}
     passport = _open(client, mother["id"], document_wanted="passport", reason="confiscated")
-    wrong = client.post(f"/restorations/{passport['id']}/mother-choices",
-                        json={**CHOICES, "mother_id": mother["id"], "mother_consent": True})
+    wrong = client.post(
+        f"/restorations/{passport['id']}/mother-choices",
+        json={**CHOICES, "mother_id": mother["id"], "mother_consent": True},
+    )
     assert wrong.status_code == 422
 
 
-def test_the_actual_place_of_birth_is_shown_only_to_those_who_register_persons(api, runtime, staff, clerk, child,
-                                                                             mother):
+def test_the_actual_place_of_birth_is_shown_only_to_those_who_register_persons(
+    api, runtime, staff, clerk, child, mother
+):
     client = api(clerk)
     request = _open(client, child["id"])
-    client.post(f"/restorations/{request['id']}/mother-choices",
-                json={**CHOICES, "mother_id": mother["id"], "mother_consent": True})
+    client.post(
+        f"/restorations/{request['id']}/mother-choices",
+        json={**CHOICES, "mother_id": mother["id"], "mother_consent": True},
+    )
     lawyer = staff("lawyer")
     open_case(runtime, "R-1", members=[lawyer], person_ids=[child["id"], mother["id"]])
     seen_by_lawyer = api(lawyer).get(f"/restorations/{request['id']}").get_json()["restoration"]["mother_choices"]
@@ -132,8 +160,9 @@ def test_outside_the_case_boundary_nothing_is_seen_or_changed(api, staff, clerk,
 def test_a_second_running_request_for_the_same_document_is_refused(api, clerk, child):
     client = api(clerk)
     _open(client, child["id"])
-    again = client.post("/restorations", json={"person_id": child["id"], "document_wanted": "birth_record",
-                                               "reason": "lost"})
+    again = client.post(
+        "/restorations", json={"person_id": child["id"], "document_wanted": "birth_record", "reason": "lost"}
+    )
     assert again.status_code == 409
 
 
@@ -141,17 +170,24 @@ def test_the_work_list_shows_mine_overdue_and_waiting(api, staff, runtime, clerk
     other = staff("clerk")
     client = api(clerk)
     mine = _open(client, child["id"])
-    theirs = _open(client, mother["id"], document_wanted="identity_document", reason="lost",
-                   assigned_clerk=other.username)
+    theirs = _open(
+        client, mother["id"], document_wanted="identity_document", reason="lost", assigned_clerk=other.username
+    )
     with runtime.sessions() as db:
-        db.execute(sa.update(RestorationRequest).where(RestorationRequest.id == theirs["id"])
-                   .values(due_date=date.today() - timedelta(days=3)))
+        db.execute(
+            sa.update(RestorationRequest)
+            .where(RestorationRequest.id == theirs["id"])
+            .values(due_date=date.today() - timedelta(days=3))
+        )
         db.commit()
-    ids = {view: [r["id"] for r in client.get(f"/restorations?view={view}").get_json()["restorations"]]
-           for view in ("mine", "overdue", "waiting_for_evidence")}
-    assert ids == {"mine": [mine["id"]], "overdue": [theirs["id"]],
-                   "waiting_for_evidence": [theirs["id"], mine["id"]]}
+    ids = {
+        view: [r["id"] for r in client.get(f"/restorations?view={view}").get_json()["restorations"]]
+        for view in ("mine", "overdue", "waiting_for_evidence")
+    }
+    assert ids == {"mine": [mine["id"]], "overdue": [theirs["id"]], "waiting_for_evidence": [theirs["id"], mine["id"]]}
     assert client.get("/restorations?view=overdue").get_json()["restorations"][0]["overdue"] is True
-    unknown = client.post("/restorations", json={"person_id": child["id"], "document_wanted": "passport",
-                                                 "reason": "lost", "assigned_clerk": "nobody"})
+    unknown = client.post(
+        "/restorations",
+        json={"person_id": child["id"], "document_wanted": "passport", "reason": "lost", "assigned_clerk": "nobody"},
+    )
     assert "assigned_clerk" in unknown.get_json()["error"]["fields"]

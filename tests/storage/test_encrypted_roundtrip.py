@@ -23,9 +23,7 @@ def _read_all(encrypted: EncryptedStore, key: str, **options: str) -> bytes:
         return reader.read()
 
 
-@pytest.mark.parametrize(
-    "size", [0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 2 * SEGMENT, 3 * SEGMENT + 17]
-)
+@pytest.mark.parametrize("size", [0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 2 * SEGMENT, 3 * SEGMENT + 17])
 def test_roundtrip_around_segment_boundaries(encrypted: EncryptedStore, size: int) -> None:
     data = os.urandom(size)
 
@@ -63,9 +61,7 @@ def test_s3_reports_the_version_it_wrote(s3_store, keyring: Keyring) -> None:
     assert info.version_id
 
 
-def test_stored_bytes_and_metadata_contain_no_plaintext(
-    encrypted: EncryptedStore, read_raw
-) -> None:
+def test_stored_bytes_and_metadata_contain_no_plaintext(encrypted: EncryptedStore, read_raw) -> None:
     plaintext = MARKER * 2000
 
     encrypted.put("objects/a", io.BytesIO(plaintext))
@@ -83,9 +79,7 @@ def test_folder_on_disk_contains_no_plaintext(fs_store, keyring: Keyring) -> Non
     assert all(MARKER[:16] not in path.read_bytes() for path in files)
 
 
-def test_bucket_contains_no_plaintext(
-    s3_store, s3_client, s3_bucket: str, keyring: Keyring
-) -> None:
+def test_bucket_contains_no_plaintext(s3_store, s3_client, s3_bucket: str, keyring: Keyring) -> None:
     EncryptedStore(s3_store, keyring).put("objects/a", io.BytesIO(MARKER * 100))
 
     response = s3_client.get_object(Bucket=s3_bucket, Key="objects/a")
@@ -93,9 +87,7 @@ def test_bucket_contains_no_plaintext(
     assert MARKER[:16].decode() not in repr(response["Metadata"])
 
 
-def test_same_plaintext_twice_gives_different_ciphertext(
-    encrypted: EncryptedStore, read_raw
-) -> None:
+def test_same_plaintext_twice_gives_different_ciphertext(encrypted: EncryptedStore, read_raw) -> None:
     encrypted.put("objects/a", io.BytesIO(b"same"))
     encrypted.put("objects/b", io.BytesIO(b"same"))
 

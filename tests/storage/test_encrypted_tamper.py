@@ -57,9 +57,7 @@ def test_cut_inside_the_final_segment_is_detected(encrypted: EncryptedStore, sto
         _read_all(encrypted, "objects/a")
 
 
-def test_missing_final_segment_is_reported_as_truncation(
-    encrypted: EncryptedStore, stored: bytes
-) -> None:
+def test_missing_final_segment_is_reported_as_truncation(encrypted: EncryptedStore, stored: bytes) -> None:
     header, segments = _segments(stored)
     _replace(encrypted, header + b"".join(segments[:-1]))
 
@@ -74,9 +72,7 @@ def test_header_only_is_reported_as_truncation(encrypted: EncryptedStore, stored
         _read_all(encrypted, "objects/a")
 
 
-def test_empty_object_is_not_accepted_as_encrypted(
-    encrypted: EncryptedStore, stored: bytes
-) -> None:
+def test_empty_object_is_not_accepted_as_encrypted(encrypted: EncryptedStore, stored: bytes) -> None:
     _replace(encrypted, b"")
 
     with pytest.raises(IntegrityError, match="too short"):
@@ -92,9 +88,7 @@ def test_reordered_segments_are_detected(encrypted: EncryptedStore, stored: byte
         _read_all(encrypted, "objects/a")
 
 
-def test_extra_segment_after_the_final_one_is_detected(
-    encrypted: EncryptedStore, stored: bytes
-) -> None:
+def test_extra_segment_after_the_final_one_is_detected(encrypted: EncryptedStore, stored: bytes) -> None:
     header, segments = _segments(stored)
     _replace(encrypted, header + b"".join(segments[:3]) + segments[2] + segments[3])
 
@@ -102,9 +96,7 @@ def test_extra_segment_after_the_final_one_is_detected(
         _read_all(encrypted, "objects/a")
 
 
-def test_segment_from_another_object_is_detected(
-    encrypted: EncryptedStore, stored: bytes, read_raw
-) -> None:
+def test_segment_from_another_object_is_detected(encrypted: EncryptedStore, stored: bytes, read_raw) -> None:
     encrypted.put("objects/b", io.BytesIO(DATA))
     header, segments = _segments(stored)
     segments[1] = _segments(read_raw(encrypted.store, "objects/b"))[1][1]
@@ -122,9 +114,7 @@ def test_object_moved_to_another_key_is_detected(encrypted: EncryptedStore, stor
         _read_all(encrypted, "objects/b")
 
 
-def test_ciphertext_swapped_under_another_objects_key_material(
-    encrypted: EncryptedStore, stored: bytes
-) -> None:
+def test_ciphertext_swapped_under_another_objects_key_material(encrypted: EncryptedStore, stored: bytes) -> None:
     """objects/b keeps its own wrapped key but now holds the bytes of objects/a."""
     encrypted.put("objects/b", io.BytesIO(b"other"))
     _overwrite_raw(encrypted, "objects/b", stored, encrypted.store.metadata("objects/b"))
@@ -133,15 +123,11 @@ def test_ciphertext_swapped_under_another_objects_key_material(
         _read_all(encrypted, "objects/b")
 
 
-def test_unknown_key_id_names_the_missing_master_key(
-    encrypted: EncryptedStore, stored: bytes
-) -> None:
+def test_unknown_key_id_names_the_missing_master_key(encrypted: EncryptedStore, stored: bytes) -> None:
     info_metadata = encrypted.store.metadata("objects/a")
 
     with pytest.raises(KeyringError, match="mk-unknown"):
-        encrypted.open(
-            "objects/a", key_id="mk-unknown", wrapped_key=info_metadata["enc-wrapped-key"]
-        )
+        encrypted.open("objects/a", key_id="mk-unknown", wrapped_key=info_metadata["enc-wrapped-key"])
 
 
 def test_wrapped_key_presented_under_another_key_id_is_refused(
@@ -156,9 +142,7 @@ def test_wrapped_key_presented_under_another_key_id_is_refused(
         encrypted.open("objects/a", key_id=new_id, wrapped_key=wrapped)
 
 
-def test_object_sealed_under_another_master_key_is_refused(
-    encrypted: EncryptedStore, stored: bytes, tmp_path
-) -> None:
+def test_object_sealed_under_another_master_key_is_refused(encrypted: EncryptedStore, stored: bytes, tmp_path) -> None:
     stranger = Keyring.generate(tmp_path / "other.key")
     reader = EncryptedStore(encrypted.store, stranger)
 
@@ -185,8 +169,10 @@ def test_an_object_opened_as_something_else_than_it_was_stored_as_is_refused(enc
     for other in ("document d2 version 1 original", "document d1 version 2 original", ""):
         with pytest.raises(IntegrityError):
             read(other)
-    new_key_id, new_wrapped = encrypted.rewrap("objects/b", info.key_id, info.wrapped_key,
-                                               context="document d1 version 1 original")
-    with encrypted.open("objects/b", key_id=new_key_id, wrapped_key=new_wrapped,
-                        context="document d1 version 1 original") as fh:
+    new_key_id, new_wrapped = encrypted.rewrap(
+        "objects/b", info.key_id, info.wrapped_key, context="document d1 version 1 original"
+    )
+    with encrypted.open(
+        "objects/b", key_id=new_key_id, wrapped_key=new_wrapped, context="document d1 version 1 original"
+    ) as fh:
         assert fh.read() == DATA

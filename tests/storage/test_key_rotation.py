@@ -20,9 +20,7 @@ def test_old_object_readable_after_rotation_and_rewrap(encrypted: EncryptedStore
     info = encrypted.put("objects/a", io.BytesIO(b"court ruling"))
     new_id = encrypted.keyring.add_new_key(tmp_path / "master.key")
 
-    assert (
-        _read_all(encrypted, "objects/a") == b"court ruling"
-    )  # before rewrap: old key still there
+    assert _read_all(encrypted, "objects/a") == b"court ruling"  # before rewrap: old key still there
     key_id, wrapped = encrypted.rewrap("objects/a", info.key_id, info.wrapped_key)
 
     assert key_id == new_id
@@ -32,9 +30,7 @@ def test_old_object_readable_after_rotation_and_rewrap(encrypted: EncryptedStore
     assert _read_all(encrypted, "objects/a", key_id=key_id, wrapped_key=wrapped) == b"court ruling"
 
 
-def test_rewrapped_object_no_longer_needs_the_retired_key(
-    encrypted: EncryptedStore, tmp_path
-) -> None:
+def test_rewrapped_object_no_longer_needs_the_retired_key(encrypted: EncryptedStore, tmp_path) -> None:
     info = encrypted.put("objects/a", io.BytesIO(b"birth record"))
     encrypted.keyring.add_new_key(tmp_path / "master.key")
     encrypted.rewrap("objects/a", info.key_id, info.wrapped_key)

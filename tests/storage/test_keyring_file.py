@@ -54,9 +54,7 @@ def test_missing_and_malformed_files_are_explained(tmp_path) -> None:
     with pytest.raises(KeyringError, match="not readable JSON"):
         Keyring.load(broken)
     short = tmp_path / "short.key"
-    short.write_text(
-        json.dumps({"current": "a", "keys": {"a": base64.b64encode(b"x" * 16).decode()}})
-    )
+    short.write_text(json.dumps({"current": "a", "keys": {"a": base64.b64encode(b"x" * 16).decode()}}))
     short.chmod(0o600)
     with pytest.raises(KeyringError, match="16 bytes"):
         Keyring.load(short)

@@ -43,9 +43,7 @@ def _in(minutes: int) -> datetime:
     return datetime.now(UTC) + timedelta(minutes=minutes)
 
 
-def test_interrupted_multipart_upload_is_aborted(
-    s3_store: S3Store, s3_client, s3_bucket: str
-) -> None:
+def test_interrupted_multipart_upload_is_aborted(s3_store: S3Store, s3_client, s3_bucket: str) -> None:
     with pytest.raises(ConnectionResetError):
         s3_store.put("objects/a", FailingAfter(11 * MiB))
 
@@ -53,9 +51,7 @@ def test_interrupted_multipart_upload_is_aborted(
     assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
 
 
-def test_completed_multipart_upload_leaves_no_pending_upload(
-    s3_store: S3Store, s3_client, s3_bucket: str
-) -> None:
+def test_completed_multipart_upload_leaves_no_pending_upload(s3_store: S3Store, s3_client, s3_bucket: str) -> None:
     data = os.urandom(11 * MiB)
 
     info = s3_store.put("objects/a", io.BytesIO(data))
@@ -95,9 +91,7 @@ def test_bucket_without_object_lock_cannot_lock(make_s3_store, plain_bucket: str
         store.lock("objects/a", _in(60))
 
 
-def test_replacing_metadata_keeps_the_retention(
-    s3_store: S3Store, s3_client, s3_bucket: str
-) -> None:
+def test_replacing_metadata_keeps_the_retention(s3_store: S3Store, s3_client, s3_bucket: str) -> None:
     s3_store.put("objects/a", io.BytesIO(b"x"), metadata={"a": "1"})
     s3_store.lock("objects/a", _in(60))
 
@@ -116,9 +110,7 @@ def test_delete_removes_every_version(s3_store: S3Store, s3_client, s3_bucket: s
     s3_store.delete("objects/a")
 
     listing = s3_client.list_object_versions(Bucket=s3_bucket, Prefix="objects/a")
-    remaining = {
-        entry["Key"] for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", [])
-    }
+    remaining = {entry["Key"] for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", [])}
     assert remaining == {"objects/ab"}
 
 

@@ -53,9 +53,7 @@ def _decrypt(ciphertext: bytes, sha256: str | None = None) -> bytes:
 def _record_calls(store: S3Store) -> list[str]:
     """The names of the S3 operations the store calls from now on (one per call, not per try)."""
     calls: list[str] = []
-    store._client.meta.events.register(
-        "before-call.s3.*", lambda model, **_: calls.append(model.name)
-    )
+    store._client.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
     return calls
 
 
@@ -162,9 +160,7 @@ def test_seek_to_any_offset_reads_that_slice(offset: int) -> None:
     [(io.BytesIO(b"abc"), None), (GeneratedStream(3), 3)],
     ids=["no-length", "unseekable-source"],
 )
-def test_reader_cannot_seek_without_a_seekable_source_and_a_length(
-    source: BinaryIO, length: int | None
-) -> None:
+def test_reader_cannot_seek_without_a_seekable_source_and_a_length(source: BinaryIO, length: int | None) -> None:
     reader = EncryptingReader(source, DATA_KEY, "objects/a", SEGMENT, length)
 
     assert not reader.seekable()
@@ -372,9 +368,7 @@ print(json.dumps({"rss_growth_mib": growth / 1024, "calls": calls, "fingerprint"
 
 
 @pytest.mark.slow
-def test_single_put_of_60_mib_keeps_memory_flat(
-    s3_server: S3Server, s3_bucket: str, tmp_path: Path
-) -> None:
+def test_single_put_of_60_mib_keeps_memory_flat(s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> None:
     key_file = tmp_path / "master.key"
     Keyring.generate(key_file)
     path = _file(tmp_path / "scan", MEMORY_SIZE)
@@ -390,9 +384,7 @@ def test_single_put_of_60_mib_keeps_memory_flat(
         str(path),
     ]
 
-    done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
 
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -410,8 +402,9 @@ def test_a_source_that_changes_before_a_retry_is_refused_before_any_of_its_bytes
     source.getbuffer()[SEGMENT + 5] ^= 0xFF  # the file changed on disk between the try and the retry
     reader.seek(0)
 
-    sent_again = b"".join(iter(lambda: reader.read(SEALED_END - reader.tell()) if reader.tell() < SEALED_END
-                               else b"", b""))
+    sent_again = b"".join(
+        iter(lambda: reader.read(SEALED_END - reader.tell()) if reader.tell() < SEALED_END else b"", b"")
+    )
     assert sent_again == first[:SEALED_END]  # the unchanged first segment still goes
     with pytest.raises(StorageError, match="changed"):
         reader.read(SEGMENT + TAG_BYTES)

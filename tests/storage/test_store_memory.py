@@ -65,9 +65,7 @@ def test_200_mib_object_put_and_get_with_flat_memory(target: list[str], tmp_path
     Keyring.generate(key_file)
 
     put = _measure("encrypted_put", target, key_file)
-    get = _measure(
-        "encrypted_get", target, key_file, put["fingerprint"]
-    )  # fails unless the digest matches
+    get = _measure("encrypted_get", target, key_file, put["fingerprint"])  # fails unless the digest matches
 
     assert put["rss_growth_mib"] < MAX_GROWTH_MIB
     assert get["rss_growth_mib"] < MAX_GROWTH_MIB

@@ -33,9 +33,7 @@ def _seal(data: bytes, segment: int, object_key: str = "objects/a") -> bytes:
     segment=st.sampled_from([256, 257, 1000, 4096]),
     chunk=st.integers(min_value=1, max_value=3000),
 )
-def test_any_plaintext_roundtrips_whatever_the_read_size(
-    data: bytes, segment: int, chunk: int
-) -> None:
+def test_any_plaintext_roundtrips_whatever_the_read_size(data: bytes, segment: int, chunk: int) -> None:
     sealed = _seal(data, segment)
     reader = DecryptingReader(io.BytesIO(sealed), KEY, "objects/a")
 

@@ -57,9 +57,7 @@ def test_shortening_a_lock(s3_server: S3Server, s3_store: S3Store, s3_client, s3
     assert abs(head["ObjectLockRetainUntilDate"] - expected_until) < timedelta(seconds=1)
 
 
-def test_legal_hold_blocks_store_delete_until_released(
-    s3_store: S3Store, s3_client, s3_bucket: str
-) -> None:
+def test_legal_hold_blocks_store_delete_until_released(s3_store: S3Store, s3_client, s3_bucket: str) -> None:
     version = _put(s3_store, "objects/a", b"consent receipt")
     hold = {"Bucket": s3_bucket, "Key": "objects/a", "VersionId": version}
     s3_client.put_object_legal_hold(**hold, LegalHold={"Status": "ON"})
@@ -73,9 +71,7 @@ def test_legal_hold_blocks_store_delete_until_released(
     assert not s3_store.exists("objects/a")
 
 
-def test_overwrite_through_the_store_keeps_the_old_version(
-    s3_store: S3Store, s3_client, s3_bucket: str
-) -> None:
+def test_overwrite_through_the_store_keeps_the_old_version(s3_store: S3Store, s3_client, s3_bucket: str) -> None:
     first = _put(s3_store, "objects/a", b"birth record, first issue")
     second = _put(s3_store, "objects/a", b"birth record, re-issued")
 
@@ -87,9 +83,7 @@ def test_overwrite_through_the_store_keeps_the_old_version(
 
 
 @pytest.mark.slow
-def test_100_mib_multipart_upload_streams_and_round_trips(
-    s3_server: S3Server, s3_client, s3_bucket: str
-) -> None:
+def test_100_mib_multipart_upload_streams_and_round_trips(s3_server: S3Server, s3_client, s3_bucket: str) -> None:
     store = s3_server.store(s3_bucket)  # default parts: 8 MiB, 4 in flight
     size = 100 * MiB
     source = GeneratedStream(size)

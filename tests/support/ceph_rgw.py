@@ -73,9 +73,7 @@ def missing_programs() -> list[str]:
     return [name for name in REQUIRED_PROGRAMS if shutil.which(name) is None]
 
 
-def start_ceph_rgw(
-    workdir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY
-) -> CephRGW:
+def start_ceph_rgw(workdir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> CephRGW:
     """Bring up mon, OSD and radosgw in ``workdir`` and create an S3 user with these keys.
 
     On any failure the daemons already started are killed before the error propagates,
@@ -85,8 +83,7 @@ def start_ceph_rgw(
     missing = missing_programs()
     if missing:
         raise CephUnavailable(
-            f"Ceph programs not found: {', '.join(missing)}; "
-            f"install Debian packages: {DEBIAN_PACKAGES}"
+            f"Ceph programs not found: {', '.join(missing)}; install Debian packages: {DEBIAN_PACKAGES}"
         )
     workdir = workdir.resolve()
     for _ in range(START_ATTEMPTS - 1):
@@ -184,8 +181,7 @@ rgw crypt require ssl = false
 
 def _start_mon(workdir: Path, conf: Path, fsid: str, port: int) -> None:
     monmap = workdir / "monmap"
-    _run(["monmaptool", "--create", "--fsid", fsid, "--addv", "a",
-          f"[v2:127.0.0.1:{port}]", str(monmap)])
+    _run(["monmaptool", "--create", "--fsid", fsid, "--addv", "a", f"[v2:127.0.0.1:{port}]", str(monmap)])
     _run(["ceph-mon", "-c", str(conf), "--mkfs", "-i", "a", "--monmap", str(monmap)])
     _spawn(workdir, "mon.a", ["ceph-mon", "-f", "-c", str(conf), "-i", "a"])
 
@@ -198,9 +194,23 @@ def _start_osd(workdir: Path, conf: Path) -> None:
 
 
 def _create_s3_user(conf: Path, access_key: str, secret_key: str) -> None:
-    _run(["radosgw-admin", "-c", str(conf), "user", "create", "--uid", "registry-test",
-          "--display-name", "registry tests", "--access-key", access_key,
-          "--secret", secret_key])
+    _run(
+        [
+            "radosgw-admin",
+            "-c",
+            str(conf),
+            "user",
+            "create",
+            "--uid",
+            "registry-test",
+            "--display-name",
+            "registry tests",
+            "--access-key",
+            access_key,
+            "--secret",
+            secret_key,
+        ]
+    )
 
 
 def _ceph(conf: Path, *args: str) -> str:
@@ -218,8 +228,9 @@ def _spawn(workdir: Path, name: str, argv: list[str]) -> None:
     """Start a daemon in the foreground and record its PID before anything else runs."""
     log = open(workdir / "log" / f"{name}.out", "wb")
     with log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
     (workdir / "pids" / f"{name}.pid").write_text(str(proc.pid))
 
 

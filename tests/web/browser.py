@@ -1,4 +1,5 @@
 """A browser-like client for the HTML side: real cookies, real CSRF tokens, sign-in through the form."""
+
 from __future__ import annotations
 
 import re

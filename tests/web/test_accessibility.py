@@ -1,6 +1,7 @@
 """What the pages promise a keyboard and screen-reader user without a browser: a skip link first, a document page
 that waits for its viewing copy without reloading itself, and a not-found page whose offer of emergency access
 says nothing about whether the person exists. (axe-core checks the rendered pages in tests/browser.)"""
+
 from __future__ import annotations
 
 import re
@@ -19,9 +20,11 @@ BREAK_GLASS = re.compile(r'<a href="[^"]*/emergency-access"')
 
 def test_the_first_thing_the_keyboard_reaches_is_a_link_past_the_menu_to_the_main_content(app, staff):
     clerk = staff("clerk")
-    for html in (app.test_client().get("/login").get_data(as_text=True),
-                 signed_in(app, clerk.username).get("/persons").get_data(as_text=True)):
-        body = html[html.index("<body"):]
+    for html in (
+        app.test_client().get("/login").get_data(as_text=True),
+        signed_in(app, clerk.username).get("/persons").get_data(as_text=True),
+    ):
+        body = html[html.index("<body") :]
         first = FOCUSABLE.search(body)
         assert first and 'class="skip-link"' in first.group(0) and 'href="#content"' in first.group(0)
         assert re.search(r'<main id="content"', body)
@@ -35,7 +38,8 @@ def document(staff, api, make_person):
 
 
 def test_a_document_waiting_for_its_viewing_copy_does_not_reload_itself_and_says_when_it_is_ready(
-        app, runtime, document, make_copies):
+    app, runtime, document, make_copies
+):
     clerk, doc = document
     browser = signed_in(app, clerk.username)
     waiting = browser.get(f"/documents/{doc['id']}").get_data(as_text=True)
@@ -72,7 +76,8 @@ def hidden_person(staff, make_person) -> str:
 
 
 def test_a_lawyer_is_offered_emergency_access_on_the_same_page_whether_the_person_is_hidden_or_absent(
-        app, runtime, staff, hidden_person):
+    app, runtime, staff, hidden_person
+):
     lawyer = staff("lawyer")
     open_case(runtime, "KZ-1", members=[lawyer])
     browser = signed_in(app, lawyer.username)
@@ -105,4 +110,3 @@ def test_the_emergency_form_for_a_person_that_is_not_there_does_not_offer_itself
     browser = signed_in(app, staff("lawyer").username)
     response = browser.post(f"/persons/{uuid.uuid4()}/emergency-access", {"reason": "The mother is at the desk now."})
     assert response.status_code == 404 and not BREAK_GLASS.search(response.get_data(as_text=True))
-

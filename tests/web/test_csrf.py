@@ -1,4 +1,5 @@
 """Every HTML form refuses a post without this session's CSRF token, and such a post changes nothing."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 def form_routes(app) -> list[tuple[str, list[str]]]:
     """(rule, argument names) of every HTML route that takes a POST."""
-    return [(rule.rule, sorted(rule.arguments)) for rule in app.url_map.iter_rules()
-            if "POST" in rule.methods and not rule.rule.startswith("/api/")]
+    return [
+        (rule.rule, sorted(rule.arguments))
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and not rule.rule.startswith("/api/")
+    ]
 
 
 @pytest.fixture
@@ -31,14 +35,34 @@ def victim(app, runtime, staff, api, make_person):
     case = api(admin).post("/cases", json={"reference": "CSRF-1", "title": "A case"}).get_json()["case"]
     with runtime.sessions() as db:
         token_id = db.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == member.id))
-    ids = {"user_id": other.id, "token_id": token_id, "case_id": case["id"], "person_id": person["id"],
-           "document_id": str(uuid.uuid4())}
-    form = {"username": "mallory", "full_name": "Mallory Forger", "password": "forged passphrase 1234",
-            "roles": ["admin"], "title": "Forged", "text": NDA_TEXT + " Forged.", "name": "forged", "days": "366",
-            "current_password": PASSWORD, "new_password": "forged passphrase 1234", "user_id": other.id,
-            "typed_full_name": member.full_name, "reason": "A forged emergency reason", "locale": "ru",
-            "reference": "FORGED-1", "registry_number": person["registry_number"], "code": "123456",
-            "version": "1", "next": "/"}
+    ids = {
+        "user_id": other.id,
+        "token_id": token_id,
+        "case_id": case["id"],
+        "person_id": person["id"],
+        "document_id": str(uuid.uuid4()),
+    }
+    form = {
+        "username": "mallory",
+        "full_name": "Mallory Forger",
+        "password": "forged passphrase 1234",
+        "roles": ["admin"],
+        "title": "Forged",
+        "text": NDA_TEXT + " Forged.",
+        "name": "forged",
+        "days": "366",
+        "current_password": PASSWORD,
+        "new_password": "forged passphrase 1234",
+        "user_id": other.id,
+        "typed_full_name": member.full_name,
+        "reason": "A forged emergency reason",
+        "locale": "ru",
+        "reference": "FORGED-1",
+        "registry_number": person["registry_number"],
+        "code": "123456",
+        "version": "1",
+        "next": "/",
+    }
     return member, [signed_in(app, member.username), signed_in(app, admin.username)], ids, form
 
 

@@ -1,5 +1,6 @@
 """A session that times out loses nothing typed: the form is kept server-side for its owner, sealed, for an
 hour, and given back (once) when they have signed in again, with a plain message saying what happened."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,17 +16,29 @@ from tests.web.browser import Browser, csrf_from, quick_hashing, signed_in  # no
 
 pytestmark = pytest.mark.usefixtures("quick_hashing")
 
-TYPED = {"family_name_0": "Абдирасулова", "given_name_0": "Айгерим", "kind_0": "official", "script_0": "cyrillic",
-         "sex": "female", "birth_date": "2016-03-01", "birth_date_precision": "year", "status": "returned",
-         "categories": ["child", "orphan"], "restricted_notes": "Mother says the father died in 2018."}
+TYPED = {
+    "family_name_0": "Абдирасулова",
+    "given_name_0": "Айгерим",
+    "kind_0": "official",
+    "script_0": "cyrillic",
+    "sex": "female",
+    "birth_date": "2016-03-01",
+    "birth_date_precision": "year",
+    "status": "returned",
+    "categories": ["child", "orphan"],
+    "restricted_notes": "Mother says the father died in 2018.",
+}
 
 
 def _idle(runtime, username: str, minutes: int) -> None:
     """The browser's session was last used this long ago."""
     with runtime.sessions() as db:
         user_id = db.scalar(sa.select(User.id).where(User.username == username))
-        db.execute(sa.update(StaffSession).where(StaffSession.user_id == user_id)
-                   .values(last_seen_at=utcnow() - timedelta(minutes=minutes)))
+        db.execute(
+            sa.update(StaffSession)
+            .where(StaffSession.user_id == user_id)
+            .values(last_seen_at=utcnow() - timedelta(minutes=minutes))
+        )
         db.commit()
 
 
@@ -64,8 +77,18 @@ def test_a_form_sent_after_the_idle_limit_is_kept_and_given_back_after_signing_i
 
 
 def test_secrets_are_never_kept():
-    kept = drafts.keepable([("csrf_token", "abc"), ("password", "x"), ("current_password", "y"), ("code", "123456"),
-                            ("token", "t"), ("text_sha256", "0" * 64), ("title", "Birth record"), ("kind", "")])
+    kept = drafts.keepable(
+        [
+            ("csrf_token", "abc"),
+            ("password", "x"),
+            ("current_password", "y"),
+            ("code", "123456"),
+            ("token", "t"),
+            ("text_sha256", "0" * 64),
+            ("title", "Birth record"),
+            ("kind", ""),
+        ]
+    )
     assert kept == [("title", "Birth record")]
 
 

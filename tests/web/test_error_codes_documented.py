@@ -1,4 +1,5 @@
 """Every error code a client can receive is in the OpenAPI document: API clients branch on it."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,11 @@ def _codes_in_source() -> set[str]:
 
 
 def test_every_error_code_is_documented():
-    classes = {cls.code for cls in vars(errors).values()
-               if isinstance(cls, type) and issubclass(cls, errors.RegistryError) and cls.code != "error"}
+    classes = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.RegistryError) and cls.code != "error"
+    }
     emitted = classes | set(HTTP_STATUS) | set(HTTP_CODES.values()) | _codes_in_source()
     assert emitted - DOCUMENTED == set()
     assert len(emitted) > 20  # the scan found the codes, not nothing

@@ -1,5 +1,6 @@
 """The home page: public and naming nobody for the signed-out; for signed-in staff, their role's work page,
 behind the same gate as every page (second factor, permission, the NDA first), logging the persons it shows."""
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,16 @@ def test_the_signed_out_home_page_invites_to_sign_in_and_names_nobody(app, world
     assert "Абдирасулова" not in html and "R20" not in html
 
 
-@pytest.mark.parametrize(("who", "page"), [("clerk", "/work/registry"), ("lawyer", "/work/cases"),
-                                           ("caseworker", "/work/cases"), ("auditor", "/work/audit"),
-                                           ("admin", "/work/admin")])
+@pytest.mark.parametrize(
+    ("who", "page"),
+    [
+        ("clerk", "/work/registry"),
+        ("lawyer", "/work/cases"),
+        ("caseworker", "/work/cases"),
+        ("auditor", "/work/audit"),
+        ("admin", "/work/admin"),
+    ],
+)
 def test_after_sign_in_home_is_the_roles_work_page_with_the_menu(app, world, who, page):
     browser = signed_in(app, world.staff[who].username)
     assert landing(browser) == page
@@ -101,8 +109,7 @@ def test_a_lawyer_of_no_case_sees_none_and_nothing_is_logged_of_anyone(app, worl
     assert [json.loads(e.person_ids) for e in events_after(runtime, before)] == [[]]
 
 
-def test_the_auditors_page_counts_anomalies_and_links_the_emergency_access_by_registry_number(app, world, api,
-                                                                                             runtime):
+def test_the_auditors_page_counts_anomalies_and_links_the_emergency_access_by_registry_number(app, world, api, runtime):
     mother = api(world.staff["clerk"]).get(f"/persons/{world.persons['mother']}").get_json()["person"]
     browser = signed_in(app, world.staff["auditor"].username)
     html = browser.get("/work/audit").get_data(as_text=True)
@@ -114,8 +121,15 @@ def test_the_auditors_page_counts_anomalies_and_links_the_emergency_access_by_re
 def test_the_administrators_page_lists_what_waits_for_a_second_administrator(app, staff, world, runtime):
     admin, other = world.staff["admin"], staff("admin", name="second-admin")
     newcomer = signed_in(app, admin.username)
-    created = newcomer.post("/admin/users", {"username": "new-clerk", "full_name": "Жанар Серикова",
-                                             "roles": "clerk", "reason": "Joins the registry in May."})
+    created = newcomer.post(
+        "/admin/users",
+        {
+            "username": "new-clerk",
+            "full_name": "Жанар Серикова",
+            "roles": "clerk",
+            "reason": "Joins the registry in May.",
+        },
+    )
     assert created.status_code in (200, 302), created.get_data(as_text=True)[:300]
     before = last_seq(runtime)
     html = signed_in(app, other.username).get("/work/admin").get_data(as_text=True)

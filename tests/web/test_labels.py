@@ -1,4 +1,5 @@
 """Clerks read words, not stored codes: every code a page shows has words, in the clerk's language."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,10 +13,17 @@ from registry.web.labels import LABELS, label
 from tests.web.browser import Browser
 
 CODES = {
-    "sex": list(Sex), "date_precision": list(DatePrecision), "category": list(Category),
-    "person_status": list(PersonStatus), "name_kind": list(NameKind), "script": list(Script),
-    "document_kind": list(DOCUMENT_KINDS), "person_role": list(PersonRole), "staff_role": list(Role),
-    "outcome": list(Outcome), "action": list(Action),
+    "sex": list(Sex),
+    "date_precision": list(DatePrecision),
+    "category": list(Category),
+    "person_status": list(PersonStatus),
+    "name_kind": list(NameKind),
+    "script": list(Script),
+    "document_kind": list(DOCUMENT_KINDS),
+    "person_role": list(PersonRole),
+    "staff_role": list(Role),
+    "outcome": list(Outcome),
+    "action": list(Action),
 }
 
 
@@ -31,10 +39,13 @@ def test_a_code_without_words_is_shown_as_stored(app):
         assert label(None, "sex") == ""
 
 
-@pytest.mark.parametrize(("language", "words"), [
-    ("ru", ["женский", "возвращён(а)", "ребёнок", "имя по зарубежной записи", "латиница", "только год"]),
-    ("kk", ["әйел", "оралды", "бала", "шетелдегі жазба бойынша аты-жөні", "латын жазуы", "тек жылы"]),
-])
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", ["женский", "возвращён(а)", "ребёнок", "имя по зарубежной записи", "латиница", "только год"]),
+        ("kk", ["әйел", "оралды", "бала", "шетелдегі жазба бойынша аты-жөні", "латын жазуы", "тек жылы"]),
+    ],
+)
 def test_person_page_shows_words_in_the_clerks_language(app, staff, make_person, language, words):
     clerk = staff("clerk")
     person = make_person(clerk)

@@ -1,6 +1,7 @@
 """The lists of persons, documents, cases, restorations and the log: an order asked for changes the order,
 each filter narrows, pages say "page 2 of 3" and keep the filters, a filter never reaches past what the
 caller may see, and a parameter the list does not know is refused in words (422), never a 500."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,11 @@ pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 
 def person(family: str, given: str, **fields) -> dict:
-    return {"names": [{"family_name": family, "given_name": given, "script": "cyrillic", "kind": "official"}],
-            "sex": "female", **fields}
+    return {
+        "names": [{"family_name": family, "given_name": given, "script": "cyrillic", "kind": "official"}],
+        "sex": "female",
+        **fields,
+    }
 
 
 @dataclass
@@ -39,15 +43,43 @@ def world(api, staff, runtime, make_person) -> World:
     """Four persons; the lawyer's case holds Ахметова and Бекова, the others are outside it."""
     clerk, lawyer = staff("clerk"), staff("lawyer")
     people = {
-        "Ахметова": person("Ахметова", "Айгерим", status="returned", categories=["woman"],
-                           centre_or_region="Актау", birth_date="1990-01-01", birth_date_precision="exact"),
-        "Бекова": person("Бекова", "Дана", status="in_rehabilitation", categories=["child"],
-                         centre_or_region="Актау", birth_date="2015-01-01", birth_date_precision="exact"),
-        "Вахитова": person("Вахитова", "Зарина", status="returned", categories=["child", "orphan"],
-                           centre_or_region="Шымкент", return_stage="Жусан-4", birth_date="2012-06-01",
-                           birth_date_precision="exact"),
-        "Габдуллина": person("Габдуллина", "Малика", status="resettled", categories=["woman"],
-                             centre_or_region="Шымкент", birth_date="1985-01-01", birth_date_precision="exact"),
+        "Ахметова": person(
+            "Ахметова",
+            "Айгерим",
+            status="returned",
+            categories=["woman"],
+            centre_or_region="Актау",
+            birth_date="1990-01-01",
+            birth_date_precision="exact",
+        ),
+        "Бекова": person(
+            "Бекова",
+            "Дана",
+            status="in_rehabilitation",
+            categories=["child"],
+            centre_or_region="Актау",
+            birth_date="2015-01-01",
+            birth_date_precision="exact",
+        ),
+        "Вахитова": person(
+            "Вахитова",
+            "Зарина",
+            status="returned",
+            categories=["child", "orphan"],
+            centre_or_region="Шымкент",
+            return_stage="Жусан-4",
+            birth_date="2012-06-01",
+            birth_date_precision="exact",
+        ),
+        "Габдуллина": person(
+            "Габдуллина",
+            "Малика",
+            status="resettled",
+            categories=["woman"],
+            centre_or_region="Шымкент",
+            birth_date="1985-01-01",
+            birth_date_precision="exact",
+        ),
     }
     ids = {family: make_person(clerk, **fields)["id"] for family, fields in people.items()}
     case_id = open_case(runtime, "K-LIST", members=[lawyer], person_ids=[ids["Ахметова"], ids["Бекова"]])
@@ -123,8 +155,11 @@ def test_documents_list_by_kind_and_copy_state_inside_the_callers_cases(api, app
     upload(clerk, world.ids["Ахметова"], "genomic_test_result", "DNA result")  # its copy is still being made
 
     lawyer = web_login(app, world.lawyer)
-    assert document_titles(lawyer, sort="title") == ["Birth record of the child", "DNA result",
-                                                     "Passport of the mother"]
+    assert document_titles(lawyer, sort="title") == [
+        "Birth record of the child",
+        "DNA result",
+        "Passport of the mother",
+    ]
     assert document_titles(lawyer, sort="-title")[0] == "Passport of the mother"
     assert document_titles(lawyer) == ["DNA result", "Birth record of the child", "Passport of the mother"]
     assert document_titles(lawyer, kind="birth_record") == ["Birth record of the child"]
@@ -169,8 +204,9 @@ def test_cases_sort_filter_by_status_and_only_the_callers(api, app, world, runti
     paged = lawyer.get("/cases", query_string={"per_page": 2, "page": 2, "sort": "reference"}).get_json()
     assert [c["reference"] for c in paged["cases"]] == ["Z-CLOSED"] and paged["pages"] == 2
 
-    page = unescape(web_login(app, world.lawyer).get("/cases?status=open&sort=reference&per_page=1").get_data(
-        as_text=True))
+    page = unescape(
+        web_login(app, world.lawyer).get("/cases?status=open&sort=reference&per_page=1").get_data(as_text=True)
+    )
     assert "Page 1 of 2" in page and "A-FIRST" in page and "K-LIST" not in page and "M-NOT-MINE" not in page
 
 
@@ -178,8 +214,9 @@ def test_restorations_by_view_stage_and_document_sorted_and_paged(api, app, worl
     clerk = api(world.clerk)
 
     def opened(person_id: str, wanted: str) -> str:
-        response = clerk.post("/restorations", json={"person_id": person_id, "document_wanted": wanted,
-                                                      "reason": "lost"})
+        response = clerk.post(
+            "/restorations", json={"person_id": person_id, "document_wanted": wanted, "reason": "lost"}
+        )
         assert response.status_code == 201, response.get_json()
         return response.get_json()["restoration"]["id"]
 
@@ -188,10 +225,14 @@ def test_restorations_by_view_stage_and_document_sorted_and_paged(api, app, worl
     outside = opened(world.ids["Вахитова"], "identity_document")
     with runtime.sessions() as db:
         for request_id, days in ((first, 40), (second, 10), (outside, -3)):
-            db.execute(sa.update(RestorationRequest).where(RestorationRequest.id == request_id)
-                       .values(due_date=date.today() + timedelta(days=days)))
-        db.execute(sa.update(RestorationRequest).where(RestorationRequest.id == second)
-                   .values(status="evidence_collected"))
+            db.execute(
+                sa.update(RestorationRequest)
+                .where(RestorationRequest.id == request_id)
+                .values(due_date=date.today() + timedelta(days=days))
+            )
+        db.execute(
+            sa.update(RestorationRequest).where(RestorationRequest.id == second).values(status="evidence_collected")
+        )
         db.commit()
 
     def ids(member: Staff = world.clerk, **params) -> list[str]:
@@ -226,8 +267,7 @@ def test_the_log_sorts_filters_pages_and_is_drawn_for_a_tablet(api, app, world, 
     assert one.get_json()["pages"] == 2 and [e["seq"] for e in one.get_json()["events"]] == [oldest]
 
     client = web_login(app, auditor)
-    page = client.get("/audit", query_string={"action": "person.viewed", "actor": world.lawyer.username,
-                                              "per_page": 1})
+    page = client.get("/audit", query_string={"action": "person.viewed", "actor": world.lawyer.username, "per_page": 1})
     html = unescape(page.get_data(as_text=True))
     assert page.status_code == 200 and "Page 1 of 2" in html
     following = re.search(r'<a rel="next" href="([^"]+)"', html).group(1)
@@ -235,8 +275,11 @@ def test_the_log_sorts_filters_pages_and_is_drawn_for_a_tablet(api, app, world, 
     # Each cell names its column, so the stacked layout of lists.css can label it on a narrow screen.
     assert '<div class="log"><table>' in html and 'data-label="Action"' in html
     css = (Path(app.static_folder) / "lists.css").read_text()
-    assert re.search(r"@media \(max-width: 60em\) \{\s*div\.log table, div\.log tbody, div\.log tr, div\.log td "
-                     r"\{ display: block", css)
+    assert re.search(
+        r"@media \(max-width: 60em\) \{\s*div\.log table, div\.log tbody, div\.log tr, div\.log td "
+        r"\{ display: block",
+        css,
+    )
 
     refused = client.get("/audit", query_string={"since": "yesterday"})
     assert refused.status_code == 422 and "Give a date as YYYY-MM-DD." in refused.get_data(as_text=True)
@@ -246,11 +289,17 @@ LISTS = ("/persons", "/documents", "/cases", "/restorations", "/audit")
 API_LISTS = ("/persons", "/cases", "/restorations", "/audit/events")
 
 
-@pytest.mark.parametrize("params, status", [
-    ({"sort": "password"}, 422), ({"sort": "-"}, 422), ({"status": "<script>"}, 422),
-    ({"page": "abc", "per_page": "-7"}, 200), ({"page": "99999999999999999999", "per_page": "10000"}, 200),
-    ({"region": "x" * 5000, "actor": "\u202e", "kind": "", "since": "", "q": " "}, 200),
-])
+@pytest.mark.parametrize(
+    "params, status",
+    [
+        ({"sort": "password"}, 422),
+        ({"sort": "-"}, 422),
+        ({"status": "<script>"}, 422),
+        ({"page": "abc", "per_page": "-7"}, 200),
+        ({"page": "99999999999999999999", "per_page": "10000"}, 200),
+        ({"region": "x" * 5000, "actor": "\u202e", "kind": "", "since": "", "q": " "}, 200),
+    ],
+)
 def test_parameters_a_list_does_not_know_are_refused_in_words_never_a_500(api, app, world, staff, params, status):
     """A sort or a choice no list offers is a 422 naming it; a page number or size is taken into range."""
     auditor = staff("auditor")
@@ -262,8 +311,12 @@ def test_parameters_a_list_does_not_know_are_refused_in_words_never_a_500(api, a
         assert response.status_code == expected, (path, params)
         if expected == 422:
             assert 'class="field-error"' in response.get_data(as_text=True)
-    for member, path in [(world.clerk, "/persons"), (world.clerk, "/cases"), (world.clerk, "/restorations"),
-                         (auditor, "/audit/events")]:
+    for member, path in [
+        (world.clerk, "/persons"),
+        (world.clerk, "/cases"),
+        (world.clerk, "/restorations"),
+        (auditor, "/audit/events"),
+    ]:
         response = api(member).get(path, query_string=params)
         assert response.status_code < 500, (path, params)
         if "sort" in params or ("status" in params and path != "/audit/events"):
@@ -283,4 +336,5 @@ def test_the_api_document_names_each_lists_filters_orders_and_pages(app):
     assert {"view", "status", "wanted", "person_id", "sort"} <= set(query("/api/v1/restorations"))
     assert query("/api/v1/audit/events")["sort"]["default"] == "-at"
     assert "parameters" not in spec["paths"]["/api/v1/persons"]["post"] or all(
-        p["in"] != "query" for p in spec["paths"]["/api/v1/persons"]["post"]["parameters"])
+        p["in"] != "query" for p in spec["paths"]["/api/v1/persons"]["post"]["parameters"]
+    )

@@ -1,5 +1,6 @@
 """Dates, times, numbers and sizes as the reader writes them; times in the registry's zone; a partial date
 shown as partial, never with an invented day."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -14,10 +15,13 @@ from tests.web.browser import quick_hashing, signed_in  # noqa: F401 (fixture)
 def in_locale(app):
     def use(locale: str):
         return app.test_request_context("/", headers={"Accept-Language": locale})
+
     return use
 
 
-@pytest.mark.parametrize("locale, expected", [("en", "1,250,000"), ("ru", "1\xa0250\xa0000"), ("kk", "1\xa0250\xa0000")])
+@pytest.mark.parametrize(
+    "locale, expected", [("en", "1,250,000"), ("ru", "1\xa0250\xa0000"), ("kk", "1\xa0250\xa0000")]
+)
 def test_numbers_read_as_the_reader_writes_them(in_locale, locale, expected):
     with in_locale(locale):
         assert labels.number(1250000.0) == expected

@@ -1,4 +1,5 @@
 """Operators see how the registry runs (Prometheus metrics, JSON logs) without ever seeing whom it concerns."""
+
 from __future__ import annotations
 
 import io
@@ -46,19 +47,33 @@ def test_metrics_are_only_for_the_token_and_name_routes_not_persons(app, api, st
     assert person["id"] not in text and person["registry_number"] not in text
 
 
-def test_json_logs_say_how_each_request_went_and_never_whom_it_concerned(app, api, staff, make_person, tmp_path,
-                                                                         make_copies, json_lines, caplog):
+def test_json_logs_say_how_each_request_went_and_never_whom_it_concerned(
+    app, api, staff, make_person, tmp_path, make_copies, json_lines, caplog
+):
     caplog.set_level(logging.DEBUG)
     clerk = api(staff("clerk"))
-    person = clerk.post("/persons", json={
-        "names": [{**NAMES, "script": "cyrillic", "kind": "official"},
-                  {"family_name": "Zhanuzakova", "given_name": "Perizat", "script": "latin", "kind": "recorded_abroad"}],
-        "sex": "female", "birth_date": "2011-04-02", "birth_date_precision": "exact",
-        "place_of_birth_recorded": "Idlib"}).get_json()["person"]
+    person = clerk.post(
+        "/persons",
+        json={
+            "names": [
+                {**NAMES, "script": "cyrillic", "kind": "official"},
+                {"family_name": "Zhanuzakova", "given_name": "Perizat", "script": "latin", "kind": "recorded_abroad"},
+            ],
+            "sex": "female",
+            "birth_date": "2011-04-02",
+            "birth_date_precision": "exact",
+            "place_of_birth_recorded": "Idlib",
+        },
+    ).get_json()["person"]
     title = "Свидетельство о рождении Перизат"
-    upload = clerk.post(f"/persons/{person['id']}/documents", data={
-        "kind": "birth_record", "title": title,
-        "file": (io.BytesIO(files.simple_pdf(tmp_path / "b.pdf").read_bytes()), "perizat-birth.pdf")})
+    upload = clerk.post(
+        f"/persons/{person['id']}/documents",
+        data={
+            "kind": "birth_record",
+            "title": title,
+            "file": (io.BytesIO(files.simple_pdf(tmp_path / "b.pdf").read_bytes()), "perizat-birth.pdf"),
+        },
+    )
     assert upload.status_code == 201, upload.get_json()
     document_id = upload.get_json()["document"]["id"]
     make_copies()
@@ -70,10 +85,20 @@ def test_json_logs_say_how_each_request_went_and_never_whom_it_concerned(app, ap
     lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
     finished = [line for line in lines if line["logger"] == "registry.requests"]
     assert {(line["method"], line["route"], line["status"]) for line in finished} >= {
-        ("POST", "/api/v1/persons", 201), ("GET", "/api/v1/persons", 200),
-        ("GET", "/api/v1/documents/<document_id>/content", 200), ("GET", "/api/v1/persons/<person_id>", 404)}
+        ("POST", "/api/v1/persons", 201),
+        ("GET", "/api/v1/persons", 200),
+        ("GET", "/api/v1/documents/<document_id>/content", 200),
+        ("GET", "/api/v1/persons/<person_id>", 404),
+    }
     assert all(line["request_id"] and line["user_id"] and "duration_ms" in line for line in finished)
     everything = json_lines.getvalue() + "\n".join(r.getMessage() for r in caplog.records)
-    for private in (*NAMES.values(), "Zhanuzakova", "Perizat", "Idlib", title, "perizat-birth",
-                    person["registry_number"]):
+    for private in (
+        *NAMES.values(),
+        "Zhanuzakova",
+        "Perizat",
+        "Idlib",
+        title,
+        "perizat-birth",
+        person["registry_number"],
+    ):
         assert private not in everything, f"{private!r} reached the logs"

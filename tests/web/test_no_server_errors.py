@@ -3,6 +3,7 @@
 The callers are an anonymous visitor, a signed-in clerk whose forms carry a valid
 CSRF token (so the views themselves run), and API callers with a clerk's token.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,64 @@ from tests.web.browser import Browser, quick_hashing, signed_in  # noqa: F401 (f
 
 pytestmark = pytest.mark.usefixtures("quick_hashing")
 
-NASTY = ["\x00", "\ud800", "9" * 30, "-1", "0", "../../etc/passwd", "%00", "<script>alert(1)</script>", "' OR 1=1 --",
-         "Ａｄｍｉｎ", "\u202e", "null", "[]", "{}", " ", "\t\n", "é" * 300, "1e309", "true"]
-FIELDS = ["username", "password", "code", "next", "full_name", "roles", "active", "title", "text", "name", "days",
-          "current_password", "new_password", "typed_full_name", "version", "text_sha256", "reason", "locale",
-          "user_id", "registry_number", "reference", "court_case_number", "kind", "role", "fields", "q", "page",
-          "per_page", "person_id", "family_name_0", "given_name_0", "sex", "birth_date", "categories", "status"]
+NASTY = [
+    "\x00",
+    "\ud800",
+    "9" * 30,
+    "-1",
+    "0",
+    "../../etc/passwd",
+    "%00",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "Ａｄｍｉｎ",
+    "\u202e",
+    "null",
+    "[]",
+    "{}",
+    " ",
+    "\t\n",
+    "é" * 300,
+    "1e309",
+    "true",
+]
+FIELDS = [
+    "username",
+    "password",
+    "code",
+    "next",
+    "full_name",
+    "roles",
+    "active",
+    "title",
+    "text",
+    "name",
+    "days",
+    "current_password",
+    "new_password",
+    "typed_full_name",
+    "version",
+    "text_sha256",
+    "reason",
+    "locale",
+    "user_id",
+    "registry_number",
+    "reference",
+    "court_case_number",
+    "kind",
+    "role",
+    "fields",
+    "q",
+    "page",
+    "per_page",
+    "person_id",
+    "family_name_0",
+    "given_name_0",
+    "sex",
+    "birth_date",
+    "categories",
+    "status",
+]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 text = st.one_of(st.sampled_from(NASTY), st.text(max_size=40))
@@ -30,9 +83,11 @@ form_text = text.map(lambda s: s.encode("utf-8", "replace").decode("utf-8"))
 header_text = st.text(st.characters(max_codepoint=0xFF, blacklist_characters="\r\n"), max_size=60)
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), text),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(FIELDS) | text, inner,
-                                                                          max_size=6)),
-    max_leaves=12)
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(FIELDS) | text, inner, max_size=6)
+    ),
+    max_leaves=12,
+)
 
 
 def wire(value: str) -> str:
@@ -52,7 +107,7 @@ def requests(draw, routes: list[tuple[str, list[str]]], person_id: str) -> tuple
         while "<" in path:
             start, end = path.index("<"), path.index(">")
             value = draw(st.one_of(st.just(person_id), st.uuids().map(str), text))
-            path = path[:start] + wire(value) + path[end + 1:]
+            path = path[:start] + wire(value) + path[end + 1 :]
     query = draw(st.dictionaries(st.sampled_from(FIELDS), text, max_size=3))
     return method, path + ("?" + "&".join(f"{k}={wire(v)}" for k, v in query.items()) if query else "")
 
@@ -61,14 +116,28 @@ def requests(draw, routes: list[tuple[str, list[str]]], person_id: str) -> tuple
 def bodies(draw) -> dict:
     kind = draw(st.sampled_from(["none", "form", "json", "raw"]))
     if kind == "form":
-        return {"data": draw(st.dictionaries(st.sampled_from(FIELDS),
-                                             st.one_of(form_text, st.lists(form_text, max_size=3)), max_size=8))}
+        return {
+            "data": draw(
+                st.dictionaries(
+                    st.sampled_from(FIELDS), st.one_of(form_text, st.lists(form_text, max_size=3)), max_size=8
+                )
+            )
+        }
     if kind == "json":
         return {"data": json.dumps(draw(json_values)), "content_type": "application/json"}
     if kind == "raw":
-        content_type = draw(st.sampled_from(["application/json", "multipart/form-data; boundary=xyz",
-                                             "multipart/form-data", "application/x-www-form-urlencoded",
-                                             "text/plain", "application/octet-stream"]))
+        content_type = draw(
+            st.sampled_from(
+                [
+                    "application/json",
+                    "multipart/form-data; boundary=xyz",
+                    "multipart/form-data",
+                    "application/x-www-form-urlencoded",
+                    "text/plain",
+                    "application/octet-stream",
+                ]
+            )
+        )
         return {"data": draw(st.binary(max_size=300)), "content_type": content_type}
     return {}
 
@@ -77,20 +146,37 @@ def bodies(draw) -> dict:
 def callers(app, staff, make_person):
     clerk = staff("clerk")
     person = make_person(clerk)
-    return {"anonymous": Browser(app), "clerk": signed_in(app, clerk.username), "token": clerk.token,
-            "person_id": person["id"], "username": clerk.username}
+    return {
+        "anonymous": Browser(app),
+        "clerk": signed_in(app, clerk.username),
+        "token": clerk.token,
+        "person_id": person["id"],
+        "username": clerk.username,
+    }
 
 
 def test_no_request_makes_the_server_fail(app, callers):
     routes = sorted((rule.rule, sorted(rule.methods)) for rule in app.url_map.iter_rules())
 
-    @settings(max_examples=200, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(request=requests(routes, callers["person_id"]), body=bodies(),
-           caller=st.sampled_from(["clerk", "token", "clerk", "token", "anonymous", "junk token"]),
-           headers=st.dictionaries(st.sampled_from(["X-Request-Id", "Accept-Language", "Referer", "User-Agent",
-                                                    "If-None-Match", "Range", "Cookie"]), header_text, max_size=3),
-           with_csrf=st.booleans())
+    @settings(
+        max_examples=200,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(
+        request=requests(routes, callers["person_id"]),
+        body=bodies(),
+        caller=st.sampled_from(["clerk", "token", "clerk", "token", "anonymous", "junk token"]),
+        headers=st.dictionaries(
+            st.sampled_from(
+                ["X-Request-Id", "Accept-Language", "Referer", "User-Agent", "If-None-Match", "Range", "Cookie"]
+            ),
+            header_text,
+            max_size=3,
+        ),
+        with_csrf=st.booleans(),
+    )
     def attempt(request, body, caller, headers, with_csrf):
         method, path = request
         browser = callers["clerk" if caller == "clerk" else "anonymous"]
@@ -117,12 +203,23 @@ def test_text_the_database_cannot_store_is_refused_before_any_view(app, callers)
         clerk.get("/persons?q=a%00b"),
         clerk.post("/account/tokens", {"name": "laptop\x00"}),
         clerk.post("/login", {"username": "clerk\x00", "password": "x"}),
-        clerk.open("/api/v1/persons", "POST", headers=api, data='{"names": [{"family_name": "\\u0000"}]}',
-                   content_type="application/json"),
-        clerk.open("/api/v1/nda/acknowledgements", "POST", headers=api, data='{"typed_full_name": "\\ud800"}',
-                   content_type="application/json"),
-        clerk.open("/api/v1/persons", "POST", headers=api, data="[" * 100_000 + "]" * 100_000,
-                   content_type="application/json"),
+        clerk.open(
+            "/api/v1/persons",
+            "POST",
+            headers=api,
+            data='{"names": [{"family_name": "\\u0000"}]}',
+            content_type="application/json",
+        ),
+        clerk.open(
+            "/api/v1/nda/acknowledgements",
+            "POST",
+            headers=api,
+            data='{"typed_full_name": "\\ud800"}',
+            content_type="application/json",
+        ),
+        clerk.open(
+            "/api/v1/persons", "POST", headers=api, data="[" * 100_000 + "]" * 100_000, content_type="application/json"
+        ),
         clerk.get("/account", headers={"User-Agent": "curl\x00"}),
     ]
     assert [a.status_code for a in answers] == [400] * len(answers)
@@ -132,8 +229,10 @@ def test_text_the_database_cannot_store_is_refused_before_any_view(app, callers)
 def test_a_huge_page_number_is_an_ordinary_answer(app, staff, callers):
     auditor = staff("auditor")
     huge = "page=99999999999999999999"
-    answers = [callers["clerk"].get(f"/persons?{huge}"),
-               callers["clerk"].get(f"/api/v1/persons?{huge}", headers={"Authorization": f"Bearer {callers['token']}"}),
-               signed_in(app, auditor.username).get(f"/audit?{huge}"),
-               Browser(app).get(f"/api/v1/audit/events?{huge}", headers={"Authorization": f"Bearer {auditor.token}"})]
+    answers = [
+        callers["clerk"].get(f"/persons?{huge}"),
+        callers["clerk"].get(f"/api/v1/persons?{huge}", headers={"Authorization": f"Bearer {callers['token']}"}),
+        signed_in(app, auditor.username).get(f"/audit?{huge}"),
+        Browser(app).get(f"/api/v1/audit/events?{huge}", headers={"Authorization": f"Bearer {auditor.token}"}),
+    ]
     assert [a.status_code for a in answers if a.status_code >= 500] == []

@@ -5,6 +5,7 @@ page says "Give at least one name." (422), yet the other fields used to be saved
 question for every route that changes something, HTML and JSON: sent a payload it refuses, no table
 but the access log differs afterwards.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,11 @@ def snapshot(runtime) -> dict[str, list[str]]:
         if runtime.engine not in _TABLES:
             _TABLES[runtime.engine] = tables = sa.MetaData()
             tables.reflect(conn)
-        return {table.name: sorted(repr(tuple(row)) for row in conn.execute(sa.select(table)))
-                for table in _TABLES[runtime.engine].sorted_tables if table.name not in LOG_TABLES}
+        return {
+            table.name: sorted(repr(tuple(row)) for row in conn.execute(sa.select(table)))
+            for table in _TABLES[runtime.engine].sorted_tables
+            if table.name not in LOG_TABLES
+        }
 
 
 _TABLES: dict[sa.Engine, sa.MetaData] = {}
@@ -48,6 +52,7 @@ def changed_tables(before: dict[str, list[str]], after: dict[str, list[str]]) ->
 
 # ---------------------------------------------------------------- the review's attack
 
+
 def test_a_refused_person_edit_saves_nothing_and_logs_the_refusal_and_the_read(app, runtime, staff, make_person):
     clerk = staff("clerk")
     person = make_person(clerk)
@@ -57,10 +62,20 @@ def test_a_refused_person_edit_saves_nothing_and_logs_the_refusal_and_the_read(a
     before = snapshot(runtime)
     seq = last_seq(runtime)
 
-    response = browser.post(f"/persons/{person['id']}/edit", {
-        "csrf_token": csrf_from(form_page.get_data(as_text=True)), "revision": "1",
-        "family_name_0": "", "given_name_0": "", "status": "resettled", "citizenship": "KZ",
-        "restricted_notes": "changed by a refused form", "sex": "female", "birth_date_precision": "year"})
+    response = browser.post(
+        f"/persons/{person['id']}/edit",
+        {
+            "csrf_token": csrf_from(form_page.get_data(as_text=True)),
+            "revision": "1",
+            "family_name_0": "",
+            "given_name_0": "",
+            "status": "resettled",
+            "citizenship": "KZ",
+            "restricted_notes": "changed by a refused form",
+            "sex": "female",
+            "birth_date_precision": "year",
+        },
+    )
 
     assert response.status_code == 422
     assert "Give at least one name." in response.get_data(as_text=True)
@@ -87,6 +102,7 @@ def test_the_refused_upload_form_logs_the_read_of_the_person_it_shows(app, runti
 
 # ---------------------------------------------------------------- every changing route
 
+
 @pytest.fixture
 def world(app, staff, api, make_person) -> World:
     return build_world(app, staff, api, make_person)
@@ -103,12 +119,37 @@ ACCEPTS_ANY = {
     "web.choose_language": "an unknown language is ignored (the page stays in the language it had)",
 }
 # Values no route accepts (unknown ids and codes, empty required texts) beside acceptable ones a refusal must not keep.
-GARBAGE = {"revision": "1", "restricted_notes": "written by a refused request", "citizenship": "XX", "kind": "no-such-kind", "status": "no-such-status", "role": "no-such-role",
-           "reason": "", "title": "", "document_id": "no-such-document", "person_id": "no-such-person",
-           "relative_id": "no-such-person", "username": "", "full_name": "", "password": "x", "new_password": "x",
-           "current_password": "x", "code": "x", "typed_full_name": "", "version": "-1", "roles": "no-such-role",
-           "reference": "", "mother_id": "no-such-person", "to": "no-such-status", "family_name_0": "",
-           "given_name_0": "", "minutes": "-1", "name": "", "days": "-1", "appeal_status": "no-such-status"}
+GARBAGE = {
+    "revision": "1",
+    "restricted_notes": "written by a refused request",
+    "citizenship": "XX",
+    "kind": "no-such-kind",
+    "status": "no-such-status",
+    "role": "no-such-role",
+    "reason": "",
+    "title": "",
+    "document_id": "no-such-document",
+    "person_id": "no-such-person",
+    "relative_id": "no-such-person",
+    "username": "",
+    "full_name": "",
+    "password": "x",
+    "new_password": "x",
+    "current_password": "x",
+    "code": "x",
+    "typed_full_name": "",
+    "version": "-1",
+    "roles": "no-such-role",
+    "reference": "",
+    "mother_id": "no-such-person",
+    "to": "no-such-status",
+    "family_name_0": "",
+    "given_name_0": "",
+    "minutes": "-1",
+    "name": "",
+    "days": "-1",
+    "appeal_status": "no-such-status",
+}
 
 
 def _employee_for(rule) -> str:
@@ -122,9 +163,18 @@ def _employee_for(rule) -> str:
 
 
 def _changing_routes(app: Flask, world: World, *, real_ids: bool = True) -> list[tuple[str, str, str]]:
-    values = {} if not real_ids else {"person_id": world.persons["child"], "document_id": world.documents["birth_record"],
-              "relationship_id": world.relationship_id, "request_id": world.restoration_id,
-              "case_id": world.case_id, "user_id": world.staff["lawyer"].id}
+    values = (
+        {}
+        if not real_ids
+        else {
+            "person_id": world.persons["child"],
+            "document_id": world.documents["birth_record"],
+            "relationship_id": world.relationship_id,
+            "request_id": world.restoration_id,
+            "case_id": world.case_id,
+            "user_id": world.staff["lawyer"].id,
+        }
+    )
     adapter = app.url_map.bind("localhost")
     found = []
     for rule in app.url_map.iter_rules():
@@ -140,8 +190,9 @@ def _request(world: World, who: str, method: str, url: str, payload: dict | list
     """The request, ready to send: the page's CSRF token is fetched now, not while the tables are compared."""
     if url.startswith("/api/"):
         client = world.app.test_client()
-        return lambda: client.open(url, method=method, json=payload,
-                                   headers={"Authorization": f"Bearer {world.staff[who].token}"})
+        return lambda: client.open(
+            url, method=method, json=payload, headers={"Authorization": f"Bearer {world.staff[who].token}"}
+        )
     if who not in world.browsers:
         world.browsers[who] = signed_in(world.app, world.staff[who].username)
     browser = world.browsers[who]
@@ -152,9 +203,11 @@ def _request(world: World, who: str, method: str, url: str, payload: dict | list
 
 def test_every_changing_route_refused_keeps_nothing_but_the_log(app, runtime, world):
     with app.app_context():
-        routes = [(e, m, u, rule_for(e), payloads) for real_ids, payloads in ((True, ({}, GARBAGE, [])),
-                                                                              (False, (GARBAGE,)))
-                  for e, m, u in _changing_routes(app, world, real_ids=real_ids)]
+        routes = [
+            (e, m, u, rule_for(e), payloads)
+            for real_ids, payloads in ((True, ({}, GARBAGE, [])), (False, (GARBAGE,)))
+            for e, m, u in _changing_routes(app, world, real_ids=real_ids)
+        ]
     assert len(routes) > 60, "the walk found too few routes to mean anything"
     never_refused = []
     for endpoint, method, url, rule, payloads in routes:
@@ -171,8 +224,11 @@ def test_every_changing_route_refused_keeps_nothing_but_the_log(app, runtime, wo
             response.get_data()
             assert response.status_code < 500, (endpoint, payload, response.status_code)
             # Refused: a 4xx, or a form that says so on the page it redirects to (its refusal logged).
-            if 400 <= response.status_code < 500 or endpoint in ACCEPTS_ANY or any(
-                    e.outcome != "allowed" for e in events_after(runtime, seq)):
+            if (
+                400 <= response.status_code < 500
+                or endpoint in ACCEPTS_ANY
+                or any(e.outcome != "allowed" for e in events_after(runtime, seq))
+            ):
                 refused = True
                 changed = changed_tables(before, snapshot(runtime))
                 assert not changed, f"{method} {endpoint} answered {response.status_code} yet changed {changed}"
@@ -183,6 +239,7 @@ def test_every_changing_route_refused_keeps_nothing_but_the_log(app, runtime, wo
 
 # ---------------------------------------------------------------- a log that cannot be written
 
+
 def test_reads_answer_503_audit_unavailable_when_the_log_cannot_be_written(app, runtime, staff, api, make_person):
     clerk = staff("clerk")
     person = make_person(clerk)
@@ -190,8 +247,11 @@ def test_reads_answer_503_audit_unavailable_when_the_log_cannot_be_written(app, 
     with runtime.engine.begin() as conn:
         count = conn.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     close_the_log(runtime)
-    for response in (api(clerk).get(f"/persons/{person['id']}"), api(clerk).get("/persons?q=Айгерим"),
-                     api(clerk).post("/persons", json={"names": []})):
+    for response in (
+        api(clerk).get(f"/persons/{person['id']}"),
+        api(clerk).get("/persons?q=Айгерим"),
+        api(clerk).post("/persons", json={"names": []}),
+    ):
         assert response.status_code == 503, response.get_data(as_text=True)
         assert response.get_json()["error"]["code"] == "audit_unavailable"
         assert "Абдирасулова" not in response.get_data(as_text=True)
@@ -207,10 +267,15 @@ def close_the_log(runtime) -> None:
     """The database refuses every new access-log event, as a full disk or a revoked grant would."""
     with runtime.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("CREATE FUNCTION refuse_log() RETURNS trigger LANGUAGE plpgsql AS "
-                                 "$$ BEGIN RAISE EXCEPTION 'the log is closed'; END $$")
-            conn.exec_driver_sql("CREATE TRIGGER closed BEFORE INSERT ON audit_events "
-                                 "FOR EACH ROW EXECUTE FUNCTION refuse_log()")
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_log() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'the log is closed'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER closed BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_log()"
+            )
         else:
-            conn.exec_driver_sql("CREATE TRIGGER closed BEFORE INSERT ON audit_events "
-                                 "BEGIN SELECT RAISE(ABORT, 'the log is closed'); END")
+            conn.exec_driver_sql(
+                "CREATE TRIGGER closed BEFORE INSERT ON audit_events "
+                "BEGIN SELECT RAISE(ABORT, 'the log is closed'); END"
+            )

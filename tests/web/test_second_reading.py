@@ -1,4 +1,5 @@
 """Findings of a second, adversarial reading of the gate and the boundary: each one attacked, then defended."""
+
 from __future__ import annotations
 
 from tests.conftest import error_code
@@ -8,8 +9,10 @@ from tests.kinship.helpers import csrf_token, link, open_case, upload, web_login
 def test_an_nda_hash_in_any_script_is_a_plain_refusal(api, staff):
     clerk = staff("clerk", sign_nda=False)
     nda = api(clerk).get("/nda").get_json()["nda"]
-    response = api(clerk).post("/nda/acknowledgements", json={
-        "version": nda["version"], "text_sha256": "é" * 64, "typed_full_name": clerk.full_name})
+    response = api(clerk).post(
+        "/nda/acknowledgements",
+        json={"version": nda["version"], "text_sha256": "é" * 64, "typed_full_name": clerk.full_name},
+    )
     assert response.status_code == 422 and "text_sha256" in response.get_json()["error"]["fields"]
 
 
@@ -35,9 +38,15 @@ def test_a_claim_form_does_not_confirm_a_registry_number_outside_the_cases(app, 
     page = client.get(f"/persons/{own['id']}/family").get_data(as_text=True)
     answers = []
     for number in (outsider["registry_number"], "R2026-NOSUCH1"):
-        response = client.post(f"/persons/{own['id']}/family/claims", data={
-            "csrf_token": csrf_token(page), "registry_number": number, "direction": "other_is",
-            "kind": "biological_mother"})
+        response = client.post(
+            f"/persons/{own['id']}/family/claims",
+            data={
+                "csrf_token": csrf_token(page),
+                "registry_number": number,
+                "direction": "other_is",
+                "kind": "biological_mother",
+            },
+        )
         answers.append((response.status_code, "No person has this registry number." in response.get_data(as_text=True)))
     assert answers[0] == answers[1] == (422, True)
 
@@ -67,13 +76,16 @@ def test_a_caseworker_is_not_told_which_restoration_evidence_is_genomic(runtime,
     child = make_person(clerk)
     genomic = upload(api(clerk), child["id"], "genomic_test_result")
     birth = upload(api(clerk), child["id"], "birth_record")
-    opened = api(clerk).post("/restorations", json={"person_id": child["id"], "document_wanted": "birth_record",
-                                                   "reason": "born_abroad"})
+    opened = api(clerk).post(
+        "/restorations", json={"person_id": child["id"], "document_wanted": "birth_record", "reason": "born_abroad"}
+    )
     assert opened.status_code == 201, opened.get_json()
     request_id = opened.get_json()["restoration"]["id"]
     for document in (genomic, birth):
-        assert api(clerk).post(f"/restorations/{request_id}/evidence",
-                               json={"document_id": document["id"]}).status_code == 201
+        assert (
+            api(clerk).post(f"/restorations/{request_id}/evidence", json={"document_id": document["id"]}).status_code
+            == 201
+        )
     open_case(runtime, "RST-1", members=[caseworker], person_ids=[child["id"]])
     seen = api(caseworker).get(f"/restorations/{request_id}").get_json()["restoration"]
     assert [e["document_id"] for e in seen["evidence"]] == [birth["id"]]

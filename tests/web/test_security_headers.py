@@ -1,4 +1,5 @@
 """Security headers on every kind of answer, cookie flags, and what changes in production."""
+
 from __future__ import annotations
 
 import re
@@ -79,11 +80,13 @@ def test_production_adds_hsts_and_a_secure_host_only_cookie(production_app, staf
     assert_locked_down(page)
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
     form = {"username": clerk.username, "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))}
-    foreign = client.post("/login", data=form, base_url="https://registry.example",
-                          headers={"Referer": "https://evil.example/phish"})
+    foreign = client.post(
+        "/login", data=form, base_url="https://registry.example", headers={"Referer": "https://evil.example/phish"}
+    )
     assert foreign.status_code == 400  # a post sent from another site is refused even with the token
-    response = client.post("/login", data=form, base_url="https://registry.example",
-                           headers={"Referer": "https://registry.example/login"})
+    response = client.post(
+        "/login", data=form, base_url="https://registry.example", headers={"Referer": "https://registry.example/login"}
+    )
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-registry=")

@@ -5,6 +5,7 @@ the gate looked up the bearer token before the body had arrived, one client send
 held that lock, and every other request waited 30 seconds and failed. Here the app runs in a real HTTP
 server on a loopback port and the slow client is a raw socket.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -49,11 +50,15 @@ class SlowUpload:
     def __init__(self, port: int, token: str, person_id: str) -> None:
         self.body, content_type = multipart_body(b"%PDF-1.7\n" + b"%" * 4096)
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.sock.sendall((f"POST /api/v1/persons/{person_id}/documents HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           f"Authorization: Bearer {token}\r\nContent-Type: {content_type}\r\n"
-                           f"Content-Length: {len(self.body)}\r\n\r\n").encode())
+        self.sock.sendall(
+            (
+                f"POST /api/v1/persons/{person_id}/documents HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(self.body)}\r\n\r\n"
+            ).encode()
+        )
         self.sent = self.body.index(b"%PDF") + 100
-        self.sock.sendall(self.body[:self.sent])
+        self.sock.sendall(self.body[: self.sent])
         self.stop = threading.Event()
 
     def trickle(self, seconds: float) -> bytes:
@@ -63,7 +68,7 @@ class SlowUpload:
             readable, _, _ = select.select([self.sock], [], [], 0.25)
             if readable:
                 return self._answer()
-            self.sock.sendall(self.body[self.sent:self.sent + 3])
+            self.sock.sendall(self.body[self.sent : self.sent + 3])
             self.sent += 3
         return b""
 
@@ -145,8 +150,12 @@ def test_an_upload_sent_at_once_is_stored(port, staff, make_person, tmp_path):
     person = make_person(clerk)
     body, content_type = multipart_body(files.simple_pdf(tmp_path / "scan.pdf").read_bytes())
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request("POST", f"/api/v1/persons/{person['id']}/documents", body=body,
-                       headers={"Authorization": f"Bearer {clerk.token}", "Content-Type": content_type})
+    connection.request(
+        "POST",
+        f"/api/v1/persons/{person['id']}/documents",
+        body=body,
+        headers={"Authorization": f"Bearer {clerk.token}", "Content-Type": content_type},
+    )
     response = connection.getresponse()
     document = json.loads(response.read())
     connection.close()

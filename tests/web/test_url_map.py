@@ -5,6 +5,7 @@ whose roles lack the route's permission, and as staff with every role who have
 not signed the current undertaking. The gate answers before any view runs, so
 the ids need not exist.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -23,14 +24,32 @@ from tests.web.browser import Browser, page_error, quick_hashing, signed_in  # n
 pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 # Reachable without signing in. A new public route must be added here on purpose.
-PUBLIC = {"static", "web.index", "web.healthz", "web.readyz", "web.choose_language", "accounts.login",
-          "accounts.account_setup", "api.openapi",
-          "metrics"}  # counts only; its own bearer token (REGISTRY_METRICS_TOKEN), else 404
+PUBLIC = {
+    "static",
+    "web.index",
+    "web.healthz",
+    "web.readyz",
+    "web.choose_language",
+    "accounts.login",
+    "accounts.account_setup",
+    "api.openapi",
+    "metrics",
+}  # counts only; its own bearer token (REGISTRY_METRICS_TOKEN), else 404
 # The caller's own account, reachable before the undertaking is signed, and the registry's public signing
 # key (published for courts): none shows personal data.
-OWN_ACCOUNT = {"audit.signing_key", "accounts.logout", "accounts.enrol_two_factor", "accounts.nda", "accounts.my_account",
-               "accounts.change_password", "accounts.create_token", "accounts.revoke_token",
-               "api.me", "api.get_nda", "api.acknowledge_nda"}
+OWN_ACCOUNT = {
+    "audit.signing_key",
+    "accounts.logout",
+    "accounts.enrol_two_factor",
+    "accounts.nda",
+    "accounts.my_account",
+    "accounts.change_password",
+    "accounts.create_token",
+    "accounts.revoke_token",
+    "api.me",
+    "api.get_nda",
+    "api.acknowledge_nda",
+}
 ALL_ROLES = tuple(Role)
 
 
@@ -65,6 +84,7 @@ def caller(browser: Browser, token: str) -> Callable[[str, str], Response]:
         if url.startswith("/api/"):
             return browser.open(url, method, headers={"Authorization": f"Bearer {token}"} if token else {})
         return browser.open(url, method, data={"csrf_token": csrf} if method != "GET" else None)
+
     return call
 
 
