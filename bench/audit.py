@@ -208,7 +208,7 @@ def bench_view(kind: str, url: str, folder: Path, requests: int, rounds: int, du
     with runtime.sessions() as db:
         logged_views = db.scalar(sa.text("SELECT count(*) FROM audit_events WHERE action = 'person.viewed'"))
     runtime.engine.dispose()
-    ratio = statistics.median(a / b for a, b in zip(audited, bare))
+    ratio = statistics.median(a / b for a, b in zip(audited, bare, strict=False))
     label = "durable commits (as deployed)" if durable else "commits not waiting for the disk (log's own work)"
     print(
         f"[{kind}] person view, {label}: {rounds} paired rounds x {requests} requests, "

@@ -501,7 +501,8 @@ def report(
     converter_peak: float,
 ) -> None:
     print(
-        f"endpoint {args.endpoint}{' (moto)' if args.moto else ' (Ceph RGW)' if args.ceph else ''}; file {size / MiB:.1f} MiB, {pages} pages "
+        f"endpoint {args.endpoint}{' (moto)' if args.moto else ' (Ceph RGW)' if args.ceph else ''}; "
+        f"file {size / MiB:.1f} MiB, {pages} pages "
         f"of 300 dpi JPEG scans; best of {args.repeat}; {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f} at the end"
     )

@@ -512,7 +512,7 @@ def evaluate(sessions, records: list[Rec], truth: set[frozenset[str]], *, throug
                 quality.compared += len(block)
                 quality.blocked += sum(frozenset((r.id, i)) in truth for i in block)
                 scored = [compare.score(loaded[r.id], loaded[i]) for i in block]
-                for other, result in zip(block, scored):
+                for other, result in zip(block, scored, strict=False):
                     same = frozenset((r.id, other)) in truth
                     for reason in result.reasons:
                         quality.levels.setdefault((reason.field, reason.level), [0, 0])[0 if same else 1] += 1

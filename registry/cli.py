@@ -122,7 +122,7 @@ def init(ctx: Context, nda_file: str | None, admin_name: str) -> None:
     runtime = ctx.runtime
     upgrade(runtime.engine)
     runtime.raw_store.ensure_container()
-    runtime.audit_key  # created in development when missing, required in production
+    _ = runtime.audit_key  # created in development when missing, required in production
     with ctx.session() as db:
         ensure_chain_head(db)
         if accounts.current_nda(db) is None:
@@ -460,7 +460,7 @@ def keys_export(file: Path, shares: int | None, threshold: int | None) -> None:
             files = [file]
         if taken := [str(f) for f in files if f.exists()]:
             raise click.ClickException(f"not overwritten: {', '.join(taken)}")
-        for target, content in zip(files, contents):
+        for target, content in zip(files, contents, strict=False):
             with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
                 fh.write(content)
     except (SettingsError, KeyringError, exported.KeyExportError) as exc:

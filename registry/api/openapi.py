@@ -46,8 +46,9 @@ ERROR_SCHEMA = {
                         "method_not_allowed",
                         "integrity_error",
                         "request_timeout",
-                        # kinship evidence: a genomic method that cannot bear on the relationship (Y-STR and a woman, mtDNA and
-                        # a father); a result from a laboratory without valid ISO/IEC 17025 accreditation in a court bundle
+                        # kinship evidence: a genomic method that cannot bear on the relationship (Y-STR and a
+                        # woman, mtDNA and a father); a result from a laboratory without valid ISO/IEC 17025
+                        # accreditation in a court bundle
                         "biologically_impossible",
                         "laboratory_not_accredited",
                         # the document's files were disposed of under the retention schedule (410): its record remains

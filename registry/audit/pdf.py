@@ -99,12 +99,12 @@ def _layout(title: str, notes: list[str], columns: list[Column], rows: list[list
     y = 0.0
 
     def wrapped(cells: list[str]) -> list[list[str]]:
-        return [wrap(cell, column.width - CELL_GAP) for column, cell in zip(columns, cells)]
+        return [wrap(cell, column.width - CELL_GAP) for column, cell in zip(columns, cells, strict=False)]
 
     def place(cells: list[list[str]]) -> None:
         nonlocal y
         x = MARGIN
-        for column, lines in zip(columns, cells):
+        for column, lines in zip(columns, cells, strict=False):
             pages[-1].extend(_Text(x, y - LEADING * (i + 1), line) for i, line in enumerate(lines))
             x += column.width
         y -= LEADING * max(len(lines) for lines in cells) + 2

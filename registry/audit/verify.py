@@ -239,7 +239,8 @@ def _checked_in_parallel(engine: Engine, cursor, last: int, signed: dict[int, st
                         *[
                             (url, first, end, {s: h for s, h in signed.items() if first <= s <= end}, snapshot)
                             for first, end in bounds
-                        ]
+                        ],
+                        strict=False,
                     ),
                 )
             )

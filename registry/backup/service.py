@@ -357,7 +357,9 @@ def verify(
     except (ValueError, KeyError, TypeError):
         report.problems.append(f"{MANIFEST} is not a backup manifest")
         return report
-    found = _parallel(list(zip(entries, keys)), lambda pair: _check_stored(store, *pair), progress, "Checking objects")
+    found = _parallel(
+        list(zip(entries, keys, strict=False)), lambda pair: _check_stored(store, *pair), progress, "Checking objects"
+    )
     report.objects_checked = len(found)
     report.problems += [problem for problem in found if problem]
     return report

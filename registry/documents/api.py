@@ -63,7 +63,8 @@ def get_document(document_id: str):
 @api.get("/documents/<document_id>/content")
 @requires(Permission.DOCUMENT_READ)
 def document_content(document_id: str):
-    """The safe viewing copy (``?version=N`` for an earlier version); 409 while it is being made, or if none could be."""
+    """The safe viewing copy (``?version=N`` for an earlier version); 409 while it is being made, or if none
+    could be."""
     content = service.read_content(
         db(), current_actor(), current_runtime().store, document_id, original=False, version=_version_arg()
     )

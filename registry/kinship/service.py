@@ -406,8 +406,8 @@ def _require_genomic(db: Session, relationship: Relationship, document: Document
         raise validation(
             document_id=str(
                 _(
-                    "The laboratory concluded %(conclusion)s; under the evidence policy the results: %(shown)s. The claim "
-                    "does not become %(wanted)s. %(why)s",
+                    "The laboratory concluded %(conclusion)s; under the evidence policy the results: %(shown)s. "
+                    "The claim does not become %(wanted)s. %(why)s",
                     conclusion=labels.CONCLUSION_LABELS[result.conclusion],
                     shown=labels.FINDING_LABELS[shown],
                     wanted=labels.STATUS_LABELS[wanted],

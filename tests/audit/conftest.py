@@ -20,7 +20,8 @@ from tests.audit.support import Clerk
 def write_events(runtime) -> Callable[..., list[int]]:
     """Append ``count`` person views, one committed transaction each; return their sequence numbers."""
 
-    def write(count: int, who: Clerk = Clerk(), person_id: str = "p-1") -> list[int]:
+    def write(count: int, who: Clerk | None = None, person_id: str = "p-1") -> list[int]:
+        who = who or Clerk()
         seqs = []
         with runtime.sessions() as db:
             for i in range(count):

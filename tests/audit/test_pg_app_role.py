@@ -112,7 +112,8 @@ def refused(engine: sa.Engine, sql: str) -> str:
 def table_privileges(conn, role: str) -> dict[str, set[str]]:
     rows = conn.execute(
         sa.text(
-            "SELECT c.relname, p.privilege FROM pg_class c CROSS JOIN unnest(CAST(:privileges AS text[])) AS p(privilege) "
+            "SELECT c.relname, p.privilege FROM pg_class c "
+            "CROSS JOIN unnest(CAST(:privileges AS text[])) AS p(privilege) "
             "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
             "AND has_table_privilege(:role, c.oid, p.privilege)"
         ),
@@ -122,7 +123,8 @@ def table_privileges(conn, role: str) -> dict[str, set[str]]:
         name: set()
         for name in conn.scalars(
             sa.text(
-                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f')"
+                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                "AND relkind IN ('r', 'p', 'v', 'm', 'f')"
             )
         )
     }
@@ -134,7 +136,8 @@ def table_privileges(conn, role: str) -> dict[str, set[str]]:
 def sequence_privileges(conn, role: str) -> dict[str, set[str]]:
     rows = conn.execute(
         sa.text(
-            "SELECT c.relname, p.privilege FROM pg_class c CROSS JOIN unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) AS p(privilege) "
+            "SELECT c.relname, p.privilege FROM pg_class c "
+            "CROSS JOIN unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) AS p(privilege) "
             "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S' "
             "AND has_sequence_privilege(:role, c.oid, p.privilege)"
         ),
@@ -301,7 +304,8 @@ def test_the_role_cannot_change_the_log_and_holds_no_more_than_it_needs(
         assert conn.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == events
         triggers = conn.execute(
             sa.text(
-                "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger t "
+                "JOIN pg_proc p ON p.oid = t.tgfoid "
                 "WHERE p.proname = 'registry_refuse_audit_change' ORDER BY 1, 2"
             )
         ).all()

@@ -85,7 +85,7 @@ def target_settings(tmp_path: Path, database_url: str):
 
 @pytest.fixture
 def target_app(tmp_path, empty_database_url, runtime, origin):
-    runtime.audit_key  # the origin's audit key file exists from here on
+    _ = runtime.audit_key  # the origin's audit key file exists from here on
     copy_keys(runtime.settings, tmp_path / "target")
     app = create_app(target_settings(tmp_path, empty_database_url))
     yield app

@@ -16,7 +16,7 @@ PASSPHRASE = "seven custodians, one vault"
 
 @pytest.fixture
 def environment(runtime, tmp_path):
-    runtime.audit_key  # made on first use
+    _ = runtime.audit_key  # made on first use
     return {
         "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
         "REGISTRY_DATABASE_URL": runtime.settings.database_url,
