@@ -114,7 +114,7 @@ _BODIES = {
         "type": "object",
         "required": ["decision", "reason"],
         "properties": {
-            "decision": {"type": "string", "enum": ["same", "not_same"]},
+            "decision": {"type": "string", "enum": ["same", "not_same", "approve", "reject"]},
             "reason": _REASON,
             "survivor_id": {"type": "string"},
         },

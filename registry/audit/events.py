@@ -78,8 +78,11 @@ class Action(StrEnum):
     DOCUMENT_DISPOSED = "document.disposed"
     # Everything the registry holds about one person, as one signed ZIP (for a court or the person).
     PERSON_EXPORTED = "person.exported"
-    # Possible same person: a clerk's decision on two records, each with its reason (registry.matching).
+    # Possible same person: a clerk's decision on two records, each with its reason (registry.matching). A merge
+    # moves case links (and with them who may see the records): one clerk proposes it, another approves it.
     PERSON_NOT_SAME = "person.not_same"
+    PERSON_MERGE_PROPOSED = "person.merge_proposed"
+    PERSON_MERGE_REJECTED = "person.merge_rejected"
     PERSON_MERGED = "person.merged"
     PERSON_MERGE_UNDONE = "person.merge_undone"
 

@@ -9,6 +9,7 @@ from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
 from registry.api.util import json_body, page_args
 from registry.matching import service
+from registry.matching.models import PairStatus
 from registry.runtime import db
 from registry.web import listing
 from registry.web.policy import current_actor, requires
@@ -64,10 +65,13 @@ def match_queue():
 @api.post("/persons/<person_id>/matches/<other_id>")
 @requires(Permission.PERSON_WRITE)
 def decide_match(person_id: str, other_id: str):
-    """Decide on two records: {"decision": "same" | "not_same", "reason": "...", "survivor_id": optional}.
-    "same" merges (the survivor stays, by default the record registered first); "not_same" is remembered."""
+    """Decide on two records: {"decision": "same" | "not_same" | "approve" | "reject", "reason": "...",
+    "survivor_id": optional}. "same" proposes a merge (202: nothing moves yet; the survivor stays, by default the
+    record registered first); a second clerk's "approve" merges, "reject" sends the pair back to the queue (the
+    proposer may withdraw so); approving one's own proposal is 403. "not_same" is remembered."""
     pair, merged = service.decide(db(), current_actor(), person_id, other_id, json_body())
-    return jsonify(pair=service.pair_json(pair), merge=service.merge_json(merged) if merged else None)
+    body = jsonify(pair=service.pair_json(pair), merge=service.merge_json(merged) if merged else None)
+    return body, 202 if pair.status == PairStatus.PROPOSED else 200
 
 
 @api.post("/merges/<merge_id>/undo")

@@ -33,7 +33,7 @@ from registry.restoration.models import RestorationRequest
 MAX_NAMES = 30  # as a record may have (persons.service.clean_names)
 
 
-def _refuse_unless_mergeable(db: Session, survivor: Person, merged: Person) -> None:
+def refuse_unless_mergeable(db: Session, survivor: Person, merged: Person) -> None:
     if survivor.id == merged.id:
         raise Conflict(str(_("A record cannot be merged with itself.")))
     if survivor.merged_into_id or merged.merged_into_id:
@@ -63,7 +63,7 @@ def _refuse_unless_mergeable(db: Session, survivor: Person, merged: Person) -> N
 
 def merge(db: Session, survivor: Person, merged: Person, *, reason: str, by: str | None) -> PersonMerge:
     """Move everything of ``merged`` to ``survivor`` and point ``merged`` at it; returns the undoable record."""
-    _refuse_unless_mergeable(db, survivor, merged)
+    refuse_unless_mergeable(db, survivor, merged)
     moved: dict[str, list] = {
         "names": [],
         "documents": [],

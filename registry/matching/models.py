@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from registry.accounts.models import User
 from registry.db import Base, UTCDateTime, created_at_column, uuid_pk
 
 
@@ -29,6 +30,7 @@ class PersonMatchKey(Base):
 
 class PairStatus(StrEnum):
     PENDING = "pending"
+    PROPOSED = "merge_proposed"  # one clerk said "same person"; a second must approve before anything moves
     NOT_SAME = "not_same"
     SAME = "same"
 
@@ -51,6 +53,11 @@ class MatchPair(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    # A merge waiting for a second clerk: who proposed it, when, and which record would stay.
+    proposed_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    survivor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("persons.id"))
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id], lazy="selectin")
 
 
 class PersonMerge(Base):
@@ -62,7 +69,8 @@ class PersonMerge(Base):
     survivor_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id"), nullable=False, index=True)
     merged_id: Mapped[str] = mapped_column(sa.ForeignKey("persons.id"), nullable=False, index=True)
     reason: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    merged_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
+    merged_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))  # who proposed it
+    approved_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))  # the second clerk
     merged_at: Mapped[datetime] = created_at_column()
     moved: Mapped[str] = mapped_column(sa.Text, nullable=False, default="{}")  # JSON, see merge.MOVED
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -18,7 +18,7 @@ from registry.audit.events import Action
 from registry.audit.service import record
 from registry.cases import service as cases
 from registry.db import utcnow
-from registry.errors import AuditNote, NotFound, validation
+from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
 from registry.i18n import _
 from registry.matching import engine, merge
 from registry.matching.compare import Reason, Scored
@@ -27,8 +27,14 @@ from registry.persons import service as persons
 from registry.persons.models import Person
 from registry.web import listing
 
-SAME, NOT_SAME = "same", "not_same"
-DECISIONS = (SAME, NOT_SAME)
+SAME, NOT_SAME, APPROVE, REJECT = "same", "not_same", "approve", "reject"
+DECISIONS = (SAME, NOT_SAME, APPROVE, REJECT)
+_ACTIONS = {
+    SAME: Action.PERSON_MERGE_PROPOSED,
+    NOT_SAME: Action.PERSON_NOT_SAME,
+    APPROVE: Action.PERSON_MERGED,
+    REJECT: Action.PERSON_MERGE_REJECTED,
+}
 MIN_REASON = 10
 
 
@@ -36,6 +42,7 @@ MIN_REASON = 10
 class Candidate:
     person: Person
     scored: Scored
+    proposal: MatchPair | None = None  # a merge of the two proposed by one clerk, waiting for a second
 
     @property
     def probability(self) -> float:
@@ -81,6 +88,15 @@ def candidates_of_person(db: Session, actor: Actor, person_id: str, *, on_page: 
         raise NotFound(str(_("No such person.")))
     found = _candidates(db, engine.find_for_person(db, person_id, visible=cases.visible_person_ids(actor)))
     shown = [c.person.id for c in found]
+    proposals = db.scalars(
+        sa.select(MatchPair).where(
+            MatchPair.status == PairStatus.PROPOSED,
+            sa.or_(MatchPair.person_a_id == person_id, MatchPair.person_b_id == person_id),
+        )
+    )
+    waiting = {p.person_b_id if p.person_a_id == person_id else p.person_a_id: p for p in proposals}
+    for candidate in found:
+        candidate.proposal = waiting.get(candidate.person.id)
     if shown or not on_page:
         _log_shown(
             db,
@@ -159,15 +175,19 @@ class Review:
 
 
 def review_queue(db: Session, actor: Actor, page: int = 1, per_page: int = 25) -> listing.ListPage[Review]:
-    """Pairs waiting for a decision, most probable first; pairs with a merged-away record are not listed."""
+    """Pairs waiting for a decision: proposed merges (waiting for a second clerk) first, then the most probable;
+    pairs with a merged-away record are not listed."""
     live = sa.select(Person.id).where(Person.merged_into_id.is_(None))
     query = sa.select(MatchPair).where(
-        MatchPair.status == PairStatus.PENDING, MatchPair.person_a_id.in_(live), MatchPair.person_b_id.in_(live)
+        MatchPair.status.in_([PairStatus.PROPOSED, PairStatus.PENDING]),
+        MatchPair.person_a_id.in_(live),
+        MatchPair.person_b_id.in_(live),
     )
     visible = cases.visible_person_ids(actor)
     if visible is not None:
         query = query.where(MatchPair.person_a_id.in_(visible), MatchPair.person_b_id.in_(visible))
-    query = query.order_by(MatchPair.probability.desc(), MatchPair.id)
+    proposed_first = sa.case((MatchPair.status == PairStatus.PROPOSED, 0), else_=1)
+    query = query.order_by(proposed_first, MatchPair.probability.desc(), MatchPair.id)
     found = listing.page_of(db, query, listing.ListQuery("", {}, page, per_page))
     ids = [i for p in found.items for i in (p.person_a_id, p.person_b_id)]
     people, records = _persons(db, ids), engine.load_records(db, ids)
@@ -213,39 +233,88 @@ def _pair(db: Session, a: str, b: str) -> MatchPair:
 
 
 def decide(db: Session, actor: Actor, person_id: str, other_id: str, data: Any) -> tuple[MatchPair, PersonMerge | None]:
-    """ "Not the same" (remembered: the pair is never offered again) or "same person" (the records are merged;
-    ``survivor_id`` says which one stays, by default the one registered first). Logged with its reason."""
+    """A clerk's decision on two records, logged with its reason.
+
+    "not_same" is remembered (the pair is never offered again). "same" only proposes the merge: merging moves
+    case links, and with them who may see each record, so nothing moves until a second clerk "approve"s it
+    (the proposer's own approval is refused and logged); "reject" sends the pair back to the queue.
+    ``survivor_id`` says which record stays, by default the one registered first.
+    """
     data = data if isinstance(data, dict) else {}
     decision = data.get("decision")
     if decision not in DECISIONS:
         raise validation(decision=str(_("Choose one of: %(allowed)s", allowed=", ".join(DECISIONS))))
     reason = _reason(data.get("reason"))
-    action = Action.PERSON_MERGED if decision == SAME else Action.PERSON_NOT_SAME
+    action = _ACTIONS[decision]
     one, other = _visible_person(db, actor, person_id, action), _visible_person(db, actor, other_id, action)
     if one.id == other.id:
         raise validation(decision=str(_("A record cannot be compared with itself.")))
     pair = _pair(db, one.id, other.id)
-    pair.decided_at, pair.decided_by_id, pair.reason = utcnow(), actor.user_id, reason
-    done: PersonMerge | None = None
-    if decision == NOT_SAME:
-        pair.status = PairStatus.NOT_SAME
-        db.flush()
-        record(
-            db,
-            actor,
-            Action.PERSON_NOT_SAME,
-            target_type="person",
-            target_id=one.id,
-            person_ids=[one.id, other.id],
-            reason=reason,
+    if decision in (APPROVE, REJECT) and pair.status != PairStatus.PROPOSED:
+        raise Conflict(str(_("No merge of these two records is waiting for approval.")))
+    if decision == SAME and pair.status == PairStatus.PROPOSED:
+        raise Conflict(
+            str(_("A merge of these two records is already waiting for a second clerk: approve or reject it."))
         )
-        return pair, None
-    survivor_id = data.get("survivor_id") or min((one, other), key=lambda p: (p.created_at, p.registry_number)).id
+    if decision == APPROVE:
+        return pair, _approve(db, actor, pair, one, other, reason)
+    proposer = pair.proposed_by_id
+    pair.proposed_by_id, pair.proposed_at, pair.survivor_id = None, None, None
+    pair.decided_at, pair.decided_by_id, pair.reason = utcnow(), actor.user_id, reason
+    details: dict[str, Any] = {}
+    if decision == SAME:
+        survivor, merged = _sides(one, other, data.get("survivor_id") or _first_registered(one, other).id)
+        merge.refuse_unless_mergeable(db, survivor, merged)
+        pair.status, pair.survivor_id = PairStatus.PROPOSED, survivor.id
+        pair.proposed_by_id, pair.proposed_at = actor.user_id, pair.decided_at
+        details = {"merged": merged.registry_number, "survivor": survivor.registry_number}
+    else:
+        pair.status = PairStatus.NOT_SAME if decision == NOT_SAME else PairStatus.PENDING
+        if proposer:
+            details = {"proposed_by": proposer}
+    db.flush()
+    record(
+        db,
+        actor,
+        action,
+        target_type="person",
+        target_id=one.id,
+        person_ids=[one.id, other.id],
+        reason=reason,
+        details=details or None,
+    )
+    return pair, None
+
+
+def _first_registered(one: Person, other: Person) -> Person:
+    return min((one, other), key=lambda p: (p.created_at, p.registry_number))
+
+
+def _sides(one: Person, other: Person, survivor_id: Any) -> tuple[Person, Person]:
+    """(the record that stays, the record merged into it)."""
     if survivor_id not in (one.id, other.id):
         raise validation(survivor_id=str(_("The record that stays must be one of the two.")))
-    survivor, merged = (one, other) if survivor_id == one.id else (other, one)
-    done = merge.merge(db, survivor, merged, reason=reason, by=actor.user_id)
-    pair.status = PairStatus.SAME
+    return (one, other) if survivor_id == one.id else (other, one)
+
+
+def _approve(db: Session, actor: Actor, pair: MatchPair, one: Person, other: Person, reason: str) -> PersonMerge:
+    """The second clerk's approval: everything is checked again, then the records are merged."""
+    if pair.proposed_by_id == actor.user_id:
+        raise Forbidden(
+            str(_("A merge needs a second clerk: someone other than the one who proposed it must approve it.")),
+            audit=AuditNote(
+                Action.PERSON_MERGED,
+                target_type="person",
+                target_id=one.id,
+                person_ids=(one.id, other.id),
+                details={"reason": "own proposal"},
+            ),
+        )
+    survivor, merged = _sides(one, other, pair.survivor_id)
+    proposer = pair.proposed_by_id
+    done = merge.merge(db, survivor, merged, reason=pair.reason, by=proposer)
+    done.approved_by_id = actor.user_id
+    pair.status, pair.decided_at, pair.decided_by_id = PairStatus.SAME, utcnow(), actor.user_id
     db.flush()
     record(
         db,
@@ -257,12 +326,13 @@ def decide(db: Session, actor: Actor, person_id: str, other_id: str, data: Any) 
         reason=reason,
         details={
             "merge": done.id,
+            "proposed_by": proposer,
             "merged": merged.registry_number,
             "survivor": survivor.registry_number,
             **{k: len(v) for k, v in done.moved_rows.items()},
         },
     )
-    return pair, done
+    return done
 
 
 def get_merge(db: Session, actor: Actor, merge_id: str) -> PersonMerge:
@@ -340,6 +410,8 @@ def merge_json(found: PersonMerge) -> dict[str, Any]:
         "merged_id": found.merged_id,
         "reason": found.reason,
         "merged_at": found.merged_at.isoformat(),
+        "proposed_by_id": found.merged_by_id,
+        "approved_by_id": found.approved_by_id,
         "undone": found.undone_at is not None,
         "moved": {k: len(v) for k, v in found.moved_rows.items()},
     }
@@ -352,4 +424,6 @@ def pair_json(pair: MatchPair) -> dict[str, Any]:
         "status": pair.status,
         "probability": round(pair.probability, 4),
         "reason": pair.reason,
+        "proposed_by_id": pair.proposed_by_id,
+        "survivor_id": pair.survivor_id,
     }

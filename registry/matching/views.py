@@ -48,10 +48,17 @@ def _refused(error, person_id: str):
     return _queue_page(error)
 
 
+_DONE = {
+    "same": _("Merge proposed. It takes effect when a second clerk approves it."),
+    "not_same": _("Recorded: not the same person. This pair will not be offered again."),
+    "reject": _("The merge proposal was withdrawn; the pair waits for a decision again."),
+}
+
+
 @bp.post("/persons/<person_id>/matches/<other_id>")
 @requires(Permission.PERSON_WRITE)
 def decide(person_id: str, other_id: str):
-    """ "Same person" (merge) or "not the same" for two records, with the reason."""
+    """ "Same person" (a merge proposal), "not the same", or a second clerk's approval or rejection of a proposal."""
     form = request.form
     data = {
         "decision": form.get("decision"),
@@ -65,7 +72,7 @@ def decide(person_id: str, other_id: str):
     if merged is not None:
         flash(_("The records were merged. The merge can be undone from this page."), "info")
         return redirect(url_for("persons.show_person", person_id=merged.survivor_id))
-    flash(_("Recorded: not the same person. This pair will not be offered again."), "info")
+    flash(_DONE[data["decision"]], "info")
     if form.get("back") == "person":
         return redirect(url_for("persons.show_person", person_id=person_id))
     return redirect(url_for("matching.review_queue"))

@@ -144,6 +144,8 @@ LABELS: dict[str, dict[str, Any]] = {
         Action.DOCUMENT_DISPOSED: _("disposed of a document's files (its record kept)"),
         Action.PERSON_EXPORTED: _("exported everything held about a person"),
         Action.PERSON_NOT_SAME: _("decided that two records are not the same person"),
+        Action.PERSON_MERGE_PROPOSED: _("proposed merging two records of the same person"),
+        Action.PERSON_MERGE_REJECTED: _("rejected or withdrew a proposed merge"),
         Action.PERSON_MERGED: _("merged two records of the same person"),
         Action.PERSON_MERGE_UNDONE: _("undid a merge of two records"),
     },

@@ -1,6 +1,7 @@
 """Possible same person: a mother registered twice in another script is offered with the reasons; a clerk's
-"not the same" is remembered, "same person" merges the records (documents, claims and cases follow) and can be
-undone; a lawyer never learns of a record outside their cases through a match; refusals change nothing."""
+"not the same" is remembered, "same person" proposes a merge that a second clerk approves (documents, claims and
+cases then follow) and can be undone; a lawyer never learns of a record outside their cases through a match;
+refusals change nothing."""
 
 from __future__ import annotations
 
@@ -85,6 +86,20 @@ def _decide(api, member, person_id, other_id, **body):
     return api(member).post(f"/persons/{person_id}/matches/{other_id}", json=body)
 
 
+SAME_WOMAN = "Same woman: camp list spelling of her Kazakh passport name, same birth year."
+CHECKED = "Checked both files: photographs and the mother's name agree."
+
+
+def _merge(api, proposer, approver, survivor, merged):
+    """One clerk proposes, another approves: the approval's answer."""
+    proposed = _decide(
+        api, proposer, survivor["id"], merged["id"], decision="same", survivor_id=survivor["id"], reason=SAME_WOMAN
+    )
+    assert proposed.status_code == 202, proposed.get_json()
+    assert proposed.get_json()["pair"]["status"] == "merge_proposed" and proposed.get_json()["merge"] is None
+    return _decide(api, approver, merged["id"], survivor["id"], decision="approve", reason=CHECKED)
+
+
 def test_the_same_mother_registered_twice_in_latin_letters_is_offered_with_reasons(api, staff, make_person):
     clerk = staff("clerk")
     mother, sister = make_person(clerk, **MOTHER), make_person(clerk, **SISTER)
@@ -144,7 +159,7 @@ def test_registering_her_again_on_the_form_asks_first_and_registers_only_when_to
     shown = browser.get(registered.headers["Location"]).get_data(as_text=True)
     assert "Possible same person" in shown and mother["registry_number"] in shown
     queue = browser.get("/matches").get_data(as_text=True)
-    assert mother["registry_number"] in queue and "Same person: merge" in queue
+    assert mother["registry_number"] in queue and "Same person: propose a merge" in queue
 
 
 def test_not_the_same_is_remembered_and_the_pair_never_returns(app, api, staff, make_person):
@@ -196,7 +211,7 @@ def test_a_lawyer_never_learns_of_a_candidate_outside_their_cases(app, runtime, 
 
 
 def test_same_person_merges_documents_claims_and_cases_and_undo_puts_them_back(app, runtime, api, staff, make_person):
-    clerk, admin = staff("clerk"), staff("admin")
+    clerk, second, admin = staff("clerk"), staff("clerk"), staff("admin")
     mother, again = make_person(clerk, **MOTHER), make_person(clerk, **MOTHER_AGAIN)
     child = make_person(
         clerk,
@@ -215,17 +230,10 @@ def test_same_person_merges_documents_claims_and_cases_and_undo_puts_them_back(a
     case = api(admin).post("/cases", json={"reference": "KZ-22", "title": "Return"}).get_json()["case"]
     api(admin).post(f"/cases/{case['id']}/persons", json={"person_id": again["id"]})
 
-    done = _decide(
-        api,
-        clerk,
-        mother["id"],
-        again["id"],
-        decision="same",
-        survivor_id=mother["id"],
-        reason="Same woman: camp list spelling of her Kazakh passport name, same birth year.",
-    )
+    done = _merge(api, clerk, second, mother, again)
     assert done.status_code == 200, done.get_json()
     merge = done.get_json()["merge"]
+    assert merge["proposed_by_id"] == clerk.id and merge["approved_by_id"] == second.id
     assert merge["moved"]["documents"] == 1 and merge["moved"]["relationships"] == 1 and merge["moved"]["cases"] == 1
 
     survivor = api(clerk).get(f"/persons/{mother['id']}").get_json()["person"]
@@ -260,12 +268,17 @@ def test_same_person_merges_documents_claims_and_cases_and_undo_puts_them_back(a
             (e.action, e.reason)
             for e in db.scalars(
                 sa.select(AuditEvent)
-                .where(AuditEvent.action.in_([Action.PERSON_MERGED, Action.PERSON_MERGE_UNDONE]))
+                .where(
+                    AuditEvent.action.in_(
+                        [Action.PERSON_MERGE_PROPOSED, Action.PERSON_MERGED, Action.PERSON_MERGE_UNDONE]
+                    )
+                )
                 .order_by(AuditEvent.seq)
             )
         ]
     assert logged == [
-        (Action.PERSON_MERGED, ("Same woman: camp list spelling of her Kazakh passport name, same birth year.")),
+        (Action.PERSON_MERGE_PROPOSED, SAME_WOMAN),
+        (Action.PERSON_MERGED, CHECKED),
         (Action.PERSON_MERGE_UNDONE, "Wrong: the DNA test excluded her."),
     ]
     assert api(clerk).post(f"/merges/{merge['id']}/undo", json={"reason": "Once more, by mistake."}).status_code == 409
@@ -293,7 +306,7 @@ def test_a_legal_hold_on_the_merged_record_follows_its_documents_and_returns_on_
     """A merge must never leave held files open to disposal: the hold moves with the documents it covered."""
     from registry.holds.coverage import held_document_ids
 
-    clerk = staff("clerk")
+    clerk, second = staff("clerk"), staff("clerk")
     mother, again = make_person(clerk, **MOTHER), make_person(clerk, **MOTHER_AGAIN)
     scan = upload(api(clerk), again["id"], "identity_document", "Camp registration card")
     placed = api(clerk).post(
@@ -306,15 +319,7 @@ def test_a_legal_hold_on_the_merged_record_follows_its_documents_and_returns_on_
     )
     assert placed.status_code == 201, placed.get_json()
 
-    done = _decide(
-        api,
-        clerk,
-        mother["id"],
-        again["id"],
-        decision="same",
-        survivor_id=mother["id"],
-        reason="Same woman: camp list spelling of her Kazakh passport name, same birth year.",
-    )
+    done = _merge(api, clerk, second, mother, again)
     assert done.status_code == 200, done.get_json()
     with runtime.sessions() as db:
         assert scan["id"] in held_document_ids(db)
@@ -326,3 +331,52 @@ def test_a_legal_hold_on_the_merged_record_follows_its_documents_and_returns_on_
     )
     with runtime.sessions() as db:
         assert scan["id"] in held_document_ids(db)
+
+
+def test_a_merge_needs_a_second_clerk_and_nothing_moves_before_the_approval(app, runtime, api, staff, make_person):
+    """A merge moves case links, and with them who may see the records: one clerk alone must not be able to."""
+    clerk, second, admin = staff("clerk"), staff("clerk"), staff("admin")
+    mother, again = make_person(clerk, **MOTHER), make_person(clerk, **MOTHER_AGAIN)
+    case = api(admin).post("/cases", json={"reference": "KZ-23", "title": "Return"}).get_json()["case"]
+    api(admin).post(f"/cases/{case['id']}/persons", json={"person_id": again["id"]})
+    proposed = _decide(api, clerk, mother["id"], again["id"], decision="same", reason=SAME_WOMAN)
+    assert proposed.status_code == 202
+    assert _case_persons(runtime, case) == {again["id"]}  # nothing moved yet
+    assert api(clerk).get(f"/persons/{again['id']}").get_json()["person"]["merged_into_id"] is None
+
+    before, seq = snapshot(runtime), last_seq(runtime)
+    own = _decide(api, clerk, mother["id"], again["id"], decision="approve", reason=CHECKED)
+    assert own.status_code == 403 and own.get_json()["error"]["code"] == "forbidden"
+    assert changed_tables(before, snapshot(runtime)) == set()
+    refused = [e for e in events_after(runtime, seq) if e.action == Action.PERSON_MERGED]
+    assert [e.outcome for e in refused] == ["denied"]
+    again_proposed = _decide(api, second, again["id"], mother["id"], decision="same", reason=SAME_WOMAN)
+    assert again_proposed.status_code == 409  # one proposal at a time: approve or reject it
+
+    queue = signed_in(app, second.username).get("/matches").get_data(as_text=True)
+    assert "Approve: merge the records" in queue and clerk.full_name in queue and SAME_WOMAN in queue
+    assert "Approve: merge the records" not in signed_in(app, clerk.username).get("/matches").get_data(as_text=True)
+
+    rejected = _decide(api, second, mother["id"], again["id"], decision="reject", reason="The birth dates disagree.")
+    assert rejected.status_code == 200 and rejected.get_json()["pair"]["status"] == "pending"
+    assert _decide(api, second, mother["id"], again["id"], decision="approve", reason=CHECKED).status_code == 409
+    assert _case_persons(runtime, case) == {again["id"]}
+
+    page = signed_in(app, second.username).post(
+        f"/persons/{mother['id']}/matches/{again['id']}",
+        {"decision": "same", "reason": SAME_WOMAN, "survivor_id": mother["id"], "back": "queue"},
+    )
+    assert page.status_code == 302
+    approver = signed_in(app, clerk.username)
+    assert "Approve: merge the records" in approver.get(f"/persons/{mother['id']}").get_data(as_text=True)
+    approved = approver.post(
+        f"/persons/{mother['id']}/matches/{again['id']}",
+        {"decision": "approve", "reason": CHECKED, "back": "person"},
+    )
+    assert approved.status_code == 302
+    assert _case_persons(runtime, case) == {mother["id"]}
+    with runtime.sessions() as db:
+        merged = db.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == Action.PERSON_MERGED, AuditEvent.outcome == "allowed")
+        )
+        assert merged.actor_id == clerk.id and json.loads(merged.details)["proposed_by"] == second.id
