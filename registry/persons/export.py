@@ -37,6 +37,7 @@ from registry.kinship.bundle import relationship_record, structured_evidence
 from registry.kinship.verify import PERSON_EXPORT_FORMAT
 from registry.persons import service as persons
 from registry.persons.models import Person
+from registry.persons.schemas import PersonOut
 from registry.restoration import service as restoration
 from storage import EncryptedStore
 
@@ -174,7 +175,7 @@ def export_person(
             json_bytes(
                 {
                     "person": {
-                        **persons.person_json(person, actor),
+                        **PersonOut.of(person, persons.sees_restricted(actor)).model_dump(mode="json"),
                         "registered_at": person.created_at.isoformat(),
                         "updated_at": person.updated_at.isoformat(),
                     },

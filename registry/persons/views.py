@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, request, url_for
 
 from registry.accounts.permissions import Permission
+from registry.api.schema import parse, renamed
 from registry.audit import reports
 from registry.cases import service as cases
 from registry.documents import service as documents
@@ -16,9 +19,10 @@ from registry.matching import words
 from registry.persons import service
 from registry.persons.api import export_response
 from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
+from registry.persons.schemas import EDITABLE_FIELDS, PersonChange, PersonCreate
 from registry.runtime import db
 from registry.web import listing
-from registry.web.forms import render_form, script_questions
+from registry.web.forms import NAME_PARTS, render_form, script_questions
 from registry.web.labels import label
 from registry.web.policy import current_actor, requires
 
@@ -34,9 +38,14 @@ CHOICES = {
 }
 
 
-def _form_to_data() -> dict:
+ROWS = 3  # rows of names on the form
+
+
+def _form_to_data() -> tuple[dict[str, Any], list[int]]:
+    """What the form sent, as the API's body would carry it, and the form row each name came from."""
     form = request.form
-    data = {k: form.get(k, "") for k in service.EDITABLE_FIELDS if k in form}
+    rows = [i for i in range(ROWS) if form.get(f"family_name_{i}") or form.get(f"given_name_{i}")]
+    data: dict[str, Any] = {k: form.get(k, "") for k in EDITABLE_FIELDS if k in form}
     data["categories"] = form.getlist("categories")
     data["names"] = [
         {
@@ -47,10 +56,23 @@ def _form_to_data() -> dict:
             "script": form.get(f"script_{i}", "cyrillic"),
             "is_official": i == 0,
         }
-        for i in range(3)
-        if form.get(f"family_name_{i}") or form.get(f"given_name_{i}")
+        for i in rows
     ]
-    return data
+    return data, rows
+
+
+def _on_form(error: ValidationFailed, rows: list[int]) -> ValidationFailed:
+    """The refusal's fields named as the form's inputs: a name's part by its row, anything else of the names on
+    the names, a category on the categories."""
+
+    def field_of(path: str) -> str:
+        parts = path.split(".")
+        if parts[0] == "names" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            if parts[2] in (*NAME_PARTS, "kind", "script"):
+                return f"{parts[2]}_{rows[int(parts[1])]}"
+        return parts[0]
+
+    return renamed(error, field_of)
 
 
 # The order choices of the list, in the words of the page.
@@ -101,9 +123,9 @@ def new_person():
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("persons/edit.html", person=None, choices=CHOICES, checked_categories=[])
     candidates: list = []
+    data, rows = _form_to_data()
     try:
         _question_scripts()
-        data = _form_to_data()
         candidates = _likely_same(data)
         if candidates:
             raise validation(
@@ -114,11 +136,11 @@ def new_person():
                     )
                 )
             )
-        person = service.create_person(db(), current_actor(), data)
+        person = service.create_person(db(), current_actor(), parse(PersonCreate, data))
     except ValidationFailed as error:
         return render_form(
             "persons/edit.html",
-            error,
+            _on_form(error, rows),
             person=None,
             choices=CHOICES,
             checked_categories=request.form.getlist("categories"),
@@ -129,7 +151,7 @@ def new_person():
     return redirect(url_for("persons.show_person", person_id=person.id))
 
 
-def _likely_same(data: dict) -> list:
+def _likely_same(data: dict[str, Any]) -> list:
     """Before a new record is saved: registered persons likely to be the same one, asked about once (the clerk
     opens one of them instead, or ticks that none is and registers anyway)."""
     if request.form.get("register_anyway"):
@@ -151,11 +173,11 @@ def _values_of(person) -> dict[str, str]:
     """The form fields of an existing record, so the edit form opens filled in."""
     values = {
         field: "" if getattr(person, field) is None else str(getattr(person, field))
-        for field in service.EDITABLE_FIELDS
+        for field in EDITABLE_FIELDS
         if field != "categories"
     }
     values["revision"] = str(person.revision)
-    for i, name in enumerate(person.names[:3]):
+    for i, name in enumerate(person.names[:ROWS]):
         values.update(
             {
                 f"family_name_{i}": name.family_name,
@@ -181,7 +203,7 @@ def edit_person(person_id: str):
             values=_values_of(person),
             checked_categories=person.category_list,
         )
-    data = _form_to_data()
+    data, rows = _form_to_data()
     data["names"] += [
         {
             "family_name": n.family_name,
@@ -191,19 +213,19 @@ def edit_person(person_id: str):
             "script": n.script,
             "is_official": False,
         }
-        for n in person.names[3:]
-    ]  # the form shows three names; the others are kept as they are
+        for n in person.names[ROWS:]
+    ]  # the form shows ROWS names; the others are kept as they are
     try:
         data["revision"] = int(request.form.get("revision", ""))
     except ValueError:
         data["revision"] = -1
     try:
         _question_scripts()
-        service.update_person(db(), actor, person_id, data)
+        service.update_person(db(), actor, person_id, parse(PersonChange, data))
     except (ValidationFailed, Conflict) as error:
         return render_form(
             "persons/edit.html",
-            error,
+            _on_form(error, rows) if isinstance(error, ValidationFailed) else error,
             person=person,
             choices=CHOICES,
             checked_categories=request.form.getlist("categories"),
