@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_origin
 
 from flask import Response, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -255,3 +255,13 @@ def renamed(error: ValidationFailed, field_of: Callable[[str], str]) -> Validati
     for path, message in error.fields.items():
         fields.setdefault(field_of(path), message)
     return ValidationFailed(error.message, fields=fields, audit=error.audit)
+
+
+def form_fields(model: type[Body], form: Any) -> dict[str, Any]:
+    """The inputs of an HTML form that ``model`` declares, as its body would carry them: a list field takes
+    every value of its input, any other field the first (the CSRF token and the buttons are not the body's)."""
+    return {
+        name: form.getlist(name) if get_origin(info.annotation) is list else form.get(name)
+        for name, info in model.model_fields.items()
+        if name in form
+    }

@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
+from registry.accounts.actor import Actor
 from registry.accounts.permissions import Permission
 from registry.api.schema import parse, renamed
 from registry.audit import reports
 from registry.cases import service as cases
 from registry.documents import service as documents
-from registry.errors import Conflict, ValidationFailed, validation
+from registry.errors import Conflict, RegistryError, ValidationFailed, validation
 from registry.i18n import _
 from registry.matching import engine as match_engine
 from registry.matching import service as matching
 from registry.matching import words
 from registry.persons import service
 from registry.persons.api import export_response
-from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
+from registry.persons.models import Category, DatePrecision, NameKind, Person, PersonStatus, Script, Sex
 from registry.persons.schemas import EDITABLE_FIELDS, PersonChange, PersonCreate
 from registry.runtime import db
 from registry.web import listing
@@ -88,7 +90,7 @@ SORTS = (
 )
 
 
-def _filter_options(actor) -> dict[str, list[tuple[str, str]]]:
+def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     """Each filter's (value, words) choices: regions and stages as written on the caller's persons' records."""
     written = service.list_choices(db(), actor)
     return {
@@ -102,7 +104,7 @@ def _filter_options(actor) -> dict[str, list[tuple[str, str]]]:
 
 @bp.get("/persons")
 @requires(Permission.PERSON_READ)
-def list_persons():
+def list_persons() -> ResponseReturnValue:
     """Persons the caller may see: searched, filtered, sorted, a page at a time."""
     actor = current_actor()
     q = request.args.get("q", "")
@@ -119,7 +121,7 @@ def list_persons():
 
 @bp.route("/persons/new", methods=["GET", "POST"])
 @requires(Permission.PERSON_WRITE)
-def new_person():
+def new_person() -> ResponseReturnValue:
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("persons/edit.html", person=None, choices=CHOICES, checked_categories=[])
     candidates: list = []
@@ -169,7 +171,7 @@ def _question_scripts() -> None:
         raise validation(**questions)
 
 
-def _values_of(person) -> dict[str, str]:
+def _values_of(person: Person) -> dict[str, str]:
     """The form fields of an existing record, so the edit form opens filled in."""
     values = {
         field: "" if getattr(person, field) is None else str(getattr(person, field))
@@ -192,7 +194,7 @@ def _values_of(person) -> dict[str, str]:
 
 @bp.route("/persons/<person_id>/edit", methods=["GET", "POST"])
 @requires(Permission.PERSON_WRITE)
-def edit_person(person_id: str):
+def edit_person(person_id: str) -> ResponseReturnValue:
     actor = current_actor()
     person = service.get_person(db(), actor, person_id)
     if request.method != "POST":  # GET or HEAD: show the filled-in form
@@ -235,7 +237,7 @@ def edit_person(person_id: str):
 
 @bp.get("/persons/<person_id>")
 @requires(Permission.PERSON_READ)
-def show_person(person_id: str):
+def show_person(person_id: str) -> ResponseReturnValue:
     actor = current_actor()
     survivor = service.survivor_of(db(), person_id)
     if survivor != person_id and cases.can_see_person(db(), actor, survivor):
@@ -244,7 +246,7 @@ def show_person(person_id: str):
     return person_page(person_id)
 
 
-def person_page(person_id: str, error=None):
+def person_page(person_id: str, error: RegistryError | None = None) -> ResponseReturnValue:
     """The person's page; shown again with ``error`` when a decision made on it was refused."""
     actor = current_actor()
     person = service.get_person(db(), actor, person_id)
@@ -264,6 +266,6 @@ def person_page(person_id: str, error=None):
 
 @bp.get("/persons/<person_id>/export")
 @requires(Permission.PERSON_EXPORT)
-def export_person(person_id: str):
+def export_person(person_id: str) -> ResponseReturnValue:
     """The person page's download: the same signed ZIP as the API's."""
     return export_response(person_id)
