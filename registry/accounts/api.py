@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from registry.accounts import service
+from registry.accounts.models import User
 from registry.accounts.schemas import (
     AcknowledgementOut,
     AcknowledgementReply,
+    Language,
     Me,
     NdaOut,
     NdaSignature,
@@ -16,6 +18,13 @@ from registry.api.blueprint import api
 from registry.api.schema import operation
 from registry.runtime import db
 from registry.web.policy import current_actor, signed_in_before_gates
+
+
+def _caller() -> User:
+    """The signed-in caller (these routes are reached only signed in, before the NDA and MFA gates)."""
+    user = current_actor().user
+    assert user is not None
+    return user
 
 
 @api.get("/nda")
@@ -35,11 +44,11 @@ def get_nda() -> NdaStatus:
             text_sha256=nda.text_sha256,
             effective_at=nda.effective_at,
             texts={
-                t.language: NdaTextOut(title=t.title, text=t.text, text_sha256=t.text_sha256)
+                Language(t.language): NdaTextOut(title=t.title, text=t.text, text_sha256=t.text_sha256)
                 for t in service.nda_texts(nda).values()
             },
         ),
-        signed=service.has_signed_current(db(), current_actor().user),
+        signed=service.has_signed_current(db(), _caller()),
     )
 
 
@@ -49,14 +58,13 @@ def get_nda() -> NdaStatus:
 def acknowledge_nda(body: NdaSignature) -> AcknowledgementReply:
     """Sign the current undertaking: version, the text_sha256 of the language read (``language``, default en)
     and typed_full_name (any registered spelling) must match."""
-    actor = current_actor()
-    ack = service.acknowledge_nda(db(), actor, actor.user, **body.model_dump())
+    ack = service.acknowledge_nda(db(), current_actor(), _caller(), **body.model_dump(mode="json"))
     return AcknowledgementReply(
         acknowledgement=AcknowledgementOut(
             version=ack.nda_version.version,
             signed_at=ack.signed_at,
             text_sha256=ack.text_sha256,
-            language=ack.language,
+            language=Language(ack.language),
         )
     )
 
@@ -66,7 +74,7 @@ def acknowledge_nda(body: NdaSignature) -> AcknowledgementReply:
 @operation(reply=Me)
 def me() -> Me:
     """Who the token belongs to, their roles and whether they may see personal data yet."""
-    user = current_actor().user
+    user = _caller()
     return Me(
         username=user.username,
         full_name=user.full_name,

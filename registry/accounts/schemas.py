@@ -4,14 +4,21 @@ caller's own identity look like to a client."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
 from registry.accounts.permissions import Role
 from registry.api.schema import Body, Line, Reply
 
-Language = Literal["en", "ru", "kk"]  # registry.i18n.LOCALES: the languages an undertaking is published in
+
+class Language(StrEnum):
+    """The languages an undertaking is published in (registry.i18n.LOCALES)."""
+
+    EN = "en"
+    RU = "ru"
+    KK = "kk"
 
 
 class NdaSignature(Body):
@@ -21,7 +28,7 @@ class NdaSignature(Body):
     version: int = Field(ge=1)
     text_sha256: Annotated[Line, Field(min_length=1, max_length=64)]
     typed_full_name: Annotated[Line, Field(min_length=1, max_length=200)]
-    language: Language = "en"
+    language: Language = Language.EN
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -137,7 +137,7 @@ def nda() -> ResponseReturnValue:
         return render_form("accounts/nda.html", signed=signed, next=request.args.get("next", ""), **page)
     try:
         signature = parse(NdaSignature, form_fields(NdaSignature, request.form))
-        service.acknowledge_nda(db(), actor, actor.user, **signature.model_dump())
+        service.acknowledge_nda(db(), actor, actor.user, **signature.model_dump(mode="json"))
     except ValidationFailed as error:
         return render_form("accounts/nda.html", error, signed=False, next=request.form.get("next", ""), **page)
     flash(_("Thank you. Your signature is recorded."), "info")

@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Response, current_app
+from flask import current_app
+from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -204,7 +205,7 @@ def _query_parameters(endpoint: str) -> list[dict]:
 def _binary(declared: Binary) -> dict[str, Any]:
     return {
         "description": declared.description,
-        "content": {declared.media_type: {"schema": dict(declared.schema)}},
+        "content": {media_type: {"schema": dict(declared.schema)} for media_type in declared.media_types},
         **(
             {
                 "headers": {
@@ -218,7 +219,7 @@ def _binary(declared: Binary) -> dict[str, Any]:
     }
 
 
-def _model_schemas(contracts: Iterable[Contract]) -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
+def _model_schemas(contracts: Iterable[Contract]) -> tuple[dict[Any, Any], dict[str, Any]]:
     """Each declared model's schema as a reference, and the definitions they refer to (components/schemas).
 
     Bodies are published as they are read (``validation``), replies as they are written (``serialization``)."""
@@ -262,7 +263,7 @@ def build_spec() -> dict[str, Any]:
         path = _PARAM.sub(r"{\1}", rule.rule)
         doc = (view.__doc__ or "").strip()
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            operation = {
+            entry = {
                 "operationId": rule.endpoint.removeprefix("api."),
                 "summary": doc.splitlines()[0] if doc else rule.endpoint,
                 "parameters": [
@@ -276,16 +277,16 @@ def build_spec() -> dict[str, Any]:
                 },
             }
             if contract is not None:
-                _declared(operation, contract, refs, definitions, write=method in _WRITES)
+                _declared(entry, contract, refs, definitions, write=method in _WRITES)
             if " " in doc.strip() and len(doc.splitlines()) > 1:
-                operation["description"] = " ".join(doc.split())
+                entry["description"] = " ".join(doc.split())
             if rule.endpoint in _BODIES:
-                operation["requestBody"] = {
+                entry["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": _BODIES[rule.endpoint]}},
                 }
             if rule.endpoint in _CANDIDATE_LISTS:
-                operation["responses"]["200"]["content"] = {
+                entry["responses"]["200"]["content"] = {
                     "application/json": {
                         "schema": {
                             "type": "object",
@@ -296,10 +297,10 @@ def build_spec() -> dict[str, Any]:
                     }
                 }
             if access is not None and access.public:
-                operation["security"] = []
+                entry["security"] = []
             elif access is not None and access.permission is not None:
-                operation["x-permission"] = access.permission.value
-            paths.setdefault(path, {})[method.lower()] = operation
+                entry["x-permission"] = access.permission.value
+            paths.setdefault(path, {})[method.lower()] = entry
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kinship-evidence registry API", "version": "1"},
@@ -333,12 +334,12 @@ def _declared(
         }
 
 
-_OPENAPI_DOCUMENT = Binary("application/json", "An OpenAPI 3.1 document", schema={"type": "object"})
+_OPENAPI_DOCUMENT = Binary(("application/json",), "An OpenAPI 3.1 document", schema={"type": "object"})
 
 
 @api.get("/openapi.json")
 @public
 @operation(reply=_OPENAPI_DOCUMENT)
-def openapi() -> Response:
+def openapi() -> ResponseReturnValue:
     """This document."""
     return current_app.json.response(build_spec())

@@ -35,17 +35,12 @@ from registry.errors import ValidationFailed
 from registry.i18n import _
 
 M = TypeVar("M", bound=BaseModel)
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Body(BaseModel):
     """A request body (JSON or form fields): a field the model does not declare is refused, never ignored."""
 
     model_config = ConfigDict(extra="forbid")
-
-    def sent(self, *exclude: str) -> dict[str, Any]:
-        """The fields the sender gave (a change names only what it changes), as plain values."""
-        return {name: getattr(self, name) for name in self.model_fields_set if name not in exclude}
 
 
 class Reply(BaseModel):
@@ -79,8 +74,6 @@ def _trimmed(value: Any) -> Any:
 def _iso_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, date):
-        return value
     try:
         parsed = date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
@@ -186,9 +179,9 @@ def parse(model: type[M], data: Any) -> M:
 
 @dataclass(frozen=True)
 class Binary:
-    """A response the view makes itself (a file): its media type and what the OpenAPI document says of it."""
+    """A response the view makes itself (a file): its media types and what the OpenAPI document says of it."""
 
-    media_type: str
+    media_types: tuple[str, ...]
     description: str
     headers: Mapping[str, str] = field(default_factory=dict)  # name -> what it says
     schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string", "format": "binary"})
@@ -214,7 +207,7 @@ def operation(
     body: type[Body] | None = None,
     status: int = 200,
     files: tuple[str, ...] = (),
-) -> Callable[[F], F]:
+) -> Callable[[Callable[..., Any]], Callable[..., ResponseReturnValue]]:
     """Declare (and enforce) an operation's body and answer.
 
     With ``body``, the view gets the checked model as its ``body`` argument (JSON, or with ``files`` the form
@@ -224,7 +217,7 @@ def operation(
     """
     contract = Contract(body, reply, status, files)
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[..., Any]) -> Callable[..., ResponseReturnValue]:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             if body is not None:
@@ -237,7 +230,7 @@ def operation(
             return answer(result, status)
 
         checked.contract = contract  # type: ignore[attr-defined]
-        return checked  # type: ignore[return-value]
+        return checked
 
     return decorate
 

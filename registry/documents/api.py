@@ -9,6 +9,7 @@ from registry.api.blueprint import api
 from registry.api.schema import Binary, operation
 from registry.audit.events import Action
 from registry.documents import service
+from registry.documents.inspection import ALLOWED_TYPES
 from registry.documents.schemas import (
     DocumentLink,
     DocumentOut,
@@ -24,9 +25,10 @@ from registry.i18n import _
 from registry.runtime import current_runtime, db
 from registry.web.policy import current_actor, requires
 
-# The viewing copy and the original are files; their type is the file's own.
-VIEWING_COPY = Binary("application/octet-stream", "The viewing copy: a PDF or an image without its metadata")
-ORIGINAL = Binary("application/octet-stream", "The original file, bit for bit, as a download")
+# The viewing copy and the original are files, of the types the registry takes in (Content-Type says which).
+_FILE_TYPES = tuple(sorted(set().union(*ALLOWED_TYPES.values())))
+VIEWING_COPY = Binary(_FILE_TYPES, "The viewing copy, made from the original without its active content or metadata")
+ORIGINAL = Binary(_FILE_TYPES, "The original file, bit for bit, as a download")
 
 
 def _uploaded(result: service.UploadResult) -> UploadReply:

@@ -12,7 +12,7 @@ from registry.audit.events import Action
 from registry.cases import service as cases
 from registry.documents import lists, service
 from registry.documents.inspection import DOCUMENT_KINDS
-from registry.documents.models import PersonRole, ViewingStatus
+from registry.documents.models import Document, PersonRole, ViewingStatus
 from registry.documents.schemas import DocumentUpload, LinkRole, VersionUpload
 from registry.documents.web import send_content, upload_policy, uploaded_file
 from registry.errors import Refused, RegistryError, ValidationFailed
@@ -139,7 +139,7 @@ def list_documents() -> ResponseReturnValue:
     )
 
 
-def _linked_persons(document) -> list[tuple[Person, str]]:
+def _linked_persons(document: Document) -> list[tuple[Person, str]]:
     """The persons the document concerns, with their roles, as far as the reader may see them."""
     actor = current_actor()
     return [

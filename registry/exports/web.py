@@ -12,7 +12,7 @@ from registry.runtime import current_runtime
 
 # How the API declares a signed ZIP download (registry.api.schema.operation).
 SIGNED_ZIP = Binary(
-    "application/zip",
+    ("application/zip",),
     "A signed ZIP; check it with `registry bundle verify FILE --fingerprint HEX`",
     {"X-Manifest-SHA256": "SHA-256 of manifest.json, as the access log records it"},
 )

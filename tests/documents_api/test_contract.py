@@ -53,3 +53,13 @@ def test_structured_fields_and_roles_are_refused_in_words(client, person, pdf):
         f"/documents/{document['id']}/persons", json={"person_id": person["id"], "role": "mother", "note": "x"}
     )
     assert extra.status_code == 422 and list(extra.get_json()["error"]["fields"]) == ["note"]
+
+
+def test_the_files_served_are_of_the_types_the_document_names(client, person, spec, pdf, make_copies):
+    document = uploaded(upload(client, person["id"], pdf, "scan.pdf"))
+    make_copies()
+    for path in ("/documents/{document_id}/content", "/documents/{document_id}/original"):
+        declared = spec["paths"]["/api/v1" + path]["get"]["responses"]["200"]["content"]
+        response = client.get(path.format(document_id=document["id"]))
+        assert response.status_code == 200 and response.data.startswith(b"%PDF")
+        assert response.mimetype in declared, (path, response.mimetype)
