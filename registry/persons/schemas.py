@@ -15,8 +15,6 @@ from registry.i18n import _
 from registry.persons.models import Category, DatePrecision, NameKind, Person, PersonStatus, Script, Sex
 
 MAX_NAMES = 30
-
-
 MAX_CATEGORIES = 20  # there are four; repeats are allowed, a flood is not
 
 
@@ -101,7 +99,12 @@ def _one_official(names: list[NameIn]) -> list[NameIn]:
 
 
 # One to thirty names, one of them official (the first, unless another is marked).
-Names = Annotated[list[NameIn], BeforeValidator(_checked_names), AfterValidator(_one_official)]
+Names = Annotated[
+    list[NameIn],
+    BeforeValidator(_checked_names),
+    AfterValidator(_one_official),
+    Field(json_schema_extra={"minItems": 1, "maxItems": MAX_NAMES}),
+]
 
 
 class NameList(Body):
