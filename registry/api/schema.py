@@ -74,6 +74,8 @@ def _trimmed(value: Any) -> Any:
 def _iso_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
+    if isinstance(value, date):  # a model built in code (the demo, the bench)
+        return value
     try:
         parsed = date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
