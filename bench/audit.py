@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,6 +51,8 @@ from registry.audit.verify import verify_chain  # noqa: E402
 from registry.db import make_engine  # noqa: E402
 from registry.migrate import upgrade  # noqa: E402
 from registry.persons import service as persons  # noqa: E402
+from registry.persons.models import Category, Sex  # noqa: E402
+from registry.persons.schemas import NameIn, PersonCreate  # noqa: E402
 from registry.settings import load_settings  # noqa: E402
 
 VIEW_RATIO_TARGET = 1.3
@@ -149,18 +151,13 @@ def _view_fixture(url: str, folder: Path):
         accounts.acknowledge_nda(
             db, Actor(clerk), clerk, version=nda.version, text_sha256=nda.text_sha256, typed_full_name="Bench Clerk"
         )
-        person = persons.create_person(
-            db,
-            Actor(clerk),
-            {
-                "names": [
-                    {"family_name": "Абдирасулова", "given_name": "Айгерим", "script": "cyrillic", "kind": "official"}
-                ],
-                "sex": "female",
-                "birth_date": "2016-03-01",
-                "categories": ["child"],
-            },
+        registration = PersonCreate(
+            names=[NameIn(family_name="Абдирасулова", given_name="Айгерим")],
+            sex=Sex.FEMALE,
+            birth_date=date(2016, 3, 1),
+            categories=[Category.CHILD],
         )
+        person = persons.create_person(db, Actor(clerk), registration)
         db.commit()
         return app, token, person.id
 

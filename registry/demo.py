@@ -35,6 +35,7 @@ from registry.kinship import service as kinship
 from registry.kinship.models import Relationship, RelationshipStatus
 from registry.persons import service as persons
 from registry.persons.models import Person
+from registry.persons.schemas import PersonCreate
 from registry.restoration import service as restoration
 from registry.restoration.models import RestorationRequest, RestorationStatus
 from storage import EncryptedStore
@@ -171,9 +172,7 @@ class _Builder:
             {"family_name": surname_latin, "given_name": given[1], "script": "latin", "kind": "recorded_abroad"},
             {"family_name": arabic_family, "given_name": given[2], "script": "arabic", "kind": "recorded_abroad"},
         ]
-        person = persons.create_person(
-            self.db,
-            self.staff["clerk1"],
+        registration = PersonCreate.model_validate(
             {
                 "names": names,
                 "sex": sex,
@@ -187,8 +186,9 @@ class _Builder:
                 "return_stage": f"Zhusan-{self.rng.randint(1, 5)}",
                 "centre_or_region": self.rng.choice(CENTRES),
                 "restricted_notes": "Synthetic demo person.",
-            },
+            }
         )
+        person = persons.create_person(self.db, self.staff["clerk1"], registration)
         self.counts["persons"] += 1
         return person
 

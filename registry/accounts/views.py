@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import segno
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
@@ -17,6 +19,8 @@ from registry.accounts import (
 )
 from registry.accounts.models import User
 from registry.accounts.permissions import Permission, Role
+from registry.accounts.schemas import NdaSignature
+from registry.api.schema import form_fields, parse
 from registry.errors import Conflict, RegistryError, TooManyAttempts, Unauthenticated, ValidationFailed
 from registry.i18n import LOCALES, _
 from registry.runtime import current_runtime, db
@@ -37,7 +41,7 @@ def _throttle_policy() -> service.ThrottlePolicy:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login():
+def login() -> ResponseReturnValue:
     if request.method != "POST":  # GET and HEAD only show the form; CSRF checks POST alone
         return render_form("accounts/login.html", next=request.args.get("next", ""))
     form = request.form
@@ -64,7 +68,7 @@ def login():
     return redirect(safe_next(form.get("next")) or url_for("web.index"))
 
 
-def _refused_login(refusal: RegistryError):
+def _refused_login(refusal: RegistryError) -> ResponseReturnValue:
     """The form again, with the same words whatever was wrong, so a clerk can simply retry."""
     return refused(
         refusal,
@@ -79,7 +83,7 @@ def _refused_login(refusal: RegistryError):
 
 @bp.post("/logout")
 @signed_in_before_gates
-def logout():
+def logout() -> ResponseReturnValue:
     service.end_session(db(), current_actor(), current_user.staff_session)
     logout_user()
     session.clear()
@@ -89,7 +93,7 @@ def logout():
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @signed_in_before_gates
-def enrol_two_factor():
+def enrol_two_factor() -> ResponseReturnValue:
     user = current_actor().user
     key = current_runtime().keyring
     secret = service.open_pending_totp(user, session.get("totp_pending"), key) or service.new_totp_secret()
@@ -118,7 +122,7 @@ def enrol_two_factor():
 
 @bp.route("/nda", methods=["GET", "POST"])
 @signed_in_before_gates
-def nda():
+def nda() -> ResponseReturnValue:
     """The undertaking in the reader's language (or another they choose); they sign the text they read."""
     actor = current_actor()
     current = service.current_nda(db())
@@ -132,15 +136,8 @@ def nda():
     if request.method != "POST":
         return render_form("accounts/nda.html", signed=signed, next=request.args.get("next", ""), **page)
     try:
-        service.acknowledge_nda(
-            db(),
-            actor,
-            actor.user,
-            version=_whole_number(request.form.get("version", "")),
-            text_sha256=request.form.get("text_sha256", ""),
-            typed_full_name=request.form.get("typed_full_name", ""),
-            language=request.form.get("language", "en"),
-        )
+        signature = parse(NdaSignature, form_fields(NdaSignature, request.form))
+        service.acknowledge_nda(db(), actor, actor.user, **signature.model_dump(mode="json"))
     except ValidationFailed as error:
         return render_form("accounts/nda.html", error, signed=False, next=request.form.get("next", ""), **page)
     flash(_("Thank you. Your signature is recorded."), "info")
@@ -157,14 +154,14 @@ def _whole_number(text: str) -> int:
 
 @bp.get("/account")
 @signed_in_before_gates
-def my_account():
+def my_account() -> ResponseReturnValue:
     user = current_actor().user
     return render_form("accounts/account.html", user=user, tokens=service.list_tokens(db(), user), new_token=None)
 
 
 @bp.post("/account/password")
 @signed_in_before_gates
-def change_password():
+def change_password() -> ResponseReturnValue:
     user = current_actor().user
     try:
         service.change_password(
@@ -186,7 +183,7 @@ def change_password():
 
 @bp.post("/account/tokens")
 @signed_in_before_gates
-def create_token():
+def create_token() -> ResponseReturnValue:
     user = current_actor().user
     days = _whole_number(request.form.get("days", "90") or "90")
     try:
@@ -203,7 +200,7 @@ def create_token():
 
 @bp.post("/account/tokens/<token_id>/revoke")
 @signed_in_before_gates
-def revoke_token(token_id: str):
+def revoke_token(token_id: str) -> ResponseReturnValue:
     actor = current_actor()
     assert actor.user is not None  # the route is for signed-in staff
     service.revoke_token(db(), actor, actor.user, token_id)
@@ -214,7 +211,9 @@ def revoke_token(token_id: str):
 # ---------------------------------------------------------------- administration
 
 
-def _staff_page(error: RegistryError | None = None, *, setup: tuple[User, str] | None = None, **context):
+def _staff_page(
+    error: RegistryError | None = None, *, setup: tuple[User, str] | None = None, **context: Any
+) -> ResponseReturnValue:
     """The staff page; ``setup`` is an account and its set-up link, shown in this answer only."""
     setup_link = url_for("accounts.account_setup", token=setup[1], _external=True) if setup else None
     context.setdefault("chosen", [])  # the roles ticked in the new-account form when it is shown again
@@ -235,13 +234,13 @@ def _staff_page(error: RegistryError | None = None, *, setup: tuple[User, str] |
 
 @bp.get("/admin/users")
 @requires(Permission.USER_MANAGE)
-def admin_users():
+def admin_users() -> ResponseReturnValue:
     return _staff_page()
 
 
 @bp.post("/admin/users")
 @requires(Permission.USER_MANAGE)
-def admin_create_user():
+def admin_create_user() -> ResponseReturnValue:
     form = request.form
     try:
         user, token, proposal = duties.create_account(
@@ -266,7 +265,7 @@ def admin_create_user():
 
 @bp.post("/admin/users/<user_id>")
 @requires(Permission.USER_MANAGE)
-def admin_update_user(user_id: str):
+def admin_update_user(user_id: str) -> ResponseReturnValue:
     user = service.get_user(db(), user_id)
     try:
         proposal = duties.update_account(
@@ -290,7 +289,7 @@ def admin_update_user(user_id: str):
 
 @bp.post("/admin/users/<user_id>/setup-link")
 @requires(Permission.USER_MANAGE)
-def admin_new_setup_link(user_id: str):
+def admin_new_setup_link(user_id: str) -> ResponseReturnValue:
     user = service.get_user(db(), user_id)
     token = duties.reissue_setup_link(db(), current_actor(), user)
     return _staff_page(setup=(user, token))
@@ -298,7 +297,7 @@ def admin_new_setup_link(user_id: str):
 
 @bp.get("/audit/role-changes")
 @requires(Permission.ROLE_CHANGE_READ)
-def role_changes():
+def role_changes() -> ResponseReturnValue:
     """Every role proposal and its decision: auditors check them, administrators decide from here."""
     return render_form(
         "accounts/role_changes.html",
@@ -310,7 +309,7 @@ def role_changes():
 
 @bp.post("/admin/role-changes/<request_id>/approve")
 @requires(Permission.USER_MANAGE)
-def approve_role_change(request_id: str):
+def approve_role_change(request_id: str) -> ResponseReturnValue:
     proposal = duties.approve_role_change(db(), current_actor(), request_id)
     flash(
         _(
@@ -325,7 +324,7 @@ def approve_role_change(request_id: str):
 
 @bp.post("/admin/role-changes/<request_id>/reject")
 @requires(Permission.USER_MANAGE)
-def reject_role_change(request_id: str):
+def reject_role_change(request_id: str) -> ResponseReturnValue:
     duties.reject_role_change(db(), current_actor(), request_id)
     flash(_("Rejected: no role was granted."), "info")
     return redirect(url_for("accounts.role_changes"))
@@ -336,7 +335,7 @@ def reject_role_change(request_id: str):
 
 @bp.route("/account/setup", methods=["GET", "POST"])
 @public
-def account_setup():
+def account_setup() -> ResponseReturnValue:
     """The one-time link a new staff member got from their administrator: they choose their password.
 
     The token travels in the query string and the form, never in the path, which servers write to their logs.
@@ -362,7 +361,7 @@ def account_setup():
 
 @bp.get("/admin/nda")
 @requires(Permission.NDA_MANAGE)
-def admin_nda():
+def admin_nda() -> ResponseReturnValue:
     return render_form(
         "accounts/admin_nda.html", versions=service.list_nda_versions(db()), signatures=service.nda_signatures(db())
     )
@@ -370,7 +369,7 @@ def admin_nda():
 
 @bp.post("/admin/nda")
 @requires(Permission.NDA_MANAGE)
-def admin_publish_nda():
+def admin_publish_nda() -> ResponseReturnValue:
     form = request.form
     translations = {
         lang: (form.get(f"title_{lang}", ""), form.get(f"text_{lang}", ""))

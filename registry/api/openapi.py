@@ -1,12 +1,20 @@
-"""The OpenAPI document, generated from the routes themselves (path, method, docstring, permission)."""
+"""The OpenAPI document, generated from the routes themselves: path, method, docstring, permission, and the
+request and response models each operation declares (``registry.api.schema.operation``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from registry.api.blueprint import api
+from registry.api.schema import Binary, Contract, operation
+from registry.exports.web import SIGNED_ZIP
 from registry.web.policy import public, rule_for
 
 ERROR_SCHEMA = {
@@ -123,18 +131,10 @@ _BODIES = {
 }
 _CANDIDATE_LISTS = {"api.person_matches", "api.draft_matches"}
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
-# Signed ZIP downloads (registry.exports): the ZIP, and the SHA-256 of its signed manifest in a header.
-_SIGNED_ZIPS = {"api.relationship_bundle", "api.person_bundle", "api.person_export"}
-_SIGNED_ZIP_RESPONSE = {
-    "description": "A signed ZIP; check it with `registry bundle verify FILE --fingerprint HEX`",
-    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
-    "headers": {
-        "X-Manifest-SHA256": {
-            "description": "SHA-256 of manifest.json, as the access log records it",
-            "schema": {"type": "string"},
-        }
-    },
-}
+# Signed ZIP downloads of operations that declare no contract yet (registry.kinship).
+_SIGNED_ZIPS = {"api.relationship_bundle", "api.person_bundle"}
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_ERROR = {"$ref": "#/components/schemas/Error"}
 # Query parameters of the lists beside those their ListSpec declares (registry.web.listing).
 _LIST_EXTRAS = {
     "api.list_persons": {"q": "searches every name in any script, or a registry number"},
@@ -202,17 +202,68 @@ def _query_parameters(endpoint: str) -> list[dict]:
     return found
 
 
-def build_spec() -> dict:
+def _binary(declared: Binary) -> dict[str, Any]:
+    return {
+        "description": declared.description,
+        "content": {media_type: {"schema": dict(declared.schema)} for media_type in declared.media_types},
+        **(
+            {
+                "headers": {
+                    name: {"description": words, "schema": {"type": "string"}}
+                    for name, words in declared.headers.items()
+                }
+            }
+            if declared.headers
+            else {}
+        ),
+    }
+
+
+def _model_schemas(contracts: Iterable[Contract]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """Each declared model's schema as a reference, and the definitions they refer to (components/schemas).
+
+    Bodies are published as they are read (``validation``), replies as they are written (``serialization``)."""
+    wanted: set[tuple[type[BaseModel], JsonSchemaMode]] = set()
+    for contract in contracts:
+        if contract.body is not None:
+            wanted.add((contract.body, "validation"))
+        if isinstance(contract.reply, type):
+            wanted.add((contract.reply, "serialization"))
+    ordered = sorted(wanted, key=lambda pair: (pair[0].__module__, pair[0].__qualname__, pair[1]))
+    refs, top = models_json_schema(ordered, ref_template="#/components/schemas/{model}")
+    return dict(refs), top.get("$defs", {})
+
+
+def _request_body(contract: Contract, ref: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    if not contract.multipart:
+        return {"required": True, "content": {"application/json": {"schema": ref}}}
+    fields = dict(definitions[ref["$ref"].rsplit("/", 1)[1]])  # the form's fields and its file parts, inline
+    fields["properties"] = {
+        **fields.get("properties", {}),
+        **{name: {"type": "string", "format": "binary"} for name in contract.files},
+    }
+    fields["required"] = [*fields.get("required", []), *contract.files]
+    return {"required": True, "content": {"multipart/form-data": {"schema": fields}}}
+
+
+def build_spec() -> dict[str, Any]:
+    contracts = {
+        endpoint: view.contract
+        for endpoint, view in current_app.view_functions.items()
+        if endpoint.startswith("api.") and hasattr(view, "contract")
+    }
+    refs, definitions = _model_schemas(contracts.values())
     paths: dict[str, dict] = {}
     for rule in current_app.url_map.iter_rules():
         if not rule.endpoint.startswith("api."):
             continue
         view = current_app.view_functions[rule.endpoint]
         access = rule_for(rule.endpoint)
+        contract = contracts.get(rule.endpoint)
         path = _PARAM.sub(r"{\1}", rule.rule)
         doc = (view.__doc__ or "").strip()
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            operation = {
+            entry = {
                 "operationId": rule.endpoint.removeprefix("api."),
                 "summary": doc.splitlines()[0] if doc else rule.endpoint,
                 "parameters": [
@@ -221,22 +272,21 @@ def build_spec() -> dict:
                 ]
                 + (_query_parameters(rule.endpoint) if method == "GET" else []),
                 "responses": {
-                    "200": _SIGNED_ZIP_RESPONSE if rule.endpoint in _SIGNED_ZIPS else {"description": "OK"},
-                    "default": {
-                        "description": "Error",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                    },
+                    "200": _binary(SIGNED_ZIP) if rule.endpoint in _SIGNED_ZIPS else {"description": "OK"},
+                    "default": {"description": "Error", "content": {"application/json": {"schema": _ERROR}}},
                 },
             }
+            if contract is not None:
+                _declared(entry, contract, refs, definitions, write=method in _WRITES)
             if " " in doc.strip() and len(doc.splitlines()) > 1:
-                operation["description"] = " ".join(doc.split())
+                entry["description"] = " ".join(doc.split())
             if rule.endpoint in _BODIES:
-                operation["requestBody"] = {
+                entry["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": _BODIES[rule.endpoint]}},
                 }
             if rule.endpoint in _CANDIDATE_LISTS:
-                operation["responses"]["200"]["content"] = {
+                entry["responses"]["200"]["content"] = {
                     "application/json": {
                         "schema": {
                             "type": "object",
@@ -247,25 +297,49 @@ def build_spec() -> dict:
                     }
                 }
             if access is not None and access.public:
-                operation["security"] = []
+                entry["security"] = []
             elif access is not None and access.permission is not None:
-                operation["x-permission"] = access.permission.value
-            paths.setdefault(path, {})[method.lower()] = operation
+                entry["x-permission"] = access.permission.value
+            paths.setdefault(path, {})[method.lower()] = entry
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kinship-evidence registry API", "version": "1"},
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR_SCHEMA, "Candidate": CANDIDATE_SCHEMA},
+            "schemas": {"Error": ERROR_SCHEMA, "Candidate": CANDIDATE_SCHEMA, **definitions},
         },
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
     }
 
 
+def _declared(
+    entry: dict[str, Any], contract: Contract, refs: dict[Any, Any], definitions: dict[str, Any], *, write: bool
+) -> None:
+    """An operation's declared body and answer, and the refusal of a body that does not match it."""
+    if isinstance(contract.reply, Binary):
+        success = _binary(contract.reply)
+    else:
+        success = {
+            "description": (contract.reply.__doc__ or "OK").strip().splitlines()[0],
+            "content": {"application/json": {"schema": refs[(contract.reply, "serialization")]}},
+        }
+    responses = entry["responses"] = {str(contract.status): success, "default": entry["responses"]["default"]}
+    if contract.body is not None and write:
+        entry["requestBody"] = _request_body(contract, refs[(contract.body, "validation")], definitions)
+        responses["422"] = {
+            "description": "The body was refused: `error.fields` names each bad field (nested: `names.0.kind`)",
+            "content": {"application/json": {"schema": _ERROR}},
+        }
+
+
+_OPENAPI_DOCUMENT = Binary(("application/json",), "An OpenAPI 3.1 document", schema={"type": "object"})
+
+
 @api.get("/openapi.json")
 @public
-def openapi():
+@operation(reply=_OPENAPI_DOCUMENT)
+def openapi() -> ResponseReturnValue:
     """This document."""
-    return jsonify(build_spec())
+    return current_app.json.response(build_spec())

@@ -35,24 +35,6 @@ def text_field(
     return value
 
 
-def int_field(body: dict[str, Any], name: str, *, required: bool = False, default: int | None = None) -> int | None:
-    value = body.get(name, None)
-    if value is None:
-        if required:
-            raise validation(**{name: str(_("This field is required."))})
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise validation(**{name: str(_("This field must be a whole number."))})
-    return value
-
-
-def list_field(body: dict[str, Any], name: str) -> list[Any]:
-    value = body.get(name, [])
-    if not isinstance(value, list):
-        raise validation(**{name: str(_("This field must be a list."))})
-    return value
-
-
 MAX_PAGE = 100_000  # far past any real list; keeps OFFSET inside what every database accepts
 
 

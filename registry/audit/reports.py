@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -178,26 +177,6 @@ def user_activity(
     reading = anomalies.reading_days(db, today=today, days=days, actor_id=user_id)
     record(db, who, Action.AUDIT_READ, target_type="user", target_id=user_id, details={"days": days})
     return Activity(user_id, events[0].actor_name if events else "", events, reading)
-
-
-def event_json(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "at": event.at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor": event.actor_name,
-        "action": event.action,
-        "outcome": event.outcome,
-        "target_type": event.target_type,
-        "target_id": event.target_id,
-        "person_ids": json.loads(event.person_ids),
-        "ip": event.ip,
-        "user_agent": event.user_agent,
-        "request_id": event.request_id,
-        "reason": event.reason,
-        "details": json.loads(event.details),
-        "hash": event.hash,
-    }
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

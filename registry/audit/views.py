@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from registry.accounts import service as accounts
 from registry.accounts.permissions import Permission
@@ -113,7 +114,9 @@ def references(events: Iterable[AuditEvent], person_ids: Iterable[str] = ()) -> 
 SORTS = (("-at", _("Newest first")), ("at", _("Oldest first")), ("actor", _("Staff member")), ("action", _("Action")))
 
 
-def _events_page(found: listing.ListPage[AuditEvent] | None, error: ValidationFailed | None = None):
+def _events_page(
+    found: listing.ListPage[AuditEvent] | None, error: ValidationFailed | None = None
+) -> ResponseReturnValue:
     actions = sorted(((code.value, label(code, "action")) for code in Action), key=lambda choice: choice[1])
     outcomes = [(code.value, label(code, "outcome")) for code in Outcome]
     events = found.items if found else []
@@ -133,7 +136,7 @@ def _events_page(found: listing.ListPage[AuditEvent] | None, error: ValidationFa
 
 @bp.get("/audit")
 @requires(Permission.AUDIT_READ)
-def events():
+def events() -> ResponseReturnValue:
     try:
         chosen, wanted = event_query()
     except ValidationFailed as error:
@@ -143,7 +146,7 @@ def events():
 
 @bp.get("/audit/emergency")
 @requires(Permission.AUDIT_READ)
-def emergency():
+def emergency() -> ResponseReturnValue:
     grants = cases.list_emergency_access(db())
     record(
         db(),
@@ -159,7 +162,7 @@ def emergency():
 
 @bp.get("/audit/anomalies")
 @requires(Permission.AUDIT_READ)
-def anomaly_list():
+def anomaly_list() -> ResponseReturnValue:
     found = reports.find_anomalies(db(), current_actor())
     return render_form(
         "audit/anomalies.html",
@@ -172,14 +175,14 @@ def anomaly_list():
 
 @bp.get("/audit/users/<user_id>")
 @requires(Permission.AUDIT_READ)
-def user_activity(user_id: str):
+def user_activity(user_id: str) -> ResponseReturnValue:
     activity = reports.user_activity(db(), current_actor(), user_id[:36])
     return render_form("audit/activity.html", activity=activity, refs=references(activity.events))
 
 
 @bp.get("/audit/persons")
 @requires(Permission.ACCESS_REPORT)
-def find_report():
+def find_report() -> ResponseReturnValue:
     """A person's access report by registry number: the form, or the report itself once a person is named."""
     typed = request.args.get("person", "")
     if not typed.strip():
@@ -193,7 +196,7 @@ def find_report():
 
 @bp.get("/audit/persons/<person_id>")
 @requires(Permission.ACCESS_REPORT)
-def access_report(person_id: str):
+def access_report(person_id: str) -> ResponseReturnValue:
     export = request.args.get("format", "")
     export = export if export in EXPORTS else ""
     found = reports.access_report(db(), current_actor(), person_id, export=export)
@@ -211,7 +214,7 @@ def access_report(person_id: str):
 
 @bp.get("/audit/signing-key")
 @signed_in
-def signing_key():
+def signing_key() -> ResponseReturnValue:
     """The public key and its fingerprint, to hand to a court (``?format=pem`` downloads the key): no personal data."""
     key = published_key(current_runtime().audit_key.public_key())
     if request.args.get("format") == "pem":

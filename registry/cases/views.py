@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from registry.accounts import service as accounts
 from registry.accounts.permissions import Permission
+from registry.api.schema import form_fields, parse
 from registry.cases import service
+from registry.cases.schemas import CaseCreate, EmergencyAccessOpen
 from registry.errors import ValidationFailed
 from registry.i18n import _
 from registry.persons import service as persons
@@ -27,7 +30,7 @@ SORTS = (
 STATUSES = (("open", _("open")), ("closed", _("closed")))
 
 
-def _list_page(error: ValidationFailed | None = None):
+def _list_page(error: ValidationFailed | None = None) -> ResponseReturnValue:
     """The case list as asked for by the query string, with the form to open a case (and its errors)."""
     try:
         result = service.list_cases(db(), current_actor(), listing.read(request.args, service.CASE_LIST))
@@ -46,22 +49,16 @@ def _list_page(error: ValidationFailed | None = None):
 
 @bp.get("/cases")
 @requires(Permission.CASE_READ)
-def list_cases():
+def list_cases() -> ResponseReturnValue:
     return _list_page()
 
 
 @bp.post("/cases")
 @requires(Permission.CASE_MANAGE)
-def create_case():
-    form = request.form
+def create_case() -> ResponseReturnValue:
     try:
-        case = service.create_case(
-            db(),
-            current_actor(),
-            reference=form.get("reference", ""),
-            title=form.get("title", ""),
-            court_case_number=form.get("court_case_number", ""),
-        )
+        body = parse(CaseCreate, form_fields(CaseCreate, request.form))
+        case = service.create_case(db(), current_actor(), **body.model_dump())
     except ValidationFailed as error:
         return _list_page(error)
     return redirect(url_for("cases.show_case", case_id=case.id))
@@ -69,7 +66,7 @@ def create_case():
 
 @bp.get("/cases/<case_id>")
 @requires(Permission.CASE_READ)
-def show_case(case_id: str):
+def show_case(case_id: str) -> ResponseReturnValue:
     actor = current_actor()
     case = service.get_case(db(), actor, case_id)
     return render_form(
@@ -82,7 +79,7 @@ def show_case(case_id: str):
 
 @bp.post("/cases/<case_id>/members")
 @requires(Permission.CASE_MANAGE)
-def add_member(case_id: str):
+def add_member(case_id: str) -> ResponseReturnValue:
     actor = current_actor()
     case = service.get_case(db(), actor, case_id)
     service.add_member(db(), actor, case, accounts.get_user(db(), request.form.get("user_id", "")))
@@ -92,7 +89,7 @@ def add_member(case_id: str):
 
 @bp.post("/cases/<case_id>/members/<user_id>/remove")
 @requires(Permission.CASE_MANAGE)
-def remove_member(case_id: str, user_id: str):
+def remove_member(case_id: str, user_id: str) -> ResponseReturnValue:
     actor = current_actor()
     case = service.get_case(db(), actor, case_id)
     service.remove_member(db(), actor, case, accounts.get_user(db(), user_id))
@@ -102,7 +99,7 @@ def remove_member(case_id: str, user_id: str):
 
 @bp.post("/cases/<case_id>/persons")
 @requires(Permission.CASE_PERSONS)
-def add_person(case_id: str):
+def add_person(case_id: str) -> ResponseReturnValue:
     actor = current_actor()
     case = service.get_case(db(), actor, case_id)
     try:
@@ -121,16 +118,13 @@ def add_person(case_id: str):
 
 @bp.route("/persons/<person_id>/emergency-access", methods=["GET", "POST"])
 @requires(Permission.EMERGENCY_ACCESS)
-def emergency_access(person_id: str):
+def emergency_access(person_id: str) -> ResponseReturnValue:
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("cases/emergency.html", person_id=person_id)
     try:
+        body = parse(EmergencyAccessOpen, form_fields(EmergencyAccessOpen, request.form))
         service.open_emergency_access(
-            db(),
-            current_actor(),
-            person_id,
-            request.form.get("reason", ""),
-            current_runtime().settings.emergency_access_minutes,
+            db(), current_actor(), person_id, body.reason, current_runtime().settings.emergency_access_minutes
         )
     except ValidationFailed as error:
         return render_form("cases/emergency.html", error, person_id=person_id)

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, request
 
 from registry.accounts.permissions import Permission
 from registry.api.blueprint import api
-from registry.api.util import json_body, text_field
+from registry.api.schema import Binary, operation
 from registry.audit.events import Action
 from registry.documents import service
+from registry.documents.inspection import ALLOWED_TYPES
+from registry.documents.schemas import (
+    DocumentLink,
+    DocumentOut,
+    DocumentReply,
+    DocumentUpload,
+    DuplicateOut,
+    UploadReply,
+    VersionUpload,
+)
 from registry.documents.web import send_content, upload_policy, uploaded_file
 from registry.errors import validation
 from registry.i18n import _
 from registry.runtime import current_runtime, db
 from registry.web.policy import current_actor, requires
 
+# The viewing copy and the original are files, of the types the registry takes in (Content-Type says which).
+_FILE_TYPES = tuple(sorted(set().union(*ALLOWED_TYPES.values())))
+VIEWING_COPY = Binary(_FILE_TYPES, "The viewing copy, made from the original without its active content or metadata")
+ORIGINAL = Binary(_FILE_TYPES, "The original file, bit for bit, as a download")
 
-def _result_json(result: service.UploadResult) -> dict:
-    return {
-        "document": service.document_json(db(), current_actor(), result.document),
-        "duplicates": [{"id": d.id, "title": d.title, "kind": d.kind} for d in result.duplicates],
-    }
+
+def _uploaded(result: service.UploadResult) -> UploadReply:
+    return UploadReply(
+        document=DocumentOut.of(db(), current_actor(), result.document),
+        duplicates=[DuplicateOut.model_validate(d) for d in result.duplicates],
+    )
 
 
 def _version_arg() -> int | None:
@@ -34,35 +49,38 @@ def _version_arg() -> int | None:
 
 @api.post("/persons/<person_id>/documents")
 @requires(Permission.DOCUMENT_UPLOAD)
-def upload_document(person_id: str):
+@operation(body=DocumentUpload, reply=UploadReply, status=201, files=("file",))
+def upload_document(person_id: str, body: DocumentUpload) -> UploadReply:
     """Upload a document for a person (multipart: file, kind, title; optional role, fields as JSON)."""
-    form = request.form
     result = service.upload_document(
         db(),
         current_actor(),
         current_runtime().store,
         upload_policy(),
         person_id=person_id,
-        kind=form.get("kind", ""),
-        title=form.get("title", ""),
-        role=form.get("role", "subject"),
-        fields=form.get("fields"),
+        kind=body.kind.value,
+        title=body.title,
+        role=body.role.value,
+        fields=body.fields,
         upload=uploaded_file(),
     )
-    return jsonify(_result_json(result)), 201
+    return _uploaded(result)
 
 
 @api.get("/documents/<document_id>")
 @requires(Permission.DOCUMENT_READ)
-def get_document(document_id: str):
+@operation(reply=DocumentReply)
+def get_document(document_id: str) -> DocumentReply:
     """Document metadata and its version history."""
     actor = current_actor()
-    return jsonify(document=service.document_json(db(), actor, service.get_document(db(), actor, document_id)))
+    document = service.get_document(db(), actor, document_id)
+    return DocumentReply(document=DocumentOut.of(db(), actor, document))
 
 
 @api.get("/documents/<document_id>/content")
 @requires(Permission.DOCUMENT_READ)
-def document_content(document_id: str):
+@operation(reply=VIEWING_COPY)
+def document_content(document_id: str) -> Response:
     """The safe viewing copy (``?version=N`` for an earlier version); 409 while it is being made, or if none
     could be."""
     content = service.read_content(
@@ -73,7 +91,8 @@ def document_content(document_id: str):
 
 @api.get("/documents/<document_id>/original")
 @requires(Permission.DOCUMENT_ORIGINAL)
-def document_original(document_id: str):
+@operation(reply=ORIGINAL)
+def document_original(document_id: str) -> Response:
     """The original file, bit for bit, as evidence (its own permission and log entry)."""
     content = service.read_content(
         db(), current_actor(), current_runtime().store, document_id, original=True, version=_version_arg()
@@ -83,7 +102,8 @@ def document_original(document_id: str):
 
 @api.post("/documents/<document_id>/versions")
 @requires(Permission.DOCUMENT_UPLOAD)
-def add_version(document_id: str):
+@operation(body=VersionUpload, reply=UploadReply, status=201, files=("file",))
+def add_version(document_id: str, body: VersionUpload) -> UploadReply:
     """Add a restored or re-issued version (multipart: file, reason); earlier versions stay."""
     result = service.add_version(
         db(),
@@ -92,24 +112,17 @@ def add_version(document_id: str):
         upload_policy(),
         document_id=document_id,
         upload=uploaded_file(),
-        reason=request.form.get("reason", ""),
+        reason=body.reason,
     )
-    return jsonify(_result_json(result)), 201
+    return _uploaded(result)
 
 
 @api.post("/documents/<document_id>/persons")
 @requires(Permission.DOCUMENT_UPLOAD)
-def link_person(document_id: str):
+@operation(body=DocumentLink, reply=DocumentReply, status=201)
+def link_person(document_id: str, body: DocumentLink) -> DocumentReply:
     """Link the document to another person with a role (mother, child, alleged_parent ...)."""
-    body = json_body()
     actor = current_actor()
     document = service.get_document(db(), actor, document_id, log=False, action=Action.DOCUMENT_LINKED)
-    service.link_person(
-        db(),
-        actor,
-        document,
-        text_field(body, "person_id", required=True, max_length=36),
-        text_field(body, "role", required=True, max_length=24),
-        store=current_runtime().store,
-    )
-    return jsonify(document=service.document_json(db(), actor, document)), 201
+    service.link_person(db(), actor, document, body.person_id, body.role.value, store=current_runtime().store)
+    return DocumentReply(document=DocumentOut.of(db(), actor, document))

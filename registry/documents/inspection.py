@@ -14,17 +14,21 @@ import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-DOCUMENT_KINDS = (
-    "identity_document",
-    "passport",
-    "birth_record",
-    "genomic_test_result",
-    "court_ruling",
-    "consent_receipt",
-    "other",
-)
+
+class DocumentKind(StrEnum):
+    IDENTITY_DOCUMENT = "identity_document"
+    PASSPORT = "passport"
+    BIRTH_RECORD = "birth_record"
+    GENOMIC_TEST_RESULT = "genomic_test_result"
+    COURT_RULING = "court_ruling"
+    CONSENT_RECEIPT = "consent_receipt"
+    OTHER = "other"
+
+
+DOCUMENT_KINDS = tuple(kind.value for kind in DocumentKind)
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"

@@ -36,7 +36,6 @@ from registry.db import new_id, on_commit, on_rollback
 from registry.documents.binding import ORIGINAL, VIEWING, object_context, version_context
 from registry.documents.copies import store_file
 from registry.documents.inspection import (
-    DOCUMENT_KINDS,
     FileRefused,
     check_declared_type,
     refusal,
@@ -47,13 +46,12 @@ from registry.documents.models import (
     Document,
     DocumentPerson,
     DocumentVersion,
-    PersonRole,
     StoredObject,
     ViewingStatus,
 )
 from registry.documents.spool import UploadSpool
 from registry.documents.viewing_copy import ConversionLimits, inspect_original
-from registry.errors import AuditNote, Forbidden, NotFound, Refused, StoredObjectMismatch, validation
+from registry.errors import AuditNote, Forbidden, NotFound, Refused, StoredObjectMismatch
 from registry.holds import coverage
 from registry.holds.models import Disposal
 from registry.i18n import _
@@ -270,43 +268,6 @@ def _copy_after_commit(db: Session, policy: UploadPolicy, version_id: str, spool
 # ---------------------------------------------------------------- rules
 
 
-def _kind(kind: str) -> str:
-    if kind not in DOCUMENT_KINDS:
-        raise validation(kind=str(_("Choose a document kind: %(kinds)s", kinds=", ".join(DOCUMENT_KINDS))))
-    return kind
-
-
-def _role(role: str) -> str:
-    try:
-        return PersonRole(role or PersonRole.SUBJECT).value
-    except ValueError:
-        raise validation(
-            role=str(_("Choose a role: %(roles)s", roles=", ".join(r.value for r in PersonRole)))
-        ) from None
-
-
-def _title(title: str) -> str:
-    title = " ".join((title or "").split())
-    if not title:
-        raise validation(title=str(_("Give the document a title, for example 'Birth record, Raqqa, 2016'.")))
-    if len(title) > 300:
-        raise validation(title=str(_("At most %(n)d characters.", n=300)))
-    return title
-
-
-def _fields(fields: Any) -> str:
-    if fields in (None, ""):
-        return "{}"
-    if isinstance(fields, str):
-        try:
-            fields = json.loads(fields)
-        except json.JSONDecodeError:
-            raise validation(fields=str(_("Structured fields must be a JSON object."))) from None
-    if not isinstance(fields, dict) or not all(isinstance(v, (str, int, bool, type(None))) for v in fields.values()):
-        raise validation(fields=str(_("Structured fields must be a JSON object of text, numbers or yes/no.")))
-    return json.dumps({str(k)[:64]: v for k, v in fields.items()}, ensure_ascii=False, sort_keys=True)
-
-
 def _visible_duplicates(db: Session, actor: Actor, fingerprint: str, exclude: str | None) -> list[Document]:
     """Earlier uploads of the same bytes, but only where the uploader may see a linked person (fingerprints
     made under an earlier master key match once `registry keys refingerprint` has run)."""
@@ -336,9 +297,10 @@ def upload_document(
     title: str,
     upload: UploadedFile,
     role: str = "subject",
-    fields: Any = None,
+    fields: dict[str, Any] | None = None,
 ) -> UploadResult:
-    kind, role, title, fields_json = _kind(kind), _role(role), _title(title), _fields(fields)
+    """A new document of one person (kind, title, role and fields as ``schemas.DocumentUpload`` checked them)."""
+    fields_json = json.dumps(fields or {}, ensure_ascii=False, sort_keys=True)
     reason = cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
     if kind == GENOMIC and not actor.can(Permission.GENOMIC_READ):
         raise Forbidden(str(_("Your role does not handle genomic results.")))
@@ -387,10 +349,8 @@ def add_version(
     upload: UploadedFile,
     reason: str,
 ) -> UploadResult:
-    """A restored or re-issued document supersedes the last version; nothing is deleted."""
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise validation(reason=str(_("Say why there is a new version (restored, re-issued, better scan...).")))
+    """A restored or re-issued document supersedes the last version; nothing is deleted (the reason as
+    ``schemas.VersionUpload`` checked it)."""
     document = get_document(db, actor, document_id, log=False, action=Action.DOCUMENT_VERSION_ADDED)
     if document.disposed:
         raise _disposed(
@@ -431,8 +391,8 @@ def add_version(
 def link_person(
     db: Session, actor: Actor, document: Document, person_id: str, role: str, store: EncryptedStore | None = None
 ) -> None:
-    """Linked to a held person (or one of a held case), the document is held too; with ``store``, there as well."""
-    role = _role(role)
+    """Linked to a held person (or one of a held case), the document is held too; with ``store``, there as well.
+    ``role`` is a ``PersonRole`` value."""
     cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
     if any(link.person_id == person_id and link.role == role for link in document.persons):
         return
@@ -713,48 +673,3 @@ def _extension(content_type: str) -> str:
         "image/png": ".png",
         "text/plain; charset=utf-8": ".txt",
     }.get(content_type, "")
-
-
-def document_json(db: Session, actor: Actor, document: Document) -> dict[str, Any]:
-    """Linked persons outside the caller's cases are left out: a shared document must not name them."""
-    return {
-        "id": document.id,
-        "kind": document.kind,
-        "title": document.title,
-        "fields": json.loads(document.fields),
-        "created_at": document.created_at.isoformat(),
-        "persons": [
-            {"person_id": link.person_id, "role": link.role}
-            for link in document.persons
-            if cases.can_see_person(db, actor, link.person_id)
-        ],
-        "versions": [
-            {
-                "number": v.number,
-                "reason": v.reason,
-                "filename": v.filename,
-                "content_type": v.content_type,
-                "size": v.size,
-                "fingerprint": v.fingerprint,
-                "pages": v.pages,
-                "viewing_copy": _viewing_json(v),
-                "uploaded_by": v.uploaded_by_id,
-                "uploaded_by_name": v.uploaded_by.username,
-                "uploaded_at": v.uploaded_at.isoformat(),
-                "worm_locked": v.original.locked_until is not None,
-                "disposal_id": v.disposal_id,
-                "disposed_at": v.original.disposed_at.isoformat() if v.original.disposed_at else None,
-            }
-            for v in document.versions
-        ],
-        "disposed": document.disposed,
-        "legal_hold": bool(coverage.holds_on_document(db, document.id)),
-    }
-
-
-def _viewing_json(version: DocumentVersion) -> dict[str, Any]:
-    return {
-        "status": version.viewing_status,
-        "content_type": version.viewing.content_type if version.viewing else None,
-        "problem": viewing_problem(version),
-    }

@@ -3,14 +3,17 @@ viewing copy, the persons it concerns and its history."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from registry.accounts.permissions import Permission
+from registry.api.schema import form_fields, parse
 from registry.audit.events import Action
 from registry.cases import service as cases
 from registry.documents import lists, service
 from registry.documents.inspection import DOCUMENT_KINDS
-from registry.documents.models import PersonRole, ViewingStatus
+from registry.documents.models import Document, PersonRole, ViewingStatus
+from registry.documents.schemas import DocumentUpload, LinkRole, VersionUpload
 from registry.documents.web import send_content, upload_policy, uploaded_file
 from registry.errors import Refused, RegistryError, ValidationFailed
 from registry.holds import service as holds
@@ -46,7 +49,7 @@ def _claim_values(target: kinship.EvidenceUpload | None) -> dict[str, str]:
 
 @bp.route("/persons/<person_id>/documents/new", methods=["GET", "POST"])
 @requires(Permission.DOCUMENT_UPLOAD)
-def upload(person_id: str):
+def upload(person_id: str) -> ResponseReturnValue:
     """Reached from a claim (``?relationship=``), the upload names both its persons and is attached to it."""
     actor = current_actor()
     person = persons.get_person(db(), actor, person_id)  # the form names the person: a read
@@ -58,6 +61,7 @@ def upload(person_id: str):
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("documents/upload.html", person=person, **FORM, target=target, values=_claim_values(target))
     try:
+        body = parse(DocumentUpload, form_fields(DocumentUpload, form))
         if target is not None:
             kinship.other_role(form.get("other_role", ""))  # refused before the file is taken in
         result = service.upload_document(
@@ -66,9 +70,10 @@ def upload(person_id: str):
             current_runtime().store,
             upload_policy(),
             person_id=person_id,
-            kind=form.get("kind", ""),
-            title=form.get("title", ""),
-            role=form.get("role", "subject"),
+            kind=body.kind.value,
+            title=body.title,
+            role=body.role.value,
+            fields=body.fields,
             upload=uploaded_file(),
         )
         if target is not None:
@@ -114,7 +119,7 @@ COPY_STATES = (
 
 @bp.get("/documents")
 @requires(Permission.DOCUMENT_READ)
-def list_documents():
+def list_documents() -> ResponseReturnValue:
     """The documents the caller may read, by kind and by the state of their viewing copy, a page at a time."""
     actor = current_actor()
     readable = [k for k in DOCUMENT_KINDS if k != service.GENOMIC or actor.can(Permission.GENOMIC_READ)]
@@ -134,7 +139,7 @@ def list_documents():
     )
 
 
-def _linked_persons(document) -> list[tuple[Person, str]]:
+def _linked_persons(document: Document) -> list[tuple[Person, str]]:
     """The persons the document concerns, with their roles, as far as the reader may see them."""
     actor = current_actor()
     return [
@@ -144,7 +149,7 @@ def _linked_persons(document) -> list[tuple[Person, str]]:
     ]
 
 
-def _document_page(document_id: str, error: RegistryError | None = None):
+def _document_page(document_id: str, error: RegistryError | None = None) -> ResponseReturnValue:
     document = service.get_document(db(), current_actor(), document_id)
     disposal = service.disposal_of(db(), document.current)
     return render_form(
@@ -162,34 +167,35 @@ def _document_page(document_id: str, error: RegistryError | None = None):
 
 @bp.get("/documents/<document_id>")
 @requires(Permission.DOCUMENT_READ)
-def show_document(document_id: str):
+def show_document(document_id: str) -> ResponseReturnValue:
     return _document_page(document_id)
 
 
 @bp.post("/documents/<document_id>/persons")
 @requires(Permission.DOCUMENT_UPLOAD)
-def link_person(document_id: str):
+def link_person(document_id: str) -> ResponseReturnValue:
     """The document also concerns another person (a DNA result or a ruling names both persons of a claim)."""
     actor = current_actor()
     form = request.form
     document = service.get_document(db(), actor, document_id, log=False, action=Action.DOCUMENT_LINKED)
     try:
+        role = parse(LinkRole, form_fields(LinkRole, form)).role
         person = persons.person_by_number(db(), form.get("registry_number", ""), actor)
-        service.link_person(db(), actor, document, person.id, form.get("role", ""), store=current_runtime().store)
+        service.link_person(db(), actor, document, person.id, role.value, store=current_runtime().store)
     except ValidationFailed as error:
         return refused(error, lambda failed: _document_page(document_id, failed))
     flash(
         _(
             "The document now also concerns %(number)s (%(role)s).",
             number=person.registry_number,
-            role=label(form.get("role") or "subject", "person_role"),
+            role=label(role, "person_role"),
         ),
         "info",
     )
     return redirect(url_for("documents.show_document", document_id=document_id))
 
 
-def _send(document_id: str, *, original: bool):
+def _send(document_id: str, *, original: bool) -> Response:
     version = request.args.get("version", type=int)
     return send_content(
         service.read_content(
@@ -201,20 +207,21 @@ def _send(document_id: str, *, original: bool):
 
 @bp.get("/documents/<document_id>/content")
 @requires(Permission.DOCUMENT_READ)
-def content(document_id: str):
+def content(document_id: str) -> ResponseReturnValue:
     return _send(document_id, original=False)
 
 
 @bp.get("/documents/<document_id>/original")
 @requires(Permission.DOCUMENT_ORIGINAL)
-def original(document_id: str):
+def original(document_id: str) -> ResponseReturnValue:
     return _send(document_id, original=True)
 
 
 @bp.post("/documents/<document_id>/versions")
 @requires(Permission.DOCUMENT_UPLOAD)
-def add_version(document_id: str):
+def add_version(document_id: str) -> ResponseReturnValue:
     try:
+        body = parse(VersionUpload, form_fields(VersionUpload, request.form))
         service.add_version(
             db(),
             current_actor(),
@@ -222,14 +229,14 @@ def add_version(document_id: str):
             upload_policy(),
             document_id=document_id,
             upload=uploaded_file(),
-            reason=request.form.get("reason", ""),
+            reason=body.reason,
         )
     except (ValidationFailed, Refused) as error:
         return refused(error, lambda failed: _flashed(failed.message, document_id))
     return redirect(url_for("documents.show_document", document_id=document_id))
 
 
-def _flashed(message: str, document_id: str):
+def _flashed(message: str, document_id: str) -> ResponseReturnValue:
     """A refused new version is told on the document page, which the browser is sent back to."""
     flash(message, "error")
     return redirect(url_for("documents.show_document", document_id=document_id))

@@ -6,8 +6,16 @@ from pathlib import Path
 
 from flask import Response, send_file
 
+from registry.api.schema import Binary
 from registry.exports.archive import SignedZip
 from registry.runtime import current_runtime
+
+# How the API declares a signed ZIP download (registry.api.schema.operation).
+SIGNED_ZIP = Binary(
+    ("application/zip",),
+    "A signed ZIP; check it with `registry bundle verify FILE --fingerprint HEX`",
+    {"X-Manifest-SHA256": "SHA-256 of manifest.json, as the access log records it"},
+)
 
 
 def spool_folder() -> str:

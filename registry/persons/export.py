@@ -29,6 +29,7 @@ from registry.audit.service import record
 from registry.cases import service as cases
 from registry.documents import service as documents
 from registry.documents.models import Document
+from registry.documents.schemas import DocumentOut
 from registry.errors import AuditNote, Forbidden, NotFound
 from registry.exports.archive import HOW_TO_CHECK, ArchiveWriter, SignedZip, json_bytes
 from registry.i18n import _
@@ -37,6 +38,7 @@ from registry.kinship.bundle import relationship_record, structured_evidence
 from registry.kinship.verify import PERSON_EXPORT_FORMAT
 from registry.persons import service as persons
 from registry.persons.models import Person
+from registry.persons.schemas import PersonOut
 from registry.restoration import service as restoration
 from storage import EncryptedStore
 
@@ -81,7 +83,7 @@ def _linked_documents(db: Session, actor: Actor, person: Person) -> list[tuple[D
 
 
 def _document_record(db: Session, actor: Actor, document: Document, roles: list[str]) -> dict[str, Any]:
-    data = documents.document_json(db, actor, document)
+    data = DocumentOut.of(db, actor, document).model_dump(mode="json")
     for version in data["versions"]:
         del version["fingerprint"]  # keyed: only the registry can check it; the manifest has each file's SHA-256
     return {**data, "roles_of_person": roles}
@@ -174,7 +176,7 @@ def export_person(
             json_bytes(
                 {
                     "person": {
-                        **persons.person_json(person, actor),
+                        **PersonOut.of(person, persons.sees_restricted(actor)).model_dump(mode="json"),
                         "registered_at": person.created_at.isoformat(),
                         "updated_at": person.updated_at.isoformat(),
                     },

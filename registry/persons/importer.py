@@ -89,14 +89,8 @@ from registry.i18n import _
 from registry.matching.keys import match_keys as blocking_keys
 from registry.matching.models import PersonMatchKey
 from registry.persons.models import NameSearchKey, Person, PersonName, Script
-from registry.persons.service import (
-    EDITABLE_FIELDS,
-    NameInput,
-    _new_registry_number,
-    _search_keys,
-    clean_names,
-    clean_person_fields,
-)
+from registry.persons.schemas import EDITABLE_FIELDS, NameIn
+from registry.persons.service import _new_registry_number, _search_keys, clean_names, clean_person_fields
 
 BATCH = 1000
 NAME_PARTS = ("family_name", "given_name", "patronymic", "script", "kind")
@@ -171,7 +165,7 @@ class CsvFile:
 class PersonRow:
     line: int
     fields: dict[str, Any]
-    names: list[NameInput]
+    names: list[NameIn]
 
 
 @dataclass

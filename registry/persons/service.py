@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.actor import Actor
 from registry.accounts.permissions import Permission
+from registry.api.schema import parse
 from registry.audit.events import Action
 from registry.audit.service import record
 from registry.cases import service as cases
@@ -28,33 +29,10 @@ from registry.i18n import _
 from registry.matching import engine as matching
 from registry.matching.keys import store_keys
 from registry.persons import name_keys
-from registry.persons.models import (
-    Category,
-    DatePrecision,
-    NameKind,
-    NameSearchKey,
-    Person,
-    PersonName,
-    PersonStatus,
-    Script,
-    Sex,
-)
+from registry.persons.models import Category, NameSearchKey, Person, PersonName, PersonStatus
+from registry.persons.schemas import NameIn, NameList, PersonChange, PersonCreate, PersonFields
 from registry.web import listing
 
-EDITABLE_FIELDS = (
-    "sex",
-    "birth_date",
-    "birth_date_precision",
-    "place_of_birth_recorded",
-    "place_of_birth_designation",
-    "citizenship",
-    "categories",
-    "status",
-    "return_operation",
-    "return_stage",
-    "centre_or_region",
-    "restricted_notes",
-)
 MAX_CANDIDATES = 100
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
 # What staff type when they copy a registry number from a form or a paper (any case, spaces around the dash).
@@ -65,119 +43,17 @@ def sees_restricted(actor: Actor) -> bool:
     return actor.can(Permission.PERSON_WRITE)
 
 
-# ---------------------------------------------------------------- input validation
-
-
-def _choice(enum, value: Any, field: str) -> str:
-    try:
-        return enum(value).value
-    except ValueError:
-        allowed = ", ".join(e.value for e in enum)
-        raise validation(**{field: str(_("Choose one of: %(allowed)s", allowed=allowed))}) from None
-
-
-def _text(value: Any, field: str, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise validation(**{field: str(_("This field must be text."))})
-    value = " ".join(value.split()) if field != "restricted_notes" else value.strip()
-    if len(value) > limit:
-        raise validation(**{field: str(_("At most %(n)d characters.", n=limit))})
-    return value
-
-
-def _date(value: Any, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        parsed = date.fromisoformat(str(value))
-    except ValueError:
-        raise validation(**{field: str(_("Write the date as YYYY-MM-DD."))}) from None
-    if parsed > date.today() or parsed.year < 1900:
-        raise validation(**{field: str(_("The date must be between 1900 and today."))})
-    return parsed
-
-
-def _categories(value: Any) -> str:
-    items = value.split() if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise validation(categories=str(_("Categories must be a list.")))
-    return " ".join(sorted({_choice(Category, v, "categories") for v in items}))
-
-
-_LIMITS = {
-    "place_of_birth_recorded": 300,
-    "place_of_birth_designation": 300,
-    "citizenship": 64,
-    "return_operation": 100,
-    "return_stage": 100,
-    "centre_or_region": 200,
-    "restricted_notes": 20_000,
-}
+# ---------------------------------------------------------------- checking input apart
 
 
 def clean_person_fields(data: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for field in EDITABLE_FIELDS:
-        if field not in data:
-            continue
-        value = data[field]
-        if field == "sex":
-            out[field] = _choice(Sex, value, field)
-        elif field == "birth_date_precision":
-            out[field] = _choice(DatePrecision, value, field)
-        elif field == "status":
-            out[field] = _choice(PersonStatus, value, field)
-        elif field == "birth_date":
-            out[field] = _date(value, field)
-        elif field == "categories":
-            out[field] = _categories(value)
-        else:
-            out[field] = _text(value, field, _LIMITS[field])
-    if "birth_date" in out and out["birth_date"] is None:
-        out["birth_date_precision"] = DatePrecision.UNKNOWN.value  # no date: nothing to be precise about
-    return out
+    """Some of a person's fields, checked as a registration checks them (the CSV import checks cell by cell)."""
+    return parse(PersonFields, data).changes()
 
 
-@dataclass(frozen=True)
-class NameInput:
-    kind: str
-    script: str
-    family_name: str
-    given_name: str
-    patronymic: str
-    is_official: bool
-
-
-def clean_names(raw: Any) -> list[NameInput]:
-    if not isinstance(raw, list) or not raw:
-        raise validation(names=str(_("Give at least one name.")))
-    if len(raw) > 30:
-        raise validation(names=str(_("At most 30 names.")))
-    names: list[NameInput] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise validation(names=str(_("Each name is an object with family_name, given_name, kind, script.")))
-        name = NameInput(
-            kind=_choice(NameKind, item.get("kind", NameKind.OFFICIAL), "names"),
-            script=_choice(Script, item.get("script", Script.CYRILLIC), "names"),
-            family_name=_text(item.get("family_name"), "names", 200),
-            given_name=_text(item.get("given_name"), "names", 200),
-            patronymic=_text(item.get("patronymic"), "names", 200),
-            is_official=bool(item.get("is_official", False)),
-        )
-        if not (name.family_name or name.given_name):
-            raise validation(names=str(_("Each name needs a family name or a given name.")))
-        names.append(name)
-    officials = sum(n.is_official for n in names)
-    if officials > 1:
-        raise validation(names=str(_("Only one name can be the official one.")))
-    if officials == 0:
-        names[0] = NameInput(**{**names[0].__dict__, "is_official": True})
-    return names
+def clean_names(raw: Any) -> list[NameIn]:
+    """A person's names, checked as a registration checks them (the import, and a draft before matching)."""
+    return parse(NameList, {"names": raw}).names
 
 
 # ---------------------------------------------------------------- writing
@@ -201,12 +77,12 @@ def _search_keys(person: Person) -> list[NameSearchKey]:
     return [NameSearchKey(person_id=person.id, key=k[:120]) for k in sorted(keys)]
 
 
-def _replace_names(db: Session, person: Person, names: list[NameInput]) -> None:
+def _replace_names(db: Session, person: Person, names: list[NameIn]) -> None:
     person.names = [
         PersonName(
             position=i,
-            kind=n.kind,
-            script=n.script,
+            kind=n.kind.value,
+            script=n.script.value,
             family_name=n.family_name,
             given_name=n.given_name,
             patronymic=n.patronymic,
@@ -224,9 +100,9 @@ def refresh_search_keys(db: Session, person: Person) -> None:
     db.add_all(_search_keys(person))
 
 
-def create_person(db: Session, actor: Actor, data: dict[str, Any]) -> Person:
-    fields = clean_person_fields(data)
-    names = clean_names(data.get("names"))
+def create_person(db: Session, actor: Actor, body: PersonCreate) -> Person:
+    fields = body.changes()
+    names = body.names
     person = Person(registry_number=_new_registry_number(db), **fields)
     db.add(person)
     db.flush()
@@ -245,17 +121,16 @@ def create_person(db: Session, actor: Actor, data: dict[str, Any]) -> Person:
     return person
 
 
-def update_person(db: Session, actor: Actor, person_id: str, data: dict[str, Any]) -> Person:
+def update_person(db: Session, actor: Actor, person_id: str, body: PersonChange) -> Person:
     person = get_person(db, actor, person_id, log=False)
-    expected = data.get("revision")
-    if expected is not None and expected != person.revision:
+    if body.revision is not None and body.revision != person.revision:
         raise Conflict(str(_("Someone changed this person since you opened it. Reload and apply your change again.")))
-    fields = clean_person_fields(data)
+    fields = body.changes()
     changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
     for key, value in changed.items():
         setattr(person, key, value)
-    if "names" in data:
-        _replace_names(db, person, clean_names(data["names"]))
+    if body.names is not None:
+        _replace_names(db, person, body.names)
         changed["names"] = "changed"
     db.flush()
     if {"names", "birth_date", "birth_date_precision"} & set(changed):
@@ -736,38 +611,3 @@ def case_person_labels(db: Session, actor: Actor, case: Case) -> list[dict[str, 
         }
         for p in people
     ]
-
-
-def person_json(person: Person, actor: Actor) -> dict[str, Any]:
-    data = {
-        "id": person.id,
-        "registry_number": person.registry_number,
-        "sex": person.sex,
-        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
-        "birth_date_precision": person.birth_date_precision,
-        "place_of_birth_designation": person.place_of_birth_designation,
-        "citizenship": person.citizenship,
-        "categories": person.category_list,
-        "status": person.status,
-        "return_operation": person.return_operation,
-        "return_stage": person.return_stage,
-        "centre_or_region": person.centre_or_region,
-        "revision": person.revision,
-        "merged_into_id": person.merged_into_id,
-        "names": [
-            {
-                "id": n.id,
-                "kind": n.kind,
-                "script": n.script,
-                "family_name": n.family_name,
-                "given_name": n.given_name,
-                "patronymic": n.patronymic,
-                "is_official": n.is_official,
-            }
-            for n in person.names
-        ],
-    }
-    if sees_restricted(actor):
-        data["place_of_birth_recorded"] = person.place_of_birth_recorded
-        data["restricted_notes"] = person.restricted_notes
-    return data

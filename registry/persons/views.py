@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from typing import Any
 
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+from registry.accounts.actor import Actor
 from registry.accounts.permissions import Permission
+from registry.api.schema import parse, renamed
 from registry.audit import reports
 from registry.cases import service as cases
 from registry.documents import service as documents
-from registry.errors import Conflict, ValidationFailed, validation
+from registry.errors import Conflict, RegistryError, ValidationFailed, validation
 from registry.i18n import _
 from registry.matching import engine as match_engine
 from registry.matching import service as matching
 from registry.matching import words
 from registry.persons import service
 from registry.persons.api import export_response
-from registry.persons.models import Category, DatePrecision, NameKind, PersonStatus, Script, Sex
+from registry.persons.models import Category, DatePrecision, NameKind, Person, PersonStatus, Script, Sex
+from registry.persons.schemas import EDITABLE_FIELDS, PersonChange, PersonCreate
 from registry.runtime import db
 from registry.web import listing
-from registry.web.forms import render_form, script_questions
+from registry.web.forms import NAME_PARTS, render_form, script_questions
 from registry.web.labels import label
 from registry.web.policy import current_actor, requires
 
@@ -34,9 +40,14 @@ CHOICES = {
 }
 
 
-def _form_to_data() -> dict:
+ROWS = 3  # rows of names on the form
+
+
+def _form_to_data() -> tuple[dict[str, Any], list[int]]:
+    """What the form sent, as the API's body would carry it, and the form row each name came from."""
     form = request.form
-    data = {k: form.get(k, "") for k in service.EDITABLE_FIELDS if k in form}
+    rows = [i for i in range(ROWS) if form.get(f"family_name_{i}") or form.get(f"given_name_{i}")]
+    data: dict[str, Any] = {k: form.get(k, "") for k in EDITABLE_FIELDS if k in form}
     data["categories"] = form.getlist("categories")
     data["names"] = [
         {
@@ -47,10 +58,23 @@ def _form_to_data() -> dict:
             "script": form.get(f"script_{i}", "cyrillic"),
             "is_official": i == 0,
         }
-        for i in range(3)
-        if form.get(f"family_name_{i}") or form.get(f"given_name_{i}")
+        for i in rows
     ]
-    return data
+    return data, rows
+
+
+def _on_form(error: ValidationFailed, rows: list[int]) -> ValidationFailed:
+    """The refusal's fields named as the form's inputs: a name's part by its row, anything else of the names on
+    the names, a category on the categories."""
+
+    def field_of(path: str) -> str:
+        parts = path.split(".")
+        if parts[0] == "names" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            if parts[2] in (*NAME_PARTS, "kind", "script"):
+                return f"{parts[2]}_{rows[int(parts[1])]}"
+        return parts[0]
+
+    return renamed(error, field_of)
 
 
 # The order choices of the list, in the words of the page.
@@ -66,7 +90,7 @@ SORTS = (
 )
 
 
-def _filter_options(actor) -> dict[str, list[tuple[str, str]]]:
+def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     """Each filter's (value, words) choices: regions and stages as written on the caller's persons' records."""
     written = service.list_choices(db(), actor)
     return {
@@ -80,7 +104,7 @@ def _filter_options(actor) -> dict[str, list[tuple[str, str]]]:
 
 @bp.get("/persons")
 @requires(Permission.PERSON_READ)
-def list_persons():
+def list_persons() -> ResponseReturnValue:
     """Persons the caller may see: searched, filtered, sorted, a page at a time."""
     actor = current_actor()
     q = request.args.get("q", "")
@@ -97,13 +121,13 @@ def list_persons():
 
 @bp.route("/persons/new", methods=["GET", "POST"])
 @requires(Permission.PERSON_WRITE)
-def new_person():
+def new_person() -> ResponseReturnValue:
     if request.method != "POST":  # GET or HEAD: show the form
         return render_form("persons/edit.html", person=None, choices=CHOICES, checked_categories=[])
     candidates: list = []
+    data, rows = _form_to_data()
     try:
         _question_scripts()
-        data = _form_to_data()
         candidates = _likely_same(data)
         if candidates:
             raise validation(
@@ -114,11 +138,11 @@ def new_person():
                     )
                 )
             )
-        person = service.create_person(db(), current_actor(), data)
+        person = service.create_person(db(), current_actor(), parse(PersonCreate, data))
     except ValidationFailed as error:
         return render_form(
             "persons/edit.html",
-            error,
+            _on_form(error, rows),
             person=None,
             choices=CHOICES,
             checked_categories=request.form.getlist("categories"),
@@ -129,7 +153,7 @@ def new_person():
     return redirect(url_for("persons.show_person", person_id=person.id))
 
 
-def _likely_same(data: dict) -> list:
+def _likely_same(data: dict[str, Any]) -> list:
     """Before a new record is saved: registered persons likely to be the same one, asked about once (the clerk
     opens one of them instead, or ticks that none is and registers anyway)."""
     if request.form.get("register_anyway"):
@@ -147,15 +171,15 @@ def _question_scripts() -> None:
         raise validation(**questions)
 
 
-def _values_of(person) -> dict[str, str]:
+def _values_of(person: Person) -> dict[str, str]:
     """The form fields of an existing record, so the edit form opens filled in."""
     values = {
         field: "" if getattr(person, field) is None else str(getattr(person, field))
-        for field in service.EDITABLE_FIELDS
+        for field in EDITABLE_FIELDS
         if field != "categories"
     }
     values["revision"] = str(person.revision)
-    for i, name in enumerate(person.names[:3]):
+    for i, name in enumerate(person.names[:ROWS]):
         values.update(
             {
                 f"family_name_{i}": name.family_name,
@@ -170,7 +194,7 @@ def _values_of(person) -> dict[str, str]:
 
 @bp.route("/persons/<person_id>/edit", methods=["GET", "POST"])
 @requires(Permission.PERSON_WRITE)
-def edit_person(person_id: str):
+def edit_person(person_id: str) -> ResponseReturnValue:
     actor = current_actor()
     person = service.get_person(db(), actor, person_id)
     if request.method != "POST":  # GET or HEAD: show the filled-in form
@@ -181,7 +205,7 @@ def edit_person(person_id: str):
             values=_values_of(person),
             checked_categories=person.category_list,
         )
-    data = _form_to_data()
+    data, rows = _form_to_data()
     data["names"] += [
         {
             "family_name": n.family_name,
@@ -191,19 +215,19 @@ def edit_person(person_id: str):
             "script": n.script,
             "is_official": False,
         }
-        for n in person.names[3:]
-    ]  # the form shows three names; the others are kept as they are
+        for n in person.names[ROWS:]
+    ]  # the form shows ROWS names; the others are kept as they are
     try:
         data["revision"] = int(request.form.get("revision", ""))
     except ValueError:
         data["revision"] = -1
     try:
         _question_scripts()
-        service.update_person(db(), actor, person_id, data)
+        service.update_person(db(), actor, person_id, parse(PersonChange, data))
     except (ValidationFailed, Conflict) as error:
         return render_form(
             "persons/edit.html",
-            error,
+            _on_form(error, rows) if isinstance(error, ValidationFailed) else error,
             person=person,
             choices=CHOICES,
             checked_categories=request.form.getlist("categories"),
@@ -213,7 +237,7 @@ def edit_person(person_id: str):
 
 @bp.get("/persons/<person_id>")
 @requires(Permission.PERSON_READ)
-def show_person(person_id: str):
+def show_person(person_id: str) -> ResponseReturnValue:
     actor = current_actor()
     survivor = service.survivor_of(db(), person_id)
     if survivor != person_id and cases.can_see_person(db(), actor, survivor):
@@ -222,7 +246,7 @@ def show_person(person_id: str):
     return person_page(person_id)
 
 
-def person_page(person_id: str, error=None):
+def person_page(person_id: str, error: RegistryError | None = None) -> ResponseReturnValue:
     """The person's page; shown again with ``error`` when a decision made on it was refused."""
     actor = current_actor()
     person = service.get_person(db(), actor, person_id)
@@ -242,6 +266,6 @@ def person_page(person_id: str, error=None):
 
 @bp.get("/persons/<person_id>/export")
 @requires(Permission.PERSON_EXPORT)
-def export_person(person_id: str):
+def export_person(person_id: str) -> ResponseReturnValue:
     """The person page's download: the same signed ZIP as the API's."""
     return export_response(person_id)

@@ -114,3 +114,16 @@ def test_latin_letters_under_cyrillic_are_questioned_once(app, staff):
     assert kept.status_code == 302
     shown = client.get(kept.headers["Location"]).get_data(as_text=True)
     assert "written in Latin letters: check the script" in shown
+
+
+def test_a_refused_name_is_shown_by_the_input_it_was_typed_in(app, staff):
+    """The form is checked by the API's model; its refusal of names.0.family_name points at the row it came from
+    (here the second row, the first left empty)."""
+    client = _signed_in(app, staff("clerk").username)
+    form = {**_registration(client), "family_name_1": "X" * 201, "given_name_1": "Aigerim"}
+    response = client.post("/persons/new", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert '<a href="#f-family_name_1">At most 200 characters.</a>' in summary
+    assert 'id="e-family_name_1"' in page
