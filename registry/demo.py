@@ -31,6 +31,7 @@ from registry.cases.models import Case
 from registry.documents import service as documents
 from registry.documents.copies import ViewingCopies
 from registry.documents.models import Document
+from registry.documents.schemas import DocumentUpload
 from registry.kinship import service as kinship
 from registry.kinship.models import Relationship, RelationshipStatus
 from registry.persons import service as persons
@@ -202,9 +203,7 @@ class _Builder:
             self.store,
             self.policy,
             person_id=person.id,
-            kind=kind,
-            title=title,
-            role=role,
+            described=DocumentUpload(kind=kind, title=title, role=role),
             upload=documents.UploadedFile(io.BytesIO(content), filename, declared),
         )
         self.counts["documents"] += 1

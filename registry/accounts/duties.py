@@ -24,6 +24,7 @@ from registry.accounts.service import (
     digest,
     new_user,
     refuse_own_account,
+    refuse_own_proposal,
     revoke_all_sessions,
     revoke_all_tokens,
     set_active,
@@ -31,7 +32,7 @@ from registry.accounts.service import (
 from registry.audit.events import Action
 from registry.audit.service import record
 from registry.db import rows_changed, utcnow
-from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
+from registry.errors import AuditNote, Conflict, NotFound, validation
 from registry.i18n import _
 
 SETUP_LINK_LIFETIME = timedelta(hours=72)
@@ -194,16 +195,17 @@ def approve_role_change(db: Session, who: Actor, request_id: str) -> RoleChangeR
     """The second administrator grants the proposed roles."""
     proposal = _pending(db, request_id)
     note = {"request": proposal.id, "roles": _values(proposal.proposed_roles)}
-    if who.user_id == proposal.proposed_by_id:
-        raise Forbidden(
-            str(_("You proposed this change: another administrator must approve it.")),
-            audit=AuditNote(
-                Action.ROLE_CHANGE_APPROVED,
-                target_type="user",
-                target_id=proposal.user_id,
-                details={**note, "refused": "own_proposal"},
-            ),
-        )
+    refuse_own_proposal(
+        who,
+        proposal.proposed_by_id,
+        str(_("You proposed this change: another administrator must approve it.")),
+        AuditNote(
+            Action.ROLE_CHANGE_APPROVED,
+            target_type="user",
+            target_id=proposal.user_id,
+            details={**note, "refused": "own_proposal"},
+        ),
+    )
     user = _locked(db, proposal.user)
     refuse_own_account(who, user, Action.ROLE_CHANGE_APPROVED, **note)
     before = user.roles

@@ -114,6 +114,12 @@ def refuse_own_account(who: AuditSubject, user: User, action: Action, **details:
         )
 
 
+def refuse_own_proposal(who: AuditSubject, proposed_by_id: str | None, message: str, audit: AuditNote) -> None:
+    """Powerful acts need a second person: whoever proposed one may not approve it (refused, and logged)."""
+    if who.user_id == proposed_by_id:
+        raise Forbidden(message, audit=audit)
+
+
 def new_user(
     db: Session, who: AuditSubject, *, username: str, full_name: str, password_hash: str, roles: set[Role]
 ) -> User:

@@ -58,10 +58,7 @@ def upload_document(person_id: str, body: DocumentUpload) -> UploadReply:
         current_runtime().store,
         upload_policy(),
         person_id=person_id,
-        kind=body.kind.value,
-        title=body.title,
-        role=body.role.value,
-        fields=body.fields,
+        described=body,
         upload=uploaded_file(),
     )
     return _uploaded(result)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -57,6 +57,9 @@ from registry.holds.models import Disposal
 from registry.i18n import _
 from registry.persons.models import Person
 from storage import EncryptedStore, IntegrityError, LockUnsupported, ObjectInfo, StorageError, StorageUnavailable
+
+if TYPE_CHECKING:  # the schemas read the service (viewing_problem)
+    from registry.documents.schemas import DocumentUpload
 
 log = logging.getLogger("registry.documents")
 CHUNK = 1024 * 1024
@@ -293,14 +296,12 @@ def upload_document(
     policy: UploadPolicy,
     *,
     person_id: str,
-    kind: str,
-    title: str,
+    described: DocumentUpload,
     upload: UploadedFile,
-    role: str = "subject",
-    fields: dict[str, Any] | None = None,
 ) -> UploadResult:
-    """A new document of one person (kind, title, role and fields as ``schemas.DocumentUpload`` checked them)."""
-    fields_json = json.dumps(fields or {}, ensure_ascii=False, sort_keys=True)
+    """A new document of one person, described (kind, title, role, fields) as the upload form and API declare."""
+    kind, title, role = described.kind.value, described.title, described.role.value
+    fields_json = json.dumps(described.fields, ensure_ascii=False, sort_keys=True)
     reason = cases.require_person_visible(db, actor, person_id, Action.DOCUMENT_UPLOADED)
     if kind == GENOMIC and not actor.can(Permission.GENOMIC_READ):
         raise Forbidden(str(_("Your role does not handle genomic results.")))

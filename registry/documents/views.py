@@ -70,10 +70,7 @@ def upload(person_id: str) -> ResponseReturnValue:
             current_runtime().store,
             upload_policy(),
             person_id=person_id,
-            kind=body.kind.value,
-            title=body.title,
-            role=body.role.value,
-            fields=body.fields,
+            described=body,
             upload=uploaded_file(),
         )
         if target is not None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.actor import Actor
 from registry.accounts.permissions import Permission
+from registry.accounts.service import refuse_own_proposal
 from registry.audit.checkpoints import public_key_id
 from registry.audit.events import Action, canonical_json, canonical_text, clean_details, format_time
 from registry.audit.service import record
@@ -331,21 +332,22 @@ def approve(
     now = now or utcnow()
     disposal = get_disposal(db, actor, disposal_id, Action.DISPOSAL_APPROVED)
     _undecided(disposal, Action.DISPOSAL_APPROVED)
-    if disposal.proposed_by_id == actor.user_id:
-        raise Forbidden(
-            str(
-                _(
-                    "You proposed this disposal, so you cannot approve it: another member of staff who "
-                    "manages retention must."
-                )
-            ),
-            audit=AuditNote(
-                Action.DISPOSAL_APPROVED,
-                target_type="disposal",
-                target_id=disposal.id,
-                details={"reason": "the proposer may not approve"},
-            ),
-        )
+    refuse_own_proposal(
+        actor,
+        disposal.proposed_by_id,
+        str(
+            _(
+                "You proposed this disposal, so you cannot approve it: another member of staff who "
+                "manages retention must."
+            )
+        ),
+        AuditNote(
+            Action.DISPOSAL_APPROVED,
+            target_type="disposal",
+            target_id=disposal.id,
+            details={"reason": "the proposer may not approve"},
+        ),
+    )
     versions = _versions(db, [i.document_id for i in disposal.items])
     kept = _recheck(db, store, schedule, disposal, versions, now)
     going = [i for i in disposal.items if not kept[i.document_id]]

@@ -57,7 +57,7 @@ class MatchPair(Base):
     proposed_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id"))
     proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     survivor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("persons.id"))
-    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id], lazy="selectin")
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
 
 
 class PersonMerge(Base):

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from registry.accounts.actor import Actor
+from registry.accounts.service import refuse_own_proposal
 from registry.audit.events import Action
 from registry.audit.service import record
 from registry.cases import service as cases
 from registry.db import utcnow
-from registry.errors import AuditNote, Conflict, Forbidden, NotFound, validation
+from registry.errors import AuditNote, Conflict, NotFound, validation
 from registry.i18n import _
 from registry.matching import engine, merge
 from registry.matching.compare import Reason, Scored
@@ -299,17 +300,18 @@ def _sides(one: Person, other: Person, survivor_id: Any) -> tuple[Person, Person
 
 def _approve(db: Session, actor: Actor, pair: MatchPair, one: Person, other: Person, reason: str) -> PersonMerge:
     """The second clerk's approval: everything is checked again, then the records are merged."""
-    if pair.proposed_by_id == actor.user_id:
-        raise Forbidden(
-            str(_("A merge needs a second clerk: someone other than the one who proposed it must approve it.")),
-            audit=AuditNote(
-                Action.PERSON_MERGED,
-                target_type="person",
-                target_id=one.id,
-                person_ids=(one.id, other.id),
-                details={"reason": "own proposal"},
-            ),
-        )
+    refuse_own_proposal(
+        actor,
+        pair.proposed_by_id,
+        str(_("A merge needs a second clerk: someone other than the one who proposed it must approve it.")),
+        AuditNote(
+            Action.PERSON_MERGED,
+            target_type="person",
+            target_id=one.id,
+            person_ids=(one.id, other.id),
+            details={"reason": "own proposal"},
+        ),
+    )
     survivor, merged = _sides(one, other, pair.survivor_id)
     proposer = pair.proposed_by_id
     done = merge.merge(db, survivor, merged, reason=pair.reason, by=proposer)
